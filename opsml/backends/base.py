@@ -1,0 +1,166 @@
+"""The one interface every registry backend implements.
+
+The SQL backend (embedded SQLite, PostgreSQL, MariaDB) and the HTTP backend (a
+registry server) both implement :class:`RegistryBackend`; the registry, the CLI,
+the server and the test suite only ever talk to this interface. The base class
+owns the download workflow (stream, hash, compare, rename); backends supply the
+byte stream.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from opsml.errors import ArtifactIntegrityError
+from opsml.schemas import (
+    ArtifactFile,
+    CardCreate,
+    CardPublic,
+    CardQuery,
+    CardUpdate,
+    RegistryType,
+    check_relative_path,
+)
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of bytes just moved (for progress bars)."""
+
+
+class RegistryBackend(abc.ABC):
+    """Stores card metadata and artifacts; picked from the tracking URI by ``get_backend``."""
+
+    @abc.abstractmethod
+    def register_card(
+        self,
+        card: CardCreate,
+        source_dir: Path,
+        *,
+        actor: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> CardPublic:
+        """Allocate a version, store the files, commit the card, and return it.
+
+        Args:
+            card: the card's fields, the bump (``version_type``) or an explicit
+                ``version``, and the record (path, size, SHA-256) of every file.
+            source_dir: folder holding each file of ``card.files`` at its path.
+            actor: who registers (audit log); the backend may know better.
+            progress: called with byte counts while files move.
+
+        Returns:
+            The registered card, with ``uid``, ``version`` and ``created_at``.
+
+        Raises:
+            ArtifactIntegrityError: a file does not match its record; nothing is kept.
+            VersionConflictError: the explicit version is taken.
+            InvalidInputError: the request is malformed.
+        """
+
+    @abc.abstractmethod
+    def list_cards(self, registry: RegistryType, query: CardQuery) -> list[CardPublic]:
+        """Cards matching every given filter, newest first, at most ``query.limit``."""
+
+    @abc.abstractmethod
+    def get_card(
+        self,
+        registry: RegistryType,
+        *,
+        uid: str | None = None,
+        name: str | None = None,
+        repository: str | None = None,
+        version: str | None = None,
+    ) -> CardPublic:
+        """One card by ``uid``, or by name (and repository) and a version spec.
+
+        Raises:
+            CardNotFoundError: nothing matches.
+            VersionError: the spec is malformed.
+        """
+
+    @abc.abstractmethod
+    def update_card(
+        self, registry: RegistryType, uid: str, update: CardUpdate, *, actor: str | None = None
+    ) -> CardPublic:
+        """Change tags, description or kind metadata of a card; artifacts never change."""
+
+    @abc.abstractmethod
+    def delete_card(self, registry: RegistryType, uid: str, *, actor: str | None = None) -> None:
+        """Remove a card and its artifacts; its version is never given again."""
+
+    @abc.abstractmethod
+    def iter_artifact(self, card: CardPublic, path: str, *, start: int = 0) -> Iterator[bytes]:
+        """Stream the stored bytes of one artifact, from byte ``start`` on, unverified."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the backend must not be used afterwards."""
+
+    def download_artifacts(
+        self,
+        card: CardPublic,
+        dest: Path,
+        *,
+        paths: Iterable[str] | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> list[Path]:
+        """Download files of ``card`` into ``dest`` at their relative paths, verifying each.
+
+        A file whose size or SHA-256 differs from its record raises
+        :class:`ArtifactIntegrityError` naming it, and is not left in ``dest``.
+
+        Returns:
+            The local paths written.
+        """
+        wanted = [card.file(check_relative_path(p)) for p in paths] if paths else card.files
+        dest = Path(dest)
+        return [self._download_one(card, item, dest, progress) for item in wanted]
+
+    def _download_one(
+        self,
+        card: CardPublic,
+        item: ArtifactFile,
+        dest: Path,
+        progress: ProgressCallback | None,
+    ) -> Path:
+        target = dest / item.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in self.iter_artifact(card, item.path):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+                    if progress:
+                        progress(len(chunk))
+            verify_digest(card, item, size, digest.hexdigest())
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        return target
+
+
+def verify_digest(card: CardPublic | CardCreate, item: ArtifactFile, size: int, sha256: str) -> None:
+    """Raise :class:`ArtifactIntegrityError` naming the file when size or digest differ.
+
+    Example:
+        >>> from opsml.schemas import CardCreate
+        >>> c = CardCreate(registry="model", name="m", repository="r", contact="me")
+        >>> f = ArtifactFile(path="a.bin", size=0, sha256=hashlib.sha256().hexdigest())
+        >>> verify_digest(c, f, 0, hashlib.sha256().hexdigest())
+    """
+    if size != item.size or sha256 != item.sha256:
+        version = getattr(card, "version", None) or "(new)"
+        raise ArtifactIntegrityError(
+            f"artifact {item.path!r} of {card.registry} card {card.repository}/{card.name} "
+            f"v{version} does not match its record: expected {item.size} bytes with "
+            f"sha256 {item.sha256[:12]}…, got {size} bytes with sha256 {sha256[:12]}…; "
+            "the stored file was changed or the transfer was cut off"
+        )

@@ -1,0 +1,246 @@
+"""Wire models shared by the client, the backends and the server.
+
+Both sides serialize with these models; no hand-built dicts cross a boundary.
+Database rows never leave the SQL backend: callers get :class:`CardPublic`.
+
+Example:
+    >>> f = ArtifactFile(path="model/model.skops", size=10, sha256="0" * 64)
+    >>> f.path
+    'model/model.skops'
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from opsml.errors import UnsafePathError
+
+RegistryType = Literal["data", "model", "run", "pipeline"]
+REGISTRY_TYPES: tuple[str, ...] = ("data", "model", "run", "pipeline")
+VersionType = Literal["major", "minor", "patch", "pre", "build"]
+VERSION_TYPES: tuple[str, ...] = ("major", "minor", "patch", "pre", "build")
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_PATH_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.+=@,() -]{1,255}$")
+MAX_PATH_LENGTH = 1024
+
+
+def check_name(value: str) -> str:
+    """Validate a card name or repository: letters, digits, ``.``, ``_``, ``-``; 1-128 chars.
+
+    Example:
+        >>> check_name("churn-model")
+        'churn-model'
+    """
+    if not isinstance(value, str) or not _NAME_RE.fullmatch(value) or ".." in value:
+        raise ValueError(
+            f"{value!r} is not a valid name: use 1-128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def check_relative_path(value: str) -> str:
+    """Validate an artifact path relative to its card's folder, or raise UnsafePathError.
+
+    Refuses anything that could leave the folder or be read two ways: ``..`` or
+    ``.`` segments, absolute paths, backslashes, NUL and control characters,
+    percent signs (encoded forms), empty segments.
+
+    Example:
+        >>> check_relative_path("model/model.skops")
+        'model/model.skops'
+        >>> check_relative_path("../etc/passwd")
+        Traceback (most recent call last):
+        ...
+        opsml.errors.UnsafePathError: unsafe artifact path '../etc/passwd': ...
+    """
+    if not isinstance(value, str) or not value:
+        raise UnsafePathError("artifact path must be a non-empty string")
+    why = None
+    if len(value) > MAX_PATH_LENGTH:
+        why = f"longer than {MAX_PATH_LENGTH} characters"
+    elif value.startswith("/") or re.match(r"^[A-Za-z]:", value):
+        why = "absolute paths are not allowed"
+    elif "\\" in value:
+        why = "backslashes are not allowed"
+    elif "%" in value:
+        why = "percent-encoded forms are not allowed"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in value):
+        why = "NUL and control characters are not allowed"
+    else:
+        for segment in value.split("/"):
+            if segment in ("", ".", ".."):
+                why = "empty, '.' and '..' segments are not allowed"
+                break
+            if not _PATH_SEGMENT_RE.fullmatch(segment):
+                why = f"segment {segment!r} has characters outside [A-Za-z0-9_.+=@,() -]"
+                break
+    if why:
+        raise UnsafePathError(f"unsafe artifact path {value!r}: {why}")
+    return value
+
+
+def _check_path_for_model(value: str) -> str:
+    try:
+        return check_relative_path(value)
+    except UnsafePathError as exc:
+        raise ValueError(exc.message) from None
+
+
+def _check_tags(value: dict[str, str]) -> dict[str, str]:
+    for key, val in value.items():
+        if not key or len(key) > 128 or len(val) > 1024:
+            raise ValueError("tag keys must have 1-128 characters and values at most 1024")
+    return value
+
+
+Name = Annotated[str, AfterValidator(check_name)]
+RelativePath = Annotated[str, AfterValidator(_check_path_for_model)]
+Tags = Annotated[dict[str, str], AfterValidator(_check_tags)]
+
+
+class ArtifactFile(BaseModel):
+    """One stored file of a card: its path inside the card's folder, size and SHA-256.
+
+    Example:
+        >>> ArtifactFile(path="data/data.parquet", size=1, sha256="a" * 64).size
+        1
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: RelativePath
+    size: int = Field(ge=0)
+    sha256: Annotated[str, Field(pattern=_SHA256_RE.pattern)]
+
+
+class CardBase(BaseModel):
+    """Fields every card shares on the wire."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    registry: RegistryType
+    name: Name
+    repository: Name
+    contact: str = Field(min_length=1, max_length=256)
+    tags: Tags = Field(default_factory=dict)
+    description: str | None = Field(default=None, max_length=100_000)
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Kind-specific metadata (JSON, never pickled)."
+    )
+
+
+class CardCreate(CardBase):
+    """A registration request: card fields, the bump (or an explicit version), the files.
+
+    Example:
+        >>> CardCreate(registry="model", name="churn", repository="ds", contact="me").version_type
+        'minor'
+    """
+
+    version: str | None = Field(default=None, description="Explicit version; else bumped.")
+    version_type: VersionType = "minor"
+    created_by: str | None = Field(default=None, max_length=256)
+    uid: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{32}$", description="Client-chosen uid, else generated."
+    )
+    files: list[ArtifactFile] = Field(default_factory=list, max_length=10_000)
+
+
+class CardUpdate(BaseModel):
+    """A metadata-only change: tags, description, and kind metadata (e.g. metrics).
+
+    Fields left ``None`` keep their value. ``metadata`` keys are merged in.
+
+    Example:
+        >>> CardUpdate(tags={"stage": "prod"}).description is None
+        True
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    tags: Tags | None = None
+    description: str | None = Field(default=None, max_length=100_000)
+    metadata: dict[str, Any] | None = None
+
+
+class CardPublic(CardBase):
+    """A registered card as every backend returns it.
+
+    Example:
+        >>> from datetime import datetime, timezone
+        >>> c = CardPublic(registry="run", name="r", repository="ds", contact="me",
+        ...                uid="0" * 32, version="1.0.0",
+        ...                created_at=datetime.now(timezone.utc))
+        >>> c.version
+        '1.0.0'
+    """
+
+    uid: str
+    version: str
+    created_at: datetime
+    created_by: str | None = None
+    updated_at: datetime | None = None
+    files: list[ArtifactFile] = Field(default_factory=list)
+
+    def file(self, path: str) -> ArtifactFile:
+        """The record of one artifact, or :class:`~opsml.errors.ArtifactNotFoundError`."""
+        from opsml.errors import ArtifactNotFoundError
+
+        for item in self.files:
+            if item.path == path:
+                return item
+        raise ArtifactNotFoundError(
+            f"{self.registry} card {self.repository}/{self.name} v{self.version} "
+            f"has no artifact {path!r}"
+        )
+
+
+class CardQuery(BaseModel):
+    """Filters for listing cards; every field is optional. Results are newest first.
+
+    Example:
+        >>> CardQuery(name="churn", limit=10).limit
+        10
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    repository: Name | None = None
+    version: str | None = Field(default=None, description="A version or spec, e.g. '^1.2'.")
+    tags: Tags | None = None
+    limit: int = Field(default=50, ge=1, le=1000)
+
+
+class Page(BaseModel):
+    """A page of cards, newest first."""
+
+    items: list[CardPublic]
+
+
+class AuditEntry(BaseModel):
+    """One write recorded in the audit log.
+
+    Example:
+        >>> AuditEntry(action="register", registry="model", actor="ds",
+        ...            environment="development", at=datetime(2026, 1, 1)).action
+        'register'
+    """
+
+    action: Literal["register", "update", "delete"]
+    registry: RegistryType
+    actor: str | None
+    environment: str
+    at: datetime
+    card_uid: str | None = None
+    name: str | None = None
+    repository: str | None = None
+    version: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
