@@ -1,0 +1,97 @@
+"""Database tables of the SQL backend (SQLAlchemy 2 declarative).
+
+Rows never leave the backend; :mod:`opsml.backends.sql.backend` turns them into
+:class:`opsml.schemas.CardPublic`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the registry tables."""
+
+
+class CardRow(Base):
+    """One card version. ``status`` is ``pending`` while artifacts upload, then ``active``;
+    ``deleted`` rows stay so that their version is never given again."""
+
+    __tablename__ = "opsml_cards"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    registry_type: Mapped[str] = mapped_column("registry", String(16))
+    repository: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[str] = mapped_column(String(128))
+    major: Mapped[int] = mapped_column(BigInteger)
+    minor: Mapped[int] = mapped_column(BigInteger)
+    patch: Mapped[int] = mapped_column(BigInteger)
+    prerelease: Mapped[str] = mapped_column(String(128), default="")
+    build: Mapped[str] = mapped_column(String(128), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    contact: Mapped[str] = mapped_column(String(256))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tags: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    card_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("registry", "repository", "name", "version", name="uq_card_version"),
+        Index("ix_cards_registry_id", "registry", "status", "id"),
+        Index("ix_cards_lookup", "registry", "name", "repository", "status", "major", "minor",
+              "patch"),
+        Index("ix_cards_repository", "registry", "repository", "status", "id"),
+    )
+
+
+class TagRow(Base):
+    """Tags again, one row each, so that list filters use an index instead of JSON."""
+
+    __tablename__ = "opsml_card_tags"
+
+    card_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("opsml_cards.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(String(1024))
+
+    __table_args__ = (Index("ix_tags_key_value", "key", "value", mysql_length={"value": 191}),)
+
+
+class AuditRow(Base):
+    """Every write: who, what, when, from which environment."""
+
+    __tablename__ = "opsml_audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    environment: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))
+    registry_type: Mapped[str] = mapped_column("registry", String(16))
+    card_uid: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    name: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    repository: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    version: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

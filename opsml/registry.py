@@ -1,0 +1,276 @@
+"""CardRegistry: register, find, load, update and delete cards of one kind."""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from opsml.errors import InvalidInputError
+from opsml.schemas import (
+    REGISTRY_TYPES,
+    VERSION_TYPES,
+    ArtifactFile,
+    CardCreate,
+    CardQuery,
+    CardUpdate,
+    RegistryType,
+)
+
+if TYPE_CHECKING:
+    from opsml.backends.base import ProgressCallback, RegistryBackend
+    from opsml.cards.base import Card
+    from opsml.config import OpsmlSettings
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "value"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _stage_manifest(root: Path) -> list[ArtifactFile]:
+    from opsml.storage.digest import sha256_file
+
+    files = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        sha, size = sha256_file(path)
+        files.append(ArtifactFile(path=path.relative_to(root).as_posix(), size=size, sha256=sha))
+    return files
+
+
+class CardRegistry:
+    """The registry of one card kind: ``"data"``, ``"model"``, ``"run"`` or ``"pipeline"``.
+
+    The backend comes from the settings: a registry server when
+    ``OPSML_TRACKING_URI`` is ``http(s)://…``, a database URL directly, or
+    embedded SQLite in ``./opsml_registry`` when it is unset.
+
+    Example:
+        >>> registry = CardRegistry("run")  # doctest: +SKIP
+        >>> card = RunCard(name="nightly", repository="ds-team", contact="ds@example.com")
+        >>> registry.register_card(card, version_type="patch")  # doctest: +SKIP
+        >>> registry.load_card(name="nightly", repository="ds-team").version  # doctest: +SKIP
+        '1.0.0'
+    """
+
+    def __init__(
+        self,
+        registry_type: RegistryType,
+        *,
+        settings: OpsmlSettings | None = None,
+        backend: RegistryBackend | None = None,
+    ) -> None:
+        if registry_type not in REGISTRY_TYPES:
+            raise InvalidInputError(
+                f"unknown registry type {registry_type!r}: use one of {', '.join(REGISTRY_TYPES)}"
+            )
+        self.registry_type: RegistryType = registry_type
+        self._settings = settings
+        self._backend = backend
+
+    def __repr__(self) -> str:
+        return f"CardRegistry({self.registry_type!r})"
+
+    @property
+    def backend(self) -> RegistryBackend:
+        """The backend, built on first use."""
+        if self._backend is None:
+            from opsml.backends import get_backend
+
+            self._backend = get_backend(self._settings)
+        return self._backend
+
+    def _card_type(self) -> type[Card]:
+        from opsml.cards import CARD_TYPES
+
+        return CARD_TYPES[self.registry_type]
+
+    def register_card(
+        self,
+        card: Card,
+        version_type: str = "minor",
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> Card:
+        """Store the card's artifacts and metadata and give it a version.
+
+        Args:
+            card: a card of this registry's kind.
+            version_type: ``major``, ``minor``, ``patch``, ``pre`` or ``build``; ignored
+                when the card carries an explicit ``version``. A new name starts at 1.0.0.
+            progress: optional callback with byte counts while files upload.
+
+        Returns:
+            The same card, with ``version``, ``uid``, ``created_at`` filled in.
+
+        Raises:
+            InvalidInputError: wrong card kind, missing data/model, bad version type.
+            VersionConflictError: the explicit version is taken.
+
+        Example:
+            >>> CardRegistry("model").register_card(card, version_type="patch")  # doctest: +SKIP
+        """
+        from opsml import hooks
+        from opsml.cards.base import Card
+
+        card_type = self._card_type()
+        if not isinstance(card, Card):
+            raise InvalidInputError(
+                f"register_card needs a {card_type.__name__}, got {type(card).__name__}"
+            )
+        if not isinstance(card, card_type):
+            raise InvalidInputError(
+                f"a {type(card).__name__} cannot go into the {self.registry_type} registry: "
+                f"use CardRegistry({card.registry_type!r})"
+            )
+        if version_type not in VERSION_TYPES:
+            raise InvalidInputError(
+                f"unknown version_type {version_type!r}: use one of {', '.join(VERSION_TYPES)}"
+            )
+        if card.uid is not None and card._public is not None:
+            raise InvalidInputError(
+                f"{type(card).__name__} {card.repository}/{card.name} v{card.version} is "
+                "already registered: use update_card, or make a new card"
+            )
+        hooks.before_register(card)
+        staging = Path(tempfile.mkdtemp(prefix="opsml-stage-"))
+        try:
+            meta = {**card._card_metadata(), **card._write_artifacts(staging)}
+            files = _stage_manifest(staging)
+            if card.registry_type == "data" and "data" in meta:
+                main = [f for f in files if f.path.startswith("data/") and "/splits/" not in f.path]
+                if len(main) == 1:
+                    meta["data"]["digest"] = main[0].sha256
+            try:
+                request = CardCreate(
+                    registry=self.registry_type,
+                    name=card.name,
+                    repository=card.repository,
+                    contact=card.contact,
+                    tags=card.tags,
+                    description=card.description,
+                    metadata=meta,
+                    version=card.version,
+                    version_type=version_type,  # type: ignore[arg-type]
+                    created_by=card.created_by or _whoami(),
+                    files=files,
+                )
+            except ValidationError as exc:
+                raise InvalidInputError(_validation_message(exc)) from None
+            public = self.backend.register_card(request, staging, progress=progress)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        card.version = public.version
+        card.uid = public.uid
+        card.created_at = public.created_at
+        card.created_by = public.created_by
+        card._attach(public, self.backend)
+        hooks.after_register(card)
+        return card
+
+    def list_cards(
+        self,
+        name: str | None = None,
+        repository: str | None = None,
+        version: str | None = None,
+        tags: dict[str, str] | None = None,
+        limit: int = 50,
+    ) -> list[Card]:
+        """Cards matching every given filter, newest first.
+
+        Example:
+            >>> CardRegistry("model").list_cards(repository="ds-team", limit=10)  # doctest: +SKIP
+        """
+        try:
+            query = CardQuery(name=name, repository=repository, version=version, tags=tags,
+                              limit=limit)
+        except ValidationError as exc:
+            raise InvalidInputError(_validation_message(exc)) from None
+        card_type = self._card_type()
+        backend = self.backend
+        return [card_type._from_public(p, backend) for p in
+                backend.list_cards(self.registry_type, query)]
+
+    def load_card(
+        self,
+        name: str | None = None,
+        repository: str | None = None,
+        version: str | None = None,
+        *,
+        uid: str | None = None,
+    ) -> Card:
+        """One card by ``uid``, or by name (and repository) and a version spec.
+
+        Args:
+            name: card name.
+            repository: repository; needed when the name exists in several.
+            version: exact (``"1.0.1"``), partial (``"1.0"``, ``"1.*"``), range
+                (``"^1.2"``, ``"~1.2.3"``, ``">=1.0,<2"``), or ``None``/``"latest"``
+                for the highest release.
+            uid: the card's uid instead of name and version.
+
+        Raises:
+            CardNotFoundError: nothing matches.
+            VersionError: the version spec is malformed.
+
+        Example:
+            >>> CardRegistry("model").load_card(name="churn", version="^1.2")  # doctest: +SKIP
+        """
+        for label, value in (("name", name), ("repository", repository), ("version", version),
+                             ("uid", uid)):
+            if value is not None and not isinstance(value, str):
+                raise InvalidInputError(f"{label} must be a string, got {type(value).__name__}")
+        public = self.backend.get_card(
+            self.registry_type, uid=uid, name=name, repository=repository, version=version
+        )
+        return self._card_type()._from_public(public, self.backend)
+
+    def update_card(self, card: Card) -> Card:
+        """Save changed metadata (tags, description, metrics…); artifacts never change.
+
+        Example:
+            >>> card.tags["stage"] = "prod"; registry.update_card(card)  # doctest: +SKIP
+        """
+        public, backend = self._owned(card)
+        meta = card._card_metadata()
+        changed = {k: v for k, v in meta.items() if public.metadata.get(k) != v}
+        update = CardUpdate(tags=card.tags, description=card.description, metadata=changed)
+        new = backend.update_card(self.registry_type, public.uid, update)
+        card._attach(new, backend)
+        return card
+
+    def delete_card(self, card: Card) -> None:
+        """Remove a card and its artifacts; its version is never given again.
+
+        Example:
+            >>> registry.delete_card(registry.load_card(uid=uid))  # doctest: +SKIP
+        """
+        public, backend = self._owned(card)
+        backend.delete_card(self.registry_type, public.uid)
+        card._public = None
+
+    def _owned(self, card: Card) -> tuple[Any, RegistryBackend]:
+        from opsml.cards.base import Card
+
+        if not isinstance(card, Card):
+            raise InvalidInputError(f"expected a card, got {type(card).__name__}")
+        if card.registry_type != self.registry_type:
+            raise InvalidInputError(
+                f"a {type(card).__name__} does not belong to the {self.registry_type} registry"
+            )
+        public, _ = card._registered()
+        return public, self.backend
+
+
+def _whoami() -> str | None:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user database entry in some containers
+        return None
