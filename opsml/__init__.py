@@ -6,6 +6,7 @@ loads the card and registry modules only when their names are first used.
 Example:
     >>> from opsml import CardRegistry, ModelCard  # doctest: +SKIP
     >>> registry = CardRegistry("model")  # doctest: +SKIP
+
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ Example:
     $ opsml models pull --name churn --repository ds-team --version "^1" --out ./model
     $ opsml db upgrade
     $ opsml server start --port 8080
+
 """
 
 from __future__ import annotations
@@ -103,7 +104,10 @@ def list_cards(
 
         reg = CardRegistry(registry)  # type: ignore[arg-type]
         cards = reg.list_cards(
-            name=name, repository=repository, version=version, tags=_parse_tags(tag) or None,
+            name=name,
+            repository=repository,
+            version=version,
+            tags=_parse_tags(tag) or None,
             limit=limit,
         )
         rows = [_card_row(c) for c in cards]
@@ -117,11 +121,14 @@ def list_cards(
         for column in ("name", "repository", "version", "created_at", "uid", "tags"):
             table.add_column(column)
         for row in rows:
-            table.add_row(*[
-                ", ".join(f"{k}={v}" for k, v in row["tags"].items())  # type: ignore[union-attr]
-                if col == "tags" else str(row[col] or "")
-                for col in ("name", "repository", "version", "created_at", "uid", "tags")
-            ])
+            table.add_row(
+                *[
+                    ", ".join(f"{k}={v}" for k, v in row["tags"].items())  # type: ignore[union-attr]
+                    if col == "tags"
+                    else str(row[col] or "")
+                    for col in ("name", "repository", "version", "created_at", "uid", "tags")
+                ]
+            )
         Console().print(table)
 
     _run(run)
@@ -149,7 +156,7 @@ def pull_model(
         card = CardRegistry("model").load_card(name=name, repository=repository, version=version)
         public, _ = card._registered()
         total = sum(f.size for f in public.files)
-        if quiet or not sys.stderr.isatty() and total < 64 * 1024 * 1024:
+        if quiet or (not sys.stderr.isatty() and total < 64 * 1024 * 1024):
             card.download_artifacts(out)
         else:
             from rich.progress import (
@@ -160,8 +167,11 @@ def pull_model(
             )
 
             with Progress(
-                "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                TransferSpeedColumn(), transient=True,
+                "[progress.description]{task.description}",
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                transient=True,
             ) as bar:
                 task = bar.add_task(f"{name} v{card.version}", total=total)
                 card.download_artifacts(out, progress=lambda n: bar.advance(task, n))

@@ -15,6 +15,7 @@ Example:
     >>> settings.tracking_uri
     'sqlite:///:memory:'
     >>> _ = configure()  # back to the environment
+
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class OpsmlSettings(BaseSettings):
     Example:
         >>> OpsmlSettings(tracking_uri="http://registry:8080").backend_kind
         'http'
+
     """
 
     model_config = SettingsConfigDict(env_prefix="OPSML_", extra="ignore", frozen=True)
@@ -91,6 +93,7 @@ def get_settings() -> OpsmlSettings:
     Example:
         >>> get_settings().app_env in ("development", "staging", "production")
         True
+
     """
     return OpsmlSettings(**_overrides)
 
@@ -112,6 +115,7 @@ def configure(**overrides: Any) -> OpsmlSettings:
         >>> configure(tracking_uri="sqlite:///:memory:").backend_kind
         'sql'
         >>> _ = configure()
+
     """
     from opsml.errors import ConfigurationError
 

@@ -12,6 +12,7 @@ Example:
     ... except OpsmlError as exc:
     ...     print(exc.code, exc.status_code)
     card_not_found 404
+
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class OpsmlError(Exception):
     Example:
         >>> isinstance(InvalidInputError("name must not be empty"), OpsmlError)
         True
+
     """
 
     code: str = "opsml_error"
@@ -159,6 +161,7 @@ def error_from_code(code: str, message: str) -> OpsmlError:
     Example:
         >>> type(error_from_code("card_not_found", "no card")).__name__
         'CardNotFoundError'
+
     """
     return ERRORS_BY_CODE.get(code, OpsmlError)(message)
 
@@ -168,6 +171,7 @@ def require(module: str, extra: str) -> None:
 
     Example:
         >>> require("json", "core")
+
     """
     import importlib.util
 

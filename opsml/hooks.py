@@ -1,14 +1,24 @@
 """Extension points: context added to cards at registration, listeners told after it.
 
-The Prefect collection uses them to record flow-run lineage and to emit the
-``opsml.card.registered`` event; nothing here imports Prefect. Hooks of
-installed plugins are loaded from the ``opsml.plugins`` entry point group the
-first time a card is registered in a process.
+Three kinds of hook, all process-wide:
+
+- context providers run on a card in the client before it is written (the
+  Prefect plugin fills ``card.lineage`` from the current flow run);
+- listeners run on the card in the client after it is registered (the Prefect
+  plugin attaches a link artifact to the flow run);
+- commit listeners run where the registration is committed, with the
+  :class:`~opsml.schemas.CardPublic`: in the embedded client, or in the
+  registry server. The ``opsml.card.registered`` event is emitted from there, so
+  it goes out exactly once per registration whichever way the card came in.
+
+Nothing here imports Prefect. Plugins are loaded from the ``opsml.plugins``
+entry point group the first time a hook runs in a process.
 
 Example:
     >>> seen = []
     >>> add_listener(lambda card: seen.append(card.uid))
     >>> remove_listener(seen.append)  # unknown listeners are ignored
+
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from opsml.cards.base import Card
+    from opsml.schemas import CardPublic
 
 logger = logging.getLogger("opsml.hooks")
 
@@ -28,8 +39,12 @@ ContextProvider = Callable[["Card"], None]
 Listener = Callable[["Card"], None]
 """Called after a card is registered; errors are logged, never raised."""
 
+CommitListener = Callable[["CardPublic"], None]
+"""Called where a registration is committed; errors are logged, never raised."""
+
 _providers: list[ContextProvider] = []
 _listeners: list[Listener] = []
+_commit_listeners: list[CommitListener] = []
 _plugins_loaded = False
 _lock = threading.Lock()
 
@@ -50,6 +65,18 @@ def remove_listener(listener: Listener) -> None:
     """Stop calling ``listener``."""
     if listener in _listeners:
         _listeners.remove(listener)
+
+
+def add_commit_listener(listener: CommitListener) -> None:
+    """Call ``listener(card_public)`` after every registration this process commits."""
+    if listener not in _commit_listeners:
+        _commit_listeners.append(listener)
+
+
+def remove_commit_listener(listener: CommitListener) -> None:
+    """Stop calling a commit listener."""
+    if listener in _commit_listeners:
+        _commit_listeners.remove(listener)
 
 
 def load_plugins() -> None:
@@ -85,3 +112,15 @@ def after_register(card: Card) -> None:
             listener(card)
         except Exception:
             logger.warning("listener %r failed for card %s", listener, card.uid, exc_info=True)
+
+
+def after_commit(card: CardPublic) -> None:
+    """Tell every commit listener that ``card`` was committed (called by the SQL backend)."""
+    load_plugins()
+    for listener in list(_commit_listeners):
+        try:
+            listener(card)
+        except Exception:
+            logger.warning(
+                "commit listener %r failed for card %s", listener, card.uid, exc_info=True
+            )

@@ -8,8 +8,6 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from opsml.errors import InvalidInputError
 from opsml.schemas import (
     REGISTRY_TYPES,
@@ -19,20 +17,13 @@ from opsml.schemas import (
     CardQuery,
     CardUpdate,
     RegistryType,
+    build,
 )
 
 if TYPE_CHECKING:
     from opsml.backends.base import ProgressCallback, RegistryBackend
     from opsml.cards.base import Card
     from opsml.config import OpsmlSettings
-
-
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "value"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
 
 
 def _stage_manifest(root: Path) -> list[ArtifactFile]:
@@ -58,6 +49,7 @@ class CardRegistry:
         >>> registry.register_card(card, version_type="patch")  # doctest: +SKIP
         >>> registry.load_card(name="nightly", repository="ds-team").version  # doctest: +SKIP
         '1.0.0'
+
     """
 
     def __init__(
@@ -116,6 +108,7 @@ class CardRegistry:
 
         Example:
             >>> CardRegistry("model").register_card(card, version_type="patch")  # doctest: +SKIP
+
         """
         from opsml import hooks
         from opsml.cards.base import Card
@@ -148,22 +141,20 @@ class CardRegistry:
                 main = [f for f in files if f.path.startswith("data/") and "/splits/" not in f.path]
                 if len(main) == 1:
                     meta["data"]["digest"] = main[0].sha256
-            try:
-                request = CardCreate(
-                    registry=self.registry_type,
-                    name=card.name,
-                    repository=card.repository,
-                    contact=card.contact,
-                    tags=card.tags,
-                    description=card.description,
-                    metadata=meta,
-                    version=card.version,
-                    version_type=version_type,  # type: ignore[arg-type]
-                    created_by=card.created_by or _whoami(),
-                    files=files,
-                )
-            except ValidationError as exc:
-                raise InvalidInputError(_validation_message(exc)) from None
+            request = build(
+                CardCreate,
+                registry=self.registry_type,
+                name=card.name,
+                repository=card.repository,
+                contact=card.contact,
+                tags=card.tags,
+                description=card.description,
+                metadata=meta,
+                version=card.version,
+                version_type=version_type,  # type: ignore[arg-type]
+                created_by=card.created_by or _whoami(),
+                files=files,
+            )
             public = self.backend.register_card(request, staging, progress=progress)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -187,16 +178,17 @@ class CardRegistry:
 
         Example:
             >>> CardRegistry("model").list_cards(repository="ds-team", limit=10)  # doctest: +SKIP
+
         """
-        try:
-            query = CardQuery(name=name, repository=repository, version=version, tags=tags,
-                              limit=limit)
-        except ValidationError as exc:
-            raise InvalidInputError(_validation_message(exc)) from None
+        query = build(
+            CardQuery, name=name, repository=repository, version=version, tags=tags, limit=limit
+        )
         card_type = self._card_type()
         backend = self.backend
-        return [card_type._from_public(p, backend) for p in
-                backend.list_cards(self.registry_type, query)]
+        return [
+            card_type._from_public(p, backend)
+            for p in backend.list_cards(self.registry_type, query)
+        ]
 
     def load_card(
         self,
@@ -222,9 +214,14 @@ class CardRegistry:
 
         Example:
             >>> CardRegistry("model").load_card(name="churn", version="^1.2")  # doctest: +SKIP
+
         """
-        for label, value in (("name", name), ("repository", repository), ("version", version),
-                             ("uid", uid)):
+        for label, value in (
+            ("name", name),
+            ("repository", repository),
+            ("version", version),
+            ("uid", uid),
+        ):
             if value is not None and not isinstance(value, str):
                 raise InvalidInputError(f"{label} must be a string, got {type(value).__name__}")
         public = self.backend.get_card(
@@ -237,6 +234,7 @@ class CardRegistry:
 
         Example:
             >>> card.tags["stage"] = "prod"; registry.update_card(card)  # doctest: +SKIP
+
         """
         public, backend = self._owned(card)
         meta = card._card_metadata()
@@ -251,6 +249,7 @@ class CardRegistry:
 
         Example:
             >>> registry.delete_card(registry.load_card(uid=uid))  # doctest: +SKIP
+
         """
         public, backend = self._owned(card)
         backend.delete_card(self.registry_type, public.uid)

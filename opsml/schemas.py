@@ -7,17 +7,20 @@ Example:
     >>> f = ArtifactFile(path="model/model.skops", size=10, sha256="0" * 64)
     >>> f.path
     'model/model.skops'
+
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from opsml.errors import UnsafePathError
+from opsml.errors import InvalidInputError, UnsafePathError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 RegistryType = Literal["data", "model", "run", "pipeline"]
 REGISTRY_TYPES: tuple[str, ...] = ("data", "model", "run", "pipeline")
@@ -36,6 +39,7 @@ def check_name(value: str) -> str:
     Example:
         >>> check_name("churn-model")
         'churn-model'
+
     """
     if not isinstance(value, str) or not _NAME_RE.fullmatch(value) or ".." in value:
         raise ValueError(
@@ -59,6 +63,7 @@ def check_relative_path(value: str) -> str:
         Traceback (most recent call last):
         ...
         opsml.errors.UnsafePathError: unsafe artifact path '../etc/passwd': ...
+
     """
     if not isinstance(value, str) or not value:
         raise UnsafePathError("artifact path must be a non-empty string")
@@ -111,6 +116,7 @@ class ArtifactFile(BaseModel):
     Example:
         >>> ArtifactFile(path="data/data.parquet", size=1, sha256="a" * 64).size
         1
+
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -142,6 +148,7 @@ class CardCreate(CardBase):
     Example:
         >>> CardCreate(registry="model", name="churn", repository="ds", contact="me").version_type
         'minor'
+
     """
 
     version: str | None = Field(default=None, description="Explicit version; else bumped.")
@@ -161,6 +168,7 @@ class CardUpdate(BaseModel):
     Example:
         >>> CardUpdate(tags={"stage": "prod"}).description is None
         True
+
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -180,6 +188,7 @@ class CardPublic(CardBase):
         ...                created_at=datetime.now(timezone.utc))
         >>> c.version
         '1.0.0'
+
     """
 
     uid: str
@@ -208,6 +217,7 @@ class CardQuery(BaseModel):
     Example:
         >>> CardQuery(name="churn", limit=10).limit
         10
+
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -232,6 +242,7 @@ class AuditEntry(BaseModel):
         >>> AuditEntry(action="register", registry="model", actor="ds",
         ...            environment="development", at=datetime(2026, 1, 1)).action
         'register'
+
     """
 
     action: Literal["register", "update", "delete"]
@@ -244,3 +255,36 @@ class AuditEntry(BaseModel):
     repository: str | None = None
     version: str | None = None
     detail: dict[str, Any] = Field(default_factory=dict)
+
+
+def validation_message(exc: ValidationError) -> str:
+    """One line naming every invalid field and why.
+
+    Example:
+        >>> try:
+        ...     CardQuery(limit=0)
+        ... except ValidationError as exc:
+        ...     print(validation_message(exc))
+        limit: Input should be greater than or equal to 1
+
+    """
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "value"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}")
+    return "; ".join(parts)
+
+
+def build(model: type[ModelT], **data: Any) -> ModelT:
+    """Validate ``data`` into ``model``, raising :class:`InvalidInputError` instead of pydantic's.
+
+    Example:
+        >>> build(CardQuery, name="churn").name
+        'churn'
+
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInputError(validation_message(exc)) from None

@@ -9,8 +9,12 @@ from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 
-PG_ADMIN_URL = os.environ.get("OPSML_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-MARIADB_ADMIN_URL = os.environ.get("OPSML_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+PG_ADMIN_URL = os.environ.get(
+    "OPSML_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+MARIADB_ADMIN_URL = os.environ.get(
+    "OPSML_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
+)
 
 
 def _swap_database(url: str, database: str) -> str:

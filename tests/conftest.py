@@ -17,9 +17,8 @@ import pytest
 
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
-from opsml.config import OpsmlSettings  # noqa: E402
-
-from tests._databases import clear_tables, scratch_database  # noqa: E402
+from opsml.config import OpsmlSettings
+from tests._databases import clear_tables, scratch_database
 
 SQL_MODES = ["sqlite", "postgres", "mariadb"]
 ALL_MODES = [*SQL_MODES, "http"]
@@ -47,15 +46,26 @@ class RegistryEnv:
         engine = create_engine(self.db_url)
         try:
             with engine.connect() as conn:
-                rows = [tuple(r) for r in conn.execute(text(
-                    "SELECT uid, registry, repository, name, version, status "
-                    "FROM opsml_cards ORDER BY id"))]
+                rows = [
+                    tuple(r)
+                    for r in conn.execute(
+                        text(
+                            "SELECT uid, registry, repository, name, version, status "
+                            "FROM opsml_cards ORDER BY id"
+                        )
+                    )
+                ]
         finally:
             engine.dispose()
-        files = sorted(
-            p.relative_to(self.storage_root).as_posix()
-            for p in self.storage_root.rglob("*") if p.is_file()
-        ) if self.storage_root.exists() else []
+        files = (
+            sorted(
+                p.relative_to(self.storage_root).as_posix()
+                for p in self.storage_root.rglob("*")
+                if p.is_file()
+            )
+            if self.storage_root.exists()
+            else []
+        )
         return rows, files
 
 

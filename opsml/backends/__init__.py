@@ -6,6 +6,7 @@ Example:
     'http'
     >>> backend_scheme("postgresql+psycopg://u@db/opsml")
     'sql'
+
 """
 
 from __future__ import annotations

@@ -59,6 +59,7 @@ class RegistryBackend(abc.ABC):
             ArtifactIntegrityError: a file does not match its record; nothing is kept.
             VersionConflictError: the explicit version is taken.
             InvalidInputError: the request is malformed.
+
         """
 
     @abc.abstractmethod
@@ -80,6 +81,7 @@ class RegistryBackend(abc.ABC):
         Raises:
             CardNotFoundError: nothing matches.
             VersionError: the spec is malformed.
+
         """
 
     @abc.abstractmethod
@@ -114,6 +116,7 @@ class RegistryBackend(abc.ABC):
 
         Returns:
             The local paths written.
+
         """
         wanted = [card.file(check_relative_path(p)) for p in paths] if paths else card.files
         dest = Path(dest)
@@ -130,7 +133,9 @@ class RegistryBackend(abc.ABC):
         target.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        fd, tmp_name = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+        )
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in self.iter_artifact(card, item.path):
@@ -147,7 +152,9 @@ class RegistryBackend(abc.ABC):
         return target
 
 
-def verify_digest(card: CardPublic | CardCreate, item: ArtifactFile, size: int, sha256: str) -> None:
+def verify_digest(
+    card: CardPublic | CardCreate, item: ArtifactFile, size: int, sha256: str
+) -> None:
     """Raise :class:`ArtifactIntegrityError` naming the file when size or digest differ.
 
     Example:
@@ -155,6 +162,7 @@ def verify_digest(card: CardPublic | CardCreate, item: ArtifactFile, size: int, 
         >>> c = CardCreate(registry="model", name="m", repository="r", contact="me")
         >>> f = ArtifactFile(path="a.bin", size=0, sha256=hashlib.sha256().hexdigest())
         >>> verify_digest(c, f, 0, hashlib.sha256().hexdigest())
+
     """
     if size != item.size or sha256 != item.sha256:
         version = getattr(card, "version", None) or "(new)"

@@ -29,6 +29,7 @@ class Card(BaseModel):
         >>> card = RunCard(name="nightly", repository="ds-team", contact="ds@example.com")
         >>> card.version is None  # filled in by registration
         True
+
     """
 
     model_config = ConfigDict(
@@ -127,6 +128,7 @@ class Card(BaseModel):
         Example:
             >>> card = registry.load_card(name="churn", repository="ds")  # doctest: +SKIP
             >>> card.download_artifacts("out/churn")  # doctest: +SKIP
+
         """
         public, backend = self._registered()
         dest = Path(path)

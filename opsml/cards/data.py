@@ -23,6 +23,7 @@ class DataCard(Card):
         >>> CardRegistry("data").register_card(card)  # doctest: +SKIP
         >>> loaded = CardRegistry("data").load_card(name="churn-data")  # doctest: +SKIP
         >>> loaded.load_data()  # doctest: +SKIP
+
     """
 
     registry_type: ClassVar = "data"
@@ -56,6 +57,7 @@ class DataCard(Card):
 
         Example:
             >>> df = registry.load_card(name="churn-data").load_data()  # doctest: +SKIP
+
         """
         if self.data is not None and split is None:
             return self.data

@@ -23,6 +23,7 @@ class ModelCard(Card):
         ...                  model=LogisticRegression().fit(X, y), sample_input=X[:5])
         >>> CardRegistry("model").register_card(card)  # doctest: +SKIP
         >>> CardRegistry("model").load_card(name="churn").load_model()  # doctest: +SKIP
+
     """
 
     registry_type: ClassVar = "model"
@@ -33,7 +34,8 @@ class ModelCard(Card):
         default=None, exclude=True, description="A few input rows; records the signature."
     )
     serializer: Literal["auto", "skops", "pickle", "files"] = Field(
-        default="auto", description="auto (skops for scikit-learn), skops, pickle (explicit), files."
+        default="auto",
+        description="auto (skops for scikit-learn), skops, pickle (explicit), files.",
     )
     datacard_uid: str | None = Field(default=None, description="The data it was trained on.")
     runcard_uid: str | None = Field(default=None, description="The run that trained it.")
@@ -73,7 +75,9 @@ class ModelCard(Card):
             The model, or the local ``Path`` of a model stored as files.
 
         Example:
-            >>> model = registry.load_card(name="churn", version="^1").load_model()  # doctest: +SKIP
+            >>> card = registry.load_card(name="churn", version="^1")  # doctest: +SKIP
+            >>> model = card.load_model()  # doctest: +SKIP
+
         """
         if self.model is not None:
             return self.model

@@ -18,11 +18,17 @@ class PipelineCard(Card):
         ...                     card_uids={"data": ["a" * 32], "model": ["b" * 32]})
         >>> card.card_uids["model"]
         ['bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb']
+
     """
 
     registry_type: ClassVar = "pipeline"
     _metadata_fields: ClassVar[tuple[str, ...]] = (
-        "flow_name", "flow_run_id", "deployment", "run_url", "card_uids", "state",
+        "flow_name",
+        "flow_run_id",
+        "deployment",
+        "run_url",
+        "card_uids",
+        "state",
     )
 
     flow_name: str | None = Field(default=None, description="Name of the flow.")

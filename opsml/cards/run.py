@@ -36,11 +36,17 @@ class RunCard(Card):
         >>> run.log_metric("accuracy", 0.93)
         >>> run.metrics["accuracy"][-1]["value"]
         0.93
+
     """
 
     registry_type: ClassVar = "run"
     _metadata_fields: ClassVar[tuple[str, ...]] = (
-        "metrics", "params", "datacard_uids", "modelcard_uids", "git_commit", "artifact_names",
+        "metrics",
+        "params",
+        "datacard_uids",
+        "modelcard_uids",
+        "git_commit",
+        "artifact_names",
     )
 
     metrics: dict[str, list[dict[str, Any]]] = Field(
@@ -60,8 +66,10 @@ class RunCard(Card):
         """Record one value of a metric (call again with ``step`` for a series)."""
         if not isinstance(name, str) or not name:
             raise InvalidInputError("metric name must be a non-empty string")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
-            float(value)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(float(value))
         ):
             raise InvalidInputError(f"metric {name!r} needs a finite number, got {value!r}")
         if step is not None and (isinstance(step, bool) or not isinstance(step, int)):

@@ -6,6 +6,7 @@ Example:
     >>> _ = p.write_bytes(b"abc")
     >>> sha256_file(p)[1]
     3
+
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def sha256_file(path: Path) -> tuple[str, int]:
         >>> p.touch()
         >>> sha256_file(p)[0][:8]
         'e3b0c442'
+
     """
     digest = hashlib.sha256()
     size = 0

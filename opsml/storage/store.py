@@ -21,12 +21,29 @@ if TYPE_CHECKING:
 _EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs"}
 
 
+class _CallerError(Exception):
+    """Carries an exception raised by caller code (a progress callback) through ``_call``."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+def _report(progress: ProgressCallback | None, n: int) -> None:
+    if progress is not None:
+        try:
+            progress(n)
+        except BaseException as exc:
+            raise _CallerError(exc) from exc
+
+
 def card_prefix(registry: str, repository: str, name: str, version: str) -> str:
     """The folder of one card version, relative to the storage root.
 
     Example:
         >>> card_prefix("model", "ds", "churn", "1.2.0")
         'model/ds/churn/v1.2.0'
+
     """
     check_name(repository)
     check_name(name)
@@ -43,6 +60,7 @@ class ArtifactStore:
         >>> store = ArtifactStore(tempfile.mkdtemp())
         >>> store.exists("model/ds/churn/v1.0.0/model.skops")
         False
+
     """
 
     def __init__(self, root_uri: str, **storage_options: Any) -> None:
@@ -114,6 +132,7 @@ class ArtifactStore:
         Raises:
             ArtifactIntegrityError: the bytes do not match ``expected``.
             StorageError: the store failed.
+
         """
         if move and self.is_local:
             target = self.local_path(key)
@@ -138,8 +157,7 @@ class ArtifactStore:
                     digest.update(chunk)
                     out.write(chunk)
                     size += len(chunk)
-                    if progress:
-                        progress(len(chunk))
+                    _report(progress, len(chunk))
 
         self._call("write", key, copy)
         if size != expected.size or digest.hexdigest() != expected.sha256:
@@ -155,7 +173,7 @@ class ArtifactStore:
             handle = self.fs.open(self._full(key), "rb")
         except FileNotFoundError:
             raise ArtifactNotFoundError(f"artifact {key!r} is missing from storage") from None
-        except Exception as exc:  # noqa: BLE001 - any storage failure becomes StorageError
+        except Exception as exc:
             raise StorageError(f"storage read of {key!r} failed: {type(exc).__name__}") from exc
         with handle:
             if start:
@@ -200,6 +218,8 @@ class ArtifactStore:
     def _call(self, what: str, key: str, fn: Any) -> Any:
         try:
             return fn()
+        except _CallerError as exc:
+            raise exc.original from None
         except (ArtifactIntegrityError, ArtifactNotFoundError, StorageError):
             raise
         except FileNotFoundError as exc:

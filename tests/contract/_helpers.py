@@ -21,8 +21,14 @@ def iris_model() -> tuple[Any, Any]:
 
 def model_card(name: str = "churn", repository: str = "ds-team", **kw: Any) -> ModelCard:
     model, X = iris_model()
-    return ModelCard(name=name, repository=repository, contact="ds@example.com",
-                     model=model, sample_input=X.head(5), **kw)
+    return ModelCard(
+        name=name,
+        repository=repository,
+        contact="ds@example.com",
+        model=model,
+        sample_input=X.head(5),
+        **kw,
+    )
 
 
 def data_card(data: Any, name: str = "churn-data", **kw: Any) -> DataCard:

@@ -23,8 +23,9 @@ def test_model_card_round_trip_with_signature_and_links(registry_env: RegistryEn
     run.log_params(C=1.0)
     run.log_metric("accuracy", 0.9)
     registry_env.registry("run").register_card(run)
-    card = model_card(datacard_uid=data.uid, runcard_uid=run.uid, tags={"team": "ds"},
-                      description="iris")
+    card = model_card(
+        datacard_uid=data.uid, runcard_uid=run.uid, tags={"team": "ds"}, description="iris"
+    )
     reg = registry_env.registry("model")
     reg.register_card(card)
     assert (card.version, len(card.uid or "")) == ("1.0.0", 32)
@@ -102,8 +103,9 @@ def test_run_card_metrics_params_artifacts(registry_env: RegistryEnv, tmp_path: 
 
 def test_pipeline_card(registry_env: RegistryEnv) -> None:
     reg = registry_env.registry("pipeline")
-    reg.register_card(pipeline_card(flow_name="training", flow_run_id="abc",
-                                    card_uids={"model": ["f" * 32]}))
+    reg.register_card(
+        pipeline_card(flow_name="training", flow_run_id="abc", card_uids={"model": ["f" * 32]})
+    )
     loaded = reg.load_card(name="training")
     assert isinstance(loaded, PipelineCard)
     assert (loaded.flow_name, loaded.card_uids) == ("training", {"model": ["f" * 32]})
@@ -154,8 +156,11 @@ def test_delete_removes_card_and_files(registry_env: RegistryEnv) -> None:
 
 def test_storage_layout(registry_env: RegistryEnv) -> None:
     registry_env.registry("model").register_card(model_card())
-    stored = [p.relative_to(registry_env.storage_root).as_posix()
-              for p in registry_env.storage_root.rglob("*") if p.is_file()]
+    stored = [
+        p.relative_to(registry_env.storage_root).as_posix()
+        for p in registry_env.storage_root.rglob("*")
+        if p.is_file()
+    ]
     assert stored == ["model/ds-team/churn/v1.0.0/model/model.skops"]
 
 

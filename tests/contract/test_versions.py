@@ -9,8 +9,9 @@ from tests.conftest import RegistryEnv
 from tests.contract._helpers import run_card
 
 
-def _register(env: RegistryEnv, version: str | None = None, bump: str = "minor",
-              name: str = "train") -> str:
+def _register(
+    env: RegistryEnv, version: str | None = None, bump: str = "minor", name: str = "train"
+) -> str:
     card = run_card(name=name, version=version)
     env.registry("run").register_card(card, version_type=bump)
     assert card.version is not None
@@ -66,8 +67,9 @@ def test_patch_after_1_0_11_is_1_0_12(registry_env: RegistryEnv) -> None:
         (">=2.1.0-rc.1", "2.1.0-rc.1"),
     ],
 )
-def test_spec_resolution_gives_highest_match(registry_env: RegistryEnv, spec: str,
-                                             expected: str) -> None:
+def test_spec_resolution_gives_highest_match(
+    registry_env: RegistryEnv, spec: str, expected: str
+) -> None:
     for version in ("1.0.1", "1.0.11", "1.1.3", "1.2.0", "2.0.0", "2.1.0-rc.1"):
         _register(registry_env, version=version)
     assert registry_env.registry("run").load_card(name="train", version=spec).version == expected

@@ -26,7 +26,7 @@ from sqlalchemy import Select, delete, exists, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from opsml import versioning
+from opsml import hooks, versioning
 from opsml.backends.base import ProgressCallback, RegistryBackend
 from opsml.backends.sql.engine import WRITE, create_registry_engine
 from opsml.backends.sql.tables import AuditRow, CardRow, TagRow
@@ -45,6 +45,7 @@ from opsml.schemas import (
     CardQuery,
     CardUpdate,
     RegistryType,
+    build,
     check_relative_path,
 )
 from opsml.storage import ArtifactStore, card_prefix
@@ -87,6 +88,7 @@ class SqlBackend(RegistryBackend):
         >>> backend = SqlBackend(f"sqlite:///{root}/registry.db", f"{root}/artifacts")
         >>> backend.list_cards("model", CardQuery())
         []
+
     """
 
     def __init__(
@@ -116,7 +118,9 @@ class SqlBackend(RegistryBackend):
         )
 
     def __repr__(self) -> str:
-        return f"SqlBackend({self.engine.url.render_as_string(hide_password=True)!r}, {self.store!r})"
+        return (
+            f"SqlBackend({self.engine.url.render_as_string(hide_password=True)!r}, {self.store!r})"
+        )
 
     def close(self) -> None:
         """Dispose of the connection pool."""
@@ -136,8 +140,7 @@ class SqlBackend(RegistryBackend):
             if current != migrate.head_revision():
                 if not self._auto_migrate:
                     raise BackendUnavailableError(
-                        "the registry database is not at the current schema: "
-                        "run `opsml db upgrade`"
+                        "the registry database is not at the current schema: run `opsml db upgrade`"
                     )
                 migrate.upgrade_engine(self.engine)
         except OperationalError as exc:
@@ -180,7 +183,9 @@ class SqlBackend(RegistryBackend):
             stmt = stmt.where(CardRow.repository == query.repository)
         for key, value in (query.tags or {}).items():
             stmt = stmt.where(
-                exists().where(TagRow.card_id == CardRow.id, TagRow.key == key, TagRow.value == value)
+                exists().where(
+                    TagRow.card_id == CardRow.id, TagRow.key == key, TagRow.value == value
+                )
             )
         spec = query.version
         if spec is not None:
@@ -226,26 +231,35 @@ class SqlBackend(RegistryBackend):
         registry = _check_registry(registry)
         if uid is not None:
             with self._connect() as conn:
-                row = conn.execute(self._active(registry).where(CardRow.uid == _check_uid(uid))).first()
+                row = conn.execute(
+                    self._active(registry).where(CardRow.uid == _check_uid(uid))
+                ).first()
             if row is None:
                 raise CardNotFoundError(f"no {registry} card with uid {uid}")
             return self._public(row)
         if not name:
             raise InvalidInputError("give a card uid, or a name (and repository) to load a card")
-        CardQuery(name=name, repository=repository)  # validates both
+        build(CardQuery, name=name, repository=repository)  # validates both
         versioning.validate_spec(version)
         with self._connect() as conn:
             stmt = self._active(registry).where(CardRow.name == name)
             if repository:
                 stmt = stmt.where(CardRow.repository == repository)
             else:
-                repos = conn.execute(
-                    select(CardRow.repository).where(
-                        CardRow.registry_type == registry,
-                        CardRow.name == name,
-                        CardRow.status == "active",
-                    ).distinct().limit(2)
-                ).scalars().all()
+                repos = (
+                    conn.execute(
+                        select(CardRow.repository)
+                        .where(
+                            CardRow.registry_type == registry,
+                            CardRow.name == name,
+                            CardRow.status == "active",
+                        )
+                        .distinct()
+                        .limit(2)
+                    )
+                    .scalars()
+                    .all()
+                )
                 if len(repos) > 1:
                     raise InvalidInputError(
                         f"{registry} card name {name!r} exists in several repositories "
@@ -320,21 +334,40 @@ class SqlBackend(RegistryBackend):
             with self._connect(write=True) as conn:
                 now = _now()
                 conn.execute(
-                    sql_update(CardRow).where(CardRow.id == row_id).values(status="active", created_at=now)
+                    sql_update(CardRow)
+                    .where(CardRow.id == row_id)
+                    .values(status="active", created_at=now)
                 )
                 if card.tags:
                     conn.execute(
                         TagRow.__table__.insert(),
                         [{"card_id": row_id, "key": k, "value": v} for k, v in card.tags.items()],
                     )
-                self._audit(conn, "register", card.registry, actor or card.created_by, uid,
-                            card.name, card.repository, version, {"files": len(card.files)})
+                self._audit(
+                    conn,
+                    "register",
+                    card.registry,
+                    actor or card.created_by,
+                    uid,
+                    card.name,
+                    card.repository,
+                    version,
+                    {"files": len(card.files)},
+                )
         except BaseException:
             self._abandon(row_id, prefix)
             raise
-        logger.info("registered %s card %s/%s v%s (uid %s)", card.registry, card.repository,
-                    card.name, version, uid)
-        return self.get_card(card.registry, uid=uid)
+        logger.info(
+            "registered %s card %s/%s v%s (uid %s)",
+            card.registry,
+            card.repository,
+            card.name,
+            version,
+            uid,
+        )
+        public = self.get_card(card.registry, uid=uid)
+        hooks.after_commit(public)
+        return public
 
     def _check_sources(self, card: CardCreate, source_dir: Path) -> None:
         seen: set[str] = set()
@@ -390,9 +423,10 @@ class SqlBackend(RegistryBackend):
                 if card.uid is not None and self._uid_taken(card.uid):
                     raise InvalidInputError(f"card uid {card.uid} is already registered") from exc
             except DBAPIError as exc:  # deadlock / serialization failure under load
-                if not getattr(exc, "connection_invalidated", False) and "deadlock" not in str(
-                    exc.orig
-                ).lower():
+                if (
+                    not getattr(exc, "connection_invalidated", False)
+                    and "deadlock" not in str(exc.orig).lower()
+                ):
                     raise
             time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise VersionConflictError(
@@ -405,13 +439,17 @@ class SqlBackend(RegistryBackend):
             return conn.execute(select(CardRow.id).where(CardRow.uid == uid)).first() is not None
 
     def _next_version(self, conn: Connection, card: CardCreate) -> str:
-        existing = conn.execute(
-            select(CardRow.version).where(
-                CardRow.registry_type == card.registry,
-                CardRow.repository == card.repository,
-                CardRow.name == card.name,
+        existing = (
+            conn.execute(
+                select(CardRow.version).where(
+                    CardRow.registry_type == card.registry,
+                    CardRow.repository == card.repository,
+                    CardRow.name == card.name,
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         return versioning.next_version(existing, card.version_type)
 
     def _abandon(self, row_id: int, prefix: str) -> None:
@@ -419,7 +457,9 @@ class SqlBackend(RegistryBackend):
         try:
             self.store.delete_prefix(prefix)
             with self._connect(write=True) as conn:
-                conn.execute(delete(CardRow).where(CardRow.id == row_id, CardRow.status == "pending"))
+                conn.execute(
+                    delete(CardRow).where(CardRow.id == row_id, CardRow.status == "pending")
+                )
         except Exception:  # the original error matters more; the row stays invisible
             logger.exception("cleanup of an abandoned registration (%s) failed", prefix)
 
@@ -445,8 +485,17 @@ class SqlBackend(RegistryBackend):
                         TagRow.__table__.insert(),
                         [{"card_id": row_id, "key": k, "value": v} for k, v in update.tags.items()],
                     )
-            self._audit(conn, "update", registry, actor, uid, card.name, card.repository,
-                        card.version, {"fields": sorted(k for k in values if k != "updated_at")})
+            self._audit(
+                conn,
+                "update",
+                registry,
+                actor,
+                uid,
+                card.name,
+                card.repository,
+                card.version,
+                {"fields": sorted(k for k in values if k != "updated_at")},
+            )
         return self.get_card(registry, uid=uid)
 
     def delete_card(self, registry: RegistryType, uid: str, *, actor: str | None = None) -> None:
@@ -460,8 +509,9 @@ class SqlBackend(RegistryBackend):
             ).rowcount
             if not changed:
                 raise CardNotFoundError(f"no {registry} card with uid {uid}")
-            self._audit(conn, "delete", registry, actor, uid, card.name, card.repository,
-                        card.version, {})
+            self._audit(
+                conn, "delete", registry, actor, uid, card.name, card.repository, card.version, {}
+            )
         self.store.delete_prefix(card_prefix(registry, card.repository, card.name, card.version))
 
     def audit_log(self, *, limit: int = 100) -> list[dict[str, Any]]:
@@ -469,22 +519,50 @@ class SqlBackend(RegistryBackend):
         with self._connect() as conn:
             rows = conn.execute(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)).all()
         return [
-            {c: getattr(r, "registry_type" if c == "registry" else c) for c in
-             ("at", "actor", "environment", "action", "registry", "card_uid", "name",
-              "repository", "version", "detail")}
+            {
+                c: getattr(r, "registry_type" if c == "registry" else c)
+                for c in (
+                    "at",
+                    "actor",
+                    "environment",
+                    "action",
+                    "registry",
+                    "card_uid",
+                    "name",
+                    "repository",
+                    "version",
+                    "detail",
+                )
+            }
             for (r,) in rows
         ]
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _audit(self, conn: Connection, action: str, registry: str, actor: str | None,
-               uid: str | None, name: str | None, repository: str | None,
-               version: str | None, detail: dict[str, Any]) -> None:
+    def _audit(
+        self,
+        conn: Connection,
+        action: str,
+        registry: str,
+        actor: str | None,
+        uid: str | None,
+        name: str | None,
+        repository: str | None,
+        version: str | None,
+        detail: dict[str, Any],
+    ) -> None:
         conn.execute(
             AuditRow.__table__.insert().values(
-                at=_now(), actor=actor, environment=self.environment, action=action,
-                registry=registry, card_uid=uid, name=name, repository=repository,
-                version=version, detail=detail,
+                at=_now(),
+                actor=actor,
+                environment=self.environment,
+                action=action,
+                registry=registry,
+                card_uid=uid,
+                name=name,
+                repository=repository,
+                version=version,
+                detail=detail,
             )
         )
 

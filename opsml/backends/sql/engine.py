@@ -1,6 +1,7 @@
 """Engines tuned per database: SQLite in WAL mode with write transactions that
 start ``IMMEDIATE`` (so concurrent writers queue instead of failing), pooled
-connections for PostgreSQL and MariaDB."""
+connections for PostgreSQL and MariaDB.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def create_registry_engine(url: str) -> Engine:
     Example:
         >>> create_registry_engine("sqlite:///:memory:").dialect.name
         'sqlite'
+
     """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}

@@ -2,6 +2,7 @@
 
 Example:
     >>> upgrade_database("sqlite:///:memory:")  # doctest: +SKIP
+
 """
 
 from __future__ import annotations

@@ -31,7 +31,8 @@ class Base(DeclarativeBase):
 
 class CardRow(Base):
     """One card version. ``status`` is ``pending`` while artifacts upload, then ``active``;
-    ``deleted`` rows stay so that their version is never given again."""
+    ``deleted`` rows stay so that their version is never given again.
+    """
 
     __tablename__ = "opsml_cards"
 
@@ -59,8 +60,9 @@ class CardRow(Base):
     __table_args__ = (
         UniqueConstraint("registry", "repository", "name", "version", name="uq_card_version"),
         Index("ix_cards_registry_id", "registry", "status", "id"),
-        Index("ix_cards_lookup", "registry", "name", "repository", "status", "major", "minor",
-              "patch"),
+        Index(
+            "ix_cards_lookup", "registry", "name", "repository", "status", "major", "minor", "patch"
+        ),
         Index("ix_cards_repository", "registry", "repository", "status", "id"),
     )
 

@@ -1,0 +1,102 @@
+"""The ``opsml.card.registered`` Prefect event: one helper builds the resource and emits it.
+
+The event is emitted by the commit listener of :mod:`opsml_prefect.plugin`,
+i.e. in the process that commits the registration: the embedded client, or the
+registry server when clients talk to one. It therefore goes out exactly once
+per registration, whether the card was registered in a flow run or by direct
+client use.
+
+Resource (what automations match on)::
+
+    {"prefect.resource.id": "opsml.card.<uid>",
+     "opsml.registry": "model", "opsml.name": "iris-classifier",
+     "opsml.repository": "ds-team", "opsml.version": "1.2.0"}
+
+When the card was registered inside a flow run, the flow run is added as a
+related resource (role ``flow-run``), so the event shows on the run's page.
+
+Example:
+    >>> from datetime import datetime, timezone
+    >>> from opsml.schemas import CardPublic
+    >>> card = CardPublic(registry="model", name="churn", repository="ds", contact="me",
+    ...                   uid="a" * 32, version="1.0.0", created_at=datetime.now(timezone.utc))
+    >>> card_resource(card)["prefect.resource.id"]
+    'opsml.card.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from prefect.events import Event
+
+    from opsml.schemas import CardPublic
+
+__all__ = ["CARD_REGISTERED", "card_resource", "emit_card_registered"]
+
+CARD_REGISTERED = "opsml.card.registered"
+"""Name of the event emitted once per committed registration."""
+
+
+def card_resource(card: CardPublic) -> dict[str, str]:
+    """The event resource of a registered card: id ``opsml.card.<uid>`` and its labels.
+
+    Args:
+        card: the committed card.
+
+    Returns:
+        A Prefect resource dict (string values only).
+
+    Example:
+        >>> card_resource(card)["opsml.version"]  # doctest: +SKIP
+        '1.0.0'
+    """
+    return {
+        "prefect.resource.id": f"opsml.card.{card.uid}",
+        "prefect.resource.name": f"{card.repository}/{card.name}",
+        "opsml.registry": card.registry,
+        "opsml.name": card.name,
+        "opsml.repository": card.repository,
+        "opsml.version": card.version,
+    }
+
+
+def _related(card: CardPublic) -> list[dict[str, str]]:
+    lineage = card.metadata.get("lineage") or {}
+    flow_run_id = lineage.get("flow_run_id") if isinstance(lineage, dict) else None
+    if not flow_run_id:
+        return []
+    return [{"prefect.resource.id": f"prefect.flow-run.{flow_run_id}",
+             "prefect.resource.role": "flow-run"}]
+
+
+def emit_card_registered(card: CardPublic) -> Event | None:
+    """Emit ``opsml.card.registered`` for ``card`` through :func:`prefect.events.emit_event`.
+
+    Callers decide whether a Prefect API is configured; this only builds and sends.
+
+    Args:
+        card: the committed card.
+
+    Returns:
+        The emitted event, or ``None`` when Prefect does not emit events here.
+
+    Example:
+        >>> emit_card_registered(registered_public_card)  # doctest: +SKIP
+    """
+    from prefect.events import emit_event
+
+    payload: dict[str, Any] = {
+        "uid": card.uid,
+        "registry": card.registry,
+        "name": card.name,
+        "repository": card.repository,
+        "version": card.version,
+        "created_by": card.created_by,
+        "created_at": card.created_at.isoformat(),
+    }
+    return emit_event(
+        event=CARD_REGISTERED, resource=card_resource(card), related=_related(card) or None,
+        payload=payload,
+    )

@@ -1,0 +1,57 @@
+"""Structured logging: one JSON object per line, for the server and uvicorn."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """Format a record as JSON with its ``extra`` fields; never includes a traceback's locals."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """One JSON line."""
+        data: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_") and key not in ("color_message",):
+                data[key] = value
+        if record.exc_info:
+            data["exc"] = self.formatException(record.exc_info)
+        return json.dumps(data, default=str)
+
+
+def log_config(level: str = "INFO", json_logs: bool = True) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` for uvicorn's ``log_config``.
+
+    Example:
+        >>> log_config("DEBUG")["root"]["level"]
+        'DEBUG'
+    """
+    formatter = (
+        {"()": f"{__name__}.JsonFormatter"}
+        if json_logs
+        else {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": formatter},
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "default",
+                       "stream": "ext://sys.stderr"},
+        },
+        "root": {"handlers": ["stderr"], "level": level.upper()},
+        "loggers": {
+            "uvicorn": {"level": level.upper()},
+            "uvicorn.access": {"level": "WARNING"},
+        },
+    }
