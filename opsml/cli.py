@@ -120,14 +120,13 @@ def list_cards(
         table = Table(title=f"{registry} cards ({len(rows)})")
         for column in ("name", "repository", "version", "created_at", "uid", "tags"):
             table.add_column(column)
-        for row in rows:
+        for card, row in zip(cards, rows, strict=True):
             table.add_row(
                 *[
-                    ", ".join(f"{k}={v}" for k, v in row["tags"].items())  # type: ignore[union-attr]
-                    if col == "tags"
-                    else str(row[col] or "")
-                    for col in ("name", "repository", "version", "created_at", "uid", "tags")
-                ]
+                    str(row[col] or "")
+                    for col in ("name", "repository", "version", "created_at", "uid")
+                ],
+                ", ".join(f"{k}={v}" for k, v in card.tags.items()),
             )
         Console().print(table)
 

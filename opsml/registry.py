@@ -151,7 +151,7 @@ class CardRegistry:
                 description=card.description,
                 metadata=meta,
                 version=card.version,
-                version_type=version_type,  # type: ignore[arg-type]
+                version_type=version_type,
                 created_by=card.created_by or _whoami(),
                 files=files,
             )

@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from opsml import hooks, versioning
 from opsml.backends.base import ProgressCallback, RegistryBackend
 from opsml.backends.sql.engine import WRITE, create_registry_engine
-from opsml.backends.sql.tables import AuditRow, CardRow, TagRow
+from opsml.backends.sql.tables import AUDIT, CARDS, TAGS, AuditRow, CardRow, TagRow
 from opsml.errors import (
     BackendUnavailableError,
     CardNotFoundError,
@@ -202,12 +202,10 @@ class SqlBackend(RegistryBackend):
                 rows = conn.execute(stmt).all()
                 best: dict[tuple[str, str], Any] = {}
                 for row in rows:
-                    key = (row.repository, row.name)
-                    pick = versioning.resolve_version(
-                        None, [row.version] + ([best[key].version] if key in best else [])
-                    )
-                    if pick == row.version:
-                        best[key] = row
+                    ident = (row.repository, row.name)
+                    known = [best[ident].version] if ident in best else []
+                    if versioning.resolve_version(None, [row.version, *known]) == row.version:
+                        best[ident] = row
                 ordered = sorted(best.values(), key=lambda r: r.id, reverse=True)
                 return [self._public(r) for r in ordered[: query.limit]]
             out: list[CardPublic] = []
@@ -340,7 +338,7 @@ class SqlBackend(RegistryBackend):
                 )
                 if card.tags:
                     conn.execute(
-                        TagRow.__table__.insert(),
+                        TAGS.insert(),
                         [{"card_id": row_id, "key": k, "value": v} for k, v in card.tags.items()],
                     )
                 self._audit(
@@ -390,7 +388,7 @@ class SqlBackend(RegistryBackend):
                     version = card.version or self._next_version(conn, card)
                     parsed = versioning.parse_version(version)
                     result = conn.execute(
-                        CardRow.__table__.insert().values(
+                        CARDS.insert().values(
                             uid=uid,
                             registry=card.registry,
                             repository=card.repository,
@@ -482,7 +480,7 @@ class SqlBackend(RegistryBackend):
                 conn.execute(delete(TagRow).where(TagRow.card_id == row_id))
                 if update.tags:
                     conn.execute(
-                        TagRow.__table__.insert(),
+                        TAGS.insert(),
                         [{"card_id": row_id, "key": k, "value": v} for k, v in update.tags.items()],
                     )
             self._audit(
@@ -552,7 +550,7 @@ class SqlBackend(RegistryBackend):
         detail: dict[str, Any],
     ) -> None:
         conn.execute(
-            AuditRow.__table__.insert().values(
+            AUDIT.insert().values(
                 at=_now(),
                 actor=actor,
                 environment=self.environment,
@@ -568,9 +566,7 @@ class SqlBackend(RegistryBackend):
 
     @staticmethod
     def _active(registry: str) -> Select[Any]:
-        return select(CardRow.__table__).where(
-            CardRow.registry_type == registry, CardRow.status == "active"
-        )
+        return select(CARDS).where(CardRow.registry_type == registry, CardRow.status == "active")
 
     @staticmethod
     def _public(row: Any) -> CardPublic:

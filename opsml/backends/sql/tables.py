@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Table,
     BigInteger,
     DateTime,
     ForeignKey,
@@ -97,3 +98,8 @@ class AuditRow(Base):
     repository: Mapped[str | None] = mapped_column(String(128), nullable=True)
     version: Mapped[str | None] = mapped_column(String(128), nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+CARDS: Table = CardRow.__table__  # type: ignore[assignment]
+TAGS: Table = TagRow.__table__  # type: ignore[assignment]
+AUDIT: Table = AuditRow.__table__  # type: ignore[assignment]

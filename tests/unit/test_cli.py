@@ -1,0 +1,81 @@
+"""The ``opsml`` command on an embedded registry."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from opsml import CardRegistry, configure
+from opsml.cli import app
+from tests.contract._helpers import model_card
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("OPSML_TRACKING_URI", f"sqlite:///{tmp_path / 'r.db'}")
+    monkeypatch.setenv("OPSML_STORAGE_URI", str(tmp_path / "artifacts"))
+    configure()
+    yield tmp_path
+    monkeypatch.delenv("OPSML_TRACKING_URI")
+    monkeypatch.delenv("OPSML_STORAGE_URI")
+    configure()
+
+
+@pytest.mark.parametrize(
+    "args", [[], ["cards"], ["cards", "list"], ["models", "pull"], ["db", "upgrade"],
+             ["server", "start"]]
+)
+def test_help_everywhere(args: list[str]) -> None:
+    result = runner.invoke(app, [*args, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_db_upgrade_creates_schema(embedded: Path) -> None:
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "revision 0001" in result.output
+    assert (embedded / "r.db").exists()
+
+
+def test_list_and_pull(embedded: Path) -> None:
+    registry = CardRegistry("model")
+    registry.register_card(model_card(tags={"team": "ds"}))
+    registry.register_card(model_card(), version_type="patch")
+
+    result = runner.invoke(app, ["cards", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [r["version"] for r in rows] == ["1.0.1", "1.0.0"]
+    assert rows[1]["tags"] == {"team": "ds"}
+
+    table = runner.invoke(app, ["cards", "list", "--version", "1.0.0"])
+    assert table.exit_code == 0 and "1.0.0" in table.output and "1.0.1" not in table.output
+
+    out = embedded / "pulled"
+    result = runner.invoke(
+        app, ["models", "pull", "--name", "churn", "--repository", "ds-team", "--version",
+              "1.0.0", "--out", str(out), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "digests verified" in result.output
+    assert (out / "model" / "model.skops").is_file()
+    assert json.loads((out / "card.json").read_text())["version"] == "1.0.0"
+
+
+def test_errors_are_one_line_and_exit_1(embedded: Path) -> None:
+    result = runner.invoke(app, ["models", "pull", "--name", "ghost", "--out", "x"])
+    assert result.exit_code == 1
+    assert "no model card ghost" in result.output
+    result = runner.invoke(app, ["cards", "list", "--registry", "nope"])
+    assert result.exit_code == 1 and "unknown registry type" in result.output
+    result = runner.invoke(app, ["cards", "list", "--version", "1..2"])
+    assert result.exit_code == 1 and "1..2" in result.output
+    result = runner.invoke(app, ["cards", "list", "--tag", "novalue"])
+    assert result.exit_code == 1 and "key=value" in result.output
