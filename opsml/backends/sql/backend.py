@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from opsml import hooks, versioning
 from opsml.backends.base import ProgressCallback, RegistryBackend
 from opsml.backends.sql.engine import WRITE, create_registry_engine
-from opsml.backends.sql.tables import AUDIT, CARDS, TAGS, AuditRow, CardRow, TagRow
+from opsml.backends.sql.tables import AUDIT, CARDS, TAGS, CardRow, TagRow
 from opsml.errors import (
     BackendUnavailableError,
     CardNotFoundError,
@@ -492,7 +492,7 @@ class SqlBackend(RegistryBackend):
                 card.name,
                 card.repository,
                 card.version,
-                {"fields": sorted(k for k in values if k != "updated_at")},
+                {"fields": sorted(update.model_dump(exclude_none=True))},
             )
         return self.get_card(registry, uid=uid)
 
@@ -513,27 +513,10 @@ class SqlBackend(RegistryBackend):
         self.store.delete_prefix(card_prefix(registry, card.repository, card.name, card.version))
 
     def audit_log(self, *, limit: int = 100) -> list[dict[str, Any]]:
-        """The newest audit entries, newest first."""
+        """The newest audit entries, newest first (who, what, when, environment)."""
         with self._connect() as conn:
-            rows = conn.execute(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)).all()
-        return [
-            {
-                c: getattr(r, "registry_type" if c == "registry" else c)
-                for c in (
-                    "at",
-                    "actor",
-                    "environment",
-                    "action",
-                    "registry",
-                    "card_uid",
-                    "name",
-                    "repository",
-                    "version",
-                    "detail",
-                )
-            }
-            for (r,) in rows
-        ]
+            rows = conn.execute(select(AUDIT).order_by(AUDIT.c.id.desc()).limit(limit)).all()
+        return [{k: v for k, v in row._mapping.items() if k != "id"} for row in rows]
 
     # -- helpers ---------------------------------------------------------------------
 
