@@ -51,8 +51,12 @@ def upgrade_engine(engine: Engine) -> str:
     """Upgrade the database behind ``engine`` to the newest revision; returns it."""
     from alembic import command
 
+    from opsml.backends.sql.engine import WRITE
+
     cfg = alembic_config()
-    with engine.begin() as connection:
+    # a write transaction from the start: on SQLite it takes the write lock first, so that
+    # processes migrating a new database at once queue instead of failing
+    with engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
     return head_revision()
