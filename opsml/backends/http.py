@@ -203,7 +203,7 @@ class HttpBackend(RegistryBackend):
         """One request, with retries for GET; errors become OpsmlError subclasses."""
         attempts = 1 + (self.retries if method == "GET" else 0)
         timeout = kwargs.pop("timeout", None)
-        if read_timeout is not None:
+        if read_timeout is not None and self._owns_client:
             timeout = httpx.Timeout(
                 self.timeout,
                 read=read_timeout,

@@ -35,6 +35,7 @@ def log_config(level: str = "INFO", json_logs: bool = True) -> dict[str, Any]:
     Example:
         >>> log_config("DEBUG")["root"]["level"]
         'DEBUG'
+
     """
     formatter = (
         {"()": f"{__name__}.JsonFormatter"}

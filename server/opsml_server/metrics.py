@@ -20,6 +20,7 @@ class ServerMetrics:
     Example:
         >>> m = ServerMetrics()
         >>> m.bytes_moved.labels(direction="upload").inc(10)
+
     """
 
     def __init__(self) -> None:

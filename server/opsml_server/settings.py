@@ -9,6 +9,7 @@ Example:
     >>> s = ServerSettings(database_url="sqlite:///:memory:", storage_uri="/tmp/a")
     >>> s.auth_enabled, s.app_env
     (False, 'development')
+
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class ServerSettings(BaseSettings):
     Example:
         >>> ServerSettings(database_url="sqlite:///:memory:", storage_uri="/tmp/a").max_inline_size
         67108864
+
     """
 
     model_config = SettingsConfigDict(env_prefix="OPSML_", extra="ignore", frozen=True)
@@ -140,7 +142,7 @@ def _redact_url(url: str) -> str:
         from sqlalchemy.engine import make_url
 
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - never leak an unparsable DSN
+    except Exception:
         return "<database url>"
 
 
@@ -150,5 +152,6 @@ def get_settings() -> ServerSettings:
 
     Example:
         >>> get_settings.cache_clear()
+
     """
     return ServerSettings()

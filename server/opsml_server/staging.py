@@ -53,6 +53,7 @@ class StagedFile:
         >>> staged.write(b"abc"); staged.finish()
         >>> (root / "files" / "a.txt").read_bytes()
         b'abc'
+
     """
 
     def __init__(self, files_dir: Path, parts_dir: Path, item: ArtifactFile) -> None:

@@ -73,6 +73,7 @@ def current_user(request: Request, settings: SettingsDep) -> str | None:
 
     Raises:
         AuthenticationError: auth is on and the credentials are missing or wrong (401).
+
     """
     if not settings.auth_enabled:
         return None
@@ -100,6 +101,7 @@ def write_access(request: Request, user: CurrentUser, settings: SettingsDep) -> 
 
     Raises:
         PermissionDeniedError: production, and the token is missing or wrong (403).
+
     """
     if settings.write_token_required:
         assert settings.prod_token is not None

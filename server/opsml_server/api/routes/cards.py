@@ -1,0 +1,323 @@
+"""Cards: list, find, get, register (single request), update, delete, download files."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from starlette.datastructures import UploadFile
+
+from opsml.backends.sql import SqlBackend
+from opsml.errors import InvalidInputError
+from opsml.schemas import (
+    CardCreate,
+    CardPublic,
+    CardQuery,
+    CardUpdate,
+    Page,
+    RegistryType,
+    check_relative_path,
+)
+from opsml.storage import card_prefix
+from opsml.storage.digest import CHUNK_SIZE
+from opsml_server.api.deps import (
+    BackendDep,
+    CurrentUser,
+    MetricsDep,
+    SettingsDep,
+    UploadsDep,
+    WriteAccess,
+)
+from opsml_server.handlers import ERROR_RESPONSES, ErrorBody, RangeNotSatisfiableError
+from opsml_server.metrics import ServerMetrics
+from opsml_server.staging import StagedFile, UploadSessions
+
+router = APIRouter(prefix="/api/v1/cards", tags=["cards"], responses=ERROR_RESPONSES)
+
+MAX_FILES = 10_000
+Uid = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The card's uid.")]
+
+MULTIPART_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["card"],
+                    "properties": {
+                        "card": {"type": "string", "description": "The CardCreate, as JSON."},
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "One part per file of card.files; the part's "
+                            "filename is the file's relative path.",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+
+
+def json_response(model: CardPublic | Page, status_code: int = 200) -> Response:
+    """Serialize a wire model (no second validation pass)."""
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
+
+
+@router.get("/{registry}", operation_id="list_cards", response_model=Page)
+def list_cards(
+    registry: RegistryType,
+    backend: BackendDep,
+    user: CurrentUser,
+    name: str | None = None,
+    repository: str | None = None,
+    version: Annotated[str | None, Query(description="A version or spec, e.g. '^1.2'.")] = None,
+    tags: Annotated[str | None, Query(description='Tags to match, as a JSON object.')] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> Response:
+    """Cards matching every given filter, newest first."""
+    parsed_tags = None
+    if tags is not None:
+        try:
+            parsed_tags = json.loads(tags)
+        except ValueError:
+            raise InvalidInputError("tags must be a JSON object of strings") from None
+    query = CardQuery(name=name, repository=repository, version=version, tags=parsed_tags,
+                      limit=limit)
+    return json_response(Page(items=backend.list_cards(registry, query)))
+
+
+@router.get("/{registry}/resolve", operation_id="find_card", response_model=CardPublic)
+def find_card(
+    registry: RegistryType,
+    backend: BackendDep,
+    user: CurrentUser,
+    name: str,
+    repository: str | None = None,
+    version: Annotated[str | None, Query(description="Exact, partial, range or 'latest'.")] = None,
+) -> Response:
+    """One card by name (and repository) and a version spec: the highest match."""
+    return json_response(
+        backend.get_card(registry, name=name, repository=repository, version=version)
+    )
+
+
+@router.get("/{registry}/{uid}", operation_id="get_card", response_model=CardPublic)
+def get_card(registry: RegistryType, uid: Uid, backend: BackendDep, user: CurrentUser) -> Response:
+    """One card by uid."""
+    return json_response(backend.get_card(registry, uid=uid))
+
+
+@router.patch("/{registry}/{uid}", operation_id="update_card", response_model=CardPublic)
+def update_card(
+    registry: RegistryType, uid: Uid, update: CardUpdate, backend: BackendDep, user: WriteAccess
+) -> Response:
+    """Change tags, description or kind metadata; artifacts never change."""
+    return json_response(backend.update_card(registry, uid, update, actor=user))
+
+
+@router.delete("/{registry}/{uid}", operation_id="delete_card", status_code=204)
+def delete_card(
+    registry: RegistryType, uid: Uid, backend: BackendDep, user: WriteAccess
+) -> Response:
+    """Remove a card and its artifacts; its version is never given again."""
+    backend.delete_card(registry, uid, actor=user)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{registry}",
+    operation_id="register_card",
+    status_code=201,
+    response_model=CardPublic,
+    openapi_extra=MULTIPART_BODY,
+)
+async def register_card(
+    registry: RegistryType,
+    request: Request,
+    backend: BackendDep,
+    uploads: UploadsDep,
+    metrics: MetricsDep,
+    settings: SettingsDep,
+    user: WriteAccess,
+) -> Response:
+    """Register a card and its (small) files in one multipart request.
+
+    The server hashes every file while staging it and commits the card only when
+    all of them match their records. Large registrations use ``/api/v1/uploads``.
+    """
+    form = await request.form(
+        max_files=MAX_FILES, max_fields=8, max_part_size=settings.max_inline_size
+    )
+    try:
+        raw = form.get("card")
+        if not isinstance(raw, str):
+            raise InvalidInputError("the 'card' form field (the CardCreate as JSON) is missing")
+        card = CardCreate.model_validate_json(raw)
+        if card.registry != registry:
+            raise InvalidInputError(
+                f"a {card.registry} card cannot be registered in the {registry} registry"
+            )
+        uploads.check_size(card)
+        files = form.getlist("files")
+        public = await run_in_threadpool(_register_inline, backend, uploads, card, files, user)
+    finally:
+        await form.close()
+    metrics.registrations.labels(registry).inc()
+    metrics.bytes_moved.labels("upload").inc(sum(f.size for f in card.files))
+    return json_response(public, 201)
+
+
+def _register_inline(backend: SqlBackend, uploads: UploadSessions, card: CardCreate,
+                     files: list[Any], user: str | None) -> CardPublic:
+    records = {f.path: f for f in card.files}
+    staging = uploads.inline_dir()
+    try:
+        seen: set[str] = set()
+        for upload in files:
+            if not isinstance(upload, UploadFile):
+                raise InvalidInputError("'files' parts must be files (with a filename)")
+            path = check_relative_path(upload.filename or "")
+            item = records.get(path)
+            if item is None:
+                raise InvalidInputError(f"file {path!r} is not listed in the card's files")
+            if path in seen:
+                raise InvalidInputError(f"file {path!r} is sent twice")
+            seen.add(path)
+            staged = StagedFile(staging / "files", staging / "parts", item)
+            try:
+                while chunk := upload.file.read(CHUNK_SIZE):
+                    staged.write(chunk)
+            except BaseException:
+                staged.abort()
+                raise
+            staged.finish()
+        missing = [p for p in records if p not in seen]
+        if missing:
+            raise InvalidInputError(
+                f"{len(missing)} file(s) of the card were not sent: "
+                + ", ".join(repr(p) for p in missing[:5])
+            )
+        return backend.register_card(card, staging / "files", actor=user, move=True)
+    finally:
+        uploads.remove(staging)
+
+
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The ``[start, end)`` of a single ``Range: bytes=`` header; ``None`` means the whole file.
+
+    Multiple ranges and malformed headers are ignored (the whole file is sent,
+    as RFC 9110 allows); a range starting beyond the end is unsatisfiable.
+
+    Example:
+        >>> parse_range("bytes=10-", 100), parse_range("bytes=-10", 100), parse_range(None, 5)
+        ((10, 100), (90, 100), None)
+
+    """
+    if not header:
+        return None
+    match = _RANGE_RE.fullmatch(header.strip())
+    if not match or (not match[1] and not match[2]):
+        return None
+    first, last = match[1], match[2]
+    if not first:  # suffix: the last N bytes
+        length = int(last)
+        if length == 0 or size == 0:
+            raise RangeNotSatisfiableError(f"range {header!r} of a {size}-byte file", size)
+        return max(0, size - length), size
+    start = int(first)
+    end = size if not last else min(int(last) + 1, size)
+    if last and int(last) < start:
+        return None
+    if start >= size:
+        raise RangeNotSatisfiableError(
+            f"range {header!r} starts beyond the end of the {size}-byte file", size
+        )
+    return start, end
+
+
+@router.get(
+    "/{registry}/{uid}/files/{path:path}",
+    operation_id="download_file",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": BINARY, "description": "The whole file."},
+        206: {"content": BINARY, "description": "The requested byte range."},
+        416: {"model": ErrorBody, "description": "The range lies outside the file."},
+    },
+)
+def download_file(
+    registry: RegistryType,
+    uid: Uid,
+    path: str,
+    backend: BackendDep,
+    metrics: MetricsDep,
+    user: CurrentUser,
+    range: Annotated[str | None, Header(description="bytes=START-[END]")] = None,
+) -> Response:
+    """Stream one artifact; supports ``Range`` (206, ``Content-Range``; 416 when unsatisfiable).
+
+    ``ETag`` and ``X-Opsml-Sha256`` carry the file's recorded SHA-256; the client
+    verifies it.
+    """
+    check_relative_path(path)
+    card = backend.get_card(registry, uid=uid)
+    item = card.file(path)
+    key = f"{card_prefix(card.registry, card.repository, card.name, card.version)}/{item.path}"
+    # The bytes are sent as stored, never trimmed to the record: a changed file
+    # must fail the client's digest check. A folder store knows the real size.
+    stored = _stored_size(backend, key)
+    size = item.size if stored is None else stored
+    span = parse_range(range, size)
+    start, end = span or (0, size)
+    open_ended = span is None or (range or "").rstrip().endswith("-")
+    chunks = backend.store.iter_file(key, start=start, end=None if open_ended else end)
+    first = next(chunks, b"")  # a missing file fails here, before the response starts
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": f'"{item.sha256}"',
+        "X-Opsml-Sha256": item.sha256,
+        "X-Opsml-Size": str(item.size),
+    }
+    if stored is not None or not open_ended:
+        headers["Content-Length"] = str(end - start)
+    if span is not None:
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    return StreamingResponse(
+        _counted(first, chunks, metrics),
+        status_code=206 if span is not None else 200,
+        media_type="application/octet-stream",
+        headers=headers,
+    )
+
+
+def _stored_size(backend: SqlBackend, key: str) -> int | None:
+    """The size of the stored file when the store is a local folder (a cheap stat)."""
+    if not backend.store.is_local:
+        return None
+    try:
+        return backend.store.local_path(key).stat().st_size
+    except OSError:
+        return None
+
+
+def _counted(first: bytes, rest: Iterator[bytes], metrics: ServerMetrics) -> Iterator[bytes]:
+    counter = metrics.bytes_moved.labels("download")
+    if first:
+        counter.inc(len(first))
+        yield first
+    for chunk in rest:
+        counter.inc(len(chunk))
+        yield chunk

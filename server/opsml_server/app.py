@@ -1,0 +1,182 @@
+"""The app factory: ``create_app(settings)``; engine and storage are built in the lifespan.
+
+Example:
+    >>> from opsml_server.settings import ServerSettings
+    >>> app = create_app(ServerSettings(database_url="sqlite:///:memory:", storage_uri="/tmp/a"))
+    >>> app.title
+    'OpsML registry'
+
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse
+
+import opsml
+from opsml.backends.sql import SqlBackend
+from opsml.errors import OpsmlError
+from opsml_server import handlers
+from opsml_server.api.deps import CurrentUser
+from opsml_server.api.routes import cards, health, uploads
+from opsml_server.metrics import MetricsMiddleware, ServerMetrics
+from opsml_server.settings import ServerSettings, get_settings
+from opsml_server.staging import UploadSessions
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("opsml_server")
+
+
+class BodyLimitMiddleware:
+    """413 for bodies over ``limit`` (file uploads to a session are limited by their record)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse by Content-Length up front; count chunked bodies as they arrive."""
+        if scope["type"] != "http" or (
+            scope["method"] == "PUT" and scope["path"].startswith("/api/v1/uploads/")
+        ):
+            await self.app(scope, receive, send)
+            return
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                if not value.isdigit() or int(value) > self.limit:
+                    response = handlers.error_response(
+                        413, "payload_too_large",
+                        f"request bodies are limited to {self.limit} bytes; large "
+                        "registrations go through /api/v1/uploads",
+                    )
+                    await response(scope, receive, send)
+                    return
+                break
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    from opsml.errors import PayloadTooLargeError
+
+                    raise PayloadTooLargeError(f"request body over {self.limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+async def _sweep_forever(sessions: UploadSessions) -> None:
+    interval = max(1.0, min(sessions.ttl / 4, 300.0))
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(sessions.sweep)
+        except Exception:
+            logger.exception("sweeping upload sessions failed")
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The schema, with request-validation errors documented as our error body (400)."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes,
+                             description=app.description)
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                responses = operation.get("responses", {})
+                if "422" in responses:
+                    responses["422"] = {
+                        "description": handlers.ERROR_RESPONSES[422]["description"],
+                        "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+                    }
+        components = schema.get("components", {}).get("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def create_app(settings: ServerSettings | None = None) -> FastAPI:
+    """Build the registry server app.
+
+    Args:
+        settings: the server's settings; default ``get_settings()`` (the environment).
+
+    Returns:
+        The FastAPI app. Its lifespan builds the SQL backend (engine and store)
+        and the upload staging, and closes them at shutdown.
+
+    """
+    settings = settings or get_settings()
+    metrics = ServerMetrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        backend = SqlBackend(settings.database_url, settings.storage_uri,
+                             environment=settings.app_env, auto_migrate=settings.auto_migrate)
+        sessions = UploadSessions(settings.resolved_staging_dir(),
+                                  ttl=settings.upload_session_ttl,
+                                  max_upload_size=settings.max_upload_size)
+        await run_in_threadpool(sessions.prepare)
+        try:
+            await run_in_threadpool(backend.ensure_schema)
+        except OpsmlError as exc:  # /readyz reports it; requests fail with 503
+            logger.warning("database not ready at startup", extra={"error": exc.message})
+        app.state.backend = backend
+        app.state.uploads = sessions
+        sweeper = asyncio.create_task(_sweep_forever(sessions))
+        logger.info("registry server ready", extra={
+            "environment": settings.app_env, "auth": settings.auth_enabled,
+            "database": backend.engine.dialect.name, "storage": backend.store.protocol,
+        })
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            app.state.backend = None
+            await run_in_threadpool(backend.close)
+
+    app = FastAPI(
+        title="OpsML registry",
+        version=opsml.__version__,
+        description="Cards, versions and artifacts of the OpsML registry.",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.backend = None
+    handlers.install(app)
+    app.include_router(health.router)
+    app.include_router(cards.router)
+    app.include_router(uploads.router)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(user: CurrentUser) -> JSONResponse:
+        return JSONResponse(_openapi(app))
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(user: CurrentUser, request: Request) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="openapi.json", title=app.title)
+
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_inline_size)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app
