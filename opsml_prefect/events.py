@@ -22,6 +22,7 @@ Example:
     ...                   uid="a" * 32, version="1.0.0", created_at=datetime.now(timezone.utc))
     >>> card_resource(card)["prefect.resource.id"]
     'opsml.card.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
+
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def card_resource(card: CardPublic) -> dict[str, str]:
     Example:
         >>> card_resource(card)["opsml.version"]  # doctest: +SKIP
         '1.0.0'
+
     """
     return {
         "prefect.resource.id": f"opsml.card.{card.uid}",
@@ -84,6 +86,7 @@ def emit_card_registered(card: CardPublic) -> Event | None:
 
     Example:
         >>> emit_card_registered(registered_public_card)  # doctest: +SKIP
+
     """
     from prefect.events import emit_event
 

@@ -138,6 +138,11 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             logger.warning("database not ready at startup", extra={"error": exc.message})
         app.state.backend = backend
         app.state.uploads = sessions
+        # load opsml plugins now (e.g. the Prefect one warms up its event client in the
+        # background) rather than on the first registration's request path
+        from opsml import hooks
+
+        hooks.load_plugins()
         sweeper = asyncio.create_task(_sweep_forever(sessions))
         logger.info("registry server ready", extra={
             "environment": settings.app_env, "auth": settings.auth_enabled,

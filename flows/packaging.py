@@ -1,0 +1,187 @@
+"""Packaging flow (Scenario 2): turn a registered model into a tested container build context.
+
+Reads a model-API spec (``flows/model_spec.yaml``), checks it against the
+registry before doing anything (malformed YAML, a missing field, an unknown
+model or version: the run fails at once with a message naming the problem),
+pulls the model with digest checks, assembles the build context (the FastAPI
+app of ``flows/model_api/``, the model files, ``card.json``, pinned
+requirements, a Dockerfile), smoke-tests the API in-process on the card's
+recorded sample input, renders the Kubernetes Deployment and Service with the
+image tagged by the model version, and builds the image when a container engine
+answers (else it prints the build command).
+
+The ``opsml-packaging`` deployment in ``deployments/prefect.yaml`` runs it when
+``opsml.card.registered`` arrives for the spec's model, with the event's version.
+Without Prefect, the same steps run in CI: ``flows/ci_package.sh``.
+
+Example:
+    >>> from flows.packaging import packaging
+    >>> packaging(spec_path="flows/model_spec.yaml", output_dir="build")  # doctest: +SKIP
+
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __name__ == "__main__":  # a script: never let this file shadow the `packaging` library
+    _here = Path(__file__).resolve().parent
+    sys.path[:] = [str(_here.parent), *(p for p in sys.path if Path(p or ".").resolve() != _here)]
+
+import argparse
+import time
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NONE
+
+from flows import packaging_steps as steps
+from opsml_prefect.credentials import OpsmlCredentials
+from opsml_prefect.tasks import pull_model
+
+_PLAIN = {"cache_policy": NONE, "persist_result": False}
+
+
+@task(**_PLAIN)
+def check_spec(
+    spec_path: str, version: str | None = None, credentials: OpsmlCredentials | None = None
+) -> dict[str, Any]:
+    """Validate the spec and resolve its model in the registry; nothing is downloaded.
+
+    Returns:
+        ``spec`` (the validated model) and the resolved ``version`` and ``uid``.
+
+    Raises:
+        SpecError: malformed YAML, invalid fields, unknown model or version.
+
+    Example:
+        >>> check_spec.fn("flows/model_spec.yaml")["version"]  # doctest: +SKIP
+        '1.0.0'
+
+    """
+    spec = steps.load_spec(spec_path)
+    registry = credentials.get_registry("model") if credentials else None
+    card = steps.resolve_model(spec, version=version or None, registry=registry)
+    return {"spec": spec, "version": card.version, "uid": card.uid}
+
+
+@task(**_PLAIN)
+def assemble_context(spec: steps.ModelApiSpec, spec_dir: str, model_dir: str,
+                     out_dir: str) -> str:
+    """Task form of :func:`flows.packaging_steps.assemble_context`."""
+    return str(steps.assemble_context(spec, spec_dir, model_dir, out_dir))
+
+
+@task(**_PLAIN)
+def smoke_test(context: str) -> dict[str, Any]:
+    """Task form of :func:`flows.packaging_steps.smoke_test`."""
+    return steps.smoke_test(context)
+
+
+@task(**_PLAIN)
+def render_manifests(spec: steps.ModelApiSpec, model_dir: str, out_dir: str) -> list[str]:
+    """Task form of :func:`flows.packaging_steps.render_manifests`."""
+    return [str(p) for p in steps.render_manifests(spec, steps.read_card(model_dir), out_dir)]
+
+
+@task(**_PLAIN)
+def build_image(context: str, image: str, build: bool = True) -> dict[str, Any]:
+    """Build the image when an engine answers and ``build``; else return the command."""
+    if not build:
+        command = " ".join(steps.build_command(context, image))
+        return {"built": False, "image": image, "command": command}
+    return steps.build_image(context, image)
+
+
+def _holds(model_dir: str | None, uid: str) -> bool:
+    """Whether ``model_dir`` holds the pulled card ``uid`` (its ``card.json`` says so)."""
+    if not model_dir or not (Path(model_dir) / "card.json").is_file():
+        return False
+    return bool(steps.read_card(model_dir).get("uid") == uid)
+
+
+@flow(name="opsml-packaging", log_prints=True)
+def packaging(
+    spec_path: str = "flows/model_spec.yaml",
+    version: str | None = None,
+    output_dir: str = "build",
+    build: bool = True,
+    model_dir: str | None = None,
+    credentials: OpsmlCredentials | None = None,
+) -> dict[str, Any]:
+    """Package the model a spec names: pull, assemble, smoke-test, render manifests, build.
+
+    Args:
+        spec_path: the model-API spec file.
+        version: overrides the spec's version (the triggered deployment passes the
+            registered version from the ``opsml.card.registered`` event).
+        output_dir: where ``model/``, ``context/`` and ``k8s/`` are written
+            (one sub-folder per model version).
+        build: try to build the image (only when ``docker info`` answers).
+        model_dir: a folder where the deployment's ``pull_model`` step already put a
+            model; used when its ``card.json`` is the resolved version, else ignored.
+        credentials: an ``OpsmlCredentials`` block; default the environment.
+
+    Returns:
+        ``version``, ``uid``, ``context``, ``manifests``, ``image``, ``built``,
+        ``command``, ``smoke_test`` and ``timings``.
+
+    Example:
+        >>> packaging(spec_path="flows/model_spec.yaml", version="1.0.0")  # doctest: +SKIP
+
+    """
+    logger = get_run_logger()
+    started = time.perf_counter()
+    checked = check_spec(spec_path, version, credentials)
+    spec: steps.ModelApiSpec = checked["spec"]
+    out = Path(output_dir) / f"{spec.model.name}-{steps.image_tag(checked['version'])}"
+    if _holds(model_dir, checked["uid"]):
+        logger.info("using the model the deployment's pull step put in %s", model_dir)
+        model_dir = str(Path(model_dir).resolve())  # type: ignore[arg-type]
+    else:
+        model_dir = pull_model(spec.model.name, spec.model.repository, checked["version"],
+                               str(out / "model"), credentials)
+    context = assemble_context(spec, str(Path(spec_path).resolve().parent), model_dir, str(out))
+    smoke = smoke_test(context)
+    manifests = render_manifests(spec, model_dir, str(out))
+    image = f"{spec.api.image}:{steps.image_tag(checked['version'])}"
+    built = build_image(context, image, build)
+    if not built["built"]:
+        print(f"No container engine answered; build the image with:\n  {built['command']}")
+    create_markdown_artifact(
+        key=steps._k8s_name(f"opsml-package-{spec.model.name}"),
+        description=f"Packaged {spec.model.repository}/{spec.model.name} v{checked['version']}",
+        markdown="\n".join([
+            f"### Model API `{spec.model.repository}/{spec.model.name}` v{checked['version']}",
+            "", "| what | where |", "| --- | --- |",
+            f"| model uid | `{checked['uid']}` |",
+            f"| build context | `{context}` |",
+            *[f"| manifest | `{m}` |" for m in manifests],
+            f"| image | `{image}` ({'built' if built['built'] else 'not built'}) |",
+            f"| smoke test | predictions `{smoke['predictions']}` = card sample output |",
+            "", f"Build: `{built['command']}`",
+        ]),
+    )
+    seconds = round(time.perf_counter() - started, 3)
+    logger.info("packaged %s v%s in %.3f s: context %s", spec.model.name, checked["version"],
+                seconds, context)
+    return {"version": checked["version"], "uid": checked["uid"], "context": context,
+            "model_dir": model_dir, "manifests": manifests, "smoke_test": smoke, **built,
+            "timings": {"flow_seconds": seconds}}
+
+
+def _main() -> None:
+    parser = argparse.ArgumentParser(description="Run the OpsML packaging flow once.")
+    parser.add_argument("--spec", default="flows/model_spec.yaml")
+    parser.add_argument("--version", default=None)
+    parser.add_argument("--out", default="build")
+    parser.add_argument("--no-build", action="store_true")
+    args = parser.parse_args()
+    print(packaging(spec_path=args.spec, version=args.version, output_dir=args.out,
+                    build=not args.no_build))
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,0 +1,1 @@
+"""Deployment steps of the OpsML collection (see :mod:`opsml_prefect.deployments.steps`)."""

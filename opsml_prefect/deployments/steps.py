@@ -1,0 +1,142 @@
+"""Deployment steps for the ``pull:`` section of a ``prefect.yaml``.
+
+Steps are plain functions (not tasks): they take what ``prefect.yaml``
+templating produces (strings and dicts), rebuild the credentials block with
+``model_validate``, and return a ``TypedDict`` whose keys later steps can use
+as ``{{ step-id.key }}``.
+
+Example:
+    ```yaml
+    pull:
+      - prefect.deployments.steps.set_working_directory:
+          directory: /opt/prefect/flows
+      - opsml_prefect.deployments.steps.pull_model:
+          id: model
+          name: iris-classifier
+          repository: ds-team
+          version: "^1"
+          directory: model
+          credentials: "{{ prefect.blocks.opsml-credentials.prod-registry }}"
+    ```
+
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
+
+if TYPE_CHECKING:
+    from opsml_prefect.credentials import OpsmlCredentials
+
+__all__ = ["PullModelOutput", "pull_model"]
+
+
+class PullModelOutput(TypedDict):
+    """What :func:`pull_model` returns (usable as ``{{ <step id>.<key> }}``)."""
+
+    directory: str
+    """Absolute path of the folder holding the model files and ``card.json``."""
+    name: str
+    repository: str
+    version: str
+    uid: str
+
+
+def _as_credentials(
+    credentials: OpsmlCredentials | dict[str, Any] | None,
+) -> OpsmlCredentials | None:
+    if credentials is None or credentials == {}:
+        return None
+    from opsml_prefect.credentials import OpsmlCredentials
+
+    if isinstance(credentials, OpsmlCredentials):
+        return credentials
+    if isinstance(credentials, dict):
+        # block references resolved by Prefect may carry block metadata keys
+        fields = {k: v for k, v in credentials.items() if k in OpsmlCredentials.model_fields}
+        return OpsmlCredentials.model_validate(fields)
+    from opsml.errors import InvalidInputError
+
+    raise InvalidInputError(
+        f"credentials must be an OpsmlCredentials block or a dict, got {type(credentials).__name__}"
+    )
+
+
+def download_model(
+    name: str,
+    repository: str | None,
+    version: str | None,
+    directory: str | Path,
+    credentials: OpsmlCredentials | None = None,
+) -> PullModelOutput:
+    """Download a model card's files (digests verified) and its ``card.json`` into ``directory``.
+
+    The one implementation behind the ``pull_model`` task, its async twin and
+    the ``pull_model`` deployment step. ``card.json`` is the same file that
+    ``opsml models pull`` writes.
+
+    Args:
+        name: model card name.
+        repository: its repository (needed when the name exists in several).
+        version: version or spec (``"1.2.0"``, ``"^1"``, ``"latest"``/``None``).
+        directory: folder to write to (created when missing).
+        credentials: registry credentials; default the environment.
+
+    Returns:
+        The folder, name, repository, version and uid of the pulled card.
+
+    Raises:
+        CardNotFoundError: no model card matches.
+        ArtifactIntegrityError: a downloaded file does not match its digest.
+
+    Example:
+        >>> download_model("iris-classifier", "ds-team", "^1", "model")  # doctest: +SKIP
+
+    """
+    from opsml import CardRegistry
+
+    registry = credentials.get_registry("model") if credentials else CardRegistry("model")
+    card = registry.load_card(name=name, repository=repository,
+                              version=None if version in ("", None) else version)
+    dest = Path(directory).resolve()
+    card.download_artifacts(dest)
+    public, _ = card._registered()
+    (dest / "card.json").write_text(public.model_dump_json(indent=2))
+    return PullModelOutput(directory=str(dest), name=card.name, repository=card.repository,
+                           version=str(card.version), uid=str(card.uid))
+
+
+def pull_model(
+    name: str,
+    repository: str | None = None,
+    version: str | None = None,
+    directory: str = "model",
+    credentials: OpsmlCredentials | dict[str, Any] | None = None,
+) -> PullModelOutput:
+    """Deployment step: pull a registered model into ``directory`` before the flow runs.
+
+    Args:
+        name: model card name.
+        repository: its repository.
+        version: version or spec; empty or ``"latest"`` means the highest release.
+        directory: folder to write to, relative to the working directory.
+        credentials: an ``OpsmlCredentials`` block (``{{ prefect.blocks.opsml-credentials.X }}``
+            resolves to a dict) or nothing to let the environment (``OPSML_TRACKING_URI``) decide.
+
+    Returns:
+        ``directory`` (absolute), ``name``, ``repository``, ``version``, ``uid``.
+
+    Example:
+        ```yaml
+        pull:
+          - opsml_prefect.deployments.steps.pull_model:
+              id: model
+              name: iris-classifier
+              repository: ds-team
+              version: "^1"
+              directory: model
+        ```
+
+    """
+    return download_model(name, repository, version, directory, _as_credentials(credentials))

@@ -1,0 +1,138 @@
+"""The opsml plugin of the Prefect collection: lineage, run artifacts and the registered event.
+
+Loaded through the ``opsml.plugins`` entry point in every process that
+registers cards (notebooks, flows, the registry server), so importing it costs
+nothing: Prefect is never imported here at module level. It adds three hooks to
+:mod:`opsml.hooks`:
+
+1. a **context provider** that, when Prefect is loaded and a flow run is
+   active, fills ``card.lineage`` with ``flow_run_id``, ``flow_name``,
+   ``deployment`` and ``run_url`` (keys the user already set are kept);
+2. a **listener** that, inside a flow run, creates a markdown artifact naming
+   the card, registry, version and uid, and records the uid for
+   :func:`opsml_prefect.lineage.register_pipeline_card`;
+3. a **commit listener** that emits ``opsml.card.registered``
+   (:mod:`opsml_prefect.events`) when a Prefect API is configured
+   (``PREFECT_API_URL`` in the environment, in the active Prefect profile, or
+   in Prefect's settings when Prefect is loaded).
+
+Exactly once: commit listeners run only where the registration is committed.
+With the embedded client (SQLite or a database URL) that is the client process;
+with a registry server it is the **server**, and the HTTP client emits nothing.
+So give the registry server ``PREFECT_API_URL`` (and ``PREFECT_API_KEY`` for
+Prefect Cloud) to get events for registrations made through it, from flows and
+from plain scripts alike.
+
+Example:
+    >>> import opsml_prefect.plugin  # registers the hooks; importing prefect is deferred
+    >>> prefect_api_configured() in (True, False)
+    True
+
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from opsml import hooks
+
+if TYPE_CHECKING:
+    from opsml.cards.base import Card
+    from opsml.schemas import CardPublic
+
+__all__ = ["prefect_api_configured"]
+
+logger = logging.getLogger("opsml_prefect.plugin")
+
+
+def _profile_api_url() -> str | None:
+    """``PREFECT_API_URL`` of the active profile in ``profiles.toml``, read without Prefect."""
+    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    path = home / "profiles.toml"
+    try:
+        import tomllib
+
+        data = tomllib.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    active = os.environ.get("PREFECT_PROFILE") or data.get("active") or "ephemeral"
+    profile = (data.get("profiles") or {}).get(active) or {}
+    url = profile.get("PREFECT_API_URL")
+    return str(url) if url else None
+
+
+def prefect_api_configured() -> bool:
+    """Whether a Prefect API (server or Cloud) is configured for this process.
+
+    Checked cheaply: the ``PREFECT_API_URL`` environment variable, Prefect's
+    current settings when Prefect is already imported (the test harness sets
+    them), else the active profile file.
+
+    Example:
+        >>> isinstance(prefect_api_configured(), bool)
+        True
+
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    if "prefect.settings" in sys.modules:
+        from prefect.settings import get_current_settings
+
+        return bool(get_current_settings().api.url)
+    return _profile_api_url() is not None
+
+
+def _in_prefect() -> bool:
+    return "prefect" in sys.modules
+
+
+def provide_lineage(card: Card) -> None:
+    """Context provider: add the current flow run to ``card.lineage`` (no-op outside one)."""
+    if not _in_prefect():
+        return
+    from opsml_prefect.lineage import current_lineage
+
+    lineage = current_lineage()
+    if lineage:
+        card.lineage = {**lineage, **card.lineage}
+
+
+def on_registered(card: Card) -> None:
+    """Listener: inside a flow run, attach an artifact and remember the card's uid."""
+    if not _in_prefect() or not card.lineage.get("flow_run_id"):
+        return
+    from opsml_prefect.lineage import record_card
+
+    record_card(card)
+
+
+def on_commit(card: CardPublic) -> None:
+    """Commit listener: emit ``opsml.card.registered`` when a Prefect API is configured."""
+    if not prefect_api_configured():
+        return
+    from opsml_prefect.events import emit_card_registered
+
+    emit_card_registered(card)
+
+
+def _warm_up() -> None:
+    """Import Prefect's event client in the background (a registry server emitting events)."""
+    try:
+        import prefect.events  # noqa: F401
+    except Exception:  # pragma: no cover - only a warm-up
+        logger.debug("could not pre-import prefect.events", exc_info=True)
+
+
+hooks.add_context_provider(provide_lineage)
+hooks.add_listener(on_registered)
+hooks.add_commit_listener(on_commit)
+
+if (os.environ.get("PREFECT_API_URL") and "opsml_server" in sys.modules
+        and "prefect.events" not in sys.modules):
+    # Importing Prefect takes ~2 s: in a registry server, do it off the request path.
+    threading.Thread(target=_warm_up, name="opsml-prefect-warmup", daemon=True).start()

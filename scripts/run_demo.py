@@ -1,0 +1,191 @@
+"""The main job, end to end on one machine, offline: registry server, training, packaging.
+
+1. starts the OpsML registry server (``python -m opsml_server start``) on a free
+   loopback port over embedded SQLite and a local artifact folder in
+   ``./demo_output/registry``, and waits for ``/readyz``;
+2. runs the training flow (Scenario 1) against it under a temporary Prefect
+   API (``prefect_test_harness``: a local Prefect server on a throw-away
+   SQLite database), so cards carry flow-run lineage, runs get artifacts, and
+   the registry server emits ``opsml.card.registered`` to that Prefect API;
+3. runs the packaging flow (Scenario 2) on ``flows/model_spec.yaml``, which
+   names the trained model: pull with digest checks, build context, in-process
+   smoke test, Kubernetes manifests, image build when ``docker info`` answers;
+4. prints where everything is and how long each part took.
+
+Usage (from the repository root)::
+
+    python scripts/run_demo.py [--out demo_output] [--keep-server]
+
+Without the server package (``opsml-prefect[server]``) the registry is embedded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "scripts")]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_registry_server(
+    root: Path, prefect_api_url: str, timeout: float = 60.0
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the registry server over SQLite in ``root``; return the process and its URL.
+
+    Example:
+        >>> process, url = start_registry_server(Path("demo/registry"), api)  # doctest: +SKIP
+
+    """
+    import httpx
+
+    root.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSML_")}
+    env.update({
+        "OPSML_TRACKING_URI": f"sqlite:///{(root / 'registry.db').as_posix()}",
+        "OPSML_STORAGE_URI": (root / "artifacts").as_posix(),
+        "OPSML_STAGING_DIR": (root / "staging").as_posix(),
+        "OPSML_LOG_LEVEL": "WARNING",
+        "PREFECT_API_URL": prefect_api_url,  # the server emits opsml.card.registered
+    })
+    log = (root / "server.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "opsml_server", "start", "--host", "127.0.0.1", "--port",
+         str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=2.0, trust_env=False) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            try:
+                if client.get(f"{url}/readyz").status_code == 200:
+                    return process, url
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+    process.terminate()
+    raise RuntimeError(f"registry server did not become ready; see {root / 'server.log'}")
+
+
+def _events(uids: list[str]) -> list[Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+
+    with get_client(sync_client=True) as client:
+        return list(client.read_events(EventFilter(
+            event=EventNameFilter(name=["opsml.card.registered"]),
+            resource=EventResourceFilter(id=[f"opsml.card.{u}" for u in uids]),
+        ), limit=50).events)
+
+
+def main() -> int:
+    """Run the demo; return the exit code.
+
+    Example:
+        >>> main()  # doctest: +SKIP
+
+    """
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--out", default="demo_output", help="Folder for every result.")
+    parser.add_argument("--keep-server", action="store_true",
+                        help="Leave the registry server running at the end.")
+    args = parser.parse_args()
+    out = Path(args.out).resolve()
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    timings["import prefect"] = time.perf_counter() - t0
+    server = None
+    with prefect_test_harness(server_startup_timeout=90):
+        api_url = str(PREFECT_API_URL.value())
+        t0 = time.perf_counter()
+        if importlib.util.find_spec("opsml_server") is not None:
+            server, tracking_uri = start_registry_server(out / "registry", api_url)
+            mode = f"registry server {tracking_uri} (SQLite in {out / 'registry'})"
+            os.environ.pop("OPSML_STORAGE_URI", None)
+        else:
+            tracking_uri = f"sqlite:///{(out / 'registry' / 'registry.db').as_posix()}"
+            os.environ["OPSML_STORAGE_URI"] = (out / "registry" / "artifacts").as_posix()
+            mode = f"embedded registry (no server package) in {out / 'registry'}"
+        timings["registry server start to ready"] = time.perf_counter() - t0
+        os.environ["OPSML_TRACKING_URI"] = tracking_uri
+        from opsml import CardRegistry, configure
+
+        configure()
+        try:
+            from flows.packaging import packaging
+            from flows.training import training
+
+            t0 = time.perf_counter()
+            trained = training(name="iris-classifier", repository="ds-team")
+            timings["training flow (wall)"] = time.perf_counter() - t0
+            timings["  of which opsml tasks"] = trained["timings"]["opsml_seconds"]
+
+            t0 = time.perf_counter()
+            packaged = packaging(spec_path=str(ROOT / "flows" / "model_spec.yaml"),
+                                 version=trained["model"]["version"],
+                                 output_dir=str(out / "build"))
+            timings["packaging flow (wall)"] = time.perf_counter() - t0
+
+            uids = [trained[k]["uid"] for k in ("data", "run", "model", "pipeline")]
+            deadline = time.monotonic() + 20
+            events = _events(uids)
+            while len(events) < len(uids) and time.monotonic() < deadline:
+                time.sleep(0.3)
+                events = _events(uids)
+            pipeline = CardRegistry("pipeline").load_card(uid=trained["pipeline"]["uid"])
+        finally:
+            if server is not None and not args.keep_server:
+                server.terminate()
+                server.wait(timeout=15)
+
+    summary = {
+        "registry": mode,
+        "cards": {k: trained[k] for k in ("data", "run", "model", "pipeline")},
+        "metrics": trained["metrics"],
+        "lineage": pipeline.lineage,
+        "pipeline card lists": pipeline.card_uids,
+        "opsml.card.registered events": len(events),
+        "build context": packaged["context"],
+        "manifests": packaged["manifests"],
+        "image": packaged["image"],
+        "image built": packaged["built"],
+        "build command": packaged["command"],
+        "smoke test": packaged["smoke_test"],
+        "timings (s)": {k: round(v, 3) for k, v in timings.items()},
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    print("\n=== OpsML + Prefect demo ===")
+    print(json.dumps(summary, indent=2, default=str))
+    print(f"\nEverything is under {out} (summary.json, registry/, build/).")
+    if server is not None and args.keep_server:
+        print(f"The registry server is still running at {tracking_uri} (pid {server.pid}).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

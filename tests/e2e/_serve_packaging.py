@@ -1,0 +1,43 @@
+"""Serve the packaging flow with the trigger of ``deployments/prefect.yaml`` (for the e2e test).
+
+Run from the repository root with ``PREFECT_API_URL`` and ``OPSML_TRACKING_URI`` set::
+
+    python tests/e2e/_serve_packaging.py MODEL_NAME SPEC_PATH OUTPUT_DIR
+
+The trigger is the yaml's, with ``opsml.name`` set to ``MODEL_NAME`` and the
+spec/output parameters set to the test's folders.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = ROOT / "tests" / "e2e"
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
+
+
+def main(name: str, spec_path: str, output_dir: str) -> None:
+    import yaml
+    from prefect import serve
+    from prefect.events import DeploymentTriggerTypes
+    from pydantic import TypeAdapter
+
+    from flows.packaging import packaging
+
+    config = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text())
+    deployment = next(d for d in config["deployments"]
+                      if d["entrypoint"] == "flows/packaging.py:packaging")
+    spec = dict(deployment["triggers"][0])
+    spec["match"] = {**spec["match"], "opsml.name": name}
+    spec["parameters"] = {**spec["parameters"], "spec_path": spec_path,
+                          "output_dir": output_dir, "build": False}
+    trigger = TypeAdapter(DeploymentTriggerTypes).validate_python(spec)
+    serve(packaging.to_deployment(name="e2e-packaging", triggers=[trigger],
+                                  parameters={"spec_path": spec_path, "output_dir": output_dir,
+                                              "build": False}))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])

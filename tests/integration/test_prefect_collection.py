@@ -1,0 +1,324 @@
+"""The Prefect collection: plugin cost, events, tasks and retries, the pull step, prefect.yaml."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def prefect_api() -> Iterator[str]:
+    """A Prefect API: the e2e session harness when it runs (never nest two), else our own."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    active = os.environ.get("OPSML_TESTS_PREFECT_HARNESS")
+    if active:
+        yield active
+        return
+    with prefect_test_harness(server_startup_timeout=90):
+        yield str(PREFECT_API_URL.value())
+
+
+@pytest.fixture
+def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The environment's registry is embedded SQLite in tmp_path."""
+    from opsml import configure
+
+    monkeypatch.setenv("OPSML_TRACKING_URI", f"sqlite:///{(tmp_path / 'reg.db').as_posix()}")
+    monkeypatch.setenv("OPSML_STORAGE_URI", (tmp_path / "artifacts").as_posix())
+    configure()
+    yield tmp_path
+    monkeypatch.undo()
+    configure()
+
+
+@pytest.fixture
+def emitted(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Capture what the collection passes to ``prefect.events.emit_event``."""
+    import prefect.events
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(prefect.events, "emit_event", lambda **kw: calls.append(kw))
+    return calls
+
+
+def _model_card(name: str = "churn") -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    from opsml import ModelCard
+
+    x = [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.9, 0.1]]
+    model = LogisticRegression().fit(x, [0, 1, 0, 1])
+    return ModelCard(name=name, repository="ds-team", contact="ds@example.com", model=model,
+                     sample_input=x[:2])
+
+
+# -- plugin ------------------------------------------------------------------------
+
+
+def test_plugin_is_cheap_and_does_not_import_prefect() -> None:
+    code = ("import sys, opsml_prefect.plugin, opsml.hooks as h; "
+            "print('prefect' in sys.modules, len(h._commit_listeners))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, cwd=REPO_ROOT, check=True)
+    assert out.stdout.split() == ["False", "1"]
+
+
+def test_api_configured_from_env_or_profile(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    from opsml_prefect import plugin
+
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    assert plugin.prefect_api_configured()
+    monkeypatch.delenv("PREFECT_API_URL")
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    monkeypatch.delenv("PREFECT_PROFILE", raising=False)
+    (tmp_path / "profiles.toml").write_text(
+        'active = "dev"\n[profiles.dev]\nPREFECT_API_URL = "http://127.0.0.1:4200/api"\n')
+    assert plugin._profile_api_url() == "http://127.0.0.1:4200/api"
+    (tmp_path / "profiles.toml").write_text('active = "dev"\n[profiles.dev]\n')
+    assert plugin._profile_api_url() is None
+
+
+# -- events ------------------------------------------------------------------------
+
+
+def test_direct_registration_emits_exactly_one_event(
+    prefect_api: str, embedded: Path, emitted: list[dict[str, Any]]
+) -> None:
+    from opsml import CardRegistry
+
+    card = CardRegistry("model").register_card(_model_card())
+    assert len(emitted) == 1
+    call = emitted[0]
+    assert call["event"] == "opsml.card.registered"
+    assert call["resource"] == {
+        "prefect.resource.id": f"opsml.card.{card.uid}",
+        "prefect.resource.name": "ds-team/churn",
+        "opsml.registry": "model",
+        "opsml.name": "churn",
+        "opsml.repository": "ds-team",
+        "opsml.version": "1.0.0",
+    }
+    assert call["related"] is None  # outside a flow run: no flow-run resource
+    CardRegistry("model").register_card(_model_card(), version_type="patch")
+    assert [c["resource"]["opsml.version"] for c in emitted] == ["1.0.0", "1.0.1"]
+
+
+def test_no_event_without_a_prefect_api(
+    embedded: Path, emitted: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from opsml import CardRegistry
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+    with temporary_settings(updates={PREFECT_API_URL: None}):
+        CardRegistry("model").register_card(_model_card())
+    assert emitted == []
+
+
+def test_http_client_leaves_the_event_to_the_server(
+    tmp_path: Path, emitted: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
+    prefect_api: str,
+) -> None:
+    """Through a registry server the client emits nothing: the server does (see e2e)."""
+    from opsml import CardRegistry
+    from opsml.config import OpsmlSettings
+    from tests._live_server import running_server
+
+    with running_server(tmp_path / "server") as server:
+        registry = CardRegistry("model", settings=OpsmlSettings(tracking_uri=server.url))
+        card = registry.register_card(_model_card())
+    assert card.version == "1.0.0"
+    assert emitted == []
+
+
+# -- tasks -------------------------------------------------------------------------
+
+
+def test_tasks_and_async_twins_share_one_implementation(
+    prefect_api: str, embedded: Path, emitted: list[dict[str, Any]]
+) -> None:
+    import asyncio
+
+    from prefect import flow
+
+    from opsml_prefect import (
+        aload_card,
+        apull_model,
+        aregister_card,
+        list_cards,
+        load_card,
+        pull_model,
+        register_card,
+    )
+
+    @flow
+    def sync_flow() -> dict[str, Any]:
+        card = register_card(_model_card())
+        loaded = load_card("model", name="churn", repository="ds-team", version="1.0.0")
+        listed = list_cards("model", name="churn")
+        path = pull_model("churn", "ds-team", "^1", str(embedded / "pulled"))
+        return {"card": card, "loaded": loaded, "listed": listed, "path": path}
+
+    @flow
+    async def async_flow() -> dict[str, Any]:
+        card = await aregister_card(_model_card(), version_type="patch")
+        loaded = await aload_card("model", uid=card.uid)
+        path = await apull_model("churn", "ds-team", card.version, str(embedded / "apulled"))
+        return {"card": card, "loaded": loaded, "path": path}
+
+    first = sync_flow()
+    second = asyncio.run(async_flow())
+    assert first["card"].version == "1.0.0" and second["card"].version == "1.0.1"
+    assert first["loaded"].uid == first["card"].uid and second["loaded"].uid == second["card"].uid
+    assert [c.version for c in first["listed"]] == ["1.0.0"]
+    for result in (first, second):
+        card = result["card"]
+        assert card.lineage["flow_run_id"] and card.lineage["run_url"].endswith(
+            card.lineage["flow_run_id"])
+        folder = Path(result["path"])
+        assert (folder / "model" / "model.skops").is_file()
+        assert f'"version": "{card.version}"' in (folder / "card.json").read_text()
+    assert first["card"].lineage["flow_run_id"] != second["card"].lineage["flow_run_id"]
+    # events carry the run as a related resource
+    assert emitted[0]["related"][0]["prefect.resource.id"] == (
+        f"prefect.flow-run.{first['card'].lineage['flow_run_id']}")
+    # each run got an artifact for its card, sync and async alike
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    for result in (first, second):
+        run_id = UUID(result["card"].lineage["flow_run_id"])
+        with get_client(sync_client=True) as client:
+            artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
+        assert [a.key for a in artifacts] == ["opsml-model-ds-team-churn"]
+        assert result["card"].uid in str(artifacts[0].data)
+
+
+def test_retries_only_on_transient_errors(prefect_api: str, embedded: Path) -> None:
+    from prefect import flow
+    from prefect.states import Failed
+
+    from opsml.errors import BackendUnavailableError, CardNotFoundError, StorageError
+    from opsml_prefect import load_card
+    from opsml_prefect.tasks import is_transient
+
+    assert is_transient(None, None, Failed(data=BackendUnavailableError("down")))  # type: ignore[arg-type]
+    assert is_transient(None, None, Failed(data=StorageError("down")))  # type: ignore[arg-type]
+    assert not is_transient(None, None, Failed(data=CardNotFoundError("no")))  # type: ignore[arg-type]
+
+    calls = {"n": 0}
+    import opsml.registry
+
+    original = opsml.registry.CardRegistry.load_card
+
+    def flaky(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise BackendUnavailableError("registry server unreachable")
+        return original(self, *args, **kwargs)
+
+    from opsml import CardRegistry
+
+    CardRegistry("model").register_card(_model_card())
+
+    @flow
+    def load_twice() -> Any:
+        fast = load_card.with_options(retry_delay_seconds=0)
+        card = fast("model", name="churn")
+        state = fast("model", name="missing", return_state=True)
+        return card, state
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(opsml.registry.CardRegistry, "load_card", flaky)
+    try:
+        card, state = load_twice()
+    finally:
+        mp.undo()
+    assert card.name == "churn"
+    assert state.is_failed()
+    assert calls["n"] == 3  # 1 transient failure + 1 retry, then 1 attempt for the missing card
+
+
+# -- deployment step ------------------------------------------------------------------
+
+
+def test_pull_step_from_prefect_yaml_runs_with_prefects_step_runner(
+    prefect_api: str, embedded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from prefect.deployments.steps.core import run_steps
+
+    from opsml import CardRegistry
+
+    card = CardRegistry("model").register_card(_model_card("iris-classifier"))
+    config = yaml.safe_load((REPO_ROOT / "deployments" / "prefect.yaml").read_text())
+    packaging = next(d for d in config["deployments"] if d["name"] == "iris-classifier-api")
+    step = next(s for s in packaging["pull"] if "opsml_prefect.deployments.steps.pull_model" in s)
+    monkeypatch.chdir(embedded)
+    outputs = asyncio.run(run_steps([step]))
+    pulled = outputs.get("pulled-model", outputs)
+    assert pulled["version"] == card.version and pulled["uid"] == card.uid
+    assert Path(pulled["directory"]) == (embedded / "build" / "pulled-model").resolve()
+    assert (Path(pulled["directory"]) / "card.json").is_file()
+
+
+def test_pull_step_rebuilds_credentials_from_a_dict(embedded: Path) -> None:
+    from opsml import CardRegistry
+    from opsml_prefect.deployments.steps import pull_model
+
+    CardRegistry("model").register_card(_model_card())
+    block = {"tracking_uri": os.environ["OPSML_TRACKING_URI"], "username": None,
+             "block_type_slug": "opsml-credentials"}
+    out = pull_model("churn", "ds-team", None, str(embedded / "m"), credentials=block)
+    assert out["version"] == "1.0.0" and Path(out["directory"], "card.json").is_file()
+
+
+# -- prefect.yaml --------------------------------------------------------------------
+
+
+def test_prefect_yaml_loads_with_prefects_models() -> None:
+    from prefect.cli.deploy._models import PrefectYamlModel
+    from prefect.events import DeploymentEventTrigger, DeploymentTriggerTypes
+    from pydantic import TypeAdapter
+
+    raw = yaml.safe_load((REPO_ROOT / "deployments" / "prefect.yaml").read_text())
+    model = PrefectYamlModel.model_validate(raw)
+    by_name = {d.name: d for d in model.deployments}
+    assert set(by_name) == {"nightly", "iris-classifier-api"}
+    nightly = by_name["nightly"]
+    assert nightly.schedules and nightly.schedules[0].cron == "0 3 * * *"  # type: ignore[union-attr]
+    packaging = by_name["iris-classifier-api"]
+    assert packaging.triggers
+    trigger = TypeAdapter(DeploymentTriggerTypes).validate_python(packaging.triggers[0])
+    assert isinstance(trigger, DeploymentEventTrigger)
+    assert trigger.expect == {"opsml.card.registered"}
+    match = {k: v[0] if isinstance(v, list) else v for k, v in trigger.match.items()}
+    assert match["prefect.resource.id"] == "opsml.card.*"
+    assert match["opsml.name"] == "iris-classifier" and match["opsml.registry"] == "model"
+    assert trigger.parameters["version"] == "{{ event.resource['opsml.version'] }}"  # type: ignore[index]
+    spec = yaml.safe_load((REPO_ROOT / "flows" / "model_spec.yaml").read_text())
+    assert match["opsml.name"] == spec["model"]["name"]
+    assert match["opsml.repository"] == spec["model"]["repository"]
+    for deployment in model.deployments:
+        path, _, func = (deployment.entrypoint or "").partition(":")
+        assert (REPO_ROOT / path).is_file() and f"def {func}(" in (REPO_ROOT / path).read_text()

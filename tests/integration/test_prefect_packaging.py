@@ -1,0 +1,223 @@
+"""Scenario 2: spec validation before any work, the packaging flow, and the CI script."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from flows import packaging_steps as steps
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def prefect_api() -> Iterator[str]:
+    """A Prefect API: the e2e session harness when it runs (never nest two), else our own."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    active = os.environ.get("OPSML_TESTS_PREFECT_HARNESS")
+    if active:
+        yield active
+        return
+    with prefect_test_harness(server_startup_timeout=90):
+        yield str(PREFECT_API_URL.value())
+
+
+@pytest.fixture
+def registry_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    from opsml import configure
+
+    env = {"OPSML_TRACKING_URI": f"sqlite:///{(tmp_path / 'reg.db').as_posix()}",
+           "OPSML_STORAGE_URI": (tmp_path / "artifacts").as_posix()}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    configure()
+    yield env
+    monkeypatch.undo()
+    configure()
+
+
+def _register(name: str = "iris-classifier", version_type: str = "minor") -> Any:
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    from opsml import CardRegistry, ModelCard
+
+    data = load_iris(as_frame=True)
+    model = LogisticRegression(max_iter=500).fit(data.data, data.target)
+    card = ModelCard(name=name, repository="ds-team", contact="ds@example.com", model=model,
+                     sample_input=data.data.head(5))
+    return CardRegistry("model").register_card(card, version_type=version_type)
+
+
+def _write_spec(tmp_path: Path, text: str | None = None, **model: str) -> Path:
+    shutil.copytree(REPO_ROOT / "flows" / "model_api", tmp_path / "model_api", dirs_exist_ok=True)
+    path = tmp_path / "spec.yaml"
+    if text is None:
+        spec = yaml.safe_load((REPO_ROOT / "flows" / "model_spec.yaml").read_text())
+        spec["model"].update(model)
+        text = yaml.safe_dump(spec)
+    path.write_text(text)
+    return path
+
+
+# -- the spec is checked before any work -------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("model: [unclosed\n", "is not valid YAML at line"),
+    ("- just\n- a list\n", "must be a mapping with 'model' and 'api' sections"),
+    ("api:\n  image: example.com/iris-api\n", "model: Field required"),
+    ("model: {name: iris, repository: ds}\napi: {image: example.com/iris-api:1.0}\n",
+     "the tag is set from the model version"),
+    ("model: {name: iris, repository: ds}\napi: {image: example.com/x}\nextra: 1\n",
+     "extra: Extra inputs are not permitted"),
+])
+def test_malformed_specs_fail_with_a_clear_message(tmp_path: Path, text: str,
+                                                   message: str) -> None:
+    path = _write_spec(tmp_path, text)
+    with pytest.raises(steps.SpecError, match="model spec .*spec.yaml") as info:
+        steps.load_spec(path)
+    assert message in str(info.value)
+
+
+def test_missing_spec_file(tmp_path: Path) -> None:
+    with pytest.raises(steps.SpecError, match="no such file"):
+        steps.load_spec(tmp_path / "nope.yaml")
+
+
+def test_unknown_model_or_version_fails_naming_what_exists(
+    tmp_path: Path, registry_env: dict[str, str]
+) -> None:
+    _register()
+    missing = steps.load_spec(_write_spec(tmp_path, name="no-such-model"))
+    with pytest.raises(steps.SpecError, match="no-such-model, which is not in the registry"):
+        steps.resolve_model(missing)
+    unknown = steps.load_spec(_write_spec(tmp_path, version="^7"))
+    with pytest.raises(steps.SpecError, match=r"version '\^7'.*registered: 1\.0\.0"):
+        steps.resolve_model(unknown)
+    malformed = steps.load_spec(_write_spec(tmp_path, version="not a version"))
+    with pytest.raises(steps.SpecError, match="not a valid version spec"):
+        steps.resolve_model(malformed)
+    assert steps.resolve_model(unknown, version="1.0.0").version == "1.0.0"
+
+
+@pytest.mark.parametrize("case", ["malformed", "missing-model", "unknown-version"])
+def test_packaging_flow_fails_before_any_work(
+    prefect_api: str, registry_env: dict[str, str], tmp_path: Path, case: str
+) -> None:
+    from flows.packaging import packaging
+
+    _register()
+    spec = {
+        "malformed": lambda: _write_spec(tmp_path, "model: {name: [\n"),
+        "missing-model": lambda: _write_spec(tmp_path, name="ghost"),
+        "unknown-version": lambda: _write_spec(tmp_path, version="2.0.0"),
+    }[case]()
+    out = tmp_path / "build"
+    state = packaging(spec_path=str(spec), output_dir=str(out), build=False, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(steps.SpecError) as info:
+        state.result()
+    assert "model spec" in str(info.value)
+    assert not out.exists()  # nothing pulled, nothing written
+
+
+# -- the flow and the CI script ----------------------------------------------------
+
+
+def test_packaging_flow_builds_a_tested_context(
+    prefect_api: str, registry_env: dict[str, str], tmp_path: Path
+) -> None:
+    from flows.packaging import packaging
+
+    _register()
+    card = _register(version_type="build")  # 1.0.0+build.1: '+' is not allowed in image tags
+    spec = _write_spec(tmp_path, version=card.version)
+    started = time.perf_counter()
+    result = packaging(spec_path=str(spec), output_dir=str(tmp_path / "build"), build=False)
+    print(f"\npackaging flow wall {time.perf_counter() - started:.2f} s "
+          f"(body {result['timings']['flow_seconds']:.2f} s)")
+    assert result["version"] == card.version == "1.0.0+build.1"
+    assert result["image"] == "registry.example.com/ds-team/iris-api:1.0.0-build.1"
+    context = Path(result["context"])
+    assert {p.name for p in context.iterdir()} >= {"app.py", "Dockerfile", "requirements.txt",
+                                                  "model", ".dockerignore"}
+    requirements = (context / "requirements.txt").read_text().splitlines()
+    sklearn_version = card.model_info["library_versions"]["sklearn"]
+    assert f"scikit-learn=={sklearn_version}" in requirements
+    assert all("==" in line for line in requirements)
+    assert result["smoke_test"]["predictions"] == card.signature["sample_output"]
+    deployment = yaml.safe_load(Path(result["manifests"][0]).read_text())
+    assert deployment["kind"] == "Deployment" and deployment["spec"]["replicas"] == 2
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == result["image"]
+    assert container["resources"]["limits"]["memory"] == "512Mi"
+    service = yaml.safe_load(Path(result["manifests"][1]).read_text())
+    assert service["kind"] == "Service"
+    assert result["built"] is False and result["command"].startswith("docker build -t ")
+
+    # the rendered files pass the offline linters/validators of the project's toolchain
+    bindir = Path(sys.executable).parent
+    for tool, args in (("hadolint", [str(context / "Dockerfile")]),
+                       ("kubernetes-validate", ["--strict", *result["manifests"]])):
+        if (bindir / tool).exists():
+            done = subprocess.run([str(bindir / tool), *args], capture_output=True, text=True,
+                                  timeout=120)
+            assert done.returncode == 0, f"{tool}: {done.stdout}{done.stderr}"
+
+
+def test_smoke_test_catches_a_wrong_answer(registry_env: dict[str, str], tmp_path: Path) -> None:
+    import json
+
+    card = _register()
+    spec = steps.load_spec(_write_spec(tmp_path))
+    model_dir = tmp_path / "model"
+    card.download_artifacts(model_dir)
+    public = json.loads(card._registered()[0].model_dump_json())
+    public["metadata"]["model"]["signature"]["sample_output"] = [9, 9, 9, 9, 9]
+    (model_dir / "card.json").write_text(json.dumps(public))
+    context = steps.assemble_context(spec, tmp_path, model_dir, tmp_path / "out")
+    with pytest.raises(steps.SmokeTestError, match="the card recorded"):
+        steps.smoke_test(context)
+
+
+def test_ci_script_pulls_and_packages_without_prefect(
+    registry_env: dict[str, str], tmp_path: Path
+) -> None:
+    card = _register()
+    spec = _write_spec(tmp_path)
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, **registry_env, "PYTHON": sys.executable,
+           "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env.pop("PREFECT_API_URL", None)
+    done = subprocess.run(["bash", str(REPO_ROOT / "flows" / "ci_package.sh"), str(spec),
+                           str(tmp_path / "ci")], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"pulled model ds-team/iris-classifier v{card.version}" in done.stdout
+    assert (tmp_path / "ci" / "context" / "Dockerfile").is_file()
+    assert (tmp_path / "ci" / "k8s" / "deployment.yaml").is_file()
+    assert "docker build -t registry.example.com/ds-team/iris-api:1.0.0" in done.stderr
+
+    bad = _write_spec(tmp_path, version="^5")
+    failed = subprocess.run(["bash", str(REPO_ROOT / "flows" / "ci_package.sh"), str(bad),
+                             str(tmp_path / "ci2")], capture_output=True, text=True, env=env,
+                            cwd=tmp_path, timeout=300)
+    assert failed.returncode != 0
+    assert not (tmp_path / "ci2" / "context").exists()
+
+
+def test_image_tags_from_versions() -> None:
+    assert steps.image_tag("1.2.0") == "1.2.0"
+    assert steps.image_tag("1.2.0-rc.1+build.3") == "1.2.0-rc.1-build.3"
