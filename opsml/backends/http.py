@@ -64,7 +64,7 @@ __all__ = ["HttpBackend"]
 PROD_TOKEN_HEADER = "X-Opsml-Prod-Token"
 INLINE_LIMIT = 8 * 1024 * 1024
 """Registrations whose files total at most this go up in one multipart request."""
-UPLOAD_CHUNK = 1024 * 1024
+UPLOAD_CHUNK = 4 * 1024 * 1024
 RETRY_STATUSES = frozenset({502, 503, 504})
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -163,6 +163,11 @@ class HttpBackend(RegistryBackend):
             follow_redirects=False,
             trust_env=False,
         )
+
+    presign: bool = True
+    """Move files larger than ``inline_limit`` directly to/from the store with presigned
+    URLs when the server offers them (S3); see :mod:`opsml.backends._presign`."""
+    _presign_ok: bool | None = None
 
     @classmethod
     def from_settings(cls, settings: OpsmlSettings) -> HttpBackend:
@@ -344,6 +349,12 @@ class HttpBackend(RegistryBackend):
     def iter_artifact(self, card: CardPublic, path: str, *, start: int = 0) -> Iterator[bytes]:
         """See :meth:`RegistryBackend.iter_artifact`; resumes with ``Range`` after a drop."""
         item = card.file(check_relative_path(path))
+        if self.presign and self._presign_ok is not False and item.size > self.inline_limit:
+            from opsml.backends import _presign
+
+            direct = _presign.download_url(self, card, item)
+            if direct is not None:
+                return _presign.stream(self, direct, start, item.size)
         url = f"{self._card_url(card.registry, card.uid)}/files/{quote(item.path, safe='/')}"
         return self._stream(url, start, item.size)
 
@@ -402,6 +413,12 @@ class HttpBackend(RegistryBackend):
         total = sum(f.size for f in card.files)
         if total <= self.inline_limit:
             return self._register_inline(card, source_dir, progress)
+        if self.presign and self._presign_ok is not False:
+            from opsml.backends import _presign
+
+            public = _presign.register(self, card, source_dir, progress)
+            if public is not None:
+                return public
         return self._register_session(card, source_dir, progress)
 
     def _register_inline(

@@ -77,6 +77,17 @@ class StagedFile:
         self._digest.update(chunk)
         self._handle.write(chunk)
 
+    def write_chunks(self, chunks: list[bytes]) -> None:
+        """Append several chunks without joining them first (no extra copy)."""
+        added = sum(len(c) for c in chunks)
+        if self.size + added > self.item.size:
+            self.write(b"".join(chunks))  # refuses with the usual message
+            return
+        self.size += added
+        for chunk in chunks:
+            self._digest.update(chunk)
+        self._handle.writelines(chunks)
+
     def finish(self) -> None:
         """Check size and digest; move the file into place or raise and remove it."""
         self._handle.close()
@@ -205,8 +216,21 @@ class UploadSessions:
         return path
 
     def remove(self, path: Path) -> None:
-        """Remove a session or staging folder."""
-        shutil.rmtree(path, ignore_errors=True)
+        """Remove a session or staging folder.
+
+        After a commit the folder holds only empty directories (the files were
+        renamed into the store), so a bottom-up walk of plain ``rmdir``/``unlink``
+        does it in a few system calls; ``shutil.rmtree`` is the fallback.
+        """
+        try:
+            for parent, dirs, files in os.walk(path, topdown=False):
+                for name in files:
+                    os.unlink(os.path.join(parent, name))
+                for name in dirs:
+                    os.rmdir(os.path.join(parent, name))
+            os.rmdir(path)
+        except OSError:
+            shutil.rmtree(path, ignore_errors=True)
 
     def sweep(self, now: float | None = None) -> int:
         """Remove sessions idle for longer than the TTL; returns how many."""

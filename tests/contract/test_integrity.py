@@ -72,8 +72,8 @@ def test_fault_at_commit_leaves_registry_as_before(
     assert reg.register_card(_big_run_card(tmp_path, size=1024)).version == "1.1.0"
 
 
-def _stored(env: RegistryEnv, suffix: str) -> Path:
-    matches = [p for p in env.storage_root.rglob(f"*{suffix}") if p.is_file()]
+def _stored(env: RegistryEnv, suffix: str) -> str:
+    matches = [rel for rel in env.list_files() if rel.endswith(suffix)]
     assert len(matches) == 1, matches
     return matches[0]
 
@@ -82,8 +82,9 @@ def test_changed_model_file_is_detected_on_load(registry_env: RegistryEnv) -> No
     reg = registry_env.registry("model")
     reg.register_card(model_card())
     stored = _stored(registry_env, ".skops")
-    raw = stored.read_bytes()
-    stored.write_bytes(raw[:100] + bytes([raw[100] ^ 0xFF]) + raw[101:])  # same size, one bit off
+    raw = registry_env.read_file(stored)
+    # same size, one bit off
+    registry_env.write_file(stored, raw[:100] + bytes([raw[100] ^ 0xFF]) + raw[101:])
     with pytest.raises(ArtifactIntegrityError, match="model/model.skops"):
         reg.load_card(name="churn").load_model()
 
@@ -96,7 +97,7 @@ def test_changed_data_file_is_detected_on_download(
     reg = registry_env.registry("data")
     reg.register_card(data_card(pd.DataFrame({"a": range(100)})))
     stored = _stored(registry_env, ".parquet")
-    stored.write_bytes(stored.read_bytes() + b"extra")
+    registry_env.write_file(stored, registry_env.read_file(stored) + b"extra")
     with pytest.raises(ArtifactIntegrityError, match="data/data.parquet"):
         reg.load_card(name="churn-data").download_artifacts(tmp_path / "out")
     assert not list((tmp_path / "out").rglob("*.parquet"))  # nothing unverified left behind

@@ -12,6 +12,7 @@ is skipped, never artifacts that a later registration would collide with.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import time
@@ -22,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, delete, exists, select
+from sqlalchemy import Select, and_, delete, exists, select, text
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("opsml.sql")
 
 MAX_VERSION_ATTEMPTS = 50
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 
 def _now() -> datetime:
@@ -309,19 +311,30 @@ class SqlBackend(RegistryBackend):
         actor: str | None = None,
         progress: ProgressCallback | None = None,
         move: bool = False,
+        staged_prefix: str | None = None,
     ) -> CardPublic:
         """See :meth:`RegistryBackend.register_card`.
 
         ``move=True`` lets a folder store rename already-verified files into
         place (the server's upload staging); otherwise files are copied and
-        their digests checked while copying.
+        their digests checked while copying. ``staged_prefix`` takes the files
+        from that folder of the store instead (presigned uploads): each is
+        copied into place and the copy verified (``ArtifactStore.put_staged``).
         """
         _check_registry(card.registry)
-        self._check_sources(card, Path(source_dir))
-        row_id, version, uid = self._reserve_version(card, actor)
+        self._check_sources(card, None if staged_prefix else Path(source_dir))
+        if not card.files:  # nothing to upload: one transaction
+            _, version, uid, row = self._reserve_version(card, actor, activate=True)
+            return self._registered(card, version, uid, row)
+        row_id, version, uid, _ = self._reserve_version(card, actor)
         prefix = card_prefix(card.registry, card.repository, card.name, version)
         try:
             for item in card.files:
+                if staged_prefix:
+                    self.store.put_staged(
+                        f"{staged_prefix}/{item.path}", f"{prefix}/{item.path}", item
+                    )
+                    continue
                 self.store.put_file(
                     Path(source_dir) / item.path,
                     f"{prefix}/{item.path}",
@@ -330,31 +343,56 @@ class SqlBackend(RegistryBackend):
                     progress=progress,
                 )
             with self._connect(write=True) as conn:
-                now = _now()
-                conn.execute(
-                    sql_update(CardRow)
-                    .where(CardRow.id == row_id)
-                    .values(status="active", created_at=now)
-                )
-                if card.tags:
-                    conn.execute(
-                        TAGS.insert(),
-                        [{"card_id": row_id, "key": k, "value": v} for k, v in card.tags.items()],
-                    )
-                self._audit(
-                    conn,
-                    "register",
-                    card.registry,
-                    actor or card.created_by,
-                    uid,
-                    card.name,
-                    card.repository,
-                    version,
-                    {"files": len(card.files)},
-                )
+                row = self._activate(conn, card, actor, row_id, uid, version, update=True)
         except BaseException:
             self._abandon(row_id, prefix)
             raise
+        return self._registered(card, version, uid, row)
+
+    def _activate(
+        self,
+        conn: Connection,
+        card: CardCreate,
+        actor: str | None,
+        row_id: int,
+        uid: str,
+        version: str,
+        *,
+        update: bool,
+        row: Any = None,
+    ) -> Any:
+        """Mark the row active (``update``), write tags and audit; return the stored row.
+
+        ``row`` is the stored row when the caller has it already (``INSERT … RETURNING``).
+        """
+        if update:
+            conn.execute(
+                sql_update(CardRow).where(CardRow.id == row_id).values(
+                    status="active", created_at=_now()
+                )
+            )
+        if card.tags:
+            conn.execute(
+                TAGS.insert(),
+                [{"card_id": row_id, "key": k, "value": v} for k, v in card.tags.items()],
+            )
+        self._audit(
+            conn,
+            "register",
+            card.registry,
+            actor or card.created_by,
+            uid,
+            card.name,
+            card.repository,
+            version,
+            {"files": len(card.files)},
+        )
+        if row is not None:
+            return row
+        # read back in the same transaction: no extra connection checkout
+        return conn.execute(select(CARDS).where(CardRow.id == row_id)).one()
+
+    def _registered(self, card: CardCreate, version: str, uid: str, row: Any) -> CardPublic:
         logger.info(
             "registered %s card %s/%s v%s (uid %s)",
             card.registry,
@@ -363,54 +401,83 @@ class SqlBackend(RegistryBackend):
             version,
             uid,
         )
-        public = self.get_card(card.registry, uid=uid)
+        public = self._public(row)
         hooks.after_commit(public)
         return public
 
-    def _check_sources(self, card: CardCreate, source_dir: Path) -> None:
+    def _check_sources(self, card: CardCreate, source_dir: Path | None) -> None:
         seen: set[str] = set()
         for item in card.files:
             if item.path in seen:
                 raise InvalidInputError(f"artifact {item.path!r} is listed twice")
             seen.add(item.path)
-            if not (source_dir / item.path).is_file():
+            if source_dir is not None and not (source_dir / item.path).is_file():
                 raise InvalidInputError(
                     f"artifact {item.path!r} is listed but missing from the upload"
                 )
 
-    def _reserve_version(self, card: CardCreate, actor: str | None) -> tuple[int, str, str]:
+    def _reserve_version(
+        self, card: CardCreate, actor: str | None, *, activate: bool = False
+    ) -> tuple[int, str, str, Any]:
+        """Insert the card's row at the next free version; retry when another writer took it.
+
+        With ``activate`` (a card without files: nothing to upload between the
+        two steps) the row is inserted ``active`` and its tags and audit entry
+        are written in the same transaction; the stored row is returned too.
+        """
         uid = card.uid or uuid.uuid4().hex
         if card.version is not None:
             versioning.parse_version(card.version)
         for attempt in range(MAX_VERSION_ATTEMPTS):
             try:
                 with self._connect(write=True) as conn:
+                    if card.version is None:
+                        self._lock_name(conn, card)
                     version = card.version or self._next_version(conn, card)
                     parsed = versioning.parse_version(version)
+                    insert = CARDS.insert()
+                    returning = activate and self.engine.dialect.insert_returning
+                    if returning:  # the stored row comes back with the insert
+                        insert = insert.returning(*CARDS.c)
                     result = conn.execute(
-                        CARDS.insert().values(
-                            uid=uid,
-                            registry=card.registry,
-                            repository=card.repository,
-                            name=card.name,
-                            version=version,
-                            major=parsed.major,
-                            minor=parsed.minor,
-                            patch=parsed.patch,
-                            prerelease=".".join(parsed.prerelease),
-                            build=".".join(parsed.build),
-                            status="pending",
-                            contact=card.contact,
-                            description=card.description,
-                            tags=card.tags,
-                            metadata=card.metadata,
-                            files=[f.model_dump() for f in card.files],
-                            created_at=_now(),
-                            created_by=actor or card.created_by,
-                        )
+                        insert,
+                        # parameters, not .values(): the compiled statement is cached
+                        {
+                            "uid": uid,
+                            "registry": card.registry,
+                            "repository": card.repository,
+                            "name": card.name,
+                            "version": version,
+                            "major": parsed.major,
+                            "minor": parsed.minor,
+                            "patch": parsed.patch,
+                            "prerelease": ".".join(parsed.prerelease),
+                            "build": ".".join(parsed.build),
+                            "status": "active" if activate else "pending",
+                            "contact": card.contact,
+                            "description": card.description,
+                            "tags": card.tags,
+                            "metadata": card.metadata,
+                            "files": [f.model_dump() for f in card.files],
+                            "created_at": _now(),
+                            "created_by": actor or card.created_by,
+                            "updated_at": None,
+                        },
                     )
-                    assert result.inserted_primary_key is not None
-                    return int(result.inserted_primary_key[0]), version, uid
+                    stored = result.one() if returning else None
+                    if stored is not None:
+                        row_id = int(stored.id)
+                    else:
+                        assert result.inserted_primary_key is not None
+                        row_id = int(result.inserted_primary_key[0])
+                    row = (
+                        self._activate(
+                            conn, card, actor, row_id, uid, version, update=False, row=stored
+                        )
+                        if activate
+                        else None
+                    )
+                    return row_id, version, uid, row
             except IntegrityError as exc:
                 if card.version is not None:
                     raise VersionConflictError(
@@ -437,18 +504,57 @@ class SqlBackend(RegistryBackend):
             return conn.execute(select(CardRow.id).where(CardRow.uid == uid)).first() is not None
 
     def _next_version(self, conn: Connection, card: CardCreate) -> str:
+        """The bump of the highest version (deleted and pending rows included).
+
+        Only the versions sharing the highest (major, minor, patch) can decide a
+        bump (``pre`` and ``build`` number within that triple; a higher triple
+        would be the highest), so only those are read and parsed: the cost does
+        not grow with the number of versions a name has.
+        """
+        same_card = (
+            CardRow.registry_type == card.registry,
+            CardRow.repository == card.repository,
+            CardRow.name == card.name,
+        )
+        top = (
+            select(CardRow.major, CardRow.minor, CardRow.patch)
+            .where(*same_card)
+            .order_by(CardRow.major.desc(), CardRow.minor.desc(), CardRow.patch.desc())
+            .limit(1)
+            .subquery()
+        )
         existing = (
-            conn.execute(
-                select(CardRow.version).where(
-                    CardRow.registry_type == card.registry,
-                    CardRow.repository == card.repository,
-                    CardRow.name == card.name,
+            conn.execute(  # one round trip: the versions of the highest triple
+                select(CardRow.version)
+                .join(
+                    top,
+                    and_(
+                        CardRow.major == top.c.major,
+                        CardRow.minor == top.c.minor,
+                        CardRow.patch == top.c.patch,
+                    ),
                 )
+                .where(*same_card)
             )
             .scalars()
             .all()
         )
         return versioning.next_version(existing, card.version_type)
+
+    def _lock_name(self, conn: Connection, card: CardCreate) -> None:
+        """On PostgreSQL, queue writers of the same name on a transaction-scoped advisory lock.
+
+        Without it, concurrent writers all read the same highest version, all but
+        one hit the unique constraint, and retry in a storm. The unique
+        constraint and the retry stay the guarantee; the lock only makes the
+        retry rare. Other databases: SQLite's ``BEGIN IMMEDIATE`` already
+        serializes writers; MariaDB relies on the retry.
+        """
+        if self.engine.dialect.name != "postgresql":
+            return
+        ident = f"{card.registry}\0{card.repository}\0{card.name}".encode()
+        key = int.from_bytes(hashlib.blake2b(ident, digest_size=8).digest(), "big", signed=True)
+        conn.execute(_PG_LOCK, {"key": key})
 
     def _abandon(self, row_id: int, prefix: str) -> None:
         """Undo a half-done registration: files first, then the pending row."""
@@ -533,18 +639,19 @@ class SqlBackend(RegistryBackend):
         detail: dict[str, Any],
     ) -> None:
         conn.execute(
-            AUDIT.insert().values(
-                at=_now(),
-                actor=actor,
-                environment=self.environment,
-                action=action,
-                registry=registry,
-                card_uid=uid,
-                name=name,
-                repository=repository,
-                version=version,
-                detail=detail,
-            )
+            AUDIT.insert(),
+            {
+                "at": _now(),
+                "actor": actor,
+                "environment": self.environment,
+                "action": action,
+                "registry": registry,
+                "card_uid": uid,
+                "name": name,
+                "repository": repository,
+                "version": version,
+                "detail": detail,
+            },
         )
 
     @staticmethod

@@ -11,13 +11,13 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    Table,
     BigInteger,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -65,6 +65,9 @@ class CardRow(Base):
             "ix_cards_lookup", "registry", "name", "repository", "status", "major", "minor", "patch"
         ),
         Index("ix_cards_repository", "registry", "repository", "status", "id"),
+        # list by name, newest first: without it a name's 50 newest versions scan
+        # the whole repository backwards through ix_cards_repository
+        Index("ix_cards_name", "registry", "name", "repository", "status", "id"),
     )
 
 

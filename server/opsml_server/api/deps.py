@@ -1,7 +1,9 @@
 """``Annotated`` dependencies: the backend, the settings, the caller and write access.
 
 Routes read ``def read(backend: BackendDep, user: CurrentUser)``. Authentication
-and the production-token check live here only.
+and the production-token check live here only. Every dependency is ``async``:
+none of them blocks, and FastAPI would otherwise run each sync one in the
+thread pool (a thread hop per dependency per request).
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ from opsml_server.staging import UploadSessions
 PROD_TOKEN_HEADER = "X-Opsml-Prod-Token"
 
 
-def get_server_settings(request: Request) -> ServerSettings:
+async def get_server_settings(request: Request) -> ServerSettings:
     """The settings the app was built with."""
     settings: ServerSettings = request.app.state.settings
     return settings
 
 
-def get_backend(request: Request) -> SqlBackend:
+async def get_backend(request: Request) -> SqlBackend:
     """The app's SQL backend (built in the lifespan)."""
     backend: SqlBackend | None = getattr(request.app.state, "backend", None)
     if backend is None:
@@ -36,13 +38,13 @@ def get_backend(request: Request) -> SqlBackend:
     return backend
 
 
-def get_uploads(request: Request) -> UploadSessions:
+async def get_uploads(request: Request) -> UploadSessions:
     """The app's upload staging."""
     uploads: UploadSessions = request.app.state.uploads
     return uploads
 
 
-def get_metrics(request: Request) -> ServerMetrics:
+async def get_metrics(request: Request) -> ServerMetrics:
     """The app's Prometheus metrics."""
     metrics: ServerMetrics = request.app.state.metrics
     return metrics
@@ -68,7 +70,7 @@ def _basic_credentials(header: str | None) -> tuple[bytes, bytes] | None:
     return (user, password) if sep else None
 
 
-def current_user(request: Request, settings: SettingsDep) -> str | None:
+async def current_user(request: Request, settings: SettingsDep) -> str | None:
     """The authenticated user name, or ``None`` when the server has no auth.
 
     Raises:
@@ -96,7 +98,7 @@ def current_user(request: Request, settings: SettingsDep) -> str | None:
 CurrentUser = Annotated[str | None, Depends(current_user)]
 
 
-def write_access(request: Request, user: CurrentUser, settings: SettingsDep) -> str | None:
+async def write_access(request: Request, user: CurrentUser, settings: SettingsDep) -> str | None:
     """The caller of a write; in production the request must carry the production token.
 
     Raises:

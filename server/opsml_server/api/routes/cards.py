@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
 from opsml.backends.sql import SqlBackend
@@ -169,16 +172,25 @@ async def register_card(
             )
         uploads.check_size(card)
         files = form.getlist("files")
-        public = await run_in_threadpool(_register_inline, backend, uploads, card, files, user)
+        public, staging = await run_in_threadpool(
+            _register_inline, backend, uploads, card, files, user
+        )
     finally:
         await form.close()
     metrics.registrations.labels(registry).inc()
     metrics.bytes_moved.labels("upload").inc(sum(f.size for f in card.files))
-    return json_response(public, 201)
+    response = json_response(public, 201)
+    if staging is not None:
+        # the emptied staging folder goes after the response is sent, off the client's clock
+        response.background = BackgroundTask(uploads.remove, staging)
+    return response
 
 
 def _register_inline(backend: SqlBackend, uploads: UploadSessions, card: CardCreate,
-                     files: list[Any], user: str | None) -> CardPublic:
+                     files: list[Any], user: str | None) -> tuple[CardPublic, FilePath | None]:
+    """Stage and verify the files, register the card; the caller removes the staging folder."""
+    if not card.files and not files:  # metadata only: nothing to stage
+        return backend.register_card(card, uploads.root, actor=user), None
     records = {f.path: f for f in card.files}
     staging = uploads.inline_dir()
     try:
@@ -207,9 +219,10 @@ def _register_inline(backend: SqlBackend, uploads: UploadSessions, card: CardCre
                 f"{len(missing)} file(s) of the card were not sent: "
                 + ", ".join(repr(p) for p in missing[:5])
             )
-        return backend.register_card(card, staging / "files", actor=user, move=True)
-    finally:
+        return backend.register_card(card, staging / "files", actor=user, move=True), staging
+    except BaseException:
         uploads.remove(staging)
+        raise
 
 
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -295,9 +308,16 @@ def download_file(
         headers["Content-Length"] = str(end - start)
     if span is not None:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    status = 206 if span is not None else 200
+    second = next(chunks, None) if first else None
+    if second is None:  # the whole answer is in hand (a small file): no streaming
+        metrics.bytes_moved.labels("download").inc(len(first))
+        headers["Content-Length"] = str(len(first))
+        return Response(first, status_code=status, media_type="application/octet-stream",
+                        headers=headers)
     return StreamingResponse(
-        _counted(first, chunks, metrics),
-        status_code=206 if span is not None else 200,
+        _counted(first, itertools.chain((second,), chunks), metrics),
+        status_code=status,
         media_type="application/octet-stream",
         headers=headers,
     )

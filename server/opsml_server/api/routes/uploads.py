@@ -27,7 +27,7 @@ from opsml_server.staging import StagedFile
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"], responses=ERROR_RESPONSES)
 
 SessionId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Upload session id.")]
-FLUSH_SIZE = 4 * 1024 * 1024
+FLUSH_SIZE = 8 * 1024 * 1024
 """Bytes gathered before one hash-and-write step runs in a worker thread."""
 
 
@@ -84,12 +84,13 @@ async def upload_file(
             if batched >= FLUSH_SIZE:
                 if pending is not None:
                     await pending
-                pending = loop.run_in_executor(None, staged.write, b"".join(batch))
+                # hashed and written in a worker thread while the next batch arrives
+                pending = loop.run_in_executor(None, staged.write_chunks, batch)
                 batch, batched = [], 0
         if pending is not None:
             await pending
         if batch:
-            await run_in_threadpool(staged.write, b"".join(batch))
+            await run_in_threadpool(staged.write_chunks, batch)
         await run_in_threadpool(staged.finish)
     except ClientDisconnect:
         if pending is not None:

@@ -81,6 +81,12 @@ def upgrade() -> None:
         "ix_cards_registry_id", "opsml_cards", ["registry", "status", "id"], unique=False
     )
     op.create_index(
+        "ix_cards_name",
+        "opsml_cards",
+        ["registry", "name", "repository", "status", "id"],
+        unique=False,
+    )
+    op.create_index(
         "ix_cards_repository",
         "opsml_cards",
         ["registry", "repository", "status", "id"],
@@ -110,6 +116,7 @@ def downgrade() -> None:
     op.drop_table("opsml_card_tags")
     op.drop_index("ix_cards_repository", table_name="opsml_cards")
     op.drop_index("ix_cards_registry_id", table_name="opsml_cards")
+    op.drop_index("ix_cards_name", table_name="opsml_cards")
     op.drop_index("ix_cards_lookup", table_name="opsml_cards")
     op.drop_table("opsml_cards")
     op.drop_index(op.f("ix_opsml_audit_log_card_uid"), table_name="opsml_audit_log")
