@@ -1,0 +1,46 @@
+"""The smallest ASGI app: the loopback HTTP floor that any server on this machine pays.
+
+``GET /`` answers ``ok``; ``GET /bytes/{n}`` streams n bytes in 4 MiB chunks;
+``PUT /sink`` reads and drops the body. Served with the same uvicorn settings as
+the registry server (uvloop, httptools).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CHUNK = b"\0" * (4 * 1024 * 1024)
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    path = scope["path"]
+    if path.startswith("/bytes/"):
+        total = int(path.rsplit("/", 1)[1])
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", str(total).encode())]})
+        while total > 0:
+            piece = CHUNK if total >= len(CHUNK) else CHUNK[:total]
+            total -= len(piece)
+            await send({"type": "http.response.body", "body": piece, "more_body": total > 0})
+        return
+    if path == "/sink":
+        received = 0
+        more = True
+        while more:
+            message = await receive()
+            received += len(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = str(received).encode()
+    else:
+        body = b"ok"
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,61 @@
+"""The benchmark harness (benchmarks/run.py) stays runnable: its cheapest workloads, tiny sizes.
+
+No MLflow, no server: the machine limits, the SQL seeding, concurrent writers
+straight on SQLite, and the table/JSON/chart output.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks import run, workloads
+
+
+def test_machine_limits_on_a_small_file(tmp_path: Path) -> None:
+    assert workloads.machine_sha256(1024 * 1024)["sha256_mb_s"] > 0
+    src = tmp_path / "src.bin"
+    sha = workloads.write_random_file(src, 3 * 1024 * 1024 + 5)
+    assert src.stat().st_size == 3 * 1024 * 1024 + 5
+    assert workloads.sha256_path(src) == sha
+    assert workloads.machine_copy(src, tmp_path / "dst.bin")["copy_mb_s"] > 0
+    assert not (tmp_path / "dst.bin").exists()
+
+
+def test_seeding_and_concurrent_writers_check_their_results(tmp_path: Path) -> None:
+    url = f"sqlite:///{(tmp_path / 'registry.db').as_posix()}"
+    workloads.seed_cards(url, 200, names=10)
+    storage = (tmp_path / "storage").as_posix()
+    result = workloads.concurrent_writers(url, url, storage, processes=2, per_process=3)
+    assert result["registrations"] == 6
+    assert result["distinct_versions"] == 6
+    assert result["registrations_per_s"] > 0
+
+
+def test_a_lost_version_fails_the_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{(tmp_path / 'registry.db').as_posix()}"
+    workloads.seed_cards(url, 10, names=1)
+    monkeypatch.setattr(workloads, "_stored_versions", lambda *_: ["1.0.0"])
+    with pytest.raises(workloads.BenchmarkError, match="stored"):
+        workloads.concurrent_writers(url, url, (tmp_path / "s").as_posix(), processes=1,
+                                     per_process=2)
+
+
+def test_table_json_and_chart(tmp_path: Path) -> None:
+    rows = [
+        run.Row("register small sklearn model p50", "ms", 9.0, mlflow=180.0, budget=15),
+        run.Row("1 GiB download (digest verified)", "MB/s", 500.0, mlflow=150.0, budget=600,
+                higher_is_better=True),
+        run.Row("8 writers, PostgreSQL, via server", "reg/s", None, budget=200,
+                higher_is_better=True, note="skipped"),
+    ]
+    assert rows[0].passed and rows[0].ratio == pytest.approx(20.0)
+    assert rows[1].passed is False and rows[1].ratio == pytest.approx(500 / 150)
+    assert rows[2].passed is None
+    text = run.table(rows, {"sha256_mb_s": 1000.0})
+    assert "PASS" in text and "FAIL" in text and "20.0x better" in text
+    run.chart(rows, tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").stat().st_size > 0
+    json.dumps([{**vars(r), "ratio": r.ratio, "passed": r.passed} for r in rows])
