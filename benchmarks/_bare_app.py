@@ -24,8 +24,13 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     path = scope["path"]
     if path.startswith("/bytes/"):
         total = int(path.rsplit("/", 1)[1])
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-length", str(total).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", str(total).encode())],
+            }
+        )
         while total > 0:
             piece = CHUNK if total >= len(CHUNK) else CHUNK[:total]
             total -= len(piece)
@@ -41,6 +46,11 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         body = str(received).encode()
     else:
         body = b"ok"
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -27,8 +27,11 @@ PACKAGES = ["mlflow", "scikit-learn", "pandas"]
 
 def ensure_venv() -> Path:
     """Create the venv and install MLflow once (uv when available, else venv + pip)."""
-    if PYTHON.exists() and subprocess.run([str(PYTHON), "-c", "import mlflow"],
-                                          capture_output=True).returncode == 0:
+    if (
+        PYTHON.exists()
+        and subprocess.run([str(PYTHON), "-c", "import mlflow"], capture_output=True).returncode
+        == 0
+    ):
         return PYTHON
     shutil.rmtree(VENV, ignore_errors=True)
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
@@ -36,8 +39,9 @@ def ensure_venv() -> Path:
     uv = [found] if found else [sys.executable, "-m", "uv"]
     try:
         subprocess.run([*uv, "venv", "-q", "-p", sys.executable, str(VENV)], check=True, env=env)
-        subprocess.run([*uv, "pip", "install", "-q", "-p", str(PYTHON), *PACKAGES], check=True,
-                       env=env)
+        subprocess.run(
+            [*uv, "pip", "install", "-q", "-p", str(PYTHON), *PACKAGES], check=True, env=env
+        )
     except (subprocess.CalledProcessError, FileNotFoundError):
         shutil.rmtree(VENV, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
@@ -47,49 +51,88 @@ def ensure_venv() -> Path:
 
 def version() -> str:
     """The installed MLflow version."""
-    return subprocess.run([str(PYTHON), "-c", "import mlflow; print(mlflow.__version__)"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [str(PYTHON), "-c", "import mlflow; print(mlflow.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def start_server(root: Path) -> _proc.Server:
     """``mlflow server`` over ``root/mlflow.db`` with proxied artifacts under ``root``."""
     root.mkdir(parents=True, exist_ok=True)
-    argv = [str(VENV / "bin" / "mlflow"), "server", "--host", "127.0.0.1", "--port", "{port}",
-            "--backend-store-uri", f"sqlite:///{(root / 'mlflow.db').as_posix()}",
-            "--artifacts-destination", (root / "artifacts").as_posix(), "--serve-artifacts",
-            "--workers", "1"]
+    argv = [
+        str(VENV / "bin" / "mlflow"),
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--backend-store-uri",
+        f"sqlite:///{(root / 'mlflow.db').as_posix()}",
+        "--artifacts-destination",
+        (root / "artifacts").as_posix(),
+        "--serve-artifacts",
+        "--workers",
+        "1",
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    return _proc.start(argv, ready_path="/health", log_path=root / "mlflow.log",
-                       env={**env, "PATH": f"{VENV / 'bin'}:{os.environ.get('PATH', '')}"},
-                       timeout=180)
+    return _proc.start(
+        argv,
+        ready_path="/health",
+        log_path=root / "mlflow.log",
+        env={**env, "PATH": f"{VENV / 'bin'}:{os.environ.get('PATH', '')}"},
+        timeout=180,
+    )
 
 
 def seed(db: Path, total: int, names: int = 1000) -> None:
     """Insert ``total`` model versions (``names`` registered models) with SQL inserts."""
     conn = sqlite3.connect(db)
-    cols = {t: {r[1] for r in conn.execute(f"pragma table_info({t})")}
-            for t in ("registered_models", "model_versions")}
+    cols = {
+        t: {r[1] for r in conn.execute(f"pragma table_info({t})")}
+        for t in ("registered_models", "model_versions")
+    }
     per_name = max(1, total // names)
     now = int(time.time() * 1000)
 
     def row(table: str, values: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in values.items() if k in cols[table]}
 
-    models = [row("registered_models", {"name": f"model-{n:05d}", "creation_time": now,
-                                        "last_updated_time": now})
-              for n in range((total + per_name - 1) // per_name)]
+    models = [
+        row(
+            "registered_models",
+            {"name": f"model-{n:05d}", "creation_time": now, "last_updated_time": now},
+        )
+        for n in range((total + per_name - 1) // per_name)
+    ]
     versions = []
     for i in range(total):
         n, v = divmod(i, per_name)
-        versions.append(row("model_versions", {
-            "name": f"model-{n:05d}", "version": v + 1, "creation_time": now + i,
-            "last_updated_time": now + i, "current_stage": "None", "source": "file:///seed",
-            "status": "READY", "storage_location": "file:///seed", "user_id": "bench"}))
+        versions.append(
+            row(
+                "model_versions",
+                {
+                    "name": f"model-{n:05d}",
+                    "version": v + 1,
+                    "creation_time": now + i,
+                    "last_updated_time": now + i,
+                    "current_stage": "None",
+                    "source": "file:///seed",
+                    "status": "READY",
+                    "storage_location": "file:///seed",
+                    "user_id": "bench",
+                },
+            )
+        )
     with conn:
         for table, rows in (("registered_models", models), ("model_versions", versions)):
             keys = list(rows[0])
-            conn.executemany(f"insert into {table} ({', '.join(keys)}) values "
-                             f"({', '.join('?' for _ in keys)})", [tuple(r.values()) for r in rows])
+            conn.executemany(
+                f"insert into {table} ({', '.join(keys)}) values ({', '.join('?' for _ in keys)})",
+                [tuple(r.values()) for r in rows],
+            )
     count = conn.execute("select count(*) from model_versions").fetchone()[0]
     conn.close()
     if count < total:
@@ -99,9 +142,13 @@ def seed(db: Path, total: int, names: int = 1000) -> None:
 def run(workload: str, url: str, **kwargs: Any) -> dict[str, Any]:
     """Run one workload of ``mlflow_worker.py`` in MLflow's venv; its JSON result."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PYTHONPATH"))}
-    done = subprocess.run([str(PYTHON), str(HERE / "mlflow_worker.py"), workload, url,
-                           json.dumps(kwargs)], capture_output=True, text=True, env=env,
-                          timeout=1200)
+    done = subprocess.run(
+        [str(PYTHON), str(HERE / "mlflow_worker.py"), workload, url, json.dumps(kwargs)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"MLflow workload {workload} failed:\n{done.stderr[-3000:]}")
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))

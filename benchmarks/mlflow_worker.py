@@ -71,8 +71,13 @@ def registry(url: str, n: int) -> dict[str, Any]:
     def register() -> None:
         before = calls["n"]
         with mlflow.start_run():
-            info = mlflow.sklearn.log_model(model, name="model", registered_model_name=name,
-                                            input_example=x.head(5), pip_requirements=reqs)
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                registered_model_name=name,
+                input_example=x.head(5),
+                pip_requirements=reqs,
+            )
         per_call.append(calls["n"] - before)
         versions.append(str(info.registered_model_version))
 
@@ -83,8 +88,9 @@ def registry(url: str, n: int) -> dict[str, Any]:
     latest = str(max(int(v) for v in versions))
 
     def load() -> None:
-        got = client.search_model_versions(f"name='{name}'", max_results=1,
-                                           order_by=["version_number DESC"])
+        got = client.search_model_versions(
+            f"name='{name}'", max_results=1, order_by=["version_number DESC"]
+        )
         if str(got[0].version) != latest:
             raise AssertionError("latest mismatch")
 
@@ -93,9 +99,12 @@ def registry(url: str, n: int) -> dict[str, Any]:
         if loaded.predict(x.head(3)).shape != (3,):
             raise AssertionError("the loaded model does not predict")
 
-    return {"register_p50_ms": p50_ms(reg), "requests_per_register": max(per_call),
-            "load_p50_ms": p50_ms(timed(load, n)),
-            "load_model_p50_ms": p50_ms(timed(load_model, n))}
+    return {
+        "register_p50_ms": p50_ms(reg),
+        "requests_per_register": max(per_call),
+        "load_p50_ms": p50_ms(timed(load, n)),
+        "load_model_p50_ms": p50_ms(timed(load_model, n)),
+    }
 
 
 def listing(url: str, n: int, total: int) -> dict[str, Any]:
@@ -114,8 +123,7 @@ def listing(url: str, n: int, total: int) -> dict[str, Any]:
         if len(got) != min(50, max(1, total // 1000)):
             raise AssertionError(f"listed {len(got)} by name")
 
-    return {"list_p50_ms": p50_ms(timed(run, n)),
-            "list_by_name_p50_ms": p50_ms(timed(by_name, n))}
+    return {"list_p50_ms": p50_ms(timed(run, n)), "list_by_name_p50_ms": p50_ms(timed(by_name, n))}
 
 
 def _writer(url: str, name: str, run_id: str, k: int, ready: Any, go: Any, out: Any) -> None:
@@ -129,8 +137,9 @@ def _writer(url: str, name: str, run_id: str, k: int, ready: Any, go: Any, out: 
     t0 = time.monotonic()
     for _ in range(k):
         try:
-            mv = client.create_model_version(name, source=f"runs:/{run_id}/model",
-                                             run_id=run_id, await_creation_for=0)
+            mv = client.create_model_version(
+                name, source=f"runs:/{run_id}/model", run_id=run_id, await_creation_for=0
+            )
             versions.append(str(mv.version))
         except Exception as exc:
             errors.append(f"{type(exc).__name__}: {exc}"[:300])
@@ -145,13 +154,16 @@ def writers(url: str, processes: int, per_process: int) -> dict[str, Any]:
     client = MlflowClient(tracking_uri=url, registry_uri=url)
     client.create_registered_model(name)
     experiment = client.get_experiment_by_name("bench-race") or None
-    experiment_id = (experiment.experiment_id if experiment
-                     else client.create_experiment("bench-race"))
+    experiment_id = (
+        experiment.experiment_id if experiment else client.create_experiment("bench-race")
+    )
     run_id = client.create_run(experiment_id).info.run_id
     ctx = mp.get_context("spawn")
     ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=_writer, args=(url, name, run_id, per_process, ready, go, out))
-             for _ in range(processes)]
+    procs = [
+        ctx.Process(target=_writer, args=(url, name, run_id, per_process, ready, go, out))
+        for _ in range(processes)
+    ]
     for p in procs:
         p.start()
     for _ in procs:
@@ -164,11 +176,16 @@ def writers(url: str, processes: int, per_process: int) -> dict[str, Any]:
     errors = [e for r in results for e in r["errors"]]
     seconds = max(r["t1"] for r in results) - min(r["t0"] for r in results)
     stored = MlflowClient(tracking_uri=url, registry_uri=url).search_model_versions(
-        f"name='{name}'", max_results=10_000)
-    return {"registrations_per_s": len(versions) / seconds, "registrations": len(versions),
-            "errors": len(errors), "first_errors": errors[:2],
-            "distinct_versions": len({str(m.version) for m in stored}),
-            "duplicates": len(versions) - len(set(versions))}
+        f"name='{name}'", max_results=10_000
+    )
+    return {
+        "registrations_per_s": len(versions) / seconds,
+        "registrations": len(versions),
+        "errors": len(errors),
+        "first_errors": errors[:2],
+        "distinct_versions": len({str(m.version) for m in stored}),
+        "duplicates": len(versions) - len(set(versions)),
+    }
 
 
 def transfer(url: str, path: str, sha: str) -> dict[str, Any]:
@@ -185,7 +202,8 @@ def transfer(url: str, path: str, sha: str) -> dict[str, Any]:
     dest = tempfile.mkdtemp(prefix="mlflow-bench-")
     t = time.perf_counter()
     local = mlflow.artifacts.download_artifacts(
-        run_id=run.info.run_id, artifact_path=Path(path).name, dst_path=dest)
+        run_id=run.info.run_id, artifact_path=Path(path).name, dst_path=dest
+    )
     down = time.perf_counter() - t
     digest = hashlib.sha256()
     with open(local, "rb") as handle:
@@ -200,6 +218,7 @@ def transfer(url: str, path: str, sha: str) -> dict[str, Any]:
 if __name__ == "__main__":
     workload, url, raw = sys.argv[1], sys.argv[2], sys.argv[3]
     kwargs = json.loads(raw)
-    result = {"registry": registry, "listing": listing, "writers": writers,
-              "transfer": transfer}[workload](url, **kwargs)
+    result = {"registry": registry, "listing": listing, "writers": writers, "transfer": transfer}[
+        workload
+    ](url, **kwargs)
     print(json.dumps(result))

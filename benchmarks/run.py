@@ -76,10 +76,26 @@ class Sizes:
     mlflow_seed: int
 
 
-FULL = Sizes(repeats=100, imports=7, starts=5, healthz=2000, big=1024**3, per_writer=50,
-             seed=100_000, mlflow_seed=100_000)
-QUICK = Sizes(repeats=25, imports=3, starts=3, healthz=500, big=256 * 1024**2, per_writer=25,
-              seed=100_000, mlflow_seed=100_000)
+FULL = Sizes(
+    repeats=100,
+    imports=7,
+    starts=5,
+    healthz=2000,
+    big=1024**3,
+    per_writer=50,
+    seed=100_000,
+    mlflow_seed=100_000,
+)
+QUICK = Sizes(
+    repeats=25,
+    imports=3,
+    starts=3,
+    healthz=500,
+    big=256 * 1024**2,
+    per_writer=25,
+    seed=100_000,
+    mlflow_seed=100_000,
+)
 
 
 def log(message: str) -> None:
@@ -88,8 +104,11 @@ def log(message: str) -> None:
 
 def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     """Per-key median of several result dicts."""
-    return {k: statistics.median(r[k] for r in runs) for k in runs[0]
-            if isinstance(runs[0][k], int | float)}
+    return {
+        k: statistics.median(r[k] for r in runs)
+        for k in runs[0]
+        if isinstance(runs[0][k], int | float)
+    }
 
 
 def ours(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> None:
@@ -106,45 +125,83 @@ def ours(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> None
     server = workloads.start_server(work / "main")
     try:
         log("opsml: keep-alive /healthz")
-        rows.append(Row("keep-alive /healthz p50", "ms",
-                        workloads.healthz_latency(server.url, "/healthz", sizes.healthz),
-                        budget=2.0))
+        rows.append(
+            Row(
+                "keep-alive /healthz p50",
+                "ms",
+                workloads.healthz_latency(server.url, "/healthz", sizes.healthz),
+                budget=2.0,
+            )
+        )
         log("opsml: register / load small scikit-learn ModelCards")
         reg = workloads.registry_latency(server.url, sizes.repeats)
         raw["ours_registry"] = reg
         rows += [
             Row("register small sklearn model p50", "ms", reg["register_p50_ms"], budget=15),
-            Row("HTTP requests per registration", "req", reg["requests_per_register"],
-                budget=3.5, note="budget: at most 3"),
+            Row(
+                "HTTP requests per registration",
+                "req",
+                reg["requests_per_register"],
+                budget=3.5,
+                note="budget: at most 3",
+            ),
             Row("load by name, latest p50", "ms", reg["load_p50_ms"], budget=5),
             Row("load by name + model p50", "ms", reg["load_model_p50_ms"], budget=10),
         ]
         log(f"opsml: {sizes.big / 2**20:.0f} MiB upload and download")
-        big = [workloads.big_transfer(server.url, server.pid, work / f"big{i}", sizes.big)
-               for i in range(2)]
+        big = [
+            workloads.big_transfer(server.url, server.pid, work / f"big{i}", sizes.big)
+            for i in range(2)
+        ]
         raw["ours_big"] = big
         med = median_of(big)
         label = f"{sizes.big / 2**30:g} GiB"
         rows += [
-            Row(f"{label} upload (digest verified)", "MB/s", med["upload_mb_s"], budget=400,
-                higher_is_better=True),
-            Row(f"{label} upload: server RSS growth", "MiB",
-                max(b["upload_rss_mib"] for b in big), budget=64),
-            Row(f"{label} download (digest verified)", "MB/s", med["download_mb_s"], budget=600,
-                higher_is_better=True),
+            Row(
+                f"{label} upload (digest verified)",
+                "MB/s",
+                med["upload_mb_s"],
+                budget=400,
+                higher_is_better=True,
+            ),
+            Row(
+                f"{label} upload: server RSS growth",
+                "MiB",
+                max(b["upload_rss_mib"] for b in big),
+                budget=64,
+            ),
+            Row(
+                f"{label} download (digest verified)",
+                "MB/s",
+                med["download_mb_s"],
+                budget=600,
+                higher_is_better=True,
+            ),
         ]
         log("opsml: 8 writers on SQLite (SQL backend, then server)")
         sqlite_url = server_db(work / "main")
         storage = (work / "main" / "storage").as_posix()
-        direct = workloads.concurrent_writers(sqlite_url, sqlite_url, storage,
-                                              per_process=sizes.per_writer)
-        via = workloads.concurrent_writers(server.url, sqlite_url, storage,
-                                           per_process=sizes.per_writer)
+        direct = workloads.concurrent_writers(
+            sqlite_url, sqlite_url, storage, per_process=sizes.per_writer
+        )
+        via = workloads.concurrent_writers(
+            server.url, sqlite_url, storage, per_process=sizes.per_writer
+        )
         raw["ours_writers_sqlite"] = {"direct": direct, "server": via}
-        rows += [Row("8 writers, SQLite, SQL backend", "reg/s", direct["registrations_per_s"],
-                     higher_is_better=True),
-                 Row("8 writers, SQLite, via server", "reg/s", via["registrations_per_s"],
-                     higher_is_better=True)]
+        rows += [
+            Row(
+                "8 writers, SQLite, SQL backend",
+                "reg/s",
+                direct["registrations_per_s"],
+                higher_is_better=True,
+            ),
+            Row(
+                "8 writers, SQLite, via server",
+                "reg/s",
+                via["registrations_per_s"],
+                higher_is_better=True,
+            ),
+        ]
     finally:
         server.stop()
 
@@ -163,8 +220,9 @@ def ours(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> None
     finally:
         server.stop()
     raw["ours_list"] = listing
-    rows.append(Row(f"list 50 of {sizes.seed:,} versions p50", "ms", listing["list_p50_ms"],
-                    budget=10))
+    rows.append(
+        Row(f"list 50 of {sizes.seed:,} versions p50", "ms", listing["list_p50_ms"], budget=10)
+    )
     rows.append(Row("list 50 of one name's versions p50", "ms", listing["list_by_name_p50_ms"]))
 
 
@@ -180,8 +238,9 @@ def postgres(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> 
         url = scratch.__enter__()
     except Exception as exc:
         log(f"PostgreSQL unreachable ({type(exc).__name__}); its rows are skipped")
-        rows += [Row(n, "reg/s", None, budget=200, higher_is_better=True, note="skipped")
-                 for n in names]
+        rows += [
+            Row(n, "reg/s", None, budget=200, higher_is_better=True, note="skipped") for n in names
+        ]
         return
     try:
         from opsml.backends.sql.migrate import upgrade_database
@@ -192,15 +251,18 @@ def postgres(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> 
         direct = workloads.concurrent_writers(url, url, storage, per_process=sizes.per_writer)
         server = workloads.start_server(work / "pg", url)
         try:
-            via = workloads.concurrent_writers(server.url, url, storage,
-                                               per_process=sizes.per_writer)
+            via = workloads.concurrent_writers(
+                server.url, url, storage, per_process=sizes.per_writer
+            )
         finally:
             server.stop()
         raw["ours_writers_pg"] = {"direct": direct, "server": via}
-        rows += [Row(names[0], "reg/s", direct["registrations_per_s"], budget=200,
-                     higher_is_better=True),
-                 Row(names[1], "reg/s", via["registrations_per_s"], budget=200,
-                     higher_is_better=True)]
+        rows += [
+            Row(
+                names[0], "reg/s", direct["registrations_per_s"], budget=200, higher_is_better=True
+            ),
+            Row(names[1], "reg/s", via["registrations_per_s"], budget=200, higher_is_better=True),
+        ]
     finally:
         scratch.__exit__(None, None, None)
 
@@ -221,8 +283,10 @@ def mlflow(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> No
     times = workloads.import_times(str(python), "mlflow", sizes.imports)
     bare = workloads.import_times(str(python), None, sizes.imports)
     raw["mlflow_import_s"] = {"mlflow": times, "bare": bare}
-    put("import (above bare interpreter)",
-        (statistics.median(times) - statistics.median(bare)) * 1000)
+    put(
+        "import (above bare interpreter)",
+        (statistics.median(times) - statistics.median(bare)) * 1000,
+    )
 
     log("mlflow: server start to ready")
     starts = []
@@ -236,8 +300,10 @@ def mlflow(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> No
     server = mlflow_side.start_server(work / "mlflow")
     try:
         log("mlflow: keep-alive /health")
-        put("keep-alive /healthz p50",
-            workloads.healthz_latency(server.url, "/health", sizes.healthz))
+        put(
+            "keep-alive /healthz p50",
+            workloads.healthz_latency(server.url, "/health", sizes.healthz),
+        )
         log("mlflow: log_model + register / load")
         reg = mlflow_side.run("registry", server.url, n=max(10, sizes.repeats // 2))
         raw["mlflow_registry"] = reg
@@ -248,8 +314,11 @@ def mlflow(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> No
         log("mlflow: 8 writers (create_model_version) on SQLite")
         wr = mlflow_side.run("writers", server.url, processes=8, per_process=sizes.per_writer)
         raw["mlflow_writers_sqlite"] = wr
-        put("8 writers, SQLite, via server", wr["registrations_per_s"],
-            f"MLflow: {wr['errors']} errors, {wr['duplicates']} duplicates")
+        put(
+            "8 writers, SQLite, via server",
+            wr["registrations_per_s"],
+            f"MLflow: {wr['errors']} errors, {wr['duplicates']} duplicates",
+        )
         log("mlflow: big artifact up and down")
         src = work / "mlflow-big" / "weights.bin"
         src.parent.mkdir(parents=True)
@@ -270,8 +339,7 @@ def mlflow(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> No
     server = mlflow_side.start_server(seeded)
     try:
         mlflow_side.seed(seeded / "mlflow.db", sizes.mlflow_seed)
-        listing = mlflow_side.run("listing", server.url, n=sizes.repeats,
-                                  total=sizes.mlflow_seed)
+        listing = mlflow_side.run("listing", server.url, n=sizes.repeats, total=sizes.mlflow_seed)
     finally:
         server.stop()
     raw["mlflow_list"] = listing
@@ -284,16 +352,18 @@ def machine(sizes: Sizes, work: Path) -> dict[str, float]:
     """The machine's own limits: one core's SHA-256, a file copy, bare loopback HTTP."""
     log("machine: SHA-256, file copy, bare loopback HTTP")
     out: dict[str, float] = {}
-    out.update(median_of([workloads.machine_sha256(min(sizes.big, 512 * 2**20))
-                          for _ in range(3)]))
+    out.update(median_of([workloads.machine_sha256(min(sizes.big, 512 * 2**20)) for _ in range(3)]))
     src = work / "copy-src.bin"
     workloads.write_random_file(src, sizes.big)
     out.update(median_of([workloads.machine_copy(src, work / "copy-dst.bin") for _ in range(3)]))
     src.unlink()
     bare = workloads.start_bare_server(work / "bare")
     try:
-        out.update(median_of([workloads.machine_http(bare.url, sizes.healthz // 2, sizes.big)
-                              for _ in range(3)]))
+        out.update(
+            median_of(
+                [workloads.machine_http(bare.url, sizes.healthz // 2, sizes.big) for _ in range(3)]
+            )
+        )
     finally:
         bare.stop()
     return out
@@ -308,12 +378,14 @@ def table(rows: list[Row], limits: dict[str, float]) -> str:
     head = ("workload", "unit", "ours", "MLflow", "ours vs MLflow", "budget", "pass")
     body = []
     for r in rows:
-        budget = "-" if r.budget is None else (
-            ("> " if r.higher_is_better else "< ") + fmt(r.budget))
+        budget = (
+            "-" if r.budget is None else (("> " if r.higher_is_better else "< ") + fmt(r.budget))
+        )
         if r.workload == "HTTP requests per registration":
             budget = "<= 3"
-        ratio = "-" if r.ratio is None else f"{r.ratio:.1f}x " + (
-            "better" if r.ratio >= 1 else "worse")
+        ratio = (
+            "-" if r.ratio is None else f"{r.ratio:.1f}x " + ("better" if r.ratio >= 1 else "worse")
+        )
         passed = {True: "PASS", False: "FAIL", None: "-"}[r.passed]
         body.append((r.workload, r.unit, fmt(r.ours), fmt(r.mlflow), ratio, budget, passed))
     widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
@@ -321,12 +393,15 @@ def table(rows: list[Row], limits: dict[str, float]) -> str:
     text = [line.format(*head), line.format(*("-" * w for w in widths))]
     text += [line.format(*b) for b in body]
     notes = [f"  {r.workload}: {r.note}" for r in rows if r.note]
-    text += ["", "machine limits (same run):",
-             f"  SHA-256, one core       {limits.get('sha256_mb_s', 0):,.0f} MB/s",
-             f"  file copy (same size)   {limits.get('copy_mb_s', 0):,.0f} MB/s",
-             f"  bare loopback GET p50   {limits.get('http_p50_ms', 0):.3f} ms",
-             f"  bare loopback download  {limits.get('http_down_mb_s', 0):,.0f} MB/s",
-             f"  bare loopback upload    {limits.get('http_up_mb_s', 0):,.0f} MB/s"]
+    text += [
+        "",
+        "machine limits (same run):",
+        f"  SHA-256, one core       {limits.get('sha256_mb_s', 0):,.0f} MB/s",
+        f"  file copy (same size)   {limits.get('copy_mb_s', 0):,.0f} MB/s",
+        f"  bare loopback GET p50   {limits.get('http_p50_ms', 0):.3f} ms",
+        f"  bare loopback download  {limits.get('http_down_mb_s', 0):,.0f} MB/s",
+        f"  bare loopback upload    {limits.get('http_up_mb_s', 0):,.0f} MB/s",
+    ]
     if notes:
         text += ["", "notes:", *notes]
     return "\n".join(text)
@@ -355,10 +430,12 @@ def chart(rows: list[Row], path: Path) -> None:
         ax.bar(labels, values, color=colors)
         if r.budget is not None:
             ax.axhline(r.budget, color="red", linestyle="--", linewidth=1)
-        ax.set_title(f"{r.workload}\n({r.unit}, {'higher' if r.higher_is_better else 'lower'}"
-                     " is better)", fontsize=8)
+        ax.set_title(
+            f"{r.workload}\n({r.unit}, {'higher' if r.higher_is_better else 'lower'} is better)",
+            fontsize=8,
+        )
         ax.tick_params(labelsize=8)
-    for ax in list(axes.flat)[len(shown):]:
+    for ax in list(axes.flat)[len(shown) :]:
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -383,9 +460,14 @@ def main(argv: list[str] | None = None) -> int:
         ours_t = workloads.import_times(sys.executable, "opsml", sizes.imports)
         bare_t = workloads.import_times(sys.executable, None, sizes.imports)
         raw["ours_import_s"] = {"opsml": ours_t, "bare": bare_t}
-        rows.append(Row("import (above bare interpreter)", "ms",
-                        (statistics.median(ours_t) - statistics.median(bare_t)) * 1000,
-                        budget=150))
+        rows.append(
+            Row(
+                "import (above bare interpreter)",
+                "ms",
+                (statistics.median(ours_t) - statistics.median(bare_t)) * 1000,
+                budget=150,
+            )
+        )
         ours(sizes, work, rows, raw)
         if not args.no_mlflow:
             mlflow(sizes, work, rows, raw)
@@ -395,14 +477,20 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     print()
     print(text)
-    print(f"\n{len(rows)} workloads in {elapsed:.0f} s; load average before/after: "
-          f"{load_before[0]:.2f}/{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(
+        f"\n{len(rows)} workloads in {elapsed:.0f} s; load average before/after: "
+        f"{load_before[0]:.2f}/{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     payload = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "quick": args.quick, "seconds": elapsed, "cpus": os.cpu_count(),
-        "python": platform.python_version(), "platform": platform.platform(),
-        "load_before": load_before, "load_after": os.getloadavg(),
+        "quick": args.quick,
+        "seconds": elapsed,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
         "machine": limits,
         "rows": [{**asdict(r), "ratio": r.ratio, "passed": r.passed} for r in rows],
         "raw": raw,

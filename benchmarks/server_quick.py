@@ -62,11 +62,13 @@ def main() -> None:
         backend = registry.backend
         count = {"n": 0}
         backend._client.event_hooks["request"].append(  # type: ignore[attr-defined]
-            lambda r: count.__setitem__("n", count["n"] + 1))
+            lambda r: count.__setitem__("n", count["n"] + 1)
+        )
         reg, per_call = [], []
         for i in range(args.n):
-            card = ModelCard(name="churn", repository="ds", contact="me", model=model,
-                             sample_input=X.head(5))
+            card = ModelCard(
+                name="churn", repository="ds", contact="me", model=model, sample_input=X.head(5)
+            )
             before = count["n"]
             t = time.perf_counter()
             registry.register_card(card, version_type="patch")
@@ -74,11 +76,16 @@ def main() -> None:
             per_call.append(count["n"] - before)
             if i == 0:
                 uid = card.uid
-        print(f"register small sklearn ModelCard p50: {p50(reg)} "
-              f"({max(per_call)} HTTP request(s) each)")
+        print(
+            f"register small sklearn ModelCard p50: {p50(reg)} "
+            f"({max(per_call)} HTTP request(s) each)"
+        )
         for _ in range(100 - args.n):
-            registry.register_card(ModelCard(name="other", repository="ds", contact="me",
-                                             model=model, sample_input=X.head(5)))
+            registry.register_card(
+                ModelCard(
+                    name="other", repository="ds", contact="me", model=model, sample_input=X.head(5)
+                )
+            )
         load, load_model, listing = [], [], []
         for _ in range(args.n):
             t = time.perf_counter()
@@ -103,8 +110,13 @@ def main() -> None:
             src.mkdir()
             write_big_file(src / "w.bin")
             sha, size = sha256_file(src / "w.bin")
-            card = CardCreate(registry="model", name="huge", repository="ds", contact="me",
-                              files=[ArtifactFile(path="w.bin", size=size, sha256=sha)])
+            card = CardCreate(
+                registry="model",
+                name="huge",
+                repository="ds",
+                contact="me",
+                files=[ArtifactFile(path="w.bin", size=size, sha256=sha)],
+            )
             big = HttpBackend(server.url)
             with RssSampler(server.pid) as up:
                 t = time.perf_counter()
@@ -115,9 +127,11 @@ def main() -> None:
                 t = time.perf_counter()
                 big.download_artifacts(public, root / "out")
                 down_s = time.perf_counter() - t
-            print(f"1 GiB upload: {size / up_s / 1e6:.0f} MB/s (server RSS +"
-                  f"{up.growth / 2**20:.1f} MiB); download (digest verified): "
-                  f"{size / down_s / 1e6:.0f} MB/s (server RSS +{down.growth / 2**20:.1f} MiB)")
+            print(
+                f"1 GiB upload: {size / up_s / 1e6:.0f} MB/s (server RSS +"
+                f"{up.growth / 2**20:.1f} MiB); download (digest verified): "
+                f"{size / down_s / 1e6:.0f} MB/s (server RSS +{down.growth / 2**20:.1f} MiB)"
+            )
             big.close()
     finally:
         server.stop()

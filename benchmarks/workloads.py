@@ -58,12 +58,14 @@ def timed(fn: Callable[[], Any], n: int, warmup: int = 2) -> list[float]:
 def server_env(db_url: str, root: Path) -> dict[str, str]:
     """Environment of a registry server over ``db_url`` with storage under ``root``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSML_", "PREFECT_"))}
-    env.update({
-        "OPSML_TRACKING_URI": db_url,
-        "OPSML_STORAGE_URI": (root / "storage").as_posix(),
-        "OPSML_STAGING_DIR": (root / "staging").as_posix(),
-        "OPSML_LOG_LEVEL": "WARNING",
-    })
+    env.update(
+        {
+            "OPSML_TRACKING_URI": db_url,
+            "OPSML_STORAGE_URI": (root / "storage").as_posix(),
+            "OPSML_STAGING_DIR": (root / "staging").as_posix(),
+            "OPSML_LOG_LEVEL": "WARNING",
+        }
+    )
     return env
 
 
@@ -71,22 +73,48 @@ def start_server(root: Path, db_url: str | None = None, workers: int = 1) -> _pr
     """``python -m opsml_server`` on a free port over ``db_url`` (default SQLite under root)."""
     root.mkdir(parents=True, exist_ok=True)
     db_url = db_url or f"sqlite:///{(root / 'registry.db').as_posix()}"
-    argv = [sys.executable, "-m", "opsml_server", "start", "--host", "127.0.0.1",
-            "--port", "{port}", "--workers", str(workers)]
+    argv = [
+        sys.executable,
+        "-m",
+        "opsml_server",
+        "start",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--workers",
+        str(workers),
+    ]
     os.environ.pop("OPSML_TRACKING_URI", None)
-    server = _proc.start(argv, ready_path="/readyz", log_path=root / "server.log",
-                         env=server_env(db_url, root))
+    server = _proc.start(
+        argv, ready_path="/readyz", log_path=root / "server.log", env=server_env(db_url, root)
+    )
     return server
 
 
 def start_bare_server(root: Path) -> _proc.Server:
     """The minimal ASGI app of ``_bare_app`` under uvicorn (uvloop, httptools)."""
     root.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "uvicorn", "benchmarks._bare_app:app", "--host", "127.0.0.1",
-            "--port", "{port}", "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-            "--log-level", "warning"]
-    return _proc.start(argv, ready_path="/", log_path=root / "bare.log",
-                       env={"PYTHONPATH": str(REPO)})
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "benchmarks._bare_app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    return _proc.start(
+        argv, ready_path="/", log_path=root / "bare.log", env={"PYTHONPATH": str(REPO)}
+    )
 
 
 class RssSampler:
@@ -202,13 +230,11 @@ def machine_http(url: str, n: int, size: int) -> dict[str, float]:
                 yield piece
 
         t = time.perf_counter()
-        response = client.put(url + "/sink", content=body(),
-                              headers={"Content-Length": str(size)})
+        response = client.put(url + "/sink", content=body(), headers={"Content-Length": str(size)})
         up = time.perf_counter() - t
         if int(response.text) != size:
             raise BenchmarkError(f"bare upload delivered {response.text} bytes, not {size}")
-    return {"http_p50_ms": p50, "http_down_mb_s": size / down / MB,
-            "http_up_mb_s": size / up / MB}
+    return {"http_p50_ms": p50, "http_down_mb_s": size / down / MB, "http_up_mb_s": size / up / MB}
 
 
 # -- imports ---------------------------------------------------------------------------
@@ -258,8 +284,9 @@ def registry_latency(url: str, n: int) -> dict[str, Any]:
 
     def register() -> None:
         before = calls["n"]
-        card = ModelCard(name=name, repository="bench", contact="bench", model=model,
-                         sample_input=x.head(5))
+        card = ModelCard(
+            name=name, repository="bench", contact="bench", model=model, sample_input=x.head(5)
+        )
         registry.register_card(card, version_type="patch")
         per_call.append(calls["n"] - before)
         versions.append(str(card.version))
@@ -282,9 +309,13 @@ def registry_latency(url: str, n: int) -> dict[str, Any]:
     load_s = timed(load, n)
     model_s = timed(load_model, n)
     backend.close()
-    return {"register_p50_ms": p50_ms(reg), "requests_per_register": max(per_call),
-            "load_p50_ms": p50_ms(load_s), "load_model_p50_ms": p50_ms(model_s),
-            "registrations": len(versions)}
+    return {
+        "register_p50_ms": p50_ms(reg),
+        "requests_per_register": max(per_call),
+        "load_p50_ms": p50_ms(load_s),
+        "load_model_p50_ms": p50_ms(model_s),
+        "registrations": len(versions),
+    }
 
 
 def seed_cards(db_url: str, total: int, names: int = 1000) -> None:
@@ -301,17 +332,32 @@ def seed_cards(db_url: str, total: int, names: int = 1000) -> None:
     rows = []
     for i in range(total):
         n, v = divmod(i, per_name)
-        rows.append({
-            "uid": uuid.UUID(int=i + 1).hex, "registry": "model", "repository": "seed",
-            "name": f"model-{n:05d}", "version": f"1.0.{v}", "major": 1, "minor": 0,
-            "patch": v, "prerelease": "", "build": "", "status": "active", "contact": "bench",
-            "description": None, "tags": {"team": "seed"}, "metadata": {"i": i},
-            "files": [], "created_at": start + timedelta(seconds=i), "created_by": "bench",
-            "updated_at": None,
-        })
+        rows.append(
+            {
+                "uid": uuid.UUID(int=i + 1).hex,
+                "registry": "model",
+                "repository": "seed",
+                "name": f"model-{n:05d}",
+                "version": f"1.0.{v}",
+                "major": 1,
+                "minor": 0,
+                "patch": v,
+                "prerelease": "",
+                "build": "",
+                "status": "active",
+                "contact": "bench",
+                "description": None,
+                "tags": {"team": "seed"},
+                "metadata": {"i": i},
+                "files": [],
+                "created_at": start + timedelta(seconds=i),
+                "created_by": "bench",
+                "updated_at": None,
+            }
+        )
     with engine.begin() as conn:
         for lo in range(0, total, 20_000):
-            conn.execute(CARDS.insert(), rows[lo:lo + 20_000])
+            conn.execute(CARDS.insert(), rows[lo : lo + 20_000])
         count = conn.execute(select(func.count()).select_from(CARDS)).scalar_one()
     engine.dispose()
     if count < total:
@@ -337,8 +383,10 @@ def list_latency(url: str, n: int, total: int) -> dict[str, Any]:
         if len(cards) != min(50, max(1, total // 1000)):
             raise BenchmarkError(f"list by name returned {len(cards)} cards")
 
-    out = {"list_p50_ms": p50_ms(timed(listing, n)),
-           "list_by_name_p50_ms": p50_ms(timed(by_name, n))}
+    out = {
+        "list_p50_ms": p50_ms(timed(listing, n)),
+        "list_by_name_p50_ms": p50_ms(timed(by_name, n)),
+    }
     backend.close()
     return out
 
@@ -346,8 +394,9 @@ def list_latency(url: str, n: int, total: int) -> dict[str, Any]:
 # -- concurrent writers ----------------------------------------------------------------
 
 
-def _writer(target: str, name: str, k: int, storage: str, ready: Any, go: Any,
-            out: Any) -> None:  # runs in a child process
+def _writer(
+    target: str, name: str, k: int, storage: str, ready: Any, go: Any, out: Any
+) -> None:  # runs in a child process
     from opsml.schemas import CardCreate
 
     if target.startswith("http"):
@@ -366,8 +415,9 @@ def _writer(target: str, name: str, k: int, storage: str, ready: Any, go: Any,
     versions, errors = [], []
     t0 = time.monotonic()
     for _ in range(k):
-        card = CardCreate(registry="model", name=name, repository="bench", contact="bench",
-                          version_type="patch")
+        card = CardCreate(
+            registry="model", name=name, repository="bench", contact="bench", version_type="patch"
+        )
         try:
             versions.append(backend.register_card(card, empty).version)
         except Exception as exc:
@@ -377,8 +427,9 @@ def _writer(target: str, name: str, k: int, storage: str, ready: Any, go: Any,
     out.put({"versions": versions, "errors": errors, "t0": t0, "t1": t1})
 
 
-def concurrent_writers(target: str, db_url: str, storage: str, *, processes: int = 8,
-                       per_process: int = 50) -> dict[str, Any]:
+def concurrent_writers(
+    target: str, db_url: str, storage: str, *, processes: int = 8, per_process: int = 50
+) -> dict[str, Any]:
     """``processes`` processes register the same name ``per_process`` times each.
 
     ``target`` is a database URL (SQL backend directly) or a server URL. Checks
@@ -388,8 +439,10 @@ def concurrent_writers(target: str, db_url: str, storage: str, *, processes: int
     ctx = mp.get_context("spawn")
     ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     name = f"race-{uuid.uuid4().hex[:8]}"
-    procs = [ctx.Process(target=_writer, args=(target, name, per_process, storage, ready, go, out))
-             for _ in range(processes)]
+    procs = [
+        ctx.Process(target=_writer, args=(target, name, per_process, storage, ready, go, out))
+        for _ in range(processes)
+    ]
     for p in procs:
         p.start()
     for _ in procs:
@@ -404,15 +457,25 @@ def concurrent_writers(target: str, db_url: str, storage: str, *, processes: int
     total = processes * per_process
     stored = _stored_versions(db_url, name)
     expected = {"1.0.0", *(f"1.0.{i}" for i in range(1, total))}
-    ok = (not errors and len(versions) == total and len(set(versions)) == total
-          and sorted(stored) == sorted(versions) and set(stored) == expected)
+    ok = (
+        not errors
+        and len(versions) == total
+        and len(set(versions)) == total
+        and sorted(stored) == sorted(versions)
+        and set(stored) == expected
+    )
     if not ok:
         raise BenchmarkError(
             f"{target.split(':')[0]} writers: {len(versions)} versions given "
             f"({len(set(versions))} distinct), {len(stored)} stored, {len(errors)} errors "
-            f"{errors[:3]}")
-    return {"registrations_per_s": total / seconds, "registrations": total,
-            "seconds": seconds, "distinct_versions": len(set(stored))}
+            f"{errors[:3]}"
+        )
+    return {
+        "registrations_per_s": total / seconds,
+        "registrations": total,
+        "seconds": seconds,
+        "distinct_versions": len(set(stored)),
+    }
 
 
 def _stored_versions(db_url: str, name: str) -> list[str]:
@@ -422,8 +485,13 @@ def _stored_versions(db_url: str, name: str) -> list[str]:
 
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        rows = conn.execute(select(CARDS.c.version).where(
-            CARDS.c.name == name, CARDS.c.status == "active")).scalars().all()
+        rows = (
+            conn.execute(
+                select(CARDS.c.version).where(CARDS.c.name == name, CARDS.c.status == "active")
+            )
+            .scalars()
+            .all()
+        )
     engine.dispose()
     return list(rows)
 
@@ -467,9 +535,13 @@ def big_transfer(url: str, server_pid: int, work: Path, size: int) -> dict[str, 
     if sha256_path(src / "weights.bin") != sha:
         raise BenchmarkError("the source file changed on disk")
     manifest_s = time.perf_counter() - t
-    card = CardCreate(registry="model", name=f"huge-{uuid.uuid4().hex[:6]}", repository="bench",
-                      contact="bench", files=[ArtifactFile(path="weights.bin", size=size,
-                                                           sha256=sha)])
+    card = CardCreate(
+        registry="model",
+        name=f"huge-{uuid.uuid4().hex[:6]}",
+        repository="bench",
+        contact="bench",
+        files=[ArtifactFile(path="weights.bin", size=size, sha256=sha)],
+    )
     backend = HttpBackend(url)
     try:
         with RssSampler(server_pid) as up_rss:
@@ -488,9 +560,14 @@ def big_transfer(url: str, server_pid: int, work: Path, size: int) -> dict[str, 
     if got.stat().st_size != size or sha256_path(got) != sha:
         raise BenchmarkError("the downloaded bytes differ from the uploaded ones")
     got.unlink()
-    return {"upload_mb_s": size / up_s / MB, "download_mb_s": size / down_s / MB,
-            "upload_rss_mib": up_rss.growth_mib, "download_rss_mib": down_rss.growth_mib,
-            "client_manifest_sha256_s": manifest_s, "size": size}
+    return {
+        "upload_mb_s": size / up_s / MB,
+        "download_mb_s": size / down_s / MB,
+        "upload_rss_mib": up_rss.growth_mib,
+        "download_rss_mib": down_rss.growth_mib,
+        "client_manifest_sha256_s": manifest_s,
+        "size": size,
+    }
 
 
 def healthz_latency(url: str, path: str, n: int) -> float:
@@ -498,6 +575,7 @@ def healthz_latency(url: str, path: str, n: int) -> float:
     import httpx
 
     with httpx.Client(trust_env=False) as client:
+
         def get() -> None:
             if client.get(url + path).status_code != 200:
                 raise BenchmarkError(f"{path} did not answer 200")

@@ -68,8 +68,7 @@ def check_spec(
 
 
 @task(**_PLAIN)
-def assemble_context(spec: steps.ModelApiSpec, spec_dir: str, model_dir: str,
-                     out_dir: str) -> str:
+def assemble_context(spec: steps.ModelApiSpec, spec_dir: str, model_dir: str, out_dir: str) -> str:
     """Task form of :func:`flows.packaging_steps.assemble_context`."""
     return str(steps.assemble_context(spec, spec_dir, model_dir, out_dir))
 
@@ -141,8 +140,13 @@ def packaging(
         logger.info("using the model the deployment's pull step put in %s", model_dir)
         model_dir = str(Path(model_dir).resolve())  # type: ignore[arg-type]
     else:
-        model_dir = pull_model(spec.model.name, spec.model.repository, checked["version"],
-                               str(out / "model"), credentials)
+        model_dir = pull_model(
+            spec.model.name,
+            spec.model.repository,
+            checked["version"],
+            str(out / "model"),
+            credentials,
+        )
     context = assemble_context(spec, str(Path(spec_path).resolve().parent), model_dir, str(out))
     smoke = smoke_test(context)
     manifests = render_manifests(spec, model_dir, str(out))
@@ -153,23 +157,40 @@ def packaging(
     create_markdown_artifact(
         key=steps._k8s_name(f"opsml-package-{spec.model.name}"),
         description=f"Packaged {spec.model.repository}/{spec.model.name} v{checked['version']}",
-        markdown="\n".join([
-            f"### Model API `{spec.model.repository}/{spec.model.name}` v{checked['version']}",
-            "", "| what | where |", "| --- | --- |",
-            f"| model uid | `{checked['uid']}` |",
-            f"| build context | `{context}` |",
-            *[f"| manifest | `{m}` |" for m in manifests],
-            f"| image | `{image}` ({'built' if built['built'] else 'not built'}) |",
-            f"| smoke test | predictions `{smoke['predictions']}` = card sample output |",
-            "", f"Build: `{built['command']}`",
-        ]),
+        markdown="\n".join(
+            [
+                f"### Model API `{spec.model.repository}/{spec.model.name}` v{checked['version']}",
+                "",
+                "| what | where |",
+                "| --- | --- |",
+                f"| model uid | `{checked['uid']}` |",
+                f"| build context | `{context}` |",
+                *[f"| manifest | `{m}` |" for m in manifests],
+                f"| image | `{image}` ({'built' if built['built'] else 'not built'}) |",
+                f"| smoke test | predictions `{smoke['predictions']}` = card sample output |",
+                "",
+                f"Build: `{built['command']}`",
+            ]
+        ),
     )
     seconds = round(time.perf_counter() - started, 3)
-    logger.info("packaged %s v%s in %.3f s: context %s", spec.model.name, checked["version"],
-                seconds, context)
-    return {"version": checked["version"], "uid": checked["uid"], "context": context,
-            "model_dir": model_dir, "manifests": manifests, "smoke_test": smoke, **built,
-            "timings": {"flow_seconds": seconds}}
+    logger.info(
+        "packaged %s v%s in %.3f s: context %s",
+        spec.model.name,
+        checked["version"],
+        seconds,
+        context,
+    )
+    return {
+        "version": checked["version"],
+        "uid": checked["uid"],
+        "context": context,
+        "model_dir": model_dir,
+        "manifests": manifests,
+        "smoke_test": smoke,
+        **built,
+        "timings": {"flow_seconds": seconds},
+    }
 
 
 def _main() -> None:
@@ -179,8 +200,11 @@ def _main() -> None:
     parser.add_argument("--out", default="build")
     parser.add_argument("--no-build", action="store_true")
     args = parser.parse_args()
-    print(packaging(spec_path=args.spec, version=args.version, output_dir=args.out,
-                    build=not args.no_build))
+    print(
+        packaging(
+            spec_path=args.spec, version=args.version, output_dir=args.out, build=not args.no_build
+        )
+    )
 
 
 if __name__ == "__main__":

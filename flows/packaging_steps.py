@@ -165,8 +165,9 @@ def load_spec(path: str | Path) -> ModelApiSpec:
         problem = getattr(exc, "problem", None) or str(exc)
         raise SpecError(f"{where} is not valid YAML{at}: {problem}") from None
     if not isinstance(data, dict):
-        raise SpecError(f"{where} must be a mapping with 'model' and 'api' sections, "
-                        f"got {type(data).__name__}")
+        raise SpecError(
+            f"{where} must be a mapping with 'model' and 'api' sections, got {type(data).__name__}"
+        )
     try:
         return ModelApiSpec.model_validate(data)
     except ValidationError as exc:
@@ -203,14 +204,18 @@ def resolve_model(spec: ModelApiSpec, version: str | None = None, registry: Any 
     ref = spec.model
     wanted = version or ref.version
     try:
-        return registry.load_card(name=ref.name, repository=ref.repository,
-                                  version=None if wanted == "latest" else wanted)
+        return registry.load_card(
+            name=ref.name, repository=ref.repository, version=None if wanted == "latest" else wanted
+        )
     except VersionError as exc:
-        raise SpecError(f"model spec version {wanted!r} is not a valid version spec: "
-                        f"{exc.message}") from None
+        raise SpecError(
+            f"model spec version {wanted!r} is not a valid version spec: {exc.message}"
+        ) from None
     except CardNotFoundError:
-        existing = [c.version for c in registry.list_cards(name=ref.name,
-                                                           repository=ref.repository, limit=20)]
+        existing = [
+            c.version
+            for c in registry.list_cards(name=ref.name, repository=ref.repository, limit=20)
+        ]
         if not existing:
             raise SpecError(
                 f"model spec names model {ref.repository}/{ref.name}, which is not in the "
@@ -310,8 +315,13 @@ def assemble_context(
     context = Path(out_dir) / "context"
     if context.exists():
         shutil.rmtree(context)
-    shutil.copytree(code, context, ignore=shutil.ignore_patterns(
-        "__pycache__", "*.pyc", "model", "Dockerfile.template", "requirements.txt"))
+    shutil.copytree(
+        code,
+        context,
+        ignore=shutil.ignore_patterns(
+            "__pycache__", "*.pyc", "model", "Dockerfile.template", "requirements.txt"
+        ),
+    )
     if Path(model_dir).resolve() != (context / "model").resolve():
         shutil.copytree(model_dir, context / "model")
     template = code / "requirements.txt"
@@ -321,16 +331,22 @@ def assemble_context(
     dockerfile = code / "Dockerfile.template"
     if not dockerfile.is_file():
         dockerfile = DEFAULT_API_CODE / "Dockerfile.template"
-    python = card.get("metadata", {}).get("model", {}).get("library_versions", {}).get(
-        "python", f"{sys.version_info.major}.{sys.version_info.minor}")
-    (context / "Dockerfile").write_text(string.Template(dockerfile.read_text()).substitute(
-        python_version=".".join(str(python).split(".")[:2]),
-        port=spec.api.port,
-        model_name=card["name"],
-        model_repository=card["repository"],
-        model_version=card["version"],
-        model_uid=card["uid"],
-    ))
+    python = (
+        card.get("metadata", {})
+        .get("model", {})
+        .get("library_versions", {})
+        .get("python", f"{sys.version_info.major}.{sys.version_info.minor}")
+    )
+    (context / "Dockerfile").write_text(
+        string.Template(dockerfile.read_text()).substitute(
+            python_version=".".join(str(python).split(".")[:2]),
+            port=spec.api.port,
+            model_name=card["name"],
+            model_repository=card["repository"],
+            model_version=card["version"],
+            model_uid=card["uid"],
+        )
+    )
     (context / ".dockerignore").write_text("__pycache__/\n*.pyc\n")
     return context
 
@@ -401,8 +417,11 @@ def smoke_test(context: str | Path) -> dict[str, Any]:
     predictions = response.json()["predictions"]
     if not _same(predictions, expected):
         raise SmokeTestError(f"POST /predict answered {predictions}, the card recorded {expected}")
-    return {"predictions": predictions, "expected": expected,
-            "seconds": round(time.perf_counter() - start, 3)}
+    return {
+        "predictions": predictions,
+        "expected": expected,
+        "seconds": round(time.perf_counter() - start, 3),
+    }
 
 
 # ------------------------------------------------------------------------ manifests
@@ -430,11 +449,16 @@ def render_manifests(spec: ModelApiSpec, card: dict[str, Any], out_dir: str | Pa
     labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "opsml-models"}
     meta: dict[str, Any] = {
         "name": name,
-        "labels": {**labels, "app.kubernetes.io/version": tag,
-                   "opsml.ai/model": _k8s_name(card["name"])},
-        "annotations": {"opsml.ai/model-uid": card["uid"],
-                        "opsml.ai/model-repository": card["repository"],
-                        "opsml.ai/model-version": card["version"]},
+        "labels": {
+            **labels,
+            "app.kubernetes.io/version": tag,
+            "opsml.ai/model": _k8s_name(card["name"]),
+        },
+        "annotations": {
+            "opsml.ai/model-uid": card["uid"],
+            "opsml.ai/model-repository": card["repository"],
+            "opsml.ai/model-version": card["version"],
+        },
     }
     if spec.deploy.namespace:
         meta["namespace"] = spec.deploy.namespace
@@ -451,18 +475,24 @@ def render_manifests(spec: ModelApiSpec, card: dict[str, Any], out_dir: str | Pa
                 "metadata": {"labels": {**labels, "app.kubernetes.io/version": tag}},
                 "spec": {
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
-                    "containers": [{
-                        "name": "api",
-                        "image": f"{spec.api.image}:{tag}",
-                        "imagePullPolicy": "IfNotPresent",
-                        "ports": [{"name": "http", "containerPort": port}],
-                        "resources": spec.deploy.resources.model_dump(),
-                        "readinessProbe": probe,
-                        "livenessProbe": {**probe, "httpGet": {"path": "/healthz",
-                                                               "port": "http"}},
-                        "securityContext": {"allowPrivilegeEscalation": False,
-                                            "readOnlyRootFilesystem": True},
-                    }],
+                    "containers": [
+                        {
+                            "name": "api",
+                            "image": f"{spec.api.image}:{tag}",
+                            "imagePullPolicy": "IfNotPresent",
+                            "ports": [{"name": "http", "containerPort": port}],
+                            "resources": spec.deploy.resources.model_dump(),
+                            "readinessProbe": probe,
+                            "livenessProbe": {
+                                **probe,
+                                "httpGet": {"path": "/healthz", "port": "http"},
+                            },
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "readOnlyRootFilesystem": True,
+                            },
+                        }
+                    ],
                 },
             },
         },
@@ -471,8 +501,7 @@ def render_manifests(spec: ModelApiSpec, card: dict[str, Any], out_dir: str | Pa
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {k: v for k, v in meta.items() if k != "annotations"},
-        "spec": {"selector": labels,
-                 "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
+        "spec": {"selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
     }
     folder = Path(out_dir) / "k8s"
     folder.mkdir(parents=True, exist_ok=True)
@@ -557,10 +586,19 @@ def package(
     smoke = smoke_test(context)
     manifests = render_manifests(spec, card, out_dir)
     image = f"{spec.api.image}:{image_tag(card['version'])}"
-    result = build_image(context, image) if build else {
-        "built": False, "image": image, "command": " ".join(build_command(context, image))}
-    return {"context": str(context), "manifests": [str(p) for p in manifests],
-            "smoke_test": smoke, "version": card["version"], "uid": card["uid"], **result}
+    result = (
+        build_image(context, image)
+        if build
+        else {"built": False, "image": image, "command": " ".join(build_command(context, image))}
+    )
+    return {
+        "context": str(context),
+        "manifests": [str(p) for p in manifests],
+        "smoke_test": smoke,
+        "version": card["version"],
+        "uid": card["uid"],
+        **result,
+    }
 
 
 def _main(argv: list[str] | None = None) -> int:
@@ -580,9 +618,11 @@ def _main(argv: list[str] | None = None) -> int:
 
             spec = load_spec(args.spec)
             version = "" if spec.model.version == "latest" else spec.model.version
-            for key, value in (("MODEL_NAME", spec.model.name),
-                               ("MODEL_REPOSITORY", spec.model.repository),
-                               ("MODEL_VERSION", version)):
+            for key, value in (
+                ("MODEL_NAME", spec.model.name),
+                ("MODEL_REPOSITORY", spec.model.repository),
+                ("MODEL_VERSION", version),
+            ):
                 print(f"{key}={shlex.quote(value)}")
             return 0
         result = package(args.spec, args.model_dir, args.out, build=not args.no_build)
@@ -591,8 +631,10 @@ def _main(argv: list[str] | None = None) -> int:
         return 1
     print(json.dumps(result, indent=2))
     if not result["built"]:
-        print(f"no container engine answered; build the image with:\n  {result['command']}",
-              file=sys.stderr)
+        print(
+            f"no container engine answered; build the image with:\n  {result['command']}",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -66,7 +66,10 @@ def build_dataset(seed: int = 42) -> pd.DataFrame:
 
 @task(cache_policy=NONE, persist_result=False)
 def train_model(
-    data: pd.DataFrame, c: float = 1.0, max_iter: int = 500, test_size: float = 0.25,
+    data: pd.DataFrame,
+    c: float = 1.0,
+    max_iter: int = 500,
+    test_size: float = 0.25,
     seed: int = 42,
 ) -> dict[str, Any]:
     """Fit a scaler + logistic regression pipeline; evaluate it on a held-out split.
@@ -87,7 +90,10 @@ def train_model(
 
     features = data.drop(columns=["target"])
     x_train, x_test, y_train, y_test = train_test_split(
-        features, data["target"], test_size=test_size, random_state=seed,
+        features,
+        data["target"],
+        test_size=test_size,
+        random_state=seed,
         stratify=data["target"],
     )
     model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter))
@@ -105,8 +111,11 @@ def _update_card(card: Any, credentials: OpsmlCredentials | None = None) -> None
     """Save a registered card's changed metadata (here: the run's model link)."""
     from opsml import CardRegistry
 
-    registry = (credentials.get_registry(card.registry_type) if credentials
-                else CardRegistry(card.registry_type))
+    registry = (
+        credentials.get_registry(card.registry_type)
+        if credentials
+        else CardRegistry(card.registry_type)
+    )
     registry.update_card(card)
 
 
@@ -148,42 +157,80 @@ def training(
             opsml_seconds += time.perf_counter() - t0
 
     data = build_dataset()
-    datacard = timed(register_card, DataCard(
-        name=f"{name}-data", repository=repository, contact=CONTACT, data=data,
-        description="Iris measurements (scikit-learn's bundled copy), shuffled.",
-        tags={"source": "sklearn.datasets.load_iris"},
-    ), version_type=version_type, credentials=credentials)
+    datacard = timed(
+        register_card,
+        DataCard(
+            name=f"{name}-data",
+            repository=repository,
+            contact=CONTACT,
+            data=data,
+            description="Iris measurements (scikit-learn's bundled copy), shuffled.",
+            tags={"source": "sklearn.datasets.load_iris"},
+        ),
+        version_type=version_type,
+        credentials=credentials,
+    )
 
     trained = train_model(data, c=c)
-    run = RunCard(name=f"{name}-training", repository=repository, contact=CONTACT,
-                  datacard_uids=[datacard.uid])
-    run.log_params(model="StandardScaler+LogisticRegression", C=c, max_iter=500,
-                   test_size=0.25, seed=42)
+    run = RunCard(
+        name=f"{name}-training",
+        repository=repository,
+        contact=CONTACT,
+        datacard_uids=[datacard.uid],
+    )
+    run.log_params(
+        model="StandardScaler+LogisticRegression", C=c, max_iter=500, test_size=0.25, seed=42
+    )
     for metric, value in trained["metrics"].items():
         run.log_metric(metric, value)
     runcard = timed(register_card, run, version_type=version_type, credentials=credentials)
 
-    modelcard = timed(register_card, ModelCard(
-        name=name, repository=repository, contact=CONTACT, model=trained["model"],
-        sample_input=trained["X_test"].head(5), datacard_uid=datacard.uid,
-        runcard_uid=runcard.uid, tags={"algorithm": "logistic-regression"},
-        description=f"Iris classifier; test accuracy {trained['metrics']['accuracy']:.3f}.",
-    ), version_type=version_type, credentials=credentials)
+    modelcard = timed(
+        register_card,
+        ModelCard(
+            name=name,
+            repository=repository,
+            contact=CONTACT,
+            model=trained["model"],
+            sample_input=trained["X_test"].head(5),
+            datacard_uid=datacard.uid,
+            runcard_uid=runcard.uid,
+            tags={"algorithm": "logistic-regression"},
+            description=f"Iris classifier; test accuracy {trained['metrics']['accuracy']:.3f}.",
+        ),
+        version_type=version_type,
+        credentials=credentials,
+    )
 
     run.modelcard_uids = [modelcard.uid]
     timed(_update_card, run, credentials)
-    pipeline = timed(register_pipeline_card, repository=repository, contact=CONTACT,
-                     name=f"{name}-pipeline", version_type=version_type, credentials=credentials)
+    pipeline = timed(
+        register_pipeline_card,
+        repository=repository,
+        contact=CONTACT,
+        name=f"{name}-pipeline",
+        version_type=version_type,
+        credentials=credentials,
+    )
     total = time.perf_counter() - started
-    logger.info("registered %s v%s (uid %s); opsml tasks took %.3f s of %.3f s",
-                modelcard.name, modelcard.version, modelcard.uid, opsml_seconds, total)
+    logger.info(
+        "registered %s v%s (uid %s); opsml tasks took %.3f s of %.3f s",
+        modelcard.name,
+        modelcard.version,
+        modelcard.uid,
+        opsml_seconds,
+        total,
+    )
 
     def ref(card: Any) -> dict[str, str]:
         return {"uid": card.uid, "version": card.version, "name": card.name}
 
     return {
-        "data": ref(datacard), "run": ref(runcard), "model": ref(modelcard),
-        "pipeline": ref(pipeline), "metrics": trained["metrics"],
+        "data": ref(datacard),
+        "run": ref(runcard),
+        "model": ref(modelcard),
+        "pipeline": ref(pipeline),
+        "metrics": trained["metrics"],
         "timings": {"opsml_seconds": round(opsml_seconds, 4), "flow_seconds": round(total, 4)},
     }
 
@@ -192,11 +239,11 @@ def _main() -> None:
     parser = argparse.ArgumentParser(description="Run the OpsML training flow once.")
     parser.add_argument("--name", default="iris-classifier")
     parser.add_argument("--repository", default="ds-team")
-    parser.add_argument("--version-type", default="minor",
-                        choices=["major", "minor", "patch", "pre", "build"])
+    parser.add_argument(
+        "--version-type", default="minor", choices=["major", "minor", "patch", "pre", "build"]
+    )
     args = parser.parse_args()
-    result = training(name=args.name, repository=args.repository,
-                      version_type=args.version_type)
+    result = training(name=args.name, repository=args.repository, version_type=args.version_type)
     print(result)
 
 

@@ -37,10 +37,19 @@ if TYPE_CHECKING:
 _LAZY = {
     "OpsmlCredentials": "opsml_prefect.credentials",
     "register_pipeline_card": "opsml_prefect.lineage",
-    **{name: "opsml_prefect.tasks" for name in (
-        "aload_card", "alist_cards", "apull_model", "aregister_card",
-        "list_cards", "load_card", "pull_model", "register_card",
-    )},
+    **{
+        name: "opsml_prefect.tasks"
+        for name in (
+            "aload_card",
+            "alist_cards",
+            "apull_model",
+            "aregister_card",
+            "list_cards",
+            "load_card",
+            "pull_model",
+            "register_card",
+        )
+    },
 }
 
 __all__ = [

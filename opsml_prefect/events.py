@@ -69,8 +69,12 @@ def _related(card: CardPublic) -> list[dict[str, str]]:
     flow_run_id = lineage.get("flow_run_id") if isinstance(lineage, dict) else None
     if not flow_run_id:
         return []
-    return [{"prefect.resource.id": f"prefect.flow-run.{flow_run_id}",
-             "prefect.resource.role": "flow-run"}]
+    return [
+        {
+            "prefect.resource.id": f"prefect.flow-run.{flow_run_id}",
+            "prefect.resource.role": "flow-run",
+        }
+    ]
 
 
 def emit_card_registered(card: CardPublic) -> Event | None:
@@ -100,6 +104,8 @@ def emit_card_registered(card: CardPublic) -> Event | None:
         "created_at": card.created_at.isoformat(),
     }
     return emit_event(
-        event=CARD_REGISTERED, resource=card_resource(card), related=_related(card) or None,
+        event=CARD_REGISTERED,
+        resource=card_resource(card),
+        related=_related(card) or None,
         payload=payload,
     )

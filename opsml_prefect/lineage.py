@@ -131,16 +131,24 @@ def card_markdown(card: Card) -> str:
         ("location", _registry_location(card)),
     ]
     links = [
-        (label, uid) for label, uid in (
+        (label, uid)
+        for label, uid in (
             ("data card", getattr(card, "datacard_uid", None)),
             ("run card", getattr(card, "runcard_uid", None)),
-        ) if uid
+        )
+        if uid
     ]
-    lines = [f"### OpsML {card.registry_type} card `{card.repository}/{card.name}` "
-             f"v{card.version}", "", "| field | value |", "| --- | --- |"]
+    lines = [
+        f"### OpsML {card.registry_type} card `{card.repository}/{card.name}` v{card.version}",
+        "",
+        "| field | value |",
+        "| --- | --- |",
+    ]
     lines += [f"| {k} | `{v}` |" for k, v in [*rows, *links]]
-    lines += ["", f"Load it with `CardRegistry({card.registry_type!r})"
-                  f".load_card(uid={card.uid!r})`."]
+    lines += [
+        "",
+        f"Load it with `CardRegistry({card.registry_type!r}).load_card(uid={card.uid!r})`.",
+    ]
     return "\n".join(lines)
 
 
@@ -175,7 +183,7 @@ def record_card(card: Card) -> None:
         markdown=card_markdown(card),
         key=_artifact_key(card),
         description=f"OpsML {card.registry_type} card {card.repository}/{card.name} "
-                    f"v{card.version} (uid {card.uid})",
+        f"v{card.version} (uid {card.uid})",
     )
 
 
@@ -237,8 +245,11 @@ def _register_pipeline_card(
     )
     _registry("pipeline", credentials).register_card(card, version_type=version_type)
     get_run_logger().info(
-        "registered pipeline card %s/%s v%s listing %s", card.repository, card.name,
-        card.version, {k: len(v) for k, v in uids.items()},
+        "registered pipeline card %s/%s v%s listing %s",
+        card.repository,
+        card.name,
+        card.version,
+        {k: len(v) for k, v in uids.items()},
     )
     return card
 
@@ -285,5 +296,6 @@ def register_pipeline_card(
         ...     register_pipeline_card(repository="ds-team", contact="ds@example.com")
 
     """
-    return _register_pipeline_card(name, repository, contact, version_type, tags, description,
-                                   extra_uids, state, credentials)
+    return _register_pipeline_card(
+        name, repository, contact, version_type, tags, description, extra_uids, state, credentials
+    )

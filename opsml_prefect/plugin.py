@@ -132,7 +132,10 @@ hooks.add_context_provider(provide_lineage)
 hooks.add_listener(on_registered)
 hooks.add_commit_listener(on_commit)
 
-if (os.environ.get("PREFECT_API_URL") and "opsml_server" in sys.modules
-        and "prefect.events" not in sys.modules):
+if (
+    os.environ.get("PREFECT_API_URL")
+    and "opsml_server" in sys.modules
+    and "prefect.events" not in sys.modules
+):
     # Importing Prefect takes ~2 s: in a registry server, do it off the request path.
     threading.Thread(target=_warm_up, name="opsml-prefect-warmup", daemon=True).start()

@@ -301,8 +301,9 @@ async def alist_cards(
 
     """
     return await anyio.to_thread.run_sync(
-        functools.partial(_list_cards, registry_type, name, repository, version, tags, limit,
-                          credentials)
+        functools.partial(
+            _list_cards, registry_type, name, repository, version, tags, limit, credentials
+        )
     )
 
 

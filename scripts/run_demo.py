@@ -57,17 +57,21 @@ def start_registry_server(
     root.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSML_")}
-    env.update({
-        "OPSML_TRACKING_URI": f"sqlite:///{(root / 'registry.db').as_posix()}",
-        "OPSML_STORAGE_URI": (root / "artifacts").as_posix(),
-        "OPSML_STAGING_DIR": (root / "staging").as_posix(),
-        "OPSML_LOG_LEVEL": "WARNING",
-        "PREFECT_API_URL": prefect_api_url,  # the server emits opsml.card.registered
-    })
+    env.update(
+        {
+            "OPSML_TRACKING_URI": f"sqlite:///{(root / 'registry.db').as_posix()}",
+            "OPSML_STORAGE_URI": (root / "artifacts").as_posix(),
+            "OPSML_STAGING_DIR": (root / "staging").as_posix(),
+            "OPSML_LOG_LEVEL": "WARNING",
+            "PREFECT_API_URL": prefect_api_url,  # the server emits opsml.card.registered
+        }
+    )
     log = (root / "server.log").open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "opsml_server", "start", "--host", "127.0.0.1", "--port",
-         str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "opsml_server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
@@ -90,10 +94,15 @@ def _events(uids: list[str]) -> list[Any]:
     from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
     with get_client(sync_client=True) as client:
-        return list(client.read_events(EventFilter(
-            event=EventNameFilter(name=["opsml.card.registered"]),
-            resource=EventResourceFilter(id=[f"opsml.card.{u}" for u in uids]),
-        ), limit=50).events)
+        return list(
+            client.read_events(
+                EventFilter(
+                    event=EventNameFilter(name=["opsml.card.registered"]),
+                    resource=EventResourceFilter(id=[f"opsml.card.{u}" for u in uids]),
+                ),
+                limit=50,
+            ).events
+        )
 
 
 def main() -> int:
@@ -105,8 +114,9 @@ def main() -> int:
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--out", default="demo_output", help="Folder for every result.")
-    parser.add_argument("--keep-server", action="store_true",
-                        help="Leave the registry server running at the end.")
+    parser.add_argument(
+        "--keep-server", action="store_true", help="Leave the registry server running at the end."
+    )
     args = parser.parse_args()
     out = Path(args.out).resolve()
     if out.exists():
@@ -146,9 +156,11 @@ def main() -> int:
             timings["  of which opsml tasks"] = trained["timings"]["opsml_seconds"]
 
             t0 = time.perf_counter()
-            packaged = packaging(spec_path=str(ROOT / "flows" / "model_spec.yaml"),
-                                 version=trained["model"]["version"],
-                                 output_dir=str(out / "build"))
+            packaged = packaging(
+                spec_path=str(ROOT / "flows" / "model_spec.yaml"),
+                version=trained["model"]["version"],
+                output_dir=str(out / "build"),
+            )
             timings["packaging flow (wall)"] = time.perf_counter() - t0
 
             uids = [trained[k]["uid"] for k in ("data", "run", "model", "pipeline")]

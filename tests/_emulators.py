@@ -276,9 +276,10 @@ def s3_emulator() -> Iterator[S3Emulator]:
 @pytest.fixture(scope="session")
 def gcs_emulator() -> Iterator[GcsEmulator]:
     """fake-gcs-server with the bucket ``opsml-test``, for the whole session."""
-    with tempfile.TemporaryDirectory(prefix="fake-gcs-") as root, running(
-        GcsEmulator(Path(root))
-    ) as emu:
+    with (
+        tempfile.TemporaryDirectory(prefix="fake-gcs-") as root,
+        running(GcsEmulator(Path(root))) as emu,
+    ):
         assert isinstance(emu, GcsEmulator)
         yield emu
 

@@ -89,8 +89,7 @@ def free_port() -> int:
 
 
 def _server_env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("OPSML_") and k != "APP_ENV"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSML_") and k != "APP_ENV"}
     env.update({"PYTHONUNBUFFERED": "1", "OPSML_LOG_LEVEL": "WARNING"})
     env.update(extra)
     return env
@@ -132,15 +131,29 @@ def start_server(
         started = time.perf_counter()
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "opsml_server", "start", "--host", "127.0.0.1",
-                 "--port", str(port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "opsml_server",
+                    "start",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
                 env=_server_env(extra),
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
         server = LiveServer(
-            url=f"http://127.0.0.1:{port}", port=port, process=process, db_url=db_url,
-            storage_root=storage, staging_root=staging, log_path=log_path, env=extra,
+            url=f"http://127.0.0.1:{port}",
+            port=port,
+            process=process,
+            db_url=db_url,
+            storage_root=storage,
+            staging_root=staging,
+            log_path=log_path,
+            env=extra,
         )
         if _wait_ready(server, timeout):
             server.started_in = time.perf_counter() - started
@@ -205,5 +218,10 @@ def http_env(request: pytest.FixtureRequest, tmp_path: Path) -> RegistryEnv:
         pytest.fail(f"the live registry server died:\n{server.log()[-4000:]}")
     server.reset()
     settings = OpsmlSettings(tracking_uri=server.url)
-    return RegistryEnv(mode="http", settings=settings, db_url=server.db_url,
-                       storage_root=server.storage_root, extra={"server": server})
+    return RegistryEnv(
+        mode="http",
+        settings=settings,
+        db_url=server.db_url,
+        storage_root=server.storage_root,
+        extra={"server": server},
+    )

@@ -61,8 +61,10 @@ def _load(model_dir: Path) -> tuple[dict[str, Any], Any]:
     untrusted = sio.get_untrusted_types(file=path)
     refused = [t for t in untrusted if not t.startswith(_AUTO_TRUSTED) and t not in extra]
     if refused:
-        raise RuntimeError(f"untrusted types in {path.name}: {refused}; "
-                           "list them in MODEL_TRUSTED_TYPES if you trust this model")
+        raise RuntimeError(
+            f"untrusted types in {path.name}: {refused}; "
+            "list them in MODEL_TRUSTED_TYPES if you trust this model"
+        )
     return card, sio.load(path, trusted=list(untrusted))
 
 
@@ -114,7 +116,8 @@ def create_app(model_dir: str | Path | None = None) -> FastAPI:
     def metadata() -> dict[str, Any]:
         card = state["card"]
         return {k: card.get(k) for k in ("name", "repository", "version", "uid")} | {
-            "signature": card["metadata"]["model"].get("signature")}
+            "signature": card["metadata"]["model"].get("signature")
+        }
 
     @api.post("/predict", response_model=PredictResponse)
     def predict(request: PredictRequest) -> PredictResponse:
@@ -125,8 +128,7 @@ def create_app(model_dir: str | Path | None = None) -> FastAPI:
         except (ValueError, TypeError, KeyError) as exc:
             raise HTTPException(422, f"cannot predict on these inputs: {exc}") from None
         predictions = output.tolist() if hasattr(output, "tolist") else list(output)
-        return PredictResponse(predictions=predictions, model=card["name"],
-                               version=card["version"])
+        return PredictResponse(predictions=predictions, model=card["name"], version=card["version"])
 
     return api
 

@@ -174,8 +174,10 @@ def explain(exc: BaseException, bucket: str, uri: str) -> str:
             f"no credentials for {uri}: give the server AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY, AWS_PROFILE or a role"
         )
-    if "defaultcredentialserror" in lowered or "service account" in lowered or (
-        "google.auth" in lowered and "credential" in lowered
+    if (
+        "defaultcredentialserror" in lowered
+        or "service account" in lowered
+        or ("google.auth" in lowered and "credential" in lowered)
     ):
         return (
             f"the GCS credentials for {uri} are missing or invalid: check "

@@ -495,9 +495,7 @@ class ArtifactStore:
             bucket, _, prefix = (self._root or "").partition("/")
             wait = _cloud.PROBE_TIMEOUT
             if self.cloud == "s3":
-                fs.call_s3(
-                    "list_objects_v2", Bucket=bucket, Prefix=prefix, MaxKeys=1, timeout=wait
-                )
+                fs.call_s3("list_objects_v2", Bucket=bucket, Prefix=prefix, MaxKeys=1, timeout=wait)
             else:
                 fs.call("GET", "b/{}/o", bucket, prefix=prefix or None, maxResults=1,
                         json_out=True, timeout=wait)  # fmt: skip
@@ -571,8 +569,7 @@ class ArtifactStore:
         if self.cloud is None:
             if isinstance(exc, FileNotFoundError):
                 return (
-                    f"storage {what} {where}failed: {self.display_uri} or a parent "
-                    "does not exist"
+                    f"storage {what} {where}failed: {self.display_uri} or a parent does not exist"
                 )
             return (
                 f"storage {what} {where}under {self.display_uri} failed: "

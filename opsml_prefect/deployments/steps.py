@@ -97,14 +97,20 @@ def download_model(
     from opsml import CardRegistry
 
     registry = credentials.get_registry("model") if credentials else CardRegistry("model")
-    card = registry.load_card(name=name, repository=repository,
-                              version=None if version in ("", None) else version)
+    card = registry.load_card(
+        name=name, repository=repository, version=None if version in ("", None) else version
+    )
     dest = Path(directory).resolve()
     card.download_artifacts(dest)
     public, _ = card._registered()
     (dest / "card.json").write_text(public.model_dump_json(indent=2))
-    return PullModelOutput(directory=str(dest), name=card.name, repository=card.repository,
-                           version=str(card.version), uid=str(card.uid))
+    return PullModelOutput(
+        directory=str(dest),
+        name=card.name,
+        repository=card.repository,
+        version=str(card.version),
+        uid=str(card.uid),
+    )
 
 
 def pull_model(

@@ -56,7 +56,8 @@ class BodyLimitMiddleware:
             if key == b"content-length":
                 if not value.isdigit() or int(value) > self.limit:
                     response = handlers.error_response(
-                        413, "payload_too_large",
+                        413,
+                        "payload_too_large",
                         f"request bodies are limited to {self.limit} bytes; large "
                         "registrations go through /api/v1/uploads",
                     )
@@ -92,16 +93,20 @@ async def _sweep_forever(sessions: UploadSessions) -> None:
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """The schema, with request-validation errors documented as our error body (400)."""
     if app.openapi_schema is None:
-        schema = get_openapi(title=app.title, version=app.version, routes=app.routes,
-                             description=app.description)
+        schema = get_openapi(
+            title=app.title, version=app.version, routes=app.routes, description=app.description
+        )
         for item in schema.get("paths", {}).values():
             for operation in item.values():
                 responses = operation.get("responses", {})
                 if "422" in responses:
                     responses["422"] = {
                         "description": handlers.ERROR_RESPONSES[422]["description"],
-                        "content": {"application/json": {
-                            "schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/ErrorBody"}
+                            }
+                        },
                     }
         components = schema.get("components", {}).get("schemas", {})
         components.pop("HTTPValidationError", None)
@@ -126,11 +131,17 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        backend = SqlBackend(settings.database_url, settings.storage_uri,
-                             environment=settings.app_env, auto_migrate=settings.auto_migrate)
-        sessions = UploadSessions(settings.resolved_staging_dir(),
-                                  ttl=settings.upload_session_ttl,
-                                  max_upload_size=settings.max_upload_size)
+        backend = SqlBackend(
+            settings.database_url,
+            settings.storage_uri,
+            environment=settings.app_env,
+            auto_migrate=settings.auto_migrate,
+        )
+        sessions = UploadSessions(
+            settings.resolved_staging_dir(),
+            ttl=settings.upload_session_ttl,
+            max_upload_size=settings.max_upload_size,
+        )
         await run_in_threadpool(sessions.prepare)
         try:
             await run_in_threadpool(backend.ensure_schema)
@@ -144,10 +155,15 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
         hooks.load_plugins()
         sweeper = asyncio.create_task(_sweep_forever(sessions))
-        logger.info("registry server ready", extra={
-            "environment": settings.app_env, "auth": settings.auth_enabled,
-            "database": backend.engine.dialect.name, "storage": backend.store.protocol,
-        })
+        logger.info(
+            "registry server ready",
+            extra={
+                "environment": settings.app_env,
+                "auth": settings.auth_enabled,
+                "database": backend.engine.dialect.name,
+                "storage": backend.store.protocol,
+            },
+        )
         try:
             yield
         finally:

@@ -19,11 +19,15 @@ def main() -> None:
 
 @server_app.command()
 def start(
-    host: str = typer.Option("127.0.0.1", envvar="OPSML_SERVER_HOST",
-                             help="Interface to listen on (0.0.0.0 in a container)."),
+    host: str = typer.Option(
+        "127.0.0.1",
+        envvar="OPSML_SERVER_HOST",
+        help="Interface to listen on (0.0.0.0 in a container).",
+    ),
     port: int = typer.Option(8080, envvar="OPSML_SERVER_PORT", help="TCP port."),
-    workers: int = typer.Option(1, envvar="OPSML_SERVER_WORKERS", min=1,
-                                help="Worker processes (metrics are per process)."),
+    workers: int = typer.Option(
+        1, envvar="OPSML_SERVER_WORKERS", min=1, help="Worker processes (metrics are per process)."
+    ),
 ) -> None:
     """Serve the registry until SIGTERM/SIGINT (graceful shutdown)."""
     import uvicorn
@@ -54,5 +58,4 @@ def start(
 
         uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
     else:
-        uvicorn.run("opsml_server.app:create_app", factory=True, workers=workers,
-                    **common)  # type: ignore[arg-type]
+        uvicorn.run("opsml_server.app:create_app", factory=True, workers=workers, **common)  # type: ignore[arg-type]

@@ -47,9 +47,14 @@ class RangeNotSatisfiableError(OpsmlError):
 
 
 _HTTP_CODES = {
-    400: "invalid_input", 401: "authentication_failed", 403: "permission_denied",
-    404: "not_found", 405: "method_not_allowed", 406: "not_acceptable",
-    413: "payload_too_large", 415: "unsupported_media_type",
+    400: "invalid_input",
+    401: "authentication_failed",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
 }
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -67,8 +72,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def error_response(status: int, code: str, message: str,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """The JSON error response."""
     body = {"error": {"code": code, "message": message}}
     return JSONResponse(body, status_code=status, headers=headers)
@@ -92,8 +98,10 @@ async def _opsml_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 401:
         headers["WWW-Authenticate"] = 'Basic realm="opsml"'
     if exc.status_code >= 500:
-        logger.warning("request failed", extra={"code": exc.code, "path": request.url.path,
-                                                 "error": exc.message})
+        logger.warning(
+            "request failed",
+            extra={"code": exc.code, "path": request.url.path, "error": exc.message},
+        )
     return error_response(exc.status_code, exc.code, exc.message, headers or None)
 
 
@@ -113,8 +121,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.error("unexpected error", exc_info=exc, extra={"path": request.url.path})
     return error_response(
-        500, "internal_error", "the registry server failed unexpectedly; the server log has "
-        "the details"
+        500,
+        "internal_error",
+        "the registry server failed unexpectedly; the server log has the details",
     )
 
 

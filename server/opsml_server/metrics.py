@@ -26,20 +26,29 @@ class ServerMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
-            "opsml_http_requests_total", "HTTP requests served.",
-            ["method", "route", "status"], registry=self.registry,
+            "opsml_http_requests_total",
+            "HTTP requests served.",
+            ["method", "route", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "opsml_http_request_duration_seconds", "Time to serve a request (until the response "
-            "starts for streamed bodies).", ["method", "route"], registry=self.registry,
+            "opsml_http_request_duration_seconds",
+            "Time to serve a request (until the response starts for streamed bodies).",
+            ["method", "route"],
+            registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60),
         )
         self.registrations = Counter(
-            "opsml_registrations_total", "Cards registered.", ["registry"], registry=self.registry,
+            "opsml_registrations_total",
+            "Cards registered.",
+            ["registry"],
+            registry=self.registry,
         )
         self.bytes_moved = Counter(
-            "opsml_artifact_bytes_total", "Artifact bytes received (upload) or sent (download).",
-            ["direction"], registry=self.registry,
+            "opsml_artifact_bytes_total",
+            "Artifact bytes received (upload) or sent (download).",
+            ["direction"],
+            registry=self.registry,
         )
 
 
@@ -77,7 +86,9 @@ class MetricsMiddleware:
                 access_log.info(
                     "request",
                     extra={
-                        "method": method, "route": template, "status": status,
+                        "method": method,
+                        "route": template,
+                        "status": status,
                         "duration_ms": round(elapsed * 1000, 2),
                         "user": scope.get("state", {}).get("user"),
                         "client": (scope.get("client") or ("", 0))[0],

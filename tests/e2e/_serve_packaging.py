@@ -27,16 +27,25 @@ def main(name: str, spec_path: str, output_dir: str) -> None:
     from flows.packaging import packaging
 
     config = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text())
-    deployment = next(d for d in config["deployments"]
-                      if d["entrypoint"] == "flows/packaging.py:packaging")
+    deployment = next(
+        d for d in config["deployments"] if d["entrypoint"] == "flows/packaging.py:packaging"
+    )
     spec = dict(deployment["triggers"][0])
     spec["match"] = {**spec["match"], "opsml.name": name}
-    spec["parameters"] = {**spec["parameters"], "spec_path": spec_path,
-                          "output_dir": output_dir, "build": False}
+    spec["parameters"] = {
+        **spec["parameters"],
+        "spec_path": spec_path,
+        "output_dir": output_dir,
+        "build": False,
+    }
     trigger = TypeAdapter(DeploymentTriggerTypes).validate_python(spec)
-    serve(packaging.to_deployment(name="e2e-packaging", triggers=[trigger],
-                                  parameters={"spec_path": spec_path, "output_dir": output_dir,
-                                              "build": False}))
+    serve(
+        packaging.to_deployment(
+            name="e2e-packaging",
+            triggers=[trigger],
+            parameters={"spec_path": spec_path, "output_dir": output_dir, "build": False},
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -53,8 +53,9 @@ def prefect_api() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def e2e_registry(prefect_api: str, tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[E2ERegistry]:
+def e2e_registry(
+    prefect_api: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[E2ERegistry]:
     root = tmp_path_factory.mktemp("e2e-registry")
     server = None
     try:
@@ -65,8 +66,10 @@ def e2e_registry(prefect_api: str, tmp_path_factory: pytest.TempPathFactory
         registry = E2ERegistry(mode="http", env=env, server=server)
     except (ImportError, RuntimeError) as exc:  # no server package: embedded registry
         print(f"registry server unavailable ({exc!r}); using the embedded registry")
-        env = {"OPSML_TRACKING_URI": f"sqlite:///{(root / 'registry.db').as_posix()}",
-               "OPSML_STORAGE_URI": (root / "artifacts").as_posix()}
+        env = {
+            "OPSML_TRACKING_URI": f"sqlite:///{(root / 'registry.db').as_posix()}",
+            "OPSML_STORAGE_URI": (root / "artifacts").as_posix(),
+        }
         registry = E2ERegistry(mode="embedded", env=env)
     saved = {k: os.environ.get(k) for k in (*env, "OPSML_STORAGE_URI")}
     os.environ.pop("OPSML_STORAGE_URI", None)
@@ -87,8 +90,9 @@ def e2e_registry(prefect_api: str, tmp_path_factory: pytest.TempPathFactory
             server.stop()
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.2,
-             what: str = "condition") -> Any:
+def wait_for(
+    predicate: Callable[[], Any], timeout: float, interval: float = 0.2, what: str = "condition"
+) -> Any:
     """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:

@@ -41,8 +41,11 @@ def _flow_runs(deployment_id: object) -> list[object]:
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
     with get_client(sync_client=True) as client:
-        return list(client.read_flow_runs(deployment_filter=DeploymentFilter(
-            id=DeploymentFilterId(any_=[deployment_id]))))
+        return list(
+            client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
+            )
+        )
 
 
 @pytest.fixture
@@ -53,12 +56,21 @@ def served_packaging(e2e_registry: E2ERegistry, prefect_api: str, tmp_path: Path
     name = f"iris-trigger-{uuid.uuid4().hex[:6]}"
     spec = _spec(tmp_path, name)
     out = tmp_path / "build"
-    env = {**os.environ, **e2e_registry.env, "PREFECT_API_URL": prefect_api,
-           "PREFECT_RUNNER_POLL_FREQUENCY": "1", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        **e2e_registry.env,
+        "PREFECT_API_URL": prefect_api,
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "tests/e2e/_serve_packaging.py", name, str(spec), str(out)],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
     def ready() -> object:
         if process.poll() is not None:
@@ -69,7 +81,8 @@ def served_packaging(e2e_registry: E2ERegistry, prefect_api: str, tmp_path: Path
             except Exception:
                 return None
             automations = client.read_resource_related_automations(
-                f"prefect.deployment.{deployment.id}")
+                f"prefect.deployment.{deployment.id}"
+            )
         return deployment if automations else None
 
     try:
@@ -93,8 +106,9 @@ def test_direct_registration_emits_once_and_triggers_packaging(
     name, out, deployment = served_packaging
     model, x = _fit()
     sample = x.head(5)  # type: ignore[attr-defined]
-    card = ModelCard(name=name, repository="ds-team", contact="ds@example.com", model=model,
-                     sample_input=sample)
+    card = ModelCard(
+        name=name, repository="ds-team", contact="ds@example.com", model=model, sample_input=sample
+    )
     registered_at = datetime.now(UTC)
     t0 = time.perf_counter()
     CardRegistry("model").register_card(card)  # direct client use, outside any flow
@@ -120,9 +134,11 @@ def test_direct_registration_emits_once_and_triggers_packaging(
     assert run.parameters["version"] == card.version
     assert len(_flow_runs(deployment.id)) == 1  # type: ignore[attr-defined]
     latency = (run.start_time - registered_at).total_seconds()
-    print(f"\n[{e2e_registry.mode}] register {register_seconds:.3f} s; registration -> "
-          f"triggered run start {latency:.2f} s; packaging run "
-          f"{run.total_run_time.total_seconds():.2f} s")
+    print(
+        f"\n[{e2e_registry.mode}] register {register_seconds:.3f} s; registration -> "
+        f"triggered run start {latency:.2f} s; packaging run "
+        f"{run.total_run_time.total_seconds():.2f} s"
+    )
 
     # the build context's API answers with the registered model's output
     context = out / f"{name}-{card.version}" / "context"

@@ -25,9 +25,11 @@ def test_training_flow_registers_linked_cards_with_lineage_and_artifacts(
     assert state.is_completed(), state.message
     result = state.result()
     flow_run_id = str(state.state_details.flow_run_id)
-    print(f"\n[{e2e_registry.mode}] training flow wall {wall:.2f} s, "
-          f"opsml tasks {result['timings']['opsml_seconds']:.3f} s of "
-          f"{result['timings']['flow_seconds']:.3f} s flow body")
+    print(
+        f"\n[{e2e_registry.mode}] training flow wall {wall:.2f} s, "
+        f"opsml tasks {result['timings']['opsml_seconds']:.3f} s of "
+        f"{result['timings']['flow_seconds']:.3f} s flow body"
+    )
 
     data = CardRegistry("data").load_card(uid=result["data"]["uid"])
     run = CardRegistry("run").load_card(uid=result["run"]["uid"])
@@ -51,8 +53,11 @@ def test_training_flow_registers_linked_cards_with_lineage_and_artifacts(
 
     # the run's artifacts, read back through the Prefect API, agree with the cards
     with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
-            flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(flow_run_id)])))
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(flow_run_id)])
+            )
+        )
     by_uid = {}
     for artifact in artifacts:
         for card in (data, run, model, pipeline):
@@ -69,8 +74,11 @@ def test_training_flow_registers_linked_cards_with_lineage_and_artifacts(
 
     # one opsml.card.registered event per registration, linked to the run
     uids = [data.uid, run.uid, model.uid, pipeline.uid]
-    events = wait_for(lambda: (lambda ev: ev if len(ev) >= 4 else None)(registered_events(uids)),
-                      timeout=30, what="4 opsml.card.registered events")
+    events = wait_for(
+        lambda: (lambda ev: ev if len(ev) >= 4 else None)(registered_events(uids)),
+        timeout=30,
+        what="4 opsml.card.registered events",
+    )
     assert sorted(e.resource.id for e in events) == sorted(f"opsml.card.{u}" for u in uids)
     model_event = next(e for e in events if e.resource.id == f"opsml.card.{model.uid}")
     assert model_event.resource["opsml.registry"] == "model"

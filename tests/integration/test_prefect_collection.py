@@ -59,24 +59,34 @@ def _model_card(name: str = "churn") -> Any:
 
     x = [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.9, 0.1]]
     model = LogisticRegression().fit(x, [0, 1, 0, 1])
-    return ModelCard(name=name, repository="ds-team", contact="ds@example.com", model=model,
-                     sample_input=x[:2])
+    return ModelCard(
+        name=name, repository="ds-team", contact="ds@example.com", model=model, sample_input=x[:2]
+    )
 
 
 # -- plugin ------------------------------------------------------------------------
 
 
 def test_plugin_is_cheap_and_does_not_import_prefect() -> None:
-    code = ("import sys, opsml_prefect.plugin, opsml.hooks as h; "
-            "print('prefect' in sys.modules, len(h._commit_listeners))")
+    code = (
+        "import sys, opsml_prefect.plugin, opsml.hooks as h; "
+        "print('prefect' in sys.modules, len(h._commit_listeners))"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, cwd=REPO_ROOT, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        check=True,
+    )
     assert out.stdout.split() == ["False", "1"]
 
 
-def test_api_configured_from_env_or_profile(monkeypatch: pytest.MonkeyPatch,
-                                            tmp_path: Path) -> None:
+def test_api_configured_from_env_or_profile(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from opsml_prefect import plugin
 
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
@@ -85,7 +95,8 @@ def test_api_configured_from_env_or_profile(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
     monkeypatch.delenv("PREFECT_PROFILE", raising=False)
     (tmp_path / "profiles.toml").write_text(
-        'active = "dev"\n[profiles.dev]\nPREFECT_API_URL = "http://127.0.0.1:4200/api"\n')
+        'active = "dev"\n[profiles.dev]\nPREFECT_API_URL = "http://127.0.0.1:4200/api"\n'
+    )
     assert plugin._profile_api_url() == "http://127.0.0.1:4200/api"
     (tmp_path / "profiles.toml").write_text('active = "dev"\n[profiles.dev]\n')
     assert plugin._profile_api_url() is None
@@ -117,7 +128,9 @@ def test_direct_registration_emits_exactly_one_event(
 
 
 def test_no_event_without_a_prefect_api(
-    embedded: Path, emitted: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
+    embedded: Path,
+    emitted: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -132,7 +145,9 @@ def test_no_event_without_a_prefect_api(
 
 
 def test_http_client_leaves_the_event_to_the_server(
-    tmp_path: Path, emitted: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    emitted: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
     prefect_api: str,
 ) -> None:
     """Through a registry server the client emits nothing: the server does (see e2e)."""
@@ -190,14 +205,16 @@ def test_tasks_and_async_twins_share_one_implementation(
     for result in (first, second):
         card = result["card"]
         assert card.lineage["flow_run_id"] and card.lineage["run_url"].endswith(
-            card.lineage["flow_run_id"])
+            card.lineage["flow_run_id"]
+        )
         folder = Path(result["path"])
         assert (folder / "model" / "model.skops").is_file()
         assert f'"version": "{card.version}"' in (folder / "card.json").read_text()
     assert first["card"].lineage["flow_run_id"] != second["card"].lineage["flow_run_id"]
     # events carry the run as a related resource
     assert emitted[0]["related"][0]["prefect.resource.id"] == (
-        f"prefect.flow-run.{first['card'].lineage['flow_run_id']}")
+        f"prefect.flow-run.{first['card'].lineage['flow_run_id']}"
+    )
     # each run got an artifact for its card, sync and async alike
     from uuid import UUID
 
@@ -207,8 +224,9 @@ def test_tasks_and_async_twins_share_one_implementation(
     for result in (first, second):
         run_id = UUID(result["card"].lineage["flow_run_id"])
         with get_client(sync_client=True) as client:
-            artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
-                flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
+            artifacts = client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+            )
         assert [a.key for a in artifacts] == ["opsml-model-ds-team-churn"]
         assert result["card"].uid in str(artifacts[0].data)
 
@@ -287,8 +305,11 @@ def test_pull_step_rebuilds_credentials_from_a_dict(embedded: Path) -> None:
     from opsml_prefect.deployments.steps import pull_model
 
     CardRegistry("model").register_card(_model_card())
-    block = {"tracking_uri": os.environ["OPSML_TRACKING_URI"], "username": None,
-             "block_type_slug": "opsml-credentials"}
+    block = {
+        "tracking_uri": os.environ["OPSML_TRACKING_URI"],
+        "username": None,
+        "block_type_slug": "opsml-credentials",
+    }
     out = pull_model("churn", "ds-team", None, str(embedded / "m"), credentials=block)
     assert out["version"] == "1.0.0" and Path(out["directory"], "card.json").is_file()
 

@@ -37,8 +37,10 @@ def prefect_api() -> Iterator[str]:
 def registry_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     from opsml import configure
 
-    env = {"OPSML_TRACKING_URI": f"sqlite:///{(tmp_path / 'reg.db').as_posix()}",
-           "OPSML_STORAGE_URI": (tmp_path / "artifacts").as_posix()}
+    env = {
+        "OPSML_TRACKING_URI": f"sqlite:///{(tmp_path / 'reg.db').as_posix()}",
+        "OPSML_STORAGE_URI": (tmp_path / "artifacts").as_posix(),
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     configure()
@@ -55,8 +57,13 @@ def _register(name: str = "iris-classifier", version_type: str = "minor") -> Any
 
     data = load_iris(as_frame=True)
     model = LogisticRegression(max_iter=500).fit(data.data, data.target)
-    card = ModelCard(name=name, repository="ds-team", contact="ds@example.com", model=model,
-                     sample_input=data.data.head(5))
+    card = ModelCard(
+        name=name,
+        repository="ds-team",
+        contact="ds@example.com",
+        model=model,
+        sample_input=data.data.head(5),
+    )
     return CardRegistry("model").register_card(card, version_type=version_type)
 
 
@@ -74,17 +81,23 @@ def _write_spec(tmp_path: Path, text: str | None = None, **model: str) -> Path:
 # -- the spec is checked before any work -------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("model: [unclosed\n", "is not valid YAML at line"),
-    ("- just\n- a list\n", "must be a mapping with 'model' and 'api' sections"),
-    ("api:\n  image: example.com/iris-api\n", "model: Field required"),
-    ("model: {name: iris, repository: ds}\napi: {image: example.com/iris-api:1.0}\n",
-     "the tag is set from the model version"),
-    ("model: {name: iris, repository: ds}\napi: {image: example.com/x}\nextra: 1\n",
-     "extra: Extra inputs are not permitted"),
-])
-def test_malformed_specs_fail_with_a_clear_message(tmp_path: Path, text: str,
-                                                   message: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("model: [unclosed\n", "is not valid YAML at line"),
+        ("- just\n- a list\n", "must be a mapping with 'model' and 'api' sections"),
+        ("api:\n  image: example.com/iris-api\n", "model: Field required"),
+        (
+            "model: {name: iris, repository: ds}\napi: {image: example.com/iris-api:1.0}\n",
+            "the tag is set from the model version",
+        ),
+        (
+            "model: {name: iris, repository: ds}\napi: {image: example.com/x}\nextra: 1\n",
+            "extra: Extra inputs are not permitted",
+        ),
+    ],
+)
+def test_malformed_specs_fail_with_a_clear_message(tmp_path: Path, text: str, message: str) -> None:
     path = _write_spec(tmp_path, text)
     with pytest.raises(steps.SpecError, match="model spec .*spec.yaml") as info:
         steps.load_spec(path)
@@ -146,13 +159,20 @@ def test_packaging_flow_builds_a_tested_context(
     spec = _write_spec(tmp_path, version=card.version)
     started = time.perf_counter()
     result = packaging(spec_path=str(spec), output_dir=str(tmp_path / "build"), build=False)
-    print(f"\npackaging flow wall {time.perf_counter() - started:.2f} s "
-          f"(body {result['timings']['flow_seconds']:.2f} s)")
+    print(
+        f"\npackaging flow wall {time.perf_counter() - started:.2f} s "
+        f"(body {result['timings']['flow_seconds']:.2f} s)"
+    )
     assert result["version"] == card.version == "1.0.0+build.1"
     assert result["image"] == "registry.example.com/ds-team/iris-api:1.0.0-build.1"
     context = Path(result["context"])
-    assert {p.name for p in context.iterdir()} >= {"app.py", "Dockerfile", "requirements.txt",
-                                                  "model", ".dockerignore"}
+    assert {p.name for p in context.iterdir()} >= {
+        "app.py",
+        "Dockerfile",
+        "requirements.txt",
+        "model",
+        ".dockerignore",
+    }
     requirements = (context / "requirements.txt").read_text().splitlines()
     sklearn_version = card.model_info["library_versions"]["sklearn"]
     assert f"scikit-learn=={sklearn_version}" in requirements
@@ -169,11 +189,14 @@ def test_packaging_flow_builds_a_tested_context(
 
     # the rendered files pass the offline linters/validators of the project's toolchain
     bindir = Path(sys.executable).parent
-    for tool, args in (("hadolint", [str(context / "Dockerfile")]),
-                       ("kubernetes-validate", ["--strict", *result["manifests"]])):
+    for tool, args in (
+        ("hadolint", [str(context / "Dockerfile")]),
+        ("kubernetes-validate", ["--strict", *result["manifests"]]),
+    ):
         if (bindir / tool).exists():
-            done = subprocess.run([str(bindir / tool), *args], capture_output=True, text=True,
-                                  timeout=120)
+            done = subprocess.run(
+                [str(bindir / tool), *args], capture_output=True, text=True, timeout=120
+            )
             assert done.returncode == 0, f"{tool}: {done.stdout}{done.stderr}"
 
 
@@ -198,12 +221,21 @@ def test_ci_script_pulls_and_packages_without_prefect(
     card = _register()
     spec = _write_spec(tmp_path)
     bindir = Path(sys.executable).parent
-    env = {**os.environ, **registry_env, "PYTHON": sys.executable,
-           "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        **registry_env,
+        "PYTHON": sys.executable,
+        "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     env.pop("PREFECT_API_URL", None)
-    done = subprocess.run(["bash", str(REPO_ROOT / "flows" / "ci_package.sh"), str(spec),
-                           str(tmp_path / "ci")], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=300)
+    done = subprocess.run(
+        ["bash", str(REPO_ROOT / "flows" / "ci_package.sh"), str(spec), str(tmp_path / "ci")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert f"pulled model ds-team/iris-classifier v{card.version}" in done.stdout
     assert (tmp_path / "ci" / "context" / "Dockerfile").is_file()
@@ -211,9 +243,14 @@ def test_ci_script_pulls_and_packages_without_prefect(
     assert "docker build -t registry.example.com/ds-team/iris-api:1.0.0" in done.stderr
 
     bad = _write_spec(tmp_path, version="^5")
-    failed = subprocess.run(["bash", str(REPO_ROOT / "flows" / "ci_package.sh"), str(bad),
-                             str(tmp_path / "ci2")], capture_output=True, text=True, env=env,
-                            cwd=tmp_path, timeout=300)
+    failed = subprocess.run(
+        ["bash", str(REPO_ROOT / "flows" / "ci_package.sh"), str(bad), str(tmp_path / "ci2")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert failed.returncode != 0
     assert not (tmp_path / "ci2" / "context").exists()
 

@@ -55,8 +55,7 @@ CHECKS = [
 
 
 @schema.parametrize()
-@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck),
-          derandomize=True)
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_has_no_server_errors_or_schema_violations(case: schemathesis.Case) -> None:
     # Schema-valid data may still be refused with 400 (names, version specs and tags
     # have rules a JSON schema does not express), so positive_data_acceptance is not run.

@@ -85,8 +85,10 @@ def test_errors_map_to_the_same_classes(client: TestClient) -> None:
 
 
 def test_error_body_and_generic_500(tmp_path: Path) -> None:
-    settings = ServerSettings(database_url=f"sqlite:///{tmp_path.as_posix()}/r.db",
-                              storage_uri=(tmp_path / "s").as_posix())
+    settings = ServerSettings(
+        database_url=f"sqlite:///{tmp_path.as_posix()}/r.db",
+        storage_uri=(tmp_path / "s").as_posix(),
+    )
     app = create_app(settings)
 
     @app.get("/boom")
@@ -102,9 +104,22 @@ def test_error_body_and_generic_500(tmp_path: Path) -> None:
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
         spec = client.get("/openapi.json").json()
         ids = {op["operationId"] for item in spec["paths"].values() for op in item.values()}
-        assert {"list_cards", "find_card", "get_card", "register_card", "update_card",
-                "delete_card", "download_file", "create_upload", "upload_file",
-                "commit_upload", "abort_upload", "healthz", "readyz", "metrics"} <= ids
+        assert {
+            "list_cards",
+            "find_card",
+            "get_card",
+            "register_card",
+            "update_card",
+            "delete_card",
+            "download_file",
+            "create_upload",
+            "upload_file",
+            "commit_upload",
+            "abort_upload",
+            "healthz",
+            "readyz",
+            "metrics",
+        } <= ids
         assert client.get("/metrics").text.count("opsml_http_requests_total") > 0
 
 
@@ -113,14 +128,16 @@ def test_get_retries_on_503_then_maps_it(tmp_path: Path) -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         calls["n"] += 1
-        return httpx.Response(503, json={"error": {"code": "backend_unavailable",
-                                                   "message": "db down"}})
+        return httpx.Response(
+            503, json={"error": {"code": "backend_unavailable", "message": "db down"}}
+        )
 
     from opsml.errors import BackendUnavailableError
     from opsml.schemas import CardQuery
 
-    backend = HttpBackend("http://x", client=httpx.Client(transport=httpx.MockTransport(handler)),
-                          retries=2)
+    backend = HttpBackend(
+        "http://x", client=httpx.Client(transport=httpx.MockTransport(handler)), retries=2
+    )
     backend._backoff = lambda attempt: None  # type: ignore[method-assign]
     with pytest.raises(BackendUnavailableError, match="db down"):
         backend.list_cards("run", CardQuery())

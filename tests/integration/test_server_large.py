@@ -64,8 +64,13 @@ def test_one_gib_up_and_down_in_bounded_server_memory(
     src.mkdir()
     write_big_file(src / "weights.bin")
     sha, size = sha256_file(src / "weights.bin")
-    card = CardCreate(registry="model", name="huge", repository="ds", contact="me",
-                      files=[ArtifactFile(path="weights.bin", size=size, sha256=sha)])
+    card = CardCreate(
+        registry="model",
+        name="huge",
+        repository="ds",
+        contact="me",
+        files=[ArtifactFile(path="weights.bin", size=size, sha256=sha)],
+    )
     backend = HttpBackend(server.url)
     moved: list[int] = []
     with RssSampler(server.pid) as upload:
@@ -82,8 +87,11 @@ def test_one_gib_up_and_down_in_bounded_server_memory(
         down_seconds = time.perf_counter() - start
     assert paths[0].stat().st_size == size  # digest verified by the base class
     assert download.growth < 64 * 1024 * 1024, (
-        f"download grew RSS by {download.growth / 2**20:.1f} MiB")
+        f"download grew RSS by {download.growth / 2**20:.1f} MiB"
+    )
     backend.close()
-    print(f"\n1 GiB upload {size / up_seconds / 1e6:.0f} MB/s, download "
-          f"{size / down_seconds / 1e6:.0f} MB/s; server RSS growth "
-          f"{upload.growth / 2**20:.1f} / {download.growth / 2**20:.1f} MiB")
+    print(
+        f"\n1 GiB upload {size / up_seconds / 1e6:.0f} MB/s, download "
+        f"{size / down_seconds / 1e6:.0f} MB/s; server RSS growth "
+        f"{upload.growth / 2**20:.1f} / {download.growth / 2**20:.1f} MiB"
+    )

@@ -36,15 +36,29 @@ ENCODED = [
     "%252e%252e/secret.txt",
     "",
 ]
-LITERAL = ["../../../secret.txt", "../blob.bin", "a/../../secret.txt", "..", "./blob.bin", ".",
-           "a/./blob.bin", "a//blob.bin", "..\\..\\secret.txt"]
+LITERAL = [
+    "../../../secret.txt",
+    "../blob.bin",
+    "a/../../secret.txt",
+    "..",
+    "./blob.bin",
+    ".",
+    "a/./blob.bin",
+    "a//blob.bin",
+    "..\\..\\secret.txt",
+]
 
 
-def raw_request(port: int, method: str, target: str, body: bytes = b"",
-                headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+def raw_request(
+    port: int, method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
     """Send ``target`` exactly as given (no normalization) and return status and body."""
-    lines = [f"{method} {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close",
-             f"Content-Length: {len(body)}"]
+    lines = [
+        f"{method} {target} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "Connection: close",
+        f"Content-Length: {len(body)}",
+    ]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
@@ -63,8 +77,11 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> RegistryEnv:
 def _files_outside(env: RegistryEnv) -> dict[str, bytes]:
     server: LiveServer = env.extra["server"]  # type: ignore[assignment]
     root = server.storage_root.parent
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*")
-            if p.is_file() and not p.name.endswith(".log")}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and not p.name.endswith(".log")
+    }
 
 
 def _setup(env: RegistryEnv, tmp_path: Path) -> tuple[HttpBackend, str]:
@@ -73,9 +90,15 @@ def _setup(env: RegistryEnv, tmp_path: Path) -> tuple[HttpBackend, str]:
     data = b"model bytes"
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "blob.bin").write_bytes(data)
-    card = CardCreate(registry="model", name="m", repository="ds", contact="me",
-                      files=[ArtifactFile(path="blob.bin", size=len(data),
-                                          sha256=hashlib.sha256(data).hexdigest())])
+    card = CardCreate(
+        registry="model",
+        name="m",
+        repository="ds",
+        contact="me",
+        files=[
+            ArtifactFile(path="blob.bin", size=len(data), sha256=hashlib.sha256(data).hexdigest())
+        ],
+    )
     backend = HttpBackend(env.settings.tracking_uri or "")
     public = backend.register_card(card, tmp_path / "src")
     return backend, public.uid
@@ -109,10 +132,18 @@ def test_download_refuses_every_escaping_path(env: RegistryEnv, tmp_path: Path) 
 def test_upload_put_refuses_every_escaping_path(env: RegistryEnv, tmp_path: Path) -> None:
     backend, _ = _setup(env, tmp_path)
     server: LiveServer = env.extra["server"]  # type: ignore[assignment]
-    card = CardCreate(registry="run", name="r", repository="ds", contact="me",
-                      files=[ArtifactFile(path="x.bin", size=4, sha256="0" * 64)])
-    session = httpx.post(f"{server.url}/api/v1/uploads", content=card.model_dump_json(),
-                         headers={"Content-Type": "application/json"}).json()
+    card = CardCreate(
+        registry="run",
+        name="r",
+        repository="ds",
+        contact="me",
+        files=[ArtifactFile(path="x.bin", size=4, sha256="0" * 64)],
+    )
+    session = httpx.post(
+        f"{server.url}/api/v1/uploads",
+        content=card.model_dump_json(),
+        headers={"Content-Type": "application/json"},
+    ).json()
     base = f"/api/v1/uploads/{session['id']}/files/"
     before = (_files_outside(env), env.snapshot())
     for suffix in LITERAL + ENCODED:
@@ -123,25 +154,32 @@ def test_upload_put_refuses_every_escaping_path(env: RegistryEnv, tmp_path: Path
     backend.close()
 
 
-@pytest.mark.parametrize("bad", ["../evil.txt", "/etc/evil", "a\\evil.txt", "a/../../evil",
-                                 "evil\x00.txt", "%2e%2e/evil"])
+@pytest.mark.parametrize(
+    "bad",
+    ["../evil.txt", "/etc/evil", "a\\evil.txt", "a/../../evil", "evil\x00.txt", "%2e%2e/evil"],
+)
 def test_card_records_and_multipart_names_refuse_escaping_paths(
     env: RegistryEnv, tmp_path: Path, bad: str
 ) -> None:
     server: LiveServer = env.extra["server"]  # type: ignore[assignment]
     before = (_files_outside(env), env.snapshot())
     record = {"path": bad, "size": 4, "sha256": hashlib.sha256(b"evil").hexdigest()}
-    card = {"registry": "run", "name": "r", "repository": "ds", "contact": "me",
-            "files": [record]}
+    card = {"registry": "run", "name": "r", "repository": "ds", "contact": "me", "files": [record]}
     # as a record, in the single-request registration and in an upload session
-    response = httpx.post(f"{server.url}/api/v1/cards/run", data={"card": json.dumps(card)},
-                          files=[("files", (bad, b"evil"))])
+    response = httpx.post(
+        f"{server.url}/api/v1/cards/run",
+        data={"card": json.dumps(card)},
+        files=[("files", (bad, b"evil"))],
+    )
     _assert_refused(response.status_code, response.content, bad)
     response = httpx.post(f"{server.url}/api/v1/uploads", json=card)
     _assert_refused(response.status_code, response.content, bad)
     # as a multipart file name only (the record is fine)
     card["files"] = [dict(record, path="ok.txt")]
-    response = httpx.post(f"{server.url}/api/v1/cards/run", data={"card": json.dumps(card)},
-                          files=[("files", (bad, b"evil"))])
+    response = httpx.post(
+        f"{server.url}/api/v1/cards/run",
+        data={"card": json.dumps(card)},
+        files=[("files", (bad, b"evil"))],
+    )
     assert response.status_code == 400, response.text
     assert (_files_outside(env), env.snapshot()) == before

@@ -29,17 +29,22 @@ TOKEN = "prod-token-0123456789abcdef"
 def _snapshot(server: LiveServer) -> tuple[list[tuple[object, ...]], list[str]]:
     from opsml.config import OpsmlSettings
 
-    return RegistryEnv("http", OpsmlSettings(tracking_uri=server.url), server.db_url,
-                       server.storage_root).snapshot()
+    return RegistryEnv(
+        "http", OpsmlSettings(tracking_uri=server.url), server.db_url, server.storage_root
+    ).snapshot()
 
 
 def _card_with_file(tmp_path: Path, size: int = 1000, name: str = "secured") -> CardCreate:
     data = os.urandom(size)
     (tmp_path / "src").mkdir(exist_ok=True)
     (tmp_path / "src" / "blob.bin").write_bytes(data)
-    return CardCreate(registry="run", name=name, repository="ds", contact="me",
-                      files=[ArtifactFile(path="blob.bin", size=size,
-                                          sha256=hashlib.sha256(data).hexdigest())])
+    return CardCreate(
+        registry="run",
+        name=name,
+        repository="ds",
+        contact="me",
+        files=[ArtifactFile(path="blob.bin", size=size, sha256=hashlib.sha256(data).hexdigest())],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +78,9 @@ def test_missing_or_wrong_password_is_401_with_www_authenticate(auth_server: Liv
 
 def test_client_raises_authentication_error(auth_server: LiveServer) -> None:
     for password in (None, "wrong"):
-        backend = HttpBackend(auth_server.url, username=USER if password else None,
-                              password=password)
+        backend = HttpBackend(
+            auth_server.url, username=USER if password else None, password=password
+        )
         with pytest.raises(AuthenticationError, match="OPSML_USERNAME"):
             backend.list_cards("run", CardQuery())
         backend.close()
@@ -113,8 +119,9 @@ def test_production_write_without_token_is_403_and_writes_nothing(
     prod_server: LiveServer, tmp_path: Path, token: str | None, inline: bool
 ) -> None:
     before = _snapshot(prod_server)
-    backend = HttpBackend(prod_server.url, prod_token=token,
-                          inline_limit=8 * 1024 * 1024 if inline else 0)
+    backend = HttpBackend(
+        prod_server.url, prod_token=token, inline_limit=8 * 1024 * 1024 if inline else 0
+    )
     with pytest.raises(PermissionDeniedError, match="production token"):
         backend.register_card(_card_with_file(tmp_path, 64 * 1024), tmp_path / "src")
     backend.close()
@@ -164,19 +171,30 @@ def test_unsafe_server_settings_are_refused() -> None:
         ServerSettings(**base, username="admin")
     with pytest.raises(ValidationError, match="database URL"):
         ServerSettings(database_url="http://other-registry:8080", storage_uri="/tmp/x")
-    settings = ServerSettings(database_url="postgresql+psycopg://u:hunter22@db/opsml",
-                              storage_uri="/tmp/x", username="u", password="hunter22")
+    settings = ServerSettings(
+        database_url="postgresql+psycopg://u:hunter22@db/opsml",
+        storage_uri="/tmp/x",
+        username="u",
+        password="hunter22",
+    )
     assert "hunter22" not in repr(settings)
 
 
 def test_server_refuses_to_start_in_production_without_token(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSML_")}
-    env.update({"APP_ENV": "production",
-                "OPSML_TRACKING_URI": f"sqlite:///{tmp_path.as_posix()}/r.db",
-                "OPSML_STORAGE_URI": str(tmp_path / "s")})
+    env.update(
+        {
+            "APP_ENV": "production",
+            "OPSML_TRACKING_URI": f"sqlite:///{tmp_path.as_posix()}/r.db",
+            "OPSML_STORAGE_URI": str(tmp_path / "s"),
+        }
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "opsml_server", "--port", str(free_port())],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode != 0
     assert "OPSML_PROD_TOKEN" in proc.stderr
@@ -197,8 +215,14 @@ def test_no_dsn_or_password_in_any_response(tmp_path: Path) -> None:
             client.get("/readyz"),
             client.get("/api/v1/cards/model"),
             client.get(f"/api/v1/cards/model/{'a' * 32}"),
-            client.post("/api/v1/cards/run", data={"card": json.dumps(
-                {"registry": "run", "name": "n", "repository": "r", "contact": "c"})}),
+            client.post(
+                "/api/v1/cards/run",
+                data={
+                    "card": json.dumps(
+                        {"registry": "run", "name": "n", "repository": "r", "contact": "c"}
+                    )
+                },
+            ),
         ]
     for response in responses:
         assert response.status_code == 503, response.text

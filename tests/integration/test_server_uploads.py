@@ -30,9 +30,13 @@ def _server(env: RegistryEnv) -> LiveServer:
 
 
 def _card(data: bytes, path: str = "weights.bin") -> CardCreate:
-    return CardCreate(registry="run", name="up", repository="ds", contact="me",
-                      files=[ArtifactFile(path=path, size=len(data),
-                                          sha256=hashlib.sha256(data).hexdigest())])
+    return CardCreate(
+        registry="run",
+        name="up",
+        repository="ds",
+        contact="me",
+        files=[ArtifactFile(path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest())],
+    )
 
 
 def _cut_off(port: int, head: bytes, body_part: bytes) -> None:
@@ -44,8 +48,9 @@ def _cut_off(port: int, head: bytes, body_part: bytes) -> None:
 def _wait_staging_empty(server: LiveServer) -> list[Path]:
     deadline = time.monotonic() + 5
     while True:
-        left = [p for p in server.staging_root.rglob("*") if p.is_file()
-                and p.name != "session.json"]
+        left = [
+            p for p in server.staging_root.rglob("*") if p.is_file() and p.name != "session.json"
+        ]
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.05)
@@ -55,10 +60,15 @@ def test_session_upload_cut_off_mid_stream_stores_nothing(env: RegistryEnv) -> N
     server = _server(env)
     data = os.urandom(4 * 1024 * 1024)
     before = env.snapshot()
-    session = httpx.post(f"{server.url}/api/v1/uploads", content=_card(data).model_dump_json(),
-                         headers={"Content-Type": "application/json"}).json()
-    head = (f"PUT /api/v1/uploads/{session['id']}/files/weights.bin HTTP/1.1\r\n"
-            f"Host: x\r\nContent-Length: {len(data)}\r\n\r\n").encode()
+    session = httpx.post(
+        f"{server.url}/api/v1/uploads",
+        content=_card(data).model_dump_json(),
+        headers={"Content-Type": "application/json"},
+    ).json()
+    head = (
+        f"PUT /api/v1/uploads/{session['id']}/files/weights.bin HTTP/1.1\r\n"
+        f"Host: x\r\nContent-Length: {len(data)}\r\n\r\n"
+    ).encode()
     _cut_off(server.port, head, data[: len(data) // 3])
     assert _wait_staging_empty(server) == []
     commit = httpx.post(f"{server.url}/api/v1/uploads/{session['id']}/commit")
@@ -72,12 +82,16 @@ def test_single_request_upload_cut_off_mid_stream_stores_nothing(env: RegistryEn
     data = os.urandom(2 * 1024 * 1024)
     before = env.snapshot()
     request = httpx.Request(
-        "POST", f"{server.url}/api/v1/cards/run",
-        data={"card": _card(data).model_dump_json()}, files=[("files", ("weights.bin", data))],
+        "POST",
+        f"{server.url}/api/v1/cards/run",
+        data={"card": _card(data).model_dump_json()},
+        files=[("files", ("weights.bin", data))],
     )
     body = request.read()
-    head = (f"POST /api/v1/cards/run HTTP/1.1\r\nHost: x\r\nContent-Type: "
-            f"{request.headers['content-type']}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST /api/v1/cards/run HTTP/1.1\r\nHost: x\r\nContent-Type: "
+        f"{request.headers['content-type']}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
     _cut_off(server.port, head, body[: len(body) // 2])
     assert _wait_staging_empty(server) == []
     assert env.snapshot() == before
@@ -100,8 +114,9 @@ def test_wrong_digest_stores_nothing(env: RegistryEnv, tmp_path: Path, inline: b
 def test_oversized_and_undersized_puts_are_refused(env: RegistryEnv) -> None:
     server = _server(env)
     data = b"0123456789"
-    session = httpx.post(f"{server.url}/api/v1/uploads", json=json.loads(
-        _card(data).model_dump_json())).json()
+    session = httpx.post(
+        f"{server.url}/api/v1/uploads", json=json.loads(_card(data).model_dump_json())
+    ).json()
     url = f"{server.url}/api/v1/uploads/{session['id']}/files/weights.bin"
     assert httpx.put(url, content=data + b"!").status_code == 422
     chunked = httpx.put(url, content=iter([data, b"more"]))  # no Content-Length

@@ -39,17 +39,30 @@ def test_a_lost_version_fails_the_check(tmp_path: Path, monkeypatch: pytest.Monk
     workloads.seed_cards(url, 10, names=1)
     monkeypatch.setattr(workloads, "_stored_versions", lambda *_: ["1.0.0"])
     with pytest.raises(workloads.BenchmarkError, match="stored"):
-        workloads.concurrent_writers(url, url, (tmp_path / "s").as_posix(), processes=1,
-                                     per_process=2)
+        workloads.concurrent_writers(
+            url, url, (tmp_path / "s").as_posix(), processes=1, per_process=2
+        )
 
 
 def test_table_json_and_chart(tmp_path: Path) -> None:
     rows = [
         run.Row("register small sklearn model p50", "ms", 9.0, mlflow=180.0, budget=15),
-        run.Row("1 GiB download (digest verified)", "MB/s", 500.0, mlflow=150.0, budget=600,
-                higher_is_better=True),
-        run.Row("8 writers, PostgreSQL, via server", "reg/s", None, budget=200,
-                higher_is_better=True, note="skipped"),
+        run.Row(
+            "1 GiB download (digest verified)",
+            "MB/s",
+            500.0,
+            mlflow=150.0,
+            budget=600,
+            higher_is_better=True,
+        ),
+        run.Row(
+            "8 writers, PostgreSQL, via server",
+            "reg/s",
+            None,
+            budget=200,
+            higher_is_better=True,
+            note="skipped",
+        ),
     ]
     assert rows[0].passed and rows[0].ratio == pytest.approx(20.0)
     assert rows[1].passed is False and rows[1].ratio == pytest.approx(500 / 150)

@@ -28,8 +28,8 @@ def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 @pytest.mark.parametrize(
-    "args", [[], ["cards"], ["cards", "list"], ["models", "pull"], ["db", "upgrade"],
-             ["server", "start"]]
+    "args",
+    [[], ["cards"], ["cards", "list"], ["models", "pull"], ["db", "upgrade"], ["server", "start"]],
 )
 def test_help_everywhere(args: list[str]) -> None:
     result = runner.invoke(app, [*args, "--help"])
@@ -60,8 +60,20 @@ def test_list_and_pull(embedded: Path) -> None:
 
     out = embedded / "pulled"
     result = runner.invoke(
-        app, ["models", "pull", "--name", "churn", "--repository", "ds-team", "--version",
-              "1.0.0", "--out", str(out), "--quiet"]
+        app,
+        [
+            "models",
+            "pull",
+            "--name",
+            "churn",
+            "--repository",
+            "ds-team",
+            "--version",
+            "1.0.0",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "digests verified" in result.output

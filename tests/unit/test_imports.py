@@ -7,15 +7,30 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ["pandas", "sklearn", "pyarrow", "polars", "numpy", "fastapi", "prefect", "sqlalchemy",
-         "httpx", "s3fs", "gcsfs", "skops"]
+HEAVY = [
+    "pandas",
+    "sklearn",
+    "pyarrow",
+    "polars",
+    "numpy",
+    "fastapi",
+    "prefect",
+    "sqlalchemy",
+    "httpx",
+    "s3fs",
+    "gcsfs",
+    "skops",
+]
 
 
 def _loaded_after(code: str, cwd: Path) -> list[str]:
-    script = (f"import sys; {code}; import json; "
-              f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True, cwd=cwd)
+    script = (
+        f"import sys; {code}; import json; "
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=cwd
+    )
     return list(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -25,15 +40,18 @@ def test_import_opsml_loads_no_heavy_module(tmp_path: Path) -> None:
 
 
 def test_public_names_load_no_heavy_module(tmp_path: Path) -> None:
-    code = ("from opsml import CardRegistry, DataCard, ModelCard, RunCard, PipelineCard, "
-            "OpsmlError, configure; CardRegistry('model')")
+    code = (
+        "from opsml import CardRegistry, DataCard, ModelCard, RunCard, PipelineCard, "
+        "OpsmlError, configure; CardRegistry('model')"
+    )
     assert _loaded_after(code, tmp_path) == []
     assert list(tmp_path.iterdir()) == []  # a registry touches nothing until used
 
 
 def test_unknown_attribute() -> None:
-    import opsml
     import pytest
+
+    import opsml
 
     with pytest.raises(AttributeError, match="nothing"):
         opsml.nothing  # noqa: B018

@@ -367,9 +367,9 @@ class SqlBackend(RegistryBackend):
         """
         if update:
             conn.execute(
-                sql_update(CardRow).where(CardRow.id == row_id).values(
-                    status="active", created_at=_now()
-                )
+                sql_update(CardRow)
+                .where(CardRow.id == row_id)
+                .values(status="active", created_at=_now())
             )
         if card.tags:
             conn.execute(

@@ -84,7 +84,7 @@ def list_cards(
     name: str | None = None,
     repository: str | None = None,
     version: Annotated[str | None, Query(description="A version or spec, e.g. '^1.2'.")] = None,
-    tags: Annotated[str | None, Query(description='Tags to match, as a JSON object.')] = None,
+    tags: Annotated[str | None, Query(description="Tags to match, as a JSON object.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> Response:
     """Cards matching every given filter, newest first."""
@@ -94,8 +94,9 @@ def list_cards(
             parsed_tags = json.loads(tags)
         except ValueError:
             raise InvalidInputError("tags must be a JSON object of strings") from None
-    query = CardQuery(name=name, repository=repository, version=version, tags=parsed_tags,
-                      limit=limit)
+    query = CardQuery(
+        name=name, repository=repository, version=version, tags=parsed_tags, limit=limit
+    )
     return json_response(Page(items=backend.list_cards(registry, query)))
 
 
@@ -186,8 +187,13 @@ async def register_card(
     return response
 
 
-def _register_inline(backend: SqlBackend, uploads: UploadSessions, card: CardCreate,
-                     files: list[Any], user: str | None) -> tuple[CardPublic, FilePath | None]:
+def _register_inline(
+    backend: SqlBackend,
+    uploads: UploadSessions,
+    card: CardCreate,
+    files: list[Any],
+    user: str | None,
+) -> tuple[CardPublic, FilePath | None]:
     """Stage and verify the files, register the card; the caller removes the staging folder."""
     if not card.files and not files:  # metadata only: nothing to stage
         return backend.register_card(card, uploads.root, actor=user), None
@@ -313,8 +319,9 @@ def download_file(
     if second is None:  # the whole answer is in hand (a small file): no streaming
         metrics.bytes_moved.labels("download").inc(len(first))
         headers["Content-Length"] = str(len(first))
-        return Response(first, status_code=status, media_type="application/octet-stream",
-                        headers=headers)
+        return Response(
+            first, status_code=status, media_type="application/octet-stream", headers=headers
+        )
     return StreamingResponse(
         _counted(first, itertools.chain((second,), chunks), metrics),
         status_code=status,

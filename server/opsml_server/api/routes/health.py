@@ -48,9 +48,7 @@ async def readyz(backend: BackendDep) -> Response:
         await run_in_threadpool(backend.check)
     except OpsmlError as exc:
         logger.warning("not ready", extra={"code": exc.code, "error": exc.message})
-        return error_response(
-            503, "not_ready", "the registry database or storage is not reachable"
-        )
+        return error_response(503, "not_ready", "the registry database or storage is not reachable")
     return Response(b'{"status":"ready"}', media_type="application/json")
 
 
@@ -58,8 +56,12 @@ async def readyz(backend: BackendDep) -> Response:
     "/metrics",
     operation_id="metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
-                     "description": "Prometheus text format."}},
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "Prometheus text format.",
+        }
+    },
 )
 def metrics(user: CurrentUser, server_metrics: MetricsDep) -> Response:
     """Prometheus metrics: requests, latencies, registrations, bytes moved."""
