@@ -28,6 +28,7 @@ FROM ${PYTHON_IMAGE} AS builder
 COPY --from=uv /uv /uvx /bin/
 
 ENV UV_COMPILE_BYTECODE=1 \
+    UV_CACHE_DIR=/opt/uv-cache \
     UV_LINK_MODE=copy \
     UV_PYTHON_DOWNLOADS=never \
     UV_PROJECT_ENVIRONMENT=/app/.venv
@@ -36,7 +37,7 @@ WORKDIR /app
 
 # Dependencies first: this layer is rebuilt only when the lock changes.
 COPY pyproject.toml uv.lock README.md ./
-RUN --mount=type=cache,target=/root/.cache/uv \
+RUN --mount=type=cache,target=/opt/uv-cache \
     uv sync --frozen --no-dev --extra server --extra s3 --extra gcs --no-install-project
 
 # Then the project itself, installed as a wheel (not editable) so that the
@@ -44,7 +45,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 COPY opsml ./opsml
 COPY server ./server
 COPY opsml_prefect ./opsml_prefect
-RUN --mount=type=cache,target=/root/.cache/uv \
+RUN --mount=type=cache,target=/opt/uv-cache \
     uv sync --frozen --no-dev --extra server --extra s3 --extra gcs --no-editable
 
 # ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from opsml.storage.digest import CHUNK_SIZE
+from opsml.storage.digest import RunningDigest
 
 CONTENT_TYPE = "application/octet-stream"
 
@@ -31,23 +31,12 @@ def upload(
     from gcsfs.core import initiate_upload, simple_upload
 
     bucket, _, key = full.partition("/")
-    digest = hashlib.sha256()
-    seen = 0
-
-    def take(block: bytes) -> None:
-        nonlocal seen
-        view = memoryview(block)
-        for at in range(0, len(block), CHUNK_SIZE):
-            piece = view[at : at + CHUNK_SIZE]
-            digest.update(piece)
-            seen += len(piece)
-            check(digest, seen, False)
-            report(len(piece))
+    running = RunningDigest(check, report)
 
     first = next(blocks, b"")
     if len(first) >= size:  # everything in one block: one request after the check
-        take(first)
-        check(digest, seen, True)
+        running.take(first)
+        running.finish()
         sync(fs.loop, simple_upload, fs, bucket, key, first, content_type=CONTENT_TYPE)
         return
     location = sync(fs.loop, initiate_upload, fs, bucket, key, CONTENT_TYPE)
@@ -55,14 +44,14 @@ def upload(
         offset = 0
         block: bytes | None = first
         while block:
-            take(block)
-            if seen >= size:
-                check(digest, seen, True)  # before the chunk that creates the object
+            running.take(block)
+            if running.seen >= size:
+                running.finish()  # before the chunk that creates the object
             sync(fs.loop, _send, fs, location, block, offset, size)
             offset += len(block)
             block = None  # free this part before the next one is read
             block = next(blocks, b"")
-        check(digest, seen, True)  # fewer bytes than announced
+        running.finish()  # fewer bytes than announced
     except BaseException:
         with contextlib.suppress(Exception):
             sync(fs.loop, fs._call, "DELETE", location)

@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from opsml.storage.digest import CHUNK_SIZE
+from opsml.storage.digest import CHUNK_SIZE, RunningDigest
 
 
 def split(full: str) -> tuple[str, str]:
@@ -42,30 +42,19 @@ def upload(
     aborted on any failure, so a half-written object is never visible.
     """
     bucket, key = split(full)
-    digest = hashlib.sha256()
-    seen = 0
-
-    def take(block: bytes) -> None:
-        nonlocal seen
-        view = memoryview(block)
-        for at in range(0, len(block), CHUNK_SIZE):
-            piece = view[at : at + CHUNK_SIZE]
-            digest.update(piece)
-            seen += len(piece)
-            check(digest, seen, False)
-            report(len(piece))
+    running = RunningDigest(check, report)
 
     if size <= block_size:
         body = b"".join(blocks)
-        take(body)
-        check(digest, seen, True)
+        running.take(body)
+        running.finish()
         fs.call_s3("put_object", Bucket=bucket, Key=key, Body=body)
         return
     upload_id = fs.call_s3("create_multipart_upload", Bucket=bucket, Key=key)["UploadId"]
     try:
         parts: list[dict[str, Any]] = []
         for number, block in enumerate(blocks, 1):
-            take(block)
+            running.take(block)
             answer = fs.call_s3(
                 "upload_part",
                 Bucket=bucket,
@@ -76,7 +65,7 @@ def upload(
             )
             parts.append({"PartNumber": number, "ETag": answer["ETag"]})
             del block
-        check(digest, seen, True)
+        running.finish()
         fs.call_s3(
             "complete_multipart_upload",
             Bucket=bucket,

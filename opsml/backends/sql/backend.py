@@ -12,23 +12,30 @@ is skipped, never artifacts that a later registration would collide with.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, delete, exists, select, text
+from sqlalchemy import delete, exists, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from opsml import hooks, versioning
 from opsml.backends.base import ProgressCallback, RegistryBackend
+from opsml.backends.sql._rows import (
+    active,
+    insert_values,
+    lock_name,
+    next_version,
+    now,
+    resolve,
+    to_public,
+)
 from opsml.backends.sql.engine import WRITE, create_registry_engine
 from opsml.backends.sql.tables import AUDIT, CARDS, TAGS, CardRow, TagRow
 from opsml.errors import (
@@ -40,7 +47,6 @@ from opsml.errors import (
 )
 from opsml.schemas import (
     REGISTRY_TYPES,
-    ArtifactFile,
     CardCreate,
     CardPublic,
     CardQuery,
@@ -60,11 +66,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("opsml.sql")
 
 MAX_VERSION_ATTEMPTS = 50
-_PG_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _check_registry(registry: str) -> RegistryType:
@@ -178,7 +179,7 @@ class SqlBackend(RegistryBackend):
     def list_cards(self, registry: RegistryType, query: CardQuery) -> list[CardPublic]:
         """See :meth:`RegistryBackend.list_cards`."""
         registry = _check_registry(registry)
-        stmt = self._active(registry)
+        stmt = active(registry)
         if query.name:
             stmt = stmt.where(CardRow.name == query.name)
         if query.repository:
@@ -199,7 +200,7 @@ class SqlBackend(RegistryBackend):
         with self._connect() as conn:
             if spec is None:
                 rows = conn.execute(stmt.limit(query.limit)).all()
-                return [self._public(r) for r in rows]
+                return [to_public(r) for r in rows]
             if spec.strip().lower() == "latest":
                 rows = conn.execute(stmt).all()
                 best: dict[tuple[str, str], Any] = {}
@@ -209,11 +210,11 @@ class SqlBackend(RegistryBackend):
                     if versioning.resolve_version(None, [row.version, *known]) == row.version:
                         best[ident] = row
                 ordered = sorted(best.values(), key=lambda r: r.id, reverse=True)
-                return [self._public(r) for r in ordered[: query.limit]]
+                return [to_public(r) for r in ordered[: query.limit]]
             out: list[CardPublic] = []
             for row in conn.execute(stmt.execution_options(yield_per=500)):
                 if versioning.resolve_version(spec, [row.version]) == row.version:
-                    out.append(self._public(row))
+                    out.append(to_public(row))
                     if len(out) >= query.limit:
                         break
             return out
@@ -231,18 +232,16 @@ class SqlBackend(RegistryBackend):
         registry = _check_registry(registry)
         if uid is not None:
             with self._connect() as conn:
-                row = conn.execute(
-                    self._active(registry).where(CardRow.uid == _check_uid(uid))
-                ).first()
+                row = conn.execute(active(registry).where(CardRow.uid == _check_uid(uid))).first()
             if row is None:
                 raise CardNotFoundError(f"no {registry} card with uid {uid}")
-            return self._public(row)
+            return to_public(row)
         if not name:
             raise InvalidInputError("give a card uid, or a name (and repository) to load a card")
         build(CardQuery, name=name, repository=repository)  # validates both
         versioning.validate_spec(version)
         with self._connect() as conn:
-            stmt = self._active(registry).where(CardRow.name == name)
+            stmt = active(registry).where(CardRow.name == name)
             if repository:
                 stmt = stmt.where(CardRow.repository == repository)
             else:
@@ -265,35 +264,12 @@ class SqlBackend(RegistryBackend):
                         f"{registry} card name {name!r} exists in several repositories "
                         f"({', '.join(sorted(repos))}…): pass repository="
                     )
-            row = self._resolve(conn, stmt, version)
+            row = resolve(conn, stmt, version)
         if row is None:
             where = f"{repository}/{name}" if repository else name
             wanted = "any version" if version in (None, "latest") else f"version {version!r}"
             raise CardNotFoundError(f"no {registry} card {where} with {wanted}")
-        return self._public(row)
-
-    def _resolve(self, conn: Connection, stmt: Select[Any], spec: str | None) -> Any:
-        if spec is not None and versioning.is_exact(spec):
-            return conn.execute(stmt.where(CardRow.version == spec)).first()
-        if spec is None or spec.strip().lower() == "latest":
-            top = conn.execute(
-                stmt.where(CardRow.prerelease == "")
-                .order_by(CardRow.major.desc(), CardRow.minor.desc(), CardRow.patch.desc())
-                .limit(1)
-            ).first()
-            if top is not None:
-                candidates = conn.execute(
-                    stmt.where(
-                        CardRow.prerelease == "",
-                        CardRow.major == top.major,
-                        CardRow.minor == top.minor,
-                        CardRow.patch == top.patch,
-                    )
-                ).all()
-                return max(candidates, key=lambda r: versioning.version_key(r.version))
-        rows = {r.version: r for r in conn.execute(stmt).all()}
-        pick = versioning.resolve_version(spec, rows)
-        return None if pick is None else rows[pick]
+        return to_public(row)
 
     def iter_artifact(self, card: CardPublic, path: str, *, start: int = 0) -> Iterator[bytes]:
         """See :meth:`RegistryBackend.iter_artifact`."""
@@ -369,7 +345,7 @@ class SqlBackend(RegistryBackend):
             conn.execute(
                 sql_update(CardRow)
                 .where(CardRow.id == row_id)
-                .values(status="active", created_at=_now())
+                .values(status="active", created_at=now())
             )
         if card.tags:
             conn.execute(
@@ -401,7 +377,7 @@ class SqlBackend(RegistryBackend):
             version,
             uid,
         )
-        public = self._public(row)
+        public = to_public(row)
         hooks.after_commit(public)
         return public
 
@@ -432,37 +408,21 @@ class SqlBackend(RegistryBackend):
             try:
                 with self._connect(write=True) as conn:
                     if card.version is None:
-                        self._lock_name(conn, card)
-                    version = card.version or self._next_version(conn, card)
-                    parsed = versioning.parse_version(version)
+                        lock_name(conn, card)
+                    version = card.version or next_version(conn, card)
                     insert = CARDS.insert()
                     returning = activate and self.engine.dialect.insert_returning
                     if returning:  # the stored row comes back with the insert
                         insert = insert.returning(*CARDS.c)
                     result = conn.execute(
                         insert,
-                        # parameters, not .values(): the compiled statement is cached
-                        {
-                            "uid": uid,
-                            "registry": card.registry,
-                            "repository": card.repository,
-                            "name": card.name,
-                            "version": version,
-                            "major": parsed.major,
-                            "minor": parsed.minor,
-                            "patch": parsed.patch,
-                            "prerelease": ".".join(parsed.prerelease),
-                            "build": ".".join(parsed.build),
-                            "status": "active" if activate else "pending",
-                            "contact": card.contact,
-                            "description": card.description,
-                            "tags": card.tags,
-                            "metadata": card.metadata,
-                            "files": [f.model_dump() for f in card.files],
-                            "created_at": _now(),
-                            "created_by": actor or card.created_by,
-                            "updated_at": None,
-                        },
+                        insert_values(
+                            card,
+                            uid,
+                            version,
+                            status="active" if activate else "pending",
+                            actor=actor,
+                        ),
                     )
                     stored = result.one() if returning else None
                     if stored is not None:
@@ -503,59 +463,6 @@ class SqlBackend(RegistryBackend):
         with self._connect() as conn:
             return conn.execute(select(CardRow.id).where(CardRow.uid == uid)).first() is not None
 
-    def _next_version(self, conn: Connection, card: CardCreate) -> str:
-        """The bump of the highest version (deleted and pending rows included).
-
-        Only the versions sharing the highest (major, minor, patch) can decide a
-        bump (``pre`` and ``build`` number within that triple; a higher triple
-        would be the highest), so only those are read and parsed: the cost does
-        not grow with the number of versions a name has.
-        """
-        same_card = (
-            CardRow.registry_type == card.registry,
-            CardRow.repository == card.repository,
-            CardRow.name == card.name,
-        )
-        top = (
-            select(CardRow.major, CardRow.minor, CardRow.patch)
-            .where(*same_card)
-            .order_by(CardRow.major.desc(), CardRow.minor.desc(), CardRow.patch.desc())
-            .limit(1)
-            .subquery()
-        )
-        existing = (
-            conn.execute(  # one round trip: the versions of the highest triple
-                select(CardRow.version)
-                .join(
-                    top,
-                    and_(
-                        CardRow.major == top.c.major,
-                        CardRow.minor == top.c.minor,
-                        CardRow.patch == top.c.patch,
-                    ),
-                )
-                .where(*same_card)
-            )
-            .scalars()
-            .all()
-        )
-        return versioning.next_version(existing, card.version_type)
-
-    def _lock_name(self, conn: Connection, card: CardCreate) -> None:
-        """On PostgreSQL, queue writers of the same name on a transaction-scoped advisory lock.
-
-        Without it, concurrent writers all read the same highest version, all but
-        one hit the unique constraint, and retry in a storm. The unique
-        constraint and the retry stay the guarantee; the lock only makes the
-        retry rare. Other databases: SQLite's ``BEGIN IMMEDIATE`` already
-        serializes writers; MariaDB relies on the retry.
-        """
-        if self.engine.dialect.name != "postgresql":
-            return
-        ident = f"{card.registry}\0{card.repository}\0{card.name}".encode()
-        key = int.from_bytes(hashlib.blake2b(ident, digest_size=8).digest(), "big", signed=True)
-        conn.execute(_PG_LOCK, {"key": key})
-
     def _abandon(self, row_id: int, prefix: str) -> None:
         """Undo a half-done registration: files first, then the pending row."""
         try:
@@ -572,7 +479,7 @@ class SqlBackend(RegistryBackend):
     ) -> CardPublic:
         """See :meth:`RegistryBackend.update_card`."""
         card = self.get_card(registry, uid=uid)
-        values: dict[str, Any] = {"updated_at": _now()}
+        values: dict[str, Any] = {"updated_at": now()}
         if update.tags is not None:
             values["tags"] = update.tags
         if update.description is not None:
@@ -609,7 +516,7 @@ class SqlBackend(RegistryBackend):
             changed = conn.execute(
                 sql_update(CardRow)
                 .where(CardRow.uid == uid, CardRow.status == "active")
-                .values(status="deleted", updated_at=_now())
+                .values(status="deleted", updated_at=now())
             ).rowcount
             if not changed:
                 raise CardNotFoundError(f"no {registry} card with uid {uid}")
@@ -641,7 +548,7 @@ class SqlBackend(RegistryBackend):
         conn.execute(
             AUDIT.insert(),
             {
-                "at": _now(),
+                "at": now(),
                 "actor": actor,
                 "environment": self.environment,
                 "action": action,
@@ -652,32 +559,4 @@ class SqlBackend(RegistryBackend):
                 "version": version,
                 "detail": detail,
             },
-        )
-
-    @staticmethod
-    def _active(registry: str) -> Select[Any]:
-        return select(CARDS).where(CardRow.registry_type == registry, CardRow.status == "active")
-
-    @staticmethod
-    def _public(row: Any) -> CardPublic:
-        created = row.created_at
-        if created.tzinfo is None:
-            created = created.replace(tzinfo=UTC)
-        updated = row.updated_at
-        if updated is not None and updated.tzinfo is None:
-            updated = updated.replace(tzinfo=UTC)
-        return CardPublic.model_construct(
-            registry=row.registry,
-            name=row.name,
-            repository=row.repository,
-            contact=row.contact,
-            tags=row.tags or {},
-            description=row.description,
-            metadata=row.metadata or {},
-            uid=row.uid,
-            version=row.version,
-            created_at=created,
-            created_by=row.created_by,
-            updated_at=updated,
-            files=[ArtifactFile.model_construct(**f) for f in row.files or []],
         )

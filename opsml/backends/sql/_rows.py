@@ -1,0 +1,163 @@
+"""Card rows of the SQL backend: queries, version allocation helpers, conversion.
+
+Rows never leave the backend: :func:`to_public` turns them into
+:class:`~opsml.schemas.CardPublic`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Select, and_, select, text
+
+from opsml import versioning
+from opsml.backends.sql.tables import CARDS, CardRow
+from opsml.schemas import ArtifactFile, CardCreate, CardPublic
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+PG_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def now() -> datetime:
+    """The current UTC time (what every timestamp column stores)."""
+    return datetime.now(UTC)
+
+
+def insert_values(
+    card: CardCreate, uid: str, version: str, *, status: str, actor: str | None
+) -> dict[str, Any]:
+    """The parameters of a new card row (passed as parameters so the statement is cached)."""
+    parsed = versioning.parse_version(version)
+    return {
+        "uid": uid,
+        "registry": card.registry,
+        "repository": card.repository,
+        "name": card.name,
+        "version": version,
+        "major": parsed.major,
+        "minor": parsed.minor,
+        "patch": parsed.patch,
+        "prerelease": ".".join(parsed.prerelease),
+        "build": ".".join(parsed.build),
+        "status": status,
+        "contact": card.contact,
+        "description": card.description,
+        "tags": card.tags,
+        "metadata": card.metadata,
+        "files": [f.model_dump() for f in card.files],
+        "created_at": now(),
+        "created_by": actor or card.created_by,
+        "updated_at": None,
+    }
+
+
+def next_version(conn: Connection, card: CardCreate) -> str:
+    """The bump of the highest version (deleted and pending rows included).
+
+    Only the versions sharing the highest (major, minor, patch) can decide a
+    bump (``pre`` and ``build`` number within that triple; a higher triple
+    would be the highest), so only those are read and parsed: the cost does
+    not grow with the number of versions a name has.
+    """
+    same_card = (
+        CardRow.registry_type == card.registry,
+        CardRow.repository == card.repository,
+        CardRow.name == card.name,
+    )
+    top = (
+        select(CardRow.major, CardRow.minor, CardRow.patch)
+        .where(*same_card)
+        .order_by(CardRow.major.desc(), CardRow.minor.desc(), CardRow.patch.desc())
+        .limit(1)
+        .subquery()
+    )
+    existing = (
+        conn.execute(  # one round trip: the versions of the highest triple
+            select(CardRow.version)
+            .join(
+                top,
+                and_(
+                    CardRow.major == top.c.major,
+                    CardRow.minor == top.c.minor,
+                    CardRow.patch == top.c.patch,
+                ),
+            )
+            .where(*same_card)
+        )
+        .scalars()
+        .all()
+    )
+    return versioning.next_version(existing, card.version_type)
+
+
+def lock_name(conn: Connection, card: CardCreate) -> None:
+    """On PostgreSQL, queue writers of the same name on a transaction-scoped advisory lock.
+
+    Without it, concurrent writers all read the same highest version, all but
+    one hit the unique constraint, and retry in a storm. The unique
+    constraint and the retry stay the guarantee; the lock only makes the
+    retry rare. Other databases: SQLite's ``BEGIN IMMEDIATE`` already
+    serializes writers; MariaDB relies on the retry.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    ident = f"{card.registry}\0{card.repository}\0{card.name}".encode()
+    key = int.from_bytes(hashlib.blake2b(ident, digest_size=8).digest(), "big", signed=True)
+    conn.execute(PG_LOCK, {"key": key})
+
+
+def resolve(conn: Connection, stmt: Select[Any], spec: str | None) -> Any:
+    """The row of ``stmt`` whose version best matches ``spec`` (see ``opsml.versioning``)."""
+    if spec is not None and versioning.is_exact(spec):
+        return conn.execute(stmt.where(CardRow.version == spec)).first()
+    if spec is None or spec.strip().lower() == "latest":
+        top = conn.execute(
+            stmt.where(CardRow.prerelease == "")
+            .order_by(CardRow.major.desc(), CardRow.minor.desc(), CardRow.patch.desc())
+            .limit(1)
+        ).first()
+        if top is not None:
+            candidates = conn.execute(
+                stmt.where(
+                    CardRow.prerelease == "",
+                    CardRow.major == top.major,
+                    CardRow.minor == top.minor,
+                    CardRow.patch == top.patch,
+                )
+            ).all()
+            return max(candidates, key=lambda r: versioning.version_key(r.version))
+    rows = {r.version: r for r in conn.execute(stmt).all()}
+    pick = versioning.resolve_version(spec, rows)
+    return None if pick is None else rows[pick]
+
+
+def active(registry: str) -> Select[Any]:
+    return select(CARDS).where(CardRow.registry_type == registry, CardRow.status == "active")
+
+
+def to_public(row: Any) -> CardPublic:
+    created = row.created_at
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    updated = row.updated_at
+    if updated is not None and updated.tzinfo is None:
+        updated = updated.replace(tzinfo=UTC)
+    return CardPublic.model_construct(
+        registry=row.registry,
+        name=row.name,
+        repository=row.repository,
+        contact=row.contact,
+        tags=row.tags or {},
+        description=row.description,
+        metadata=row.metadata or {},
+        uid=row.uid,
+        version=row.version,
+        created_at=created,
+        created_by=row.created_by,
+        updated_at=updated,
+        files=[ArtifactFile.model_construct(**f) for f in row.files or []],
+    )
