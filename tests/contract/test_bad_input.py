@@ -128,11 +128,15 @@ def test_update_and_delete_bad_input(registry_env: RegistryEnv) -> None:
     with pytest.raises(InvalidInputError, match="expected a card"):
         reg.delete_card("uid")  # type: ignore[arg-type]
     assert registry_env.snapshot() == before
+    stale = reg.load_card(uid=card.uid)
     reg.delete_card(card)
-    stale = reg.list_cards()
-    assert stale == []
-    ghost = run_card()
-    ghost._attach(card._public or reg.load_card, reg.backend)  # type: ignore[arg-type]
+    assert reg.list_cards() == []
+    after_delete = registry_env.snapshot()
+    with pytest.raises(CardNotFoundError, match=str(card.uid)):
+        reg.delete_card(stale)
+    with pytest.raises(CardNotFoundError, match=str(card.uid)):
+        reg.update_card(stale)
+    assert registry_env.snapshot() == after_delete
 
 
 def test_run_card_log_validation(tmp_path: Path) -> None:
