@@ -1,0 +1,41 @@
+"""The ``Example:`` sections of the public modules run, so they cannot rot."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+from opsml import configure
+
+MODULES = [
+    "opsml.errors",
+    "opsml.config",
+    "opsml.schemas",
+    "opsml.hooks",
+    "opsml.backends",
+    "opsml.backends.base",
+    "opsml.backends.http",
+    "opsml.backends.sql.backend",
+    "opsml.backends.sql.engine",
+    "opsml.storage.digest",
+    "opsml.storage.store",
+    "opsml.cards.run",
+    "opsml.cards.pipeline",
+    "opsml.cards.base",
+    "opsml.versioning",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_module_examples(name: str) -> None:
+    module = importlib.import_module(name)
+    try:
+        result = doctest.testmod(
+            module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+        )
+    finally:
+        configure()
+    assert result.failed == 0, f"{result.failed} example(s) failed in {name}"
+    assert result.attempted > 0, f"{name} has no runnable example"
