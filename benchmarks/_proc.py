@@ -1,11 +1,15 @@
-"""Start a server process on a free loopback port and wait until a URL answers 200."""
+"""Server subprocesses for tests and benchmarks: start on a free loopback port, wait until a
+URL answers 200, stop; and sample a process's memory while it works."""
 
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +28,7 @@ class Server:
     """A server subprocess and its base URL."""
 
     url: str
+    port: int
     process: subprocess.Popen[bytes]
     log_path: Path
     started_in: float
@@ -54,9 +59,18 @@ def start(
     ready_path: str,
     log_path: Path,
     env: dict[str, str] | None = None,
+    base_env: Mapping[str, str] | None = None,
     timeout: float = 120.0,
 ) -> Server:
     """Run ``argv`` (``{port}`` replaced by a free port) and wait for ``GET ready_path`` = 200.
+
+    Args:
+        argv_for_port: the command; ``{port}`` in any argument becomes the port.
+        ready_path: path that answers 200 once the server is ready.
+        log_path: where stdout and stderr go; ``{port}`` in its name becomes the port.
+        env: variables added to ``base_env``.
+        base_env: the environment to start from (default: this process's).
+        timeout: seconds to wait for readiness.
 
     ``started_in`` is the wall time from ``Popen`` to the first 200.
     """
@@ -64,11 +78,13 @@ def start(
     for _ in range(3):  # another process may take the free port first
         port = free_port()
         argv = [a.replace("{port}", str(port)) for a in argv_for_port]
-        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        log_file = Path(str(log_path).replace("{port}", str(port)))
+        base = os.environ if base_env is None else base_env
+        full_env = {**base, "PYTHONUNBUFFERED": "1", **(env or {})}
         t0 = time.perf_counter()
-        with open(log_path, "wb") as log:
+        with open(log_file, "wb") as log:
             process = subprocess.Popen(argv, env=full_env, stdout=log, stderr=subprocess.STDOUT)
-        server = Server(f"http://127.0.0.1:{port}", process, log_path, 0.0)
+        server = Server(f"http://127.0.0.1:{port}", port, process, log_file, 0.0)
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2.0, trust_env=False) as client:
             while time.monotonic() < deadline and process.poll() is None:
@@ -84,3 +100,48 @@ def start(
         if "address already in use" not in last.lower():
             break
     raise RuntimeError(f"{argv_for_port[:4]} did not become ready:\n{last}")
+
+
+class RssSampler:
+    """Peak RSS growth of a process and its children, sampled every 10 ms in a thread."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self._root = psutil.Process(pid)
+        self.baseline = self._rss()
+        self.peak = self.baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _rss(self) -> int:
+        import psutil
+
+        total = 0
+        for proc in [self._root, *self._root.children(recursive=True)]:
+            with suppress(psutil.Error):
+                total += proc.memory_info().rss
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._rss())
+            time.sleep(0.01)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth(self) -> int:
+        """Peak RSS above the baseline, in bytes."""
+        return self.peak - self.baseline
+
+    @property
+    def growth_mib(self) -> float:
+        """Peak RSS above the baseline, in MiB."""
+        return self.growth / 2**20

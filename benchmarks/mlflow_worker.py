@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing as mp
 import os
 import statistics
 import sys
@@ -17,6 +16,8 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+from _race import race  # this folder is on sys.path: the script runs from it
 
 
 def p50_ms(samples: list[float]) -> float:
@@ -158,23 +159,9 @@ def writers(url: str, processes: int, per_process: int) -> dict[str, Any]:
         experiment.experiment_id if experiment else client.create_experiment("bench-race")
     )
     run_id = client.create_run(experiment_id).info.run_id
-    ctx = mp.get_context("spawn")
-    ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    procs = [
-        ctx.Process(target=_writer, args=(url, name, run_id, per_process, ready, go, out))
-        for _ in range(processes)
-    ]
-    for p in procs:
-        p.start()
-    for _ in procs:
-        ready.get(timeout=120)
-    go.set()
-    results = [out.get(timeout=900) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-    versions = [v for r in results for v in r["versions"]]
-    errors = [e for r in results for e in r["errors"]]
-    seconds = max(r["t1"] for r in results) - min(r["t0"] for r in results)
+    versions, errors, seconds = race(
+        _writer, (url, name, run_id, per_process), processes, result_timeout=900
+    )
     stored = MlflowClient(tracking_uri=url, registry_uri=url).search_model_versions(
         f"name='{name}'", max_results=10_000
     )

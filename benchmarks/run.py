@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks import mlflow_side, workloads  # noqa: E402
+from benchmarks import _proc, mlflow_side, workloads  # noqa: E402
 
 PG_URL = os.environ.get("OPSML_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 RESULTS = REPO / "benchmarks" / "results"
@@ -323,7 +323,7 @@ def mlflow(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> No
         src = work / "mlflow-big" / "weights.bin"
         src.parent.mkdir(parents=True)
         sha = workloads.write_random_file(src, sizes.big)
-        with workloads.RssSampler(server.pid) as rss:
+        with _proc.RssSampler(server.pid) as rss:
             big = mlflow_side.run("transfer", server.url, path=str(src), sha=sha)
         src.unlink()
         raw["mlflow_big"] = {**big, "rss_mib": rss.growth_mib}

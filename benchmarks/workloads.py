@@ -8,23 +8,22 @@ workload checks its own result: a fast wrong answer raises ``BenchmarkError``.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing as mp
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from benchmarks import _proc
+from benchmarks._race import race
 
 REPO = Path(__file__).resolve().parents[1]
 BLOCK = 4 * 1024 * 1024
@@ -115,45 +114,6 @@ def start_bare_server(root: Path) -> _proc.Server:
     return _proc.start(
         argv, ready_path="/", log_path=root / "bare.log", env={"PYTHONPATH": str(REPO)}
     )
-
-
-class RssSampler:
-    """Peak RSS growth of a process and its children, sampled every 10 ms in a thread."""
-
-    def __init__(self, pid: int) -> None:
-        import psutil
-
-        self._root = psutil.Process(pid)
-        self.baseline = self._rss()
-        self.peak = self.baseline
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _rss(self) -> int:
-        import psutil
-
-        total = 0
-        for proc in [self._root, *self._root.children(recursive=True)]:
-            with suppress(psutil.Error):
-                total += proc.memory_info().rss
-        return total
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._rss())
-            time.sleep(0.01)
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def growth_mib(self) -> float:
-        return (self.peak - self.baseline) / 2**20
 
 
 # -- machine limits --------------------------------------------------------------------
@@ -436,24 +396,8 @@ def concurrent_writers(
     that no version is given twice and none is lost (the database holds exactly
     the versions the writers were given: 1.0.0 up to 1.0.N-1).
     """
-    ctx = mp.get_context("spawn")
-    ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     name = f"race-{uuid.uuid4().hex[:8]}"
-    procs = [
-        ctx.Process(target=_writer, args=(target, name, per_process, storage, ready, go, out))
-        for _ in range(processes)
-    ]
-    for p in procs:
-        p.start()
-    for _ in procs:
-        ready.get(timeout=120)
-    go.set()
-    results = [out.get(timeout=600) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-    versions = [v for r in results for v in r["versions"]]
-    errors = [e for r in results for e in r["errors"]]
-    seconds = max(r["t1"] for r in results) - min(r["t0"] for r in results)
+    versions, errors, seconds = race(_writer, (target, name, per_process, storage), processes)
     total = processes * per_process
     stored = _stored_versions(db_url, name)
     expected = {"1.0.0", *(f"1.0.{i}" for i in range(1, total))}
@@ -544,13 +488,13 @@ def big_transfer(url: str, server_pid: int, work: Path, size: int) -> dict[str, 
     )
     backend = HttpBackend(url)
     try:
-        with RssSampler(server_pid) as up_rss:
+        with _proc.RssSampler(server_pid) as up_rss:
             t = time.perf_counter()
             public = backend.register_card(card, src)
             up_s = time.perf_counter() - t
         (src / "weights.bin").unlink()
         dest = work / "big-dest"
-        with RssSampler(server_pid) as down_rss:
+        with _proc.RssSampler(server_pid) as down_rss:
             t = time.perf_counter()
             backend.download_artifacts(public, dest)
             down_s = time.perf_counter() - t

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,8 @@ from typing import Any
 
 import pytest
 
+from benchmarks._proc import free_port
+
 S3_BUCKET = "opsml-test"
 GCS_BUCKET = "opsml-test"
 GCS_PROJECT = "opsml-test"
@@ -43,6 +44,7 @@ REGION = "us-east-1"
 _MOTO_LAUNCHER = """
 import os, sys, time
 from moto.server import ThreadedMotoServer
+
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
 server.start()
 print(server.get_host_and_port()[1], flush=True)
@@ -63,13 +65,6 @@ def _wait_http(url: str, timeout: float = 20.0) -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"emulator at {url} did not come up") from None
             time.sleep(0.05)
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _Emulator:

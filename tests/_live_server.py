@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
+
+from benchmarks._proc import Server, start
 
 if TYPE_CHECKING:
     from tests.conftest import RegistryEnv
@@ -34,36 +33,43 @@ READY_TIMEOUT = 60.0
 
 @dataclass
 class LiveServer:
-    """A registry server subprocess."""
+    """A registry server subprocess, with the database and folders it uses."""
 
-    url: str
-    port: int
-    process: subprocess.Popen[bytes]
+    proc: Server
     db_url: str
     storage_root: Path
     staging_root: Path
-    log_path: Path
     env: dict[str, str] = field(default_factory=dict)
-    started_in: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return self.proc.url
+
+    @property
+    def port(self) -> int:
+        return self.proc.port
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        return self.proc.process
 
     @property
     def pid(self) -> int:
-        return self.process.pid
+        return self.proc.pid
+
+    @property
+    def log_path(self) -> Path:
+        return self.proc.log_path
+
+    @property
+    def started_in(self) -> float:
+        return self.proc.started_in
 
     def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+        return self.proc.log()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        self.proc.stop()
 
     def reset(self) -> None:
         """Empty the database tables, the storage folder and the staging folder."""
@@ -79,13 +85,6 @@ class LiveServer:
                         child.unlink(missing_ok=True)
         for sub in ("sessions", "inline", "committing"):
             (self.staging_root / sub).mkdir(parents=True, exist_ok=True)
-
-
-def free_port() -> int:
-    """A free loopback TCP port (bind to port 0 and read it back)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _server_env(extra: dict[str, str]) -> dict[str, str]:
@@ -124,60 +123,27 @@ def start_server(
         "OPSML_STAGING_DIR": staging.as_posix(),
         **(env or {}),
     }
-    last_error = ""
-    for _ in range(3):  # another process may grab the free port first
-        port = free_port()
-        log_path = root / f"server-{port}.log"
-        started = time.perf_counter()
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "opsml_server",
-                    "start",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
-                env=_server_env(extra),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        server = LiveServer(
-            url=f"http://127.0.0.1:{port}",
-            port=port,
-            process=process,
-            db_url=db_url,
-            storage_root=storage,
-            staging_root=staging,
-            log_path=log_path,
-            env=extra,
+    try:
+        proc = start(
+            [
+                sys.executable,
+                "-m",
+                "opsml_server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "{port}",
+            ],
+            ready_path="/readyz",
+            log_path=root / "server-{port}.log",
+            env=_server_env(extra),
+            base_env={},
+            timeout=timeout,
         )
-        if _wait_ready(server, timeout):
-            server.started_in = time.perf_counter() - started
-            return server
-        server.stop()
-        last_error = server.log()
-        if "address already in use" not in last_error.lower():
-            break
-    raise RuntimeError(f"the registry server did not become ready:\n{last_error[-4000:]}")
-
-
-def _wait_ready(server: LiveServer, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=2.0, trust_env=False) as client:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                return False
-            try:
-                if client.get(f"{server.url}/readyz").status_code == 200:
-                    return True
-            except httpx.TransportError:
-                pass
-            time.sleep(0.02)
-    return False
+    except RuntimeError as exc:
+        raise RuntimeError(f"the registry server did not become ready: {exc}") from None
+    return LiveServer(proc, db_url=db_url, storage_root=storage, staging_root=staging, env=extra)
 
 
 @contextmanager

@@ -15,20 +15,6 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def prefect_api() -> Iterator[str]:
-    """A Prefect API: the e2e session harness when it runs (never nest two), else our own."""
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
-    active = os.environ.get("OPSML_TESTS_PREFECT_HARNESS")
-    if active:
-        yield active
-        return
-    with prefect_test_harness(server_startup_timeout=90):
-        yield str(PREFECT_API_URL.value())
-
-
 @pytest.fixture
 def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The environment's registry is embedded SQLite in tmp_path."""

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
+from benchmarks._proc import RssSampler
 from opsml.backends.http import HttpBackend
 from opsml.schemas import ArtifactFile, CardCreate
 from opsml.storage.digest import sha256_file
@@ -17,34 +16,6 @@ from tests._live_server import LiveServer, http_env
 
 GIB = 1024**3
 BLOCK = 4 * 1024 * 1024
-
-
-class RssSampler:
-    """Samples a process's RSS every few milliseconds in a thread."""
-
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
-        self.baseline = self.process.memory_info().rss
-        self.peak = self.baseline
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(0.01)
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.baseline
 
 
 def write_big_file(path: Path, size: int = GIB) -> None:

@@ -15,11 +15,12 @@ import pytest
 from opsml_server.settings import ServerSettings
 from pydantic import ValidationError
 
+from benchmarks._proc import free_port
 from opsml.backends.http import HttpBackend
 from opsml.backends.sql import SqlBackend
 from opsml.errors import AuthenticationError, BackendUnavailableError, PermissionDeniedError
 from opsml.schemas import ArtifactFile, CardCreate, CardQuery, CardUpdate
-from tests._live_server import LiveServer, free_port, running_server
+from tests._live_server import LiveServer, running_server
 from tests.conftest import RegistryEnv
 
 USER, PASSWORD = "ds-team", "correct horse battery staple"

@@ -6,14 +6,12 @@ its own RSS with psutil; through a server, the test also samples the server's.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
+from benchmarks._proc import RssSampler
 from tests._emulators import emulator_for, run_transfer, unique_uri, write_blob
 
 MIB = 1024 * 1024
@@ -28,37 +26,6 @@ def blob(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]
     digest = write_blob(path, SIZE)
     yield path, digest
     path.unlink(missing_ok=True)
-
-
-class _Sampler:
-    """Peak RSS growth of another process, sampled every 5 ms."""
-
-    def __init__(self, pid: int) -> None:
-        self.proc = psutil.Process(pid)
-        self.base = self.peak = self.proc.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        self.timeline: list[tuple[float, int]] = []
-        t0 = time.perf_counter()
-        while not self._stop.is_set():
-            rss = self.proc.memory_info().rss
-            self.timeline.append((time.perf_counter() - t0, rss - self.base))
-            self.peak = max(self.peak, rss)
-            time.sleep(0.005)
-
-    def __enter__(self) -> _Sampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.base
 
 
 def _warm_up(url: str, tmp_path: Path) -> None:
@@ -113,7 +80,7 @@ def test_round_trip_through_the_server(
         server = request.getfixturevalue(f"live_server_{kind}")[0]
         assert {"OPSML_STORAGE_URI", *emulator_for(request, kind).server_env()} <= set(server.env)
     _warm_up(server.url, tmp_path)  # first-use imports and pools are not per-transfer memory
-    with _Sampler(server.pid) as sampler:
+    with RssSampler(server.pid) as sampler:
         result = run_transfer(
             source, tmp_path / "out", {"OPSML_TRACKING_URI": server.url},
             "auto" if transfer == "presigned" else "proxy",

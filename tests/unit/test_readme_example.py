@@ -15,7 +15,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def test_readme_usage_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    usage = next(b for b in blocks if "CardRegistry(\"model\")" in b)
+    usage = next(b for b in blocks if 'CardRegistry("model")' in b)
     monkeypatch.chdir(tmp_path)  # the embedded default lives in ./opsml_registry
     monkeypatch.delenv("OPSML_TRACKING_URI", raising=False)
     monkeypatch.delenv("OPSML_STORAGE_URI", raising=False)
