@@ -12,10 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from opsml.errors import InvalidInputError
 from opsml.schemas import CardPublic, Name, RegistryType, Tags
+from opsml.versioning import parse_version
 
 if TYPE_CHECKING:
     from opsml.backends.base import ProgressCallback, RegistryBackend
@@ -54,6 +55,14 @@ class Card(BaseModel):
         default_factory=dict,
         description="Where it was made: Prefect flow run id, flow, deployment, run URL.",
     )
+
+    @field_validator("version")
+    @classmethod
+    def _check_version(cls, version: str | None) -> str | None:
+        """An explicit version must be one the registry can store (see ``opsml.versioning``)."""
+        if version is not None:
+            parse_version(version)  # VersionError is a ValueError: pydantic reports it
+        return version
 
     _backend: RegistryBackend | None = PrivateAttr(default=None)
     _public: CardPublic | None = PrivateAttr(default=None)

@@ -49,7 +49,7 @@ def test_register_bad_input_writes_nothing(registry_env: RegistryEnv, tmp_path: 
         (runs, "not a card", {}, InvalidInputError, "needs a RunCard"),
         (runs, model_card(), {}, InvalidInputError, "CardRegistry('model')"),
         (runs, run_card(), {"version_type": "huge"}, InvalidInputError, "version_type"),
-        (runs, run_card(version="1.0"), {}, VersionError, "1.0"),
+        (runs, run_card().model_copy(update={"version": "1.0"}), {}, VersionError, "1.0"),
         (runs, run_card(version="1.0.0"), {}, OpsmlError, "1.0.0"),
         (
             registry_env.registry("model"),
