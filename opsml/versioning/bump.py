@@ -61,6 +61,16 @@ def _check_label(label: str, argument: str) -> None:
         )
 
 
+def _check_arguments(version_type: str, pre_label: str, build_label: str) -> None:
+    """Refuse an unknown bump or a malformed label."""
+    if version_type not in VERSION_TYPES:
+        raise VersionError(
+            f"invalid version_type {version_type!r}: expected one of {'|'.join(VERSION_TYPES)}"
+        )
+    _check_label(pre_label, "pre_label")
+    _check_label(build_label, "build_label")
+
+
 def _numbered(identifiers: tuple[str, ...], label: str) -> int | None:
     """Return N when ``identifiers`` starts with ``(label, N)``, else None."""
     if len(identifiers) >= 2 and identifiers[0] == label and identifiers[1].isdigit():
@@ -169,12 +179,7 @@ def next_version(
         '1.0.0+build.2'
 
     """
-    if version_type not in VERSION_TYPES:
-        raise VersionError(
-            f"invalid version_type {version_type!r}: expected one of {'|'.join(VERSION_TYPES)}"
-        )
-    _check_label(pre_label, "pre_label")
-    _check_label(build_label, "build_label")
+    _check_arguments(version_type, pre_label, build_label)
     parsed = [parse_version(text) for text in as_list(existing, "existing")]
     if not parsed:
         return _first_version(version_type, pre_label, build_label)
