@@ -22,7 +22,7 @@ from opsml_server.ui import router
 from opsml_server.ui.standalone import create_ui_app
 
 from opsml.backends import build_backend, clear_backend_cache
-from tests._ui_seed import FLOW_RUN_URL, XSS, seed, seed_xss
+from tests._ui_seed import FLOW_RUN_URL, seed, seed_xss
 
 MODES = ["sqlite", "postgres", "mariadb", "http"]
 
