@@ -25,6 +25,7 @@ class Story:
     model_v2: Any
     pipeline: Any
     model_file: bytes
+    run_v2: Any = None
 
 
 def seed(settings: Any, root: Path) -> Story:
@@ -83,8 +84,21 @@ def seed(settings: Any, root: Path) -> Story:
         },
     )
     CardRegistry("pipeline", settings=settings).register_card(pipeline)
+    run_v2 = RunCard(name="churn-train", repository="ds", contact="ds@example.com", lineage=lineage)
+    run_v2.log_params(learning_rate=0.05, depth=4)
+    for step, value in enumerate([0.8, 0.5, 0.35, 0.3]):
+        run_v2.log_metric("loss", value, step=step)
+    notes.write_text("trained on churn-data, lower learning rate\n")
+    run_v2.log_artifact(notes)
+    CardRegistry("run", settings=settings).register_card(run_v2)
     return Story(
-        data, run, versions[0], versions[1], pipeline, (root / "v2" / "weights.bin").read_bytes()
+        data,
+        run,
+        versions[0],
+        versions[1],
+        pipeline,
+        (root / "v2" / "weights.bin").read_bytes(),
+        run_v2,
     )
 
 

@@ -55,7 +55,7 @@ class ListFilters:
     ) -> ListFilters:
         """Validate the query string's values; bad ones raise ``InvalidInputError``."""
         tags: dict[str, str] = {}
-        for item in tag or []:
+        for item in filter(None, (t.strip() for t in tag or [])):
             key, sep, value = item.partition("=")
             if not sep or not key.strip():
                 raise InvalidInputError(f"tag filter {item!r} must look like key=value")

@@ -9,8 +9,10 @@
   var timer = null;
   var seq = 0;
   function query() {
-    var params = new URLSearchParams(new FormData(form));
-    params.forEach(function (value, key) { if (!value) { params.delete(key); } });
+    var params = new URLSearchParams();
+    new FormData(form).forEach(function (value, key) {
+      if (value) { params.append(key, value); }
+    });
     var text = params.toString();
     return form.getAttribute("action") + (text ? "?" + text : "");
   }
