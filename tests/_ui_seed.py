@@ -26,6 +26,7 @@ class Story:
     pipeline: Any
     model_file: bytes
     run_v2: Any = None
+    sk_model: Any = None
 
 
 def seed(settings: Any, root: Path) -> Story:
@@ -91,6 +92,7 @@ def seed(settings: Any, root: Path) -> Story:
     notes.write_text("trained on churn-data, lower learning rate\n")
     run_v2.log_artifact(notes)
     CardRegistry("run", settings=settings).register_card(run_v2)
+    sk_model = _sklearn_model(settings, data.uid, run_v2.uid)
     return Story(
         data,
         run,
@@ -99,6 +101,7 @@ def seed(settings: Any, root: Path) -> Story:
         pipeline,
         (root / "v2" / "weights.bin").read_bytes(),
         run_v2,
+        sk_model,
     )
 
 
@@ -114,4 +117,26 @@ def seed_xss(settings: Any) -> Any:
     card.log_params(**{"payload": XSS})
     card.log_metric(XSS, 1.0)
     CardRegistry("run", settings=settings).register_card(card)
+    return card
+
+
+def _sklearn_model(settings: Any, data_uid: Any, run_uid: Any) -> Any:
+    """A scikit-learn model with a signature (framework, library versions, columns)."""
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    frame = pd.DataFrame({"tenure": [1.0, 5.0, 9.0, 2.0], "spend": [10.0, 3.0, 8.0, 1.0]})
+    fitted = LogisticRegression().fit(frame, [0, 1, 1, 0])
+    card = ModelCard(
+        name="churn-logreg",
+        repository="ds",
+        contact="ds@example.com",
+        model=fitted,
+        sample_input=frame.head(2),
+        datacard_uid=data_uid,
+        runcard_uid=run_uid,
+        description="Logistic regression on tenure and spend.",
+        tags={"stage": "candidate"},
+    )
+    CardRegistry("model", settings=settings).register_card(card)
     return card

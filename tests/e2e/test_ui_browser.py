@@ -120,10 +120,10 @@ def test_login_search_open_download(page: Any, story: Story, server: LiveServer)
     from playwright.sync_api import expect
 
     expect(page).to_have_url(re.compile(r"/ui/model\?q=churn$"))
-    rows = page.locator("#results tbody tr")
-    expect(rows).to_have_count(2)
+    expect(page.locator("#results tbody tr")).to_have_count(3)  # churn x2, churn-logreg
     assert errors == []
-    assert rows.nth(0).locator("td.ver").inner_text() == "1.1.0"  # SemVer order
+    rows = page.locator("#results tbody tr", has=page.get_by_role("link", name="churn", exact=True))
+    assert rows.locator("td.ver").all_inner_texts() == ["1.1.0", "1.0.0"]  # SemVer order
     rows.nth(0).get_by_role("link", name="churn").click()
     page.wait_for_url(f"**/ui/model/{story.model_v2.uid}")
     public = story.model_v2._public
@@ -198,7 +198,7 @@ def test_script_payloads_render_as_text(page: Any, story: Story) -> None:
 PAGES = {
     "home": lambda s: "/ui/",
     "list": lambda s: "/ui/model?q=churn",
-    "model": lambda s: f"/ui/model/{s.model_v2.uid}",
+    "model": lambda s: f"/ui/model/{s.sk_model.uid}",
     "run": lambda s: f"/ui/run/{s.run.uid}",
     "data": lambda s: f"/ui/data/{s.data.uid}",
     "pipeline": lambda s: f"/ui/pipeline/{s.pipeline.uid}",
@@ -239,4 +239,4 @@ def test_keyboard_reaches_search_and_results(page: Any, story: Story) -> None:
     page.keyboard.type("churn")
     page.keyboard.press("Enter")
     page.wait_for_url("**/ui/model?q=churn**")
-    assert page.locator("#results tbody tr").count() == 2
+    assert page.locator("#results tbody tr").count() == 3

@@ -51,7 +51,7 @@ def test_ui_story_every_mode(ui: TestClient, ui_env: Any, tmp_path: Path) -> Non
     home = ui.get("/ui/")
     assert home.status_code == 200
     assert f"/ui/model/{story.model_v2.uid}" in home.text
-    assert re.search(r"<strong>2</strong> cards", home.text)  # two model versions
+    assert re.search(r"<strong>3</strong> cards", home.text)  # three models
 
     found = ui.get("/ui/model", params={"q": "chur"})
     assert f"/ui/model/{story.model_v2.uid}" in found.text
@@ -77,6 +77,10 @@ def test_ui_story_every_mode(ui: TestClient, ui_env: Any, tmp_path: Path) -> Non
     links = _links(page)
     assert f"/ui/run/{story.run.uid}" in links and f"/ui/data/{story.data.uid}" in links
     assert f"/ui/pipeline/{story.pipeline.uid}" in links and FLOW_RUN_URL in links
+
+    sk_page = ui.get(f"/ui/model/{story.sk_model.uid}").text
+    assert "sklearn.linear_model" in sk_page and "<td>skops</td>" in sk_page
+    assert re.search(r"<td>input</td><td>tenure</td><td>float64</td>", sk_page)
 
     run_page = ui.get(f"/ui/run/{story.run.uid}").text
     assert run_page.count("<svg") == 2 and "learning_rate" in run_page
