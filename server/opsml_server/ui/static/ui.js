@@ -26,8 +26,11 @@
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = doc.getElementById("results");
         if (!fresh) { return; }
-        results.replaceWith(document.importNode(fresh, true));
-        results = document.getElementById("results");
+        // keep the live region itself, so that screen readers announce the new results
+        var nodes = Array.prototype.map.call(fresh.childNodes, function (node) {
+          return document.importNode(node, true);
+        });
+        results.replaceChildren.apply(results, nodes);
         history.replaceState(null, "", url);
       })
       .catch(function () { /* keep the current results; the form still submits */ });
