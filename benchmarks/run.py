@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks import _proc, mlflow_side, workloads  # noqa: E402
+from benchmarks import _proc, mlflow_side, ui_workloads, workloads  # noqa: E402
 
 PG_URL = os.environ.get("OPSML_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 RESULTS = REPO / "benchmarks" / "results"
@@ -217,9 +217,12 @@ def ours(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> None
     server = workloads.start_server(seeded, db_url)
     try:
         listing = workloads.list_latency(server.url, sizes.repeats, sizes.seed)
+        log("opsml: web UI pages over the seeded registry")
+        raw["ours_ui"] = ui_workloads.ui_pages(server.url, sizes.repeats, sizes.seed)
     finally:
         server.stop()
     raw["ours_list"] = listing
+    rows.extend(ui_workloads.rows(raw["ours_ui"], sizes.seed, Row))
     rows.append(
         Row(f"list 50 of {sizes.seed:,} versions p50", "ms", listing["list_p50_ms"], budget=10)
     )

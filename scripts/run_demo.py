@@ -196,6 +196,11 @@ def main() -> int:
     print(f"\nEverything is under {out} (summary.json, registry/, build/).")
     if server is not None and args.keep_server:
         print(f"The registry server is still running at {tracking_uri} (pid {server.pid}).")
+    print(
+        "Browse what it registered: OPSML_TRACKING_URI="
+        f"sqlite:///{(out / 'registry' / 'registry.db').as_posix()} "
+        f"OPSML_STORAGE_URI={(out / 'registry' / 'artifacts').as_posix()} opsml ui"
+    )
     return 0
 
 

@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 import opsml
 from opsml.backends.sql import SqlBackend
 from opsml.errors import OpsmlError
-from opsml_server import handlers
+from opsml_server import handlers, ui
 from opsml_server.api.deps import CurrentUser
 from opsml_server.api.routes import cards, health, presign, uploads
 from opsml_server.metrics import MetricsMiddleware, ServerMetrics
@@ -189,6 +189,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(cards.router)
     app.include_router(uploads.router)
     app.include_router(presign.router)
+    app.include_router(ui.router)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi(user: CurrentUser) -> JSONResponse:

@@ -59,3 +59,45 @@ def start(
         uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
     else:
         uvicorn.run("opsml_server.app:create_app", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+
+
+ui_app = typer.Typer(
+    help="Browse the registry in a web browser.", invoke_without_command=True, no_args_is_help=False
+)
+
+
+@ui_app.callback()
+def ui(
+    port: int = typer.Option(8765, "--port", "-p", help="TCP port on 127.0.0.1."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser."),
+) -> None:
+    """Serve the web UI over OPSML_TRACKING_URI (embedded SQLite by default) on loopback."""
+    import threading
+    import webbrowser
+
+    import uvicorn
+
+    from opsml.backends import build_backend
+    from opsml.config import get_settings
+    from opsml.errors import OpsmlError
+    from opsml_server.ui.standalone import create_ui_app
+
+    try:
+        settings = get_settings()
+        backend = build_backend(settings)
+    except OpsmlError as exc:
+        typer.echo(f"cannot open the registry: {exc}", err=True)
+        raise typer.Exit(2) from None
+    url = f"http://127.0.0.1:{port}/ui/"
+    where = "a registry server" if settings.backend_kind == "http" else "a SQL registry"
+    typer.echo(f"OpsML UI over {where} on {url} (Ctrl+C to stop)")
+    if not no_browser:
+        threading.Timer(0.8, webbrowser.open, args=(url,)).start()
+    uvicorn.run(
+        create_ui_app(backend),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )

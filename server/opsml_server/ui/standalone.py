@@ -1,0 +1,113 @@
+"""The app behind ``opsml ui``: the UI pages over any ``RegistryBackend``, for one local user.
+
+It serves the same pages as the registry server, plus a read-only copy of the
+API's download endpoint (same path, so the pages' download links work), over
+whatever backend ``OPSML_TRACKING_URI`` selects: embedded SQLite, a database,
+or a registry server through the HTTP backend. It has no write endpoint and
+listens on loopback only (see ``opsml ui``).
+
+Example:
+    >>> from opsml.backends.sql import SqlBackend
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> app = create_ui_app(SqlBackend(f"sqlite:///{root}/r.db", f"{root}/store"))
+    >>> app.title
+    'OpsML UI'
+
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Header, Path, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+import opsml
+from opsml.backends.base import RegistryBackend
+from opsml.schemas import RegistryType, check_relative_path
+from opsml_server import handlers
+from opsml_server.api.routes.cards import parse_range
+from opsml_server.settings import ServerSettings
+from opsml_server.ui.routes import UiBackend
+from opsml_server.ui.routes import router as ui_router
+
+downloads = APIRouter(include_in_schema=False)
+
+
+def _window(chunks: Iterator[bytes], length: int) -> Iterator[bytes]:
+    """At most ``length`` bytes of ``chunks``."""
+    for chunk in chunks:
+        if length <= 0:
+            break
+        yield chunk[:length]
+        length -= len(chunk)
+
+
+@downloads.get("/api/v1/cards/{registry}/{uid}/files/{path:path}")
+def download_file(
+    registry: RegistryType,
+    uid: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
+    path: str,
+    backend: UiBackend,
+    range: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Stream one artifact through the backend (``Range`` honoured), as the API does."""
+    card = backend.get_card(registry, uid=uid)
+    item = card.file(check_relative_path(path))
+    span = parse_range(range, item.size)
+    start, end = span or (0, item.size)
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Length": str(end - start),
+        "ETag": f'"{item.sha256}"',
+        "X-Opsml-Sha256": item.sha256,
+        "Content-Disposition": f'attachment; filename="{item.path.rsplit("/", 1)[-1]}"',
+    }
+    if span is not None:
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{item.size}"
+    return StreamingResponse(
+        _window(backend.iter_artifact(card, item.path, start=start), end - start),
+        status_code=206 if span is not None else 200,
+        media_type="application/octet-stream",
+        headers=headers,
+    )
+
+
+def create_ui_app(backend: RegistryBackend) -> FastAPI:
+    """The UI over ``backend`` (closed when the app shuts down), without auth.
+
+    Args:
+        backend: the registry to browse.
+
+    Returns:
+        A FastAPI app with the UI pages and the read-only download endpoint.
+
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await run_in_threadpool(backend.close)
+
+    app = FastAPI(
+        title="OpsML UI",
+        version=opsml.__version__,
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,
+    )
+    # one local user on loopback: no auth (the backend carries its own credentials)
+    app.state.settings = ServerSettings.model_construct(username=None, password=None)
+    app.state.backend = backend
+    handlers.install(app)
+    app.include_router(ui_router)
+    app.include_router(downloads)
+    return app
