@@ -140,7 +140,7 @@ def _pull_model(
 ) -> str:
     from opsml_prefect.deployments.steps import download_model
 
-    return download_model(name, repository, version, out_dir, credentials)["directory"]
+    return download_model(name, repository, version, out_dir, credentials)["model_dir"]
 
 
 # -- sync tasks -----------------------------------------------------------------------

@@ -5,6 +5,13 @@ templating produces (strings and dicts), rebuild the credentials block with
 ``model_validate``, and return a ``TypedDict`` whose keys later steps can use
 as ``{{ step-id.key }}``.
 
+``pull_model`` returns the model's folder as ``model_dir``, never as
+``directory``: Prefect changes into the ``directory`` output of the pull steps
+before it loads the flow's entrypoint, so a step returning ``directory`` would
+make Prefect look for the flow inside the model folder. The step can therefore
+stand anywhere in a ``pull:`` section; the working directory stays whatever
+``set_working_directory`` (or the worker) chose.
+
 Example:
     ```yaml
     pull:
@@ -16,8 +23,10 @@ Example:
           repository: ds-team
           version: "^1"
           directory: model
-          credentials: "{{ prefect.blocks.opsml-credentials.prod-registry }}"
+          credentials: "{{ prefect.blocks.opsml-credentials.opsml-registry }}"
     ```
+
+    The flow can then take ``model_dir: "{{ model.model_dir }}"`` as a parameter.
 
 """
 
@@ -35,8 +44,11 @@ __all__ = ["PullModelOutput", "pull_model"]
 class PullModelOutput(TypedDict):
     """What :func:`pull_model` returns (usable as ``{{ <step id>.<key> }}``)."""
 
-    directory: str
-    """Absolute path of the folder holding the model files and ``card.json``."""
+    model_dir: str
+    """Absolute path of the folder holding the model files and ``card.json``.
+
+    Deliberately not ``directory``: Prefect would change into it before loading the flow.
+    """
     name: str
     repository: str
     version: str
@@ -73,8 +85,8 @@ def download_model(
     """Download a model card's files (digests verified) and its ``card.json`` into ``directory``.
 
     The one implementation behind the ``pull_model`` task, its async twin and
-    the ``pull_model`` deployment step. ``card.json`` is the same file that
-    ``opsml models pull`` writes.
+    the ``pull_model`` deployment step: :meth:`opsml.ModelCard.pull`, as
+    ``opsml models pull --force`` runs it (what ``directory`` held is replaced).
 
     Args:
         name: model card name.
@@ -100,12 +112,9 @@ def download_model(
     card = registry.load_card(
         name=name, repository=repository, version=None if version in ("", None) else version
     )
-    dest = Path(directory).resolve()
-    card.download_artifacts(dest)
-    public, _ = card._registered()
-    (dest / "card.json").write_text(public.model_dump_json(indent=2))
+    dest = card.pull(Path(directory).resolve(), replace=True)
     return PullModelOutput(
-        directory=str(dest),
+        model_dir=str(dest),
         name=card.name,
         repository=card.repository,
         version=str(card.version),
@@ -126,12 +135,13 @@ def pull_model(
         name: model card name.
         repository: its repository.
         version: version or spec; empty or ``"latest"`` means the highest release.
-        directory: folder to write to, relative to the working directory.
+        directory: folder to write to, relative to the working directory; what it held
+            is replaced. Prefect's working directory does not change.
         credentials: an ``OpsmlCredentials`` block (``{{ prefect.blocks.opsml-credentials.X }}``
             resolves to a dict) or nothing to let the environment (``OPSML_TRACKING_URI``) decide.
 
     Returns:
-        ``directory`` (absolute), ``name``, ``repository``, ``version``, ``uid``.
+        ``model_dir`` (absolute), ``name``, ``repository``, ``version``, ``uid``.
 
     Example:
         ```yaml

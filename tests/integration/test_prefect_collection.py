@@ -265,9 +265,11 @@ def test_retries_only_on_transient_errors(prefect_api: str, embedded: Path) -> N
 # -- deployment step ------------------------------------------------------------------
 
 
-def test_pull_step_from_prefect_yaml_runs_with_prefects_step_runner(
+def test_issue_20_pull_section_leaves_prefect_in_the_project_folder(
     prefect_api: str, embedded: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The yaml's whole ``pull:`` section, run by Prefect's step runner: the merged output's
+    ``directory`` (where Prefect changes to before loading the entrypoint) is the project."""
     import asyncio
 
     from prefect.deployments.steps.core import run_steps
@@ -277,13 +279,20 @@ def test_pull_step_from_prefect_yaml_runs_with_prefects_step_runner(
     card = CardRegistry("model").register_card(_model_card("iris-classifier"))
     config = yaml.safe_load((REPO_ROOT / "deployments" / "prefect.yaml").read_text())
     packaging = next(d for d in config["deployments"] if d["name"] == "iris-classifier-api")
-    step = next(s for s in packaging["pull"] if "opsml_prefect.deployments.steps.pull_model" in s)
+    steps = [
+        {key: {k: v for k, v in args.items() if k != "credentials"}}  # no block in this test
+        for step in packaging["pull"]
+        for key, args in step.items()
+    ]
+    monkeypatch.setenv("OPSML_PROJECT_DIR", str(embedded))
     monkeypatch.chdir(embedded)
-    outputs = asyncio.run(run_steps([step]))
-    pulled = outputs.get("pulled-model", outputs)
+    outputs = asyncio.run(run_steps(steps))
+    assert Path(outputs["directory"]) == embedded  # not the pulled model's folder
+    pulled = outputs["pulled-model"]
+    assert "directory" not in pulled
     assert pulled["version"] == card.version and pulled["uid"] == card.uid
-    assert Path(pulled["directory"]) == (embedded / "build" / "pulled-model").resolve()
-    assert (Path(pulled["directory"]) / "card.json").is_file()
+    assert Path(pulled["model_dir"]) == (embedded / "build" / "pulled-model").resolve()
+    assert (Path(pulled["model_dir"]) / "card.json").is_file()
 
 
 def test_pull_step_rebuilds_credentials_from_a_dict(embedded: Path) -> None:
@@ -297,7 +306,7 @@ def test_pull_step_rebuilds_credentials_from_a_dict(embedded: Path) -> None:
         "block_type_slug": "opsml-credentials",
     }
     out = pull_model("churn", "ds-team", None, str(embedded / "m"), credentials=block)
-    assert out["version"] == "1.0.0" and Path(out["directory"], "card.json").is_file()
+    assert out["version"] == "1.0.0" and Path(out["model_dir"], "card.json").is_file()
 
 
 # -- prefect.yaml --------------------------------------------------------------------
