@@ -154,9 +154,11 @@ def pull_model(
     """
 
     def run() -> None:
+        from opsml.cards import ModelCard
         from opsml.registry import CardRegistry
 
         card = CardRegistry("model").load_card(name=name, repository=repository, version=version)
+        assert isinstance(card, ModelCard)  # the model registry holds only model cards
         total = card.stored_bytes
         if quiet or (not sys.stderr.isatty() and total < 64 * 1024 * 1024):
             card.pull(out, replace=force)
