@@ -24,13 +24,6 @@ Example:
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-if __name__ == "__main__":  # a script: never let flows/packaging.py shadow the `packaging` library
-    _here = Path(__file__).resolve().parent
-    sys.path[:] = [str(_here.parent), *(p for p in sys.path if Path(p or ".").resolve() != _here)]
-
 import argparse
 import time
 from typing import TYPE_CHECKING, Any

@@ -24,11 +24,11 @@ def main(name: str, spec_path: str, output_dir: str) -> None:
     from prefect.events import DeploymentTriggerTypes
     from pydantic import TypeAdapter
 
-    from flows.packaging import packaging
+    from flows.package_model import packaging
 
     config = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text())
     deployment = next(
-        d for d in config["deployments"] if d["entrypoint"] == "flows/packaging.py:packaging"
+        d for d in config["deployments"] if d["entrypoint"] == "flows/package_model.py:packaging"
     )
     spec = dict(deployment["triggers"][0])
     spec["match"] = {**spec["match"], "opsml.name": name}

@@ -12,32 +12,28 @@ answers (else it prints the build command).
 
 The ``opsml-packaging`` deployment in ``deployments/prefect.yaml`` runs it when
 ``opsml.card.registered`` arrives for the spec's model, with the event's version.
-Without Prefect, the same steps run in CI: ``flows/ci_package.sh``.
+Without Prefect, the same steps run in CI: ``flows/ci_package.sh``. Run it once
+from the repository root with ``python -m flows.package_model`` (the module is
+named so that nothing shadows the ``packaging`` library; no ``sys.path`` edits).
 
 Example:
-    >>> from flows.packaging import packaging
+    >>> from flows.package_model import packaging
     >>> packaging(spec_path="flows/model_spec.yaml", output_dir="build")  # doctest: +SKIP
 
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-if __name__ == "__main__":  # a script: never let this file shadow the `packaging` library
-    _here = Path(__file__).resolve().parent
-    sys.path[:] = [str(_here.parent), *(p for p in sys.path if Path(p or ".").resolve() != _here)]
-
 import argparse
 import time
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
-from flows import packaging_steps as steps
+from flows import model_packaging as steps
 from opsml_prefect.credentials import OpsmlCredentials
 from opsml_prefect.tasks import pull_model
 
@@ -69,19 +65,19 @@ def check_spec(
 
 @task(**_PLAIN)
 def assemble_context(spec: steps.ModelApiSpec, spec_dir: str, model_dir: str, out_dir: str) -> str:
-    """Task form of :func:`flows.packaging_steps.assemble_context`."""
+    """Task form of `flows.model_packaging.assemble_context`."""
     return str(steps.assemble_context(spec, spec_dir, model_dir, out_dir))
 
 
 @task(**_PLAIN)
 def smoke_test(context: str) -> dict[str, Any]:
-    """Task form of :func:`flows.packaging_steps.smoke_test`."""
+    """Task form of `flows.model_packaging.smoke_test`."""
     return steps.smoke_test(context)
 
 
 @task(**_PLAIN)
 def render_manifests(spec: steps.ModelApiSpec, model_dir: str, out_dir: str) -> list[str]:
-    """Task form of :func:`flows.packaging_steps.render_manifests`."""
+    """Task form of `flows.model_packaging.render_manifests`."""
     return [str(p) for p in steps.render_manifests(spec, steps.read_card(model_dir), out_dir)]
 
 
@@ -155,7 +151,7 @@ def packaging(
     if not built["built"]:
         print(f"No container engine answered; build the image with:\n  {built['command']}")
     create_markdown_artifact(
-        key=steps._k8s_name(f"opsml-package-{spec.model.name}"),
+        key=steps.k8s_name(f"opsml-package-{spec.model.name}"),
         description=f"Packaged {spec.model.repository}/{spec.model.name} v{checked['version']}",
         markdown="\n".join(
             [
