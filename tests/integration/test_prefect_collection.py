@@ -217,6 +217,25 @@ def test_tasks_and_async_twins_share_one_implementation(
         assert result["card"].uid in str(artifacts[0].data)
 
 
+def test_item_2_lineage_link_is_prefects_own_url_for_the_run(
+    prefect_api: str, embedded: Path
+) -> None:
+    from prefect import flow
+    from prefect.utilities.urls import url_for
+
+    from opsml_prefect import register_card
+
+    @flow
+    def register() -> Any:
+        return register_card(_model_card("lineage-link"))
+
+    card = register()
+    run_id = card.lineage["flow_run_id"]
+    expected = url_for("flow-run", obj_id=run_id)
+    assert expected and "/runs/flow-run/" in expected
+    assert card.lineage["run_url"] == expected
+
+
 def test_retries_only_on_transient_errors(prefect_api: str, embedded: Path) -> None:
     from prefect import flow
     from prefect.states import Failed
