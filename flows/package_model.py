@@ -34,6 +34,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
 from flows import model_packaging as steps
+from opsml_prefect.blockref import as_credentials
 from opsml_prefect.credentials import OpsmlCredentials
 from opsml_prefect.tasks import pull_model
 
@@ -104,7 +105,7 @@ def packaging(
     output_dir: str = "build",
     build: bool = True,
     model_dir: str | None = None,
-    credentials: OpsmlCredentials | None = None,
+    credentials: OpsmlCredentials | str | None = None,
 ) -> dict[str, Any]:
     """Package the model a spec names: pull, assemble, smoke-test, render manifests, build.
 
@@ -117,7 +118,8 @@ def packaging(
         build: try to build the image (only when ``docker info`` answers).
         model_dir: a folder where the deployment's ``pull_model`` step already put a
             model; used when its ``card.json`` is the resolved version, else ignored.
-        credentials: an ``OpsmlCredentials`` block; default the environment.
+        credentials: an ``OpsmlCredentials`` block or the name of a saved one
+            (what the deployments pass); default the environment.
 
     Returns:
         ``version``, ``uid``, ``context``, ``manifests``, ``image``, ``built``,
@@ -128,6 +130,7 @@ def packaging(
 
     """
     logger = get_run_logger()
+    credentials = as_credentials(credentials)  # a block name loads the saved block
     started = time.perf_counter()
     checked = check_spec(spec_path, version, credentials)
     spec: steps.ModelApiSpec = checked["spec"]

@@ -32,6 +32,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from opsml import DataCard, ModelCard, RunCard
+from opsml_prefect.blockref import as_credentials
 from opsml_prefect.credentials import OpsmlCredentials
 from opsml_prefect.lineage import register_pipeline_card
 from opsml_prefect.tasks import register_card
@@ -118,7 +119,7 @@ def training(
     repository: str = "ds-team",
     version_type: str = "minor",
     c: float = 1.0,
-    credentials: OpsmlCredentials | None = None,
+    credentials: OpsmlCredentials | str | None = None,
 ) -> dict[str, Any]:
     """Train a model and register its data, run, model and pipeline cards.
 
@@ -127,7 +128,8 @@ def training(
         repository: repository of every card.
         version_type: ``major``, ``minor``, ``patch``, ``pre`` or ``build``.
         c: inverse regularisation strength of the logistic regression.
-        credentials: an ``OpsmlCredentials`` block; default the environment.
+        credentials: an ``OpsmlCredentials`` block or the name of a saved one
+            (what the deployments pass); default the environment.
 
     Returns:
         For each card kind its ``uid`` and ``version``; ``metrics``; ``timings``
@@ -138,6 +140,7 @@ def training(
 
     """
     logger = get_run_logger()
+    credentials = as_credentials(credentials)  # a block name loads the saved block
     started = time.perf_counter()
     opsml_seconds = 0.0
 

@@ -1,9 +1,9 @@
 """Deployment steps for the ``pull:`` section of a ``prefect.yaml``.
 
 Steps are plain functions (not tasks): they take what ``prefect.yaml``
-templating produces (strings and dicts), rebuild the credentials block with
-``model_validate``, and return a ``TypedDict`` whose keys later steps can use
-as ``{{ step-id.key }}``.
+templating produces (strings and dicts), load the credentials block by name
+(:func:`opsml_prefect.blockref.as_credentials`), and return a ``TypedDict``
+whose keys later steps can use as ``{{ step-id.key }}``.
 
 ``pull_model`` returns the model's folder as ``model_dir``, never as
 ``directory``: Prefect changes into the ``directory`` output of the pull steps
@@ -23,7 +23,7 @@ Example:
           repository: ds-team
           version: "^1"
           directory: model
-          credentials: "{{ prefect.blocks.opsml-credentials.opsml-registry }}"
+          credentials: opsml-registry   # the OpsmlCredentials block's name
     ```
 
     The flow can then take ``model_dir: "{{ model.model_dir }}"`` as a parameter.
@@ -53,26 +53,6 @@ class PullModelOutput(TypedDict):
     repository: str
     version: str
     uid: str
-
-
-def _as_credentials(
-    credentials: OpsmlCredentials | dict[str, Any] | None,
-) -> OpsmlCredentials | None:
-    if credentials is None or credentials == {}:
-        return None
-    from opsml_prefect.credentials import OpsmlCredentials
-
-    if isinstance(credentials, OpsmlCredentials):
-        return credentials
-    if isinstance(credentials, dict):
-        # block references resolved by Prefect may carry block metadata keys
-        fields = {k: v for k, v in credentials.items() if k in OpsmlCredentials.model_fields}
-        return OpsmlCredentials.model_validate(fields)
-    from opsml.errors import InvalidInputError
-
-    raise InvalidInputError(
-        f"credentials must be an OpsmlCredentials block or a dict, got {type(credentials).__name__}"
-    )
 
 
 def download_model(
@@ -127,7 +107,7 @@ def pull_model(
     repository: str | None = None,
     version: str | None = None,
     directory: str = "model",
-    credentials: OpsmlCredentials | dict[str, Any] | None = None,
+    credentials: OpsmlCredentials | str | dict[str, Any] | None = None,
 ) -> PullModelOutput:
     """Deployment step: pull a registered model into ``directory`` before the flow runs.
 
@@ -137,8 +117,9 @@ def pull_model(
         version: version or spec; empty or ``"latest"`` means the highest release.
         directory: folder to write to, relative to the working directory; what it held
             is replaced. Prefect's working directory does not change.
-        credentials: an ``OpsmlCredentials`` block (``{{ prefect.blocks.opsml-credentials.X }}``
-            resolves to a dict) or nothing to let the environment (``OPSML_TRACKING_URI``) decide.
+        credentials: the name of a saved ``OpsmlCredentials`` block (loaded when the step
+            runs), a block or its fields, or nothing to let the environment
+            (``OPSML_TRACKING_URI``) decide.
 
     Returns:
         ``model_dir`` (absolute), ``name``, ``repository``, ``version``, ``uid``.
@@ -152,7 +133,10 @@ def pull_model(
               repository: ds-team
               version: "^1"
               directory: model
+              credentials: opsml-registry
         ```
 
     """
-    return download_model(name, repository, version, directory, _as_credentials(credentials))
+    from opsml_prefect.blockref import as_credentials
+
+    return download_model(name, repository, version, directory, as_credentials(credentials))
