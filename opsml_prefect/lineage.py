@@ -256,7 +256,7 @@ def _register_pipeline_card(
     return card
 
 
-@task(name="register_pipeline_card", cache_policy=NONE, persist_result=False)
+@task(cache_policy=NONE, persist_result=False)
 def register_pipeline_card(
     repository: str,
     contact: str,
