@@ -314,6 +314,38 @@ def test_issue_20_pull_section_leaves_prefect_in_the_project_folder(
     assert (Path(pulled["model_dir"]) / "card.json").is_file()
 
 
+def test_issue_20_readme_pull_step_example_works_as_written(
+    prefect_api: str, embedded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's ``pull:`` example, credentials block by name included, through Prefect."""
+    import asyncio
+    import re
+
+    from prefect.deployments.steps.core import run_steps
+
+    from opsml import CardRegistry
+    from opsml_prefect import OpsmlCredentials
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme[readme.index("- **Pull step** for any `prefect.yaml`") :]
+    block = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
+    assert block is not None
+    steps = yaml.safe_load(block.group(1))["pull"]
+    name = next(s for s in steps if "opsml_prefect.deployments.steps.pull_model" in s)
+    block_name = name["opsml_prefect.deployments.steps.pull_model"]["credentials"]
+    OpsmlCredentials(tracking_uri=os.environ["OPSML_TRACKING_URI"]).save(block_name, overwrite=True)
+    card = CardRegistry("model").register_card(_model_card("iris-classifier"))
+    project = embedded / "project"
+    project.mkdir()
+    monkeypatch.setenv("OPSML_PROJECT_DIR", str(project))
+    monkeypatch.delenv("OPSML_TRACKING_URI")  # the block alone names the registry
+    outputs = asyncio.run(run_steps(steps))
+    assert Path(outputs["directory"]) == project
+    model_dir = Path(outputs["model"]["model_dir"])
+    assert model_dir == project / "build" / "pulled-model"
+    assert f'"uid": "{card.uid}"' in (model_dir / "card.json").read_text()
+
+
 def test_pull_step_rebuilds_credentials_from_a_dict(embedded: Path) -> None:
     from opsml import CardRegistry
     from opsml_prefect.deployments.steps import pull_model

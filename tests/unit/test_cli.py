@@ -118,3 +118,19 @@ def test_item_13_models_pull_out_naming_a_file_is_one_line(embedded: Path) -> No
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert "is a file" in result.output
+
+
+def test_item_1_models_pull_writes_ordinary_permissions(embedded: Path) -> None:
+    import os
+    import stat
+
+    CardRegistry("model").register_card(model_card())
+    out = embedded / "pulled"
+    old = os.umask(0o022)
+    try:
+        result = runner.invoke(app, ["models", "pull", "--name", "churn", "--out", str(out), "-q"])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.rglob("*") if p.is_file()}
+    assert modes and set(modes.values()) == {0o644}, modes
