@@ -98,6 +98,59 @@ def _holds(model_dir: str | None, uid: str) -> bool:
     return bool(steps.read_card(model_dir).get("uid") == uid)
 
 
+def _model_folder(
+    pulled: str | None,
+    spec: steps.ModelApiSpec,
+    checked: dict[str, Any],
+    out: Path,
+    credentials: OpsmlCredentials | None,
+) -> str:
+    """The deployment pull step's folder when it holds the resolved version, else a fresh pull."""
+    if pulled and _holds(pulled, checked["uid"]):
+        get_run_logger().info("using the model the deployment's pull step put in %s", pulled)
+        return str(Path(pulled).resolve())
+    return str(
+        pull_model(
+            spec.model.name,
+            spec.model.repository,
+            checked["version"],
+            str(out / "model"),
+            credentials,
+        )
+    )
+
+
+def _publish(
+    spec: steps.ModelApiSpec,
+    checked: dict[str, Any],
+    context: str,
+    manifests: list[str],
+    image: str,
+    built: dict[str, Any],
+    smoke: dict[str, Any],
+) -> None:
+    """The run's markdown artifact: what was packaged and where it is."""
+    create_markdown_artifact(
+        key=steps.k8s_name(f"opsml-package-{spec.model.name}"),
+        description=f"Packaged {spec.model.repository}/{spec.model.name} v{checked['version']}",
+        markdown="\n".join(
+            [
+                f"### Model API `{spec.model.repository}/{spec.model.name}` v{checked['version']}",
+                "",
+                "| what | where |",
+                "| --- | --- |",
+                f"| model uid | `{checked['uid']}` |",
+                f"| build context | `{context}` |",
+                *[f"| manifest | `{m}` |" for m in manifests],
+                f"| image | `{image}` ({'built' if built['built'] else 'not built'}) |",
+                f"| smoke test | predictions `{smoke['predictions']}` = card sample output |",
+                "",
+                f"Build: `{built['command']}`",
+            ]
+        ),
+    )
+
+
 @flow(name="opsml-packaging", log_prints=True)
 def packaging(
     spec_path: str = "flows/model_spec.yaml",
@@ -135,17 +188,7 @@ def packaging(
     checked = check_spec(spec_path, version, credentials)
     spec: steps.ModelApiSpec = checked["spec"]
     out = Path(output_dir) / f"{spec.model.name}-{steps.image_tag(checked['version'])}"
-    if _holds(model_dir, checked["uid"]):
-        logger.info("using the model the deployment's pull step put in %s", model_dir)
-        model_dir = str(Path(model_dir).resolve())  # type: ignore[arg-type]
-    else:
-        model_dir = pull_model(
-            spec.model.name,
-            spec.model.repository,
-            checked["version"],
-            str(out / "model"),
-            credentials,
-        )
+    model_dir = _model_folder(model_dir, spec, checked, out, credentials)
     context = assemble_context(spec, str(Path(spec_path).resolve().parent), model_dir, str(out))
     smoke = smoke_test(context)
     manifests = render_manifests(spec, model_dir, str(out))
@@ -153,32 +196,10 @@ def packaging(
     built = build_image(context, image, build)
     if not built["built"]:
         print(f"No container engine answered; build the image with:\n  {built['command']}")
-    create_markdown_artifact(
-        key=steps.k8s_name(f"opsml-package-{spec.model.name}"),
-        description=f"Packaged {spec.model.repository}/{spec.model.name} v{checked['version']}",
-        markdown="\n".join(
-            [
-                f"### Model API `{spec.model.repository}/{spec.model.name}` v{checked['version']}",
-                "",
-                "| what | where |",
-                "| --- | --- |",
-                f"| model uid | `{checked['uid']}` |",
-                f"| build context | `{context}` |",
-                *[f"| manifest | `{m}` |" for m in manifests],
-                f"| image | `{image}` ({'built' if built['built'] else 'not built'}) |",
-                f"| smoke test | predictions `{smoke['predictions']}` = card sample output |",
-                "",
-                f"Build: `{built['command']}`",
-            ]
-        ),
-    )
+    _publish(spec, checked, context, manifests, image, built, smoke)
     seconds = round(time.perf_counter() - started, 3)
     logger.info(
-        "packaged %s v%s in %.3f s: context %s",
-        spec.model.name,
-        checked["version"],
-        seconds,
-        context,
+        "packaged %s v%s in %.3f s: %s", spec.model.name, checked["version"], seconds, context
     )
     return {
         "version": checked["version"],

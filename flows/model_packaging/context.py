@@ -95,6 +95,14 @@ def assemble_context(
     if not template.is_file():
         template = DEFAULT_API_CODE / "requirements.txt"
     (context / "requirements.txt").write_text(pinned_requirements(template, card))
+    (context / "Dockerfile").write_text(_dockerfile(code, spec, card))
+    (context / ".dockerignore").write_text("__pycache__/\n*.pyc\n")
+    _make_readable_by_all(context)
+    return context
+
+
+def _dockerfile(code: Path, spec: ModelApiSpec, card: dict[str, Any]) -> str:
+    """The API's ``Dockerfile.template`` (or the example's) filled in for this model."""
     dockerfile = code / "Dockerfile.template"
     if not dockerfile.is_file():
         dockerfile = DEFAULT_API_CODE / "Dockerfile.template"
@@ -104,19 +112,14 @@ def assemble_context(
         .get("library_versions", {})
         .get("python", f"{sys.version_info.major}.{sys.version_info.minor}")
     )
-    (context / "Dockerfile").write_text(
-        string.Template(dockerfile.read_text()).substitute(
-            python_version=".".join(str(python).split(".")[:2]),
-            port=spec.api.port,
-            model_name=card["name"],
-            model_repository=card["repository"],
-            model_version=card["version"],
-            model_uid=card["uid"],
-        )
+    return string.Template(dockerfile.read_text()).substitute(
+        python_version=".".join(str(python).split(".")[:2]),
+        port=spec.api.port,
+        model_name=card["name"],
+        model_repository=card["repository"],
+        model_version=card["version"],
+        model_uid=card["uid"],
     )
-    (context / ".dockerignore").write_text("__pycache__/\n*.pyc\n")
-    _make_readable_by_all(context)
-    return context
 
 
 def _make_readable_by_all(folder: Path) -> None:

@@ -29,6 +29,21 @@ def k8s_name(value: str) -> str:
     return name[:63].rstrip("-") or "model-api"
 
 
+def _container(spec: ModelApiSpec, tag: str) -> dict[str, Any]:
+    """The API container: image, port, resources, probes, a locked-down security context."""
+    probe = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 10}
+    return {
+        "name": "api",
+        "image": f"{spec.api.image}:{tag}",
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": "http", "containerPort": spec.api.port}],
+        "resources": spec.deploy.resources.model_dump(),
+        "readinessProbe": probe,
+        "livenessProbe": {**probe, "httpGet": {"path": "/healthz", "port": "http"}},
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
+    }
+
+
 def render_manifests(spec: ModelApiSpec, card: dict[str, Any], out_dir: str | Path) -> list[Path]:
     """Write ``k8s/deployment.yaml`` and ``k8s/service.yaml`` for the model API.
 
@@ -59,8 +74,6 @@ def render_manifests(spec: ModelApiSpec, card: dict[str, Any], out_dir: str | Pa
     }
     if spec.deploy.namespace:
         meta["namespace"] = spec.deploy.namespace
-    port = spec.api.port
-    probe = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 10}
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -72,24 +85,7 @@ def render_manifests(spec: ModelApiSpec, card: dict[str, Any], out_dir: str | Pa
                 "metadata": {"labels": {**labels, "app.kubernetes.io/version": tag}},
                 "spec": {
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
-                    "containers": [
-                        {
-                            "name": "api",
-                            "image": f"{spec.api.image}:{tag}",
-                            "imagePullPolicy": "IfNotPresent",
-                            "ports": [{"name": "http", "containerPort": port}],
-                            "resources": spec.deploy.resources.model_dump(),
-                            "readinessProbe": probe,
-                            "livenessProbe": {
-                                **probe,
-                                "httpGet": {"path": "/healthz", "port": "http"},
-                            },
-                            "securityContext": {
-                                "allowPrivilegeEscalation": False,
-                                "readOnlyRootFilesystem": True,
-                            },
-                        }
-                    ],
+                    "containers": [_container(spec, tag)],
                 },
             },
         },

@@ -40,6 +40,16 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def _check_readable(context: Path) -> None:
+    """The image runs as ``USER 10001``: every file must be readable by others."""
+    unreadable = not_readable_by_all(context)
+    if unreadable:
+        raise SmokeTestError(
+            "the build context has files other users cannot read (the image's user could "
+            f"not load them): {', '.join(unreadable[:5])}"
+        )
+
+
 def smoke_test(context: str | Path) -> dict[str, Any]:
     """Start the packaged API in-process and check it on the card's sample input.
 
@@ -62,12 +72,7 @@ def smoke_test(context: str | Path) -> dict[str, Any]:
     from fastapi.testclient import TestClient
 
     context = Path(context)
-    unreadable = not_readable_by_all(context)
-    if unreadable:  # the image runs as USER 10001: it could not read these
-        raise SmokeTestError(
-            "the build context has files other users cannot read (the image's user could "
-            f"not load them): {', '.join(unreadable[:5])}"
-        )
+    _check_readable(context)
     card = read_card(context / "model")
     signature = card.get("metadata", {}).get("model", {}).get("signature") or {}
     sample, expected = signature.get("sample_input"), signature.get("sample_output")
