@@ -24,13 +24,6 @@ Example:
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-if __name__ == "__main__":  # a script: never let flows/packaging.py shadow the `packaging` library
-    _here = Path(__file__).resolve().parent
-    sys.path[:] = [str(_here.parent), *(p for p in sys.path if Path(p or ".").resolve() != _here)]
-
 import argparse
 import time
 from typing import TYPE_CHECKING, Any
@@ -39,6 +32,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from opsml import DataCard, ModelCard, RunCard
+from opsml_prefect.blockref import as_credentials
 from opsml_prefect.credentials import OpsmlCredentials
 from opsml_prefect.lineage import register_pipeline_card
 from opsml_prefect.tasks import register_card
@@ -125,7 +119,7 @@ def training(
     repository: str = "ds-team",
     version_type: str = "minor",
     c: float = 1.0,
-    credentials: OpsmlCredentials | None = None,
+    credentials: OpsmlCredentials | str | None = None,
 ) -> dict[str, Any]:
     """Train a model and register its data, run, model and pipeline cards.
 
@@ -134,7 +128,8 @@ def training(
         repository: repository of every card.
         version_type: ``major``, ``minor``, ``patch``, ``pre`` or ``build``.
         c: inverse regularisation strength of the logistic regression.
-        credentials: an ``OpsmlCredentials`` block; default the environment.
+        credentials: an ``OpsmlCredentials`` block or the name of a saved one
+            (what the deployments pass); default the environment.
 
     Returns:
         For each card kind its ``uid`` and ``version``; ``metrics``; ``timings``
@@ -145,94 +140,100 @@ def training(
 
     """
     logger = get_run_logger()
+    credentials = as_credentials(credentials)  # a block name loads the saved block
     started = time.perf_counter()
-    opsml_seconds = 0.0
-
-    def timed(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        nonlocal opsml_seconds
-        t0 = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            opsml_seconds += time.perf_counter() - t0
+    timed = _Timer()
 
     data = build_dataset()
-    datacard = timed(
-        register_card,
-        DataCard(
-            name=f"{name}-data",
-            repository=repository,
-            contact=CONTACT,
-            data=data,
-            description="Iris measurements (scikit-learn's bundled copy), shuffled.",
-            tags={"source": "sklearn.datasets.load_iris"},
-        ),
-        version_type=version_type,
-        credentials=credentials,
-    )
-
+    register = {"version_type": version_type, "credentials": credentials}
+    datacard = timed(register_card, _data_card(name, repository, data), **register)
     trained = train_model(data, c=c)
-    run = RunCard(
-        name=f"{name}-training",
-        repository=repository,
-        contact=CONTACT,
-        datacard_uids=[datacard.uid],
-    )
-    run.log_params(
-        model="StandardScaler+LogisticRegression", C=c, max_iter=500, test_size=0.25, seed=42
-    )
-    for metric, value in trained["metrics"].items():
-        run.log_metric(metric, value)
-    runcard = timed(register_card, run, version_type=version_type, credentials=credentials)
-
-    modelcard = timed(
-        register_card,
-        ModelCard(
-            name=name,
-            repository=repository,
-            contact=CONTACT,
-            model=trained["model"],
-            sample_input=trained["X_test"].head(5),
-            datacard_uid=datacard.uid,
-            runcard_uid=runcard.uid,
-            tags={"algorithm": "logistic-regression"},
-            description=f"Iris classifier; test accuracy {trained['metrics']['accuracy']:.3f}.",
-        ),
-        version_type=version_type,
-        credentials=credentials,
-    )
-
+    run = _run_card(name, repository, datacard.uid, trained, c)
+    runcard = timed(register_card, run, **register)
+    model = _model_card(name, repository, trained, datacard.uid, runcard.uid)
+    modelcard = timed(register_card, model, **register)
     run.modelcard_uids = [modelcard.uid]
     timed(_update_card, run, credentials)
-    pipeline = timed(
-        register_pipeline_card,
-        repository=repository,
-        contact=CONTACT,
-        name=f"{name}-pipeline",
-        version_type=version_type,
-        credentials=credentials,
-    )
+    pipeline = timed(register_pipeline_card, repository, CONTACT, f"{name}-pipeline", **register)
     total = time.perf_counter() - started
     logger.info(
         "registered %s v%s (uid %s); opsml tasks took %.3f s of %.3f s",
         modelcard.name,
         modelcard.version,
         modelcard.uid,
-        opsml_seconds,
+        timed.seconds,
         total,
     )
-
-    def ref(card: Any) -> dict[str, str]:
-        return {"uid": card.uid, "version": card.version, "name": card.name}
-
     return {
-        "data": ref(datacard),
-        "run": ref(runcard),
-        "model": ref(modelcard),
-        "pipeline": ref(pipeline),
+        "data": _ref(datacard),
+        "run": _ref(runcard),
+        "model": _ref(modelcard),
+        "pipeline": _ref(pipeline),
         "metrics": trained["metrics"],
-        "timings": {"opsml_seconds": round(opsml_seconds, 4), "flow_seconds": round(total, 4)},
+        "timings": {"opsml_seconds": round(timed.seconds, 4), "flow_seconds": round(total, 4)},
     }
+
+
+class _Timer:
+    """Call a function and add its wall time to ``seconds`` (the time spent in opsml tasks)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+
+def _ref(card: Any) -> dict[str, str]:
+    return {"uid": card.uid, "version": card.version, "name": card.name}
+
+
+def _data_card(name: str, repository: str, data: pd.DataFrame) -> DataCard:
+    return DataCard(
+        name=f"{name}-data",
+        repository=repository,
+        contact=CONTACT,
+        data=data,
+        description="Iris measurements (scikit-learn's bundled copy), shuffled.",
+        tags={"source": "sklearn.datasets.load_iris"},
+    )
+
+
+def _run_card(
+    name: str, repository: str, datacard_uid: str, trained: dict[str, Any], c: float
+) -> RunCard:
+    run = RunCard(
+        name=f"{name}-training",
+        repository=repository,
+        contact=CONTACT,
+        datacard_uids=[datacard_uid],
+    )
+    run.log_params(
+        model="StandardScaler+LogisticRegression", C=c, max_iter=500, test_size=0.25, seed=42
+    )
+    for metric, value in trained["metrics"].items():
+        run.log_metric(metric, value)
+    return run
+
+
+def _model_card(
+    name: str, repository: str, trained: dict[str, Any], datacard_uid: str, runcard_uid: str
+) -> ModelCard:
+    return ModelCard(
+        name=name,
+        repository=repository,
+        contact=CONTACT,
+        model=trained["model"],
+        sample_input=trained["X_test"].head(5),
+        datacard_uid=datacard_uid,
+        runcard_uid=runcard_uid,
+        tags={"algorithm": "logistic-regression"},
+        description=f"Iris classifier; test accuracy {trained['metrics']['accuracy']:.3f}.",
+    )
 
 
 def _main() -> None:

@@ -141,29 +141,29 @@ def pull_model(
     version: Annotated[
         str | None, typer.Option(help="Version or spec (default: latest release).")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace --out when it is a non-empty folder.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Download a model card's files into --out, verifying every digest.
 
     Also writes ``card.json`` (the card's metadata) beside the files, so a CI
-    step can read the version, signature and sample input.
+    step can read the version, signature and sample input. A non-empty --out
+    is refused unless --force (which replaces it).
     """
 
     def run() -> None:
+        from opsml.cards import ModelCard
         from opsml.registry import CardRegistry
 
         card = CardRegistry("model").load_card(name=name, repository=repository, version=version)
-        public, _ = card._registered()
-        total = sum(f.size for f in public.files)
+        assert isinstance(card, ModelCard)  # the model registry holds only model cards
+        total = card.stored_bytes
         if quiet or (not sys.stderr.isatty() and total < 64 * 1024 * 1024):
-            card.download_artifacts(out)
+            card.pull(out, replace=force)
         else:
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TransferSpeedColumn,
-            )
+            from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
             with Progress(
                 "[progress.description]{task.description}",
@@ -173,11 +173,10 @@ def pull_model(
                 transient=True,
             ) as bar:
                 task = bar.add_task(f"{name} v{card.version}", total=total)
-                card.download_artifacts(out, progress=lambda n: bar.advance(task, n))
-        (Path(out) / "card.json").write_text(public.model_dump_json(indent=2))
+                card.pull(out, replace=force, progress=lambda n: bar.advance(task, n))
         typer.echo(
             f"pulled model {card.repository}/{card.name} v{card.version} "
-            f"({len(public.files)} files, {total} bytes, digests verified) into {out}"
+            f"({len(card.files)} files, {total} bytes, digests verified) into {out}"
         )
 
     _run(run)

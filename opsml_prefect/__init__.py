@@ -20,6 +20,8 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
+from opsml_prefect._names import TASKS
+
 if TYPE_CHECKING:
     from opsml_prefect.credentials import OpsmlCredentials
     from opsml_prefect.lineage import register_pipeline_card
@@ -37,19 +39,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "OpsmlCredentials": "opsml_prefect.credentials",
     "register_pipeline_card": "opsml_prefect.lineage",
-    **{
-        name: "opsml_prefect.tasks"
-        for name in (
-            "aload_card",
-            "alist_cards",
-            "apull_model",
-            "aregister_card",
-            "list_cards",
-            "load_card",
-            "pull_model",
-            "register_card",
-        )
-    },
+    **dict.fromkeys(TASKS, "opsml_prefect.tasks"),
 }
 
 __all__ = [

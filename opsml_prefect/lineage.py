@@ -3,7 +3,8 @@
 Inside a Prefect flow run, every card registered in the process gets
 ``card.lineage`` = ``flow_run_id``, ``flow_name``, ``deployment`` (``flow/name``,
 when the run came from a deployment) and ``run_url`` (the run in the Prefect
-UI). After registration the run gets a markdown artifact naming the card
+UI, as Prefect's own ``url_for("flow-run", obj_id=...)`` builds it).
+After registration the run gets a markdown artifact naming the card
 (registry, name, repository, version, uid, registry location) and the uid is
 remembered, so that :func:`register_pipeline_card` can list every card the run
 registered.
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.context import FlowRunContext
+from prefect.utilities.urls import url_for
 
 if TYPE_CHECKING:
     from opsml.cards import PipelineCard
@@ -91,7 +93,7 @@ def current_lineage() -> dict[str, str]:
         deployment_name = None
     if deployment_name:
         lineage["deployment"] = f"{flow_name}/{deployment_name}" if flow_name else deployment_name
-    url = flow_run.ui_url
+    url = url_for("flow-run", obj_id=run_id)  # Prefect's own UI route: .../runs/flow-run/<id>
     if url:
         lineage["run_url"] = str(url)
     with _lock:
@@ -254,7 +256,7 @@ def _register_pipeline_card(
     return card
 
 
-@task(name="register_pipeline_card", cache_policy=NONE, persist_result=False)
+@task(cache_policy=NONE, persist_result=False)
 def register_pipeline_card(
     repository: str,
     contact: str,

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from opsml.cards.base import Card
     from opsml.schemas import CardPublic
 
-__all__ = ["prefect_api_configured"]
+__all__ = ["describe_event_target", "prefect_api_configured"]
 
 logger = logging.getLogger("opsml_prefect.plugin")
 
@@ -85,6 +85,49 @@ def prefect_api_configured() -> bool:
 
         return bool(get_current_settings().api.url)
     return _profile_api_url() is not None
+
+
+def _event_api_url() -> str | None:
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    if "prefect.settings" in sys.modules:
+        from prefect.settings import get_current_settings
+
+        url = get_current_settings().api.url
+        return str(url) if url else None
+    return _profile_api_url()
+
+
+def describe_event_target() -> str:
+    """One line saying whether this process emits ``opsml.card.registered``, and to which API.
+
+    Logged by the registry server at start-up (when this plugin is installed).
+    User name, password and query string are never shown; neither is ``PREFECT_API_KEY``.
+
+    Example:
+        >>> import os
+        >>> os.environ["PREFECT_API_URL"] = "http://user:secret@prefect:4200/api?key=x"
+        >>> describe_event_target()
+        'Prefect events: opsml.card.registered is emitted to http://prefect:4200/api'
+        >>> del os.environ["PREFECT_API_URL"]
+
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    url = _event_api_url()
+    if not url:
+        return (
+            "Prefect events: off (no PREFECT_API_URL in the environment or the Prefect "
+            "profile): registrations emit no opsml.card.registered"
+        )
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return (
+        "Prefect events: opsml.card.registered is emitted to "
+        f"{urlunsplit((parts.scheme, netloc, parts.path, '', ''))}"
+    )
 
 
 def _in_prefect() -> bool:
@@ -131,6 +174,9 @@ def _warm_up() -> None:
 hooks.add_context_provider(provide_lineage)
 hooks.add_listener(on_registered)
 hooks.add_commit_listener(on_commit)
+
+if "opsml_server" in sys.modules:  # the registry server loads plugins at start-up
+    logger.info(describe_event_target())
 
 if (
     os.environ.get("PREFECT_API_URL")

@@ -39,6 +39,7 @@ from prefect import Task, task
 from prefect.cache_policies import NONE
 
 from opsml.errors import BackendUnavailableError, StorageError
+from opsml_prefect._names import TASKS
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import State, TaskRun
@@ -47,16 +48,7 @@ if TYPE_CHECKING:
     from opsml.cards.base import Card
     from opsml_prefect.credentials import OpsmlCredentials
 
-__all__ = [
-    "alist_cards",
-    "aload_card",
-    "apull_model",
-    "aregister_card",
-    "list_cards",
-    "load_card",
-    "pull_model",
-    "register_card",
-]
+__all__ = list(TASKS)
 
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (BackendUnavailableError, StorageError)
 """Errors worth a retry: the registry or its storage could not be reached."""
@@ -140,13 +132,13 @@ def _pull_model(
 ) -> str:
     from opsml_prefect.deployments.steps import download_model
 
-    return download_model(name, repository, version, out_dir, credentials)["directory"]
+    return download_model(name, repository, version, out_dir, credentials)["model_dir"]
 
 
 # -- sync tasks -----------------------------------------------------------------------
 
 
-@task(name="register_card", task_run_name="register-{card.name}", **_TASK_OPTIONS)
+@task(task_run_name="register-{card.name}", **_TASK_OPTIONS)
 def register_card(
     card: Card, version_type: str = "minor", credentials: OpsmlCredentials | None = None
 ) -> Card:
@@ -168,7 +160,7 @@ def register_card(
     return _register_card(card, version_type, credentials)
 
 
-@task(name="load_card", **_TASK_OPTIONS)
+@task(**_TASK_OPTIONS)
 def load_card(
     registry_type: str,
     name: str | None = None,
@@ -197,7 +189,7 @@ def load_card(
     return _load_card(registry_type, name, repository, version, uid, credentials)
 
 
-@task(name="list_cards", **_TASK_OPTIONS)
+@task(**_TASK_OPTIONS)
 def list_cards(
     registry_type: str,
     name: str | None = None,
@@ -216,7 +208,7 @@ def list_cards(
     return _list_cards(registry_type, name, repository, version, tags, limit, credentials)
 
 
-@task(name="pull_model", **_TASK_OPTIONS)
+@task(**_TASK_OPTIONS)
 def pull_model(
     name: str,
     repository: str | None = None,
@@ -249,7 +241,7 @@ def pull_model(
 # -- async twins ----------------------------------------------------------------------
 
 
-@task(name="aregister_card", task_run_name="register-{card.name}", **_TASK_OPTIONS)
+@task(task_run_name="register-{card.name}", **_TASK_OPTIONS)
 async def aregister_card(
     card: Card, version_type: str = "minor", credentials: OpsmlCredentials | None = None
 ) -> Card:
@@ -264,7 +256,7 @@ async def aregister_card(
     )
 
 
-@task(name="aload_card", **_TASK_OPTIONS)
+@task(**_TASK_OPTIONS)
 async def aload_card(
     registry_type: str,
     name: str | None = None,
@@ -284,7 +276,7 @@ async def aload_card(
     )
 
 
-@task(name="alist_cards", **_TASK_OPTIONS)
+@task(**_TASK_OPTIONS)
 async def alist_cards(
     registry_type: str,
     name: str | None = None,
@@ -307,7 +299,7 @@ async def alist_cards(
     )
 
 
-@task(name="apull_model", **_TASK_OPTIONS)
+@task(**_TASK_OPTIONS)
 async def apull_model(
     name: str,
     repository: str | None = None,

@@ -147,7 +147,7 @@ def main() -> int:
 
         configure()
         try:
-            from flows.packaging import packaging
+            from flows.package_model import packaging
             from flows.training import training
 
             t0 = time.perf_counter()

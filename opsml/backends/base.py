@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from opsml._filemode import set_default_mode
 from opsml.errors import ArtifactIntegrityError
 from opsml.schemas import (
     ArtifactFile,
@@ -149,6 +150,7 @@ class RegistryBackend(abc.ABC):
                     if progress:
                         progress(len(chunk))
             verify_digest(card, item, size, digest.hexdigest())
+            set_default_mode(tmp_name)  # mkstemp made it 0o600; give it what open() would
             os.replace(tmp_name, target)
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
 from opsml.cards.base import Card
 from opsml.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from opsml.backends.base import ProgressCallback
 
 
 class ModelCard(Card):
@@ -85,3 +90,70 @@ class ModelCard(Card):
 
         root = self._local_artifacts("model/")
         return load_model(root, self.model_info, trusted=trusted)
+
+    @property
+    def stored_bytes(self) -> int:
+        """Total size of the stored files in bytes (0 before registration).
+
+        Example:
+            >>> ModelCard(name="m", repository="r", contact="c").stored_bytes
+            0
+
+        """
+        return sum(f.size for f in self._public.files) if self._public else 0
+
+    def pull(
+        self,
+        dest: str | Path,
+        *,
+        replace: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> Path:
+        """Download the model's files (digests verified) and its ``card.json`` into ``dest``.
+
+        What ``opsml models pull`` and the ``pull_model`` deployment step write:
+        every stored file at its relative path, plus ``card.json`` (the card's
+        metadata: version, uid, signature, sample input). Files get ordinary
+        permissions (``0o666`` minus the umask, like ``cp``).
+
+        Args:
+            dest: folder to write to; created when missing.
+            replace: when ``dest`` is a non-empty folder, replace it (the new
+                files are downloaded beside it first, so a failed pull leaves it as
+                it was). Without it a non-empty folder is refused.
+            progress: optional callback with byte counts.
+
+        Returns:
+            The folder (absolute).
+
+        Raises:
+            InvalidInputError: ``dest`` is a file, or a non-empty folder without ``replace``.
+            ArtifactIntegrityError: a downloaded file does not match its digest.
+
+        Example:
+            >>> card = CardRegistry("model").load_card(name="churn", version="^1")  # doctest: +SKIP
+            >>> card.pull("build/model")  # doctest: +SKIP
+            PosixPath('/home/me/project/build/model')
+
+        """
+        public, _ = self._registered()
+        dest = Path(dest).absolute()
+        if dest.exists() and not dest.is_dir():
+            raise InvalidInputError(f"cannot pull into {dest}: it is a file, not a folder")
+        if not dest.is_dir() or not any(dest.iterdir()):
+            self.download_artifacts(dest, progress=progress)
+            (dest / "card.json").write_text(public.model_dump_json(indent=2))
+            return dest
+        if not replace:
+            raise InvalidInputError(
+                f"cannot pull into {dest}: the folder is not empty (replace it with --force)"
+            )
+        fresh = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+        try:
+            self.pull(fresh, progress=progress)
+            fresh.chmod(dest.stat().st_mode & 0o7777)
+            shutil.rmtree(dest)
+            fresh.rename(dest)
+        finally:
+            shutil.rmtree(fresh, ignore_errors=True)
+        return dest

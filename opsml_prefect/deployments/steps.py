@@ -1,9 +1,16 @@
 """Deployment steps for the ``pull:`` section of a ``prefect.yaml``.
 
 Steps are plain functions (not tasks): they take what ``prefect.yaml``
-templating produces (strings and dicts), rebuild the credentials block with
-``model_validate``, and return a ``TypedDict`` whose keys later steps can use
-as ``{{ step-id.key }}``.
+templating produces (strings and dicts), load the credentials block by name
+(:func:`opsml_prefect.blockref.as_credentials`), and return a ``TypedDict``
+whose keys later steps can use as ``{{ step-id.key }}``.
+
+``pull_model`` returns the model's folder as ``model_dir``, never as
+``directory``: Prefect changes into the ``directory`` output of the pull steps
+before it loads the flow's entrypoint, so a step returning ``directory`` would
+make Prefect look for the flow inside the model folder. The step can therefore
+stand anywhere in a ``pull:`` section; the working directory stays whatever
+``set_working_directory`` (or the worker) chose.
 
 Example:
     ```yaml
@@ -16,8 +23,10 @@ Example:
           repository: ds-team
           version: "^1"
           directory: model
-          credentials: "{{ prefect.blocks.opsml-credentials.prod-registry }}"
+          credentials: opsml-registry   # the OpsmlCredentials block's name
     ```
+
+    The flow can then take ``model_dir: "{{ model.model_dir }}"`` as a parameter.
 
 """
 
@@ -35,32 +44,15 @@ __all__ = ["PullModelOutput", "pull_model"]
 class PullModelOutput(TypedDict):
     """What :func:`pull_model` returns (usable as ``{{ <step id>.<key> }}``)."""
 
-    directory: str
-    """Absolute path of the folder holding the model files and ``card.json``."""
+    model_dir: str
+    """Absolute path of the folder holding the model files and ``card.json``.
+
+    Deliberately not ``directory``: Prefect would change into it before loading the flow.
+    """
     name: str
     repository: str
     version: str
     uid: str
-
-
-def _as_credentials(
-    credentials: OpsmlCredentials | dict[str, Any] | None,
-) -> OpsmlCredentials | None:
-    if credentials is None or credentials == {}:
-        return None
-    from opsml_prefect.credentials import OpsmlCredentials
-
-    if isinstance(credentials, OpsmlCredentials):
-        return credentials
-    if isinstance(credentials, dict):
-        # block references resolved by Prefect may carry block metadata keys
-        fields = {k: v for k, v in credentials.items() if k in OpsmlCredentials.model_fields}
-        return OpsmlCredentials.model_validate(fields)
-    from opsml.errors import InvalidInputError
-
-    raise InvalidInputError(
-        f"credentials must be an OpsmlCredentials block or a dict, got {type(credentials).__name__}"
-    )
 
 
 def download_model(
@@ -73,8 +65,8 @@ def download_model(
     """Download a model card's files (digests verified) and its ``card.json`` into ``directory``.
 
     The one implementation behind the ``pull_model`` task, its async twin and
-    the ``pull_model`` deployment step. ``card.json`` is the same file that
-    ``opsml models pull`` writes.
+    the ``pull_model`` deployment step: :meth:`opsml.ModelCard.pull`, as
+    ``opsml models pull --force`` runs it (what ``directory`` held is replaced).
 
     Args:
         name: model card name.
@@ -100,12 +92,9 @@ def download_model(
     card = registry.load_card(
         name=name, repository=repository, version=None if version in ("", None) else version
     )
-    dest = Path(directory).resolve()
-    card.download_artifacts(dest)
-    public, _ = card._registered()
-    (dest / "card.json").write_text(public.model_dump_json(indent=2))
+    dest = card.pull(Path(directory).resolve(), replace=True)
     return PullModelOutput(
-        directory=str(dest),
+        model_dir=str(dest),
         name=card.name,
         repository=card.repository,
         version=str(card.version),
@@ -118,7 +107,7 @@ def pull_model(
     repository: str | None = None,
     version: str | None = None,
     directory: str = "model",
-    credentials: OpsmlCredentials | dict[str, Any] | None = None,
+    credentials: OpsmlCredentials | str | dict[str, Any] | None = None,
 ) -> PullModelOutput:
     """Deployment step: pull a registered model into ``directory`` before the flow runs.
 
@@ -126,12 +115,14 @@ def pull_model(
         name: model card name.
         repository: its repository.
         version: version or spec; empty or ``"latest"`` means the highest release.
-        directory: folder to write to, relative to the working directory.
-        credentials: an ``OpsmlCredentials`` block (``{{ prefect.blocks.opsml-credentials.X }}``
-            resolves to a dict) or nothing to let the environment (``OPSML_TRACKING_URI``) decide.
+        directory: folder to write to, relative to the working directory; what it held
+            is replaced. Prefect's working directory does not change.
+        credentials: the name of a saved ``OpsmlCredentials`` block (loaded when the step
+            runs), a block or its fields, or nothing to let the environment
+            (``OPSML_TRACKING_URI``) decide.
 
     Returns:
-        ``directory`` (absolute), ``name``, ``repository``, ``version``, ``uid``.
+        ``model_dir`` (absolute), ``name``, ``repository``, ``version``, ``uid``.
 
     Example:
         ```yaml
@@ -142,7 +133,10 @@ def pull_model(
               repository: ds-team
               version: "^1"
               directory: model
+              credentials: opsml-registry
         ```
 
     """
-    return download_model(name, repository, version, directory, _as_credentials(credentials))
+    from opsml_prefect.blockref import as_credentials
+
+    return download_model(name, repository, version, directory, as_credentials(credentials))

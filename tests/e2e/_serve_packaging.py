@@ -2,10 +2,11 @@
 
 Run from the repository root with ``PREFECT_API_URL`` and ``OPSML_TRACKING_URI`` set::
 
-    python tests/e2e/_serve_packaging.py MODEL_NAME SPEC_PATH OUTPUT_DIR
+    python -m tests.e2e._serve_packaging MODEL_NAME SPEC_PATH OUTPUT_DIR
 
-The trigger is the yaml's, with ``opsml.name`` set to ``MODEL_NAME`` and the
-spec/output parameters set to the test's folders.
+The trigger is the yaml's, with ``opsml.name`` set to ``MODEL_NAME``, the
+spec/output parameters set to the test's folders, and no credentials block
+(the served flow's environment names the registry).
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HERE = ROOT / "tests" / "e2e"
-sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
 
 def main(name: str, spec_path: str, output_dir: str) -> None:
@@ -24,16 +23,18 @@ def main(name: str, spec_path: str, output_dir: str) -> None:
     from prefect.events import DeploymentTriggerTypes
     from pydantic import TypeAdapter
 
-    from flows.packaging import packaging
+    from flows.package_model import packaging
 
     config = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text())
     deployment = next(
-        d for d in config["deployments"] if d["entrypoint"] == "flows/packaging.py:packaging"
+        d for d in config["deployments"] if d["entrypoint"] == "flows/package_model.py:packaging"
     )
     spec = dict(deployment["triggers"][0])
     spec["match"] = {**spec["match"], "opsml.name": name}
+    # served without a credentials block or pull steps: the environment names the registry
+    kept = {k: v for k, v in spec["parameters"].items() if k not in ("credentials", "model_dir")}
     spec["parameters"] = {
-        **spec["parameters"],
+        **kept,
         "spec_path": spec_path,
         "output_dir": output_dir,
         "build": False,

@@ -65,7 +65,7 @@ def served_packaging(e2e_registry: E2ERegistry, prefect_api: str, tmp_path: Path
     }
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "tests/e2e/_serve_packaging.py", name, str(spec), str(out)],
+        [sys.executable, "-m", "tests.e2e._serve_packaging", name, str(spec), str(out)],
         cwd=REPO_ROOT,
         env=env,
         stdout=log,

@@ -217,6 +217,25 @@ def test_tasks_and_async_twins_share_one_implementation(
         assert result["card"].uid in str(artifacts[0].data)
 
 
+def test_item_2_lineage_link_is_prefects_own_url_for_the_run(
+    prefect_api: str, embedded: Path
+) -> None:
+    from prefect import flow
+    from prefect.utilities.urls import url_for
+
+    from opsml_prefect import register_card
+
+    @flow
+    def register() -> Any:
+        return register_card(_model_card("lineage-link"))
+
+    card = register()
+    run_id = card.lineage["flow_run_id"]
+    expected = url_for("flow-run", obj_id=run_id)
+    assert expected and "/runs/flow-run/" in expected
+    assert card.lineage["run_url"] == expected
+
+
 def test_retries_only_on_transient_errors(prefect_api: str, embedded: Path) -> None:
     from prefect import flow
     from prefect.states import Failed
@@ -265,9 +284,11 @@ def test_retries_only_on_transient_errors(prefect_api: str, embedded: Path) -> N
 # -- deployment step ------------------------------------------------------------------
 
 
-def test_pull_step_from_prefect_yaml_runs_with_prefects_step_runner(
+def test_issue_20_pull_section_leaves_prefect_in_the_project_folder(
     prefect_api: str, embedded: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The yaml's whole ``pull:`` section, run by Prefect's step runner: the merged output's
+    ``directory`` (where Prefect changes to before loading the entrypoint) is the project."""
     import asyncio
 
     from prefect.deployments.steps.core import run_steps
@@ -277,13 +298,52 @@ def test_pull_step_from_prefect_yaml_runs_with_prefects_step_runner(
     card = CardRegistry("model").register_card(_model_card("iris-classifier"))
     config = yaml.safe_load((REPO_ROOT / "deployments" / "prefect.yaml").read_text())
     packaging = next(d for d in config["deployments"] if d["name"] == "iris-classifier-api")
-    step = next(s for s in packaging["pull"] if "opsml_prefect.deployments.steps.pull_model" in s)
+    steps = [
+        {key: {k: v for k, v in args.items() if k != "credentials"}}  # no block in this test
+        for step in packaging["pull"]
+        for key, args in step.items()
+    ]
+    monkeypatch.setenv("OPSML_PROJECT_DIR", str(embedded))
     monkeypatch.chdir(embedded)
-    outputs = asyncio.run(run_steps([step]))
-    pulled = outputs.get("pulled-model", outputs)
+    outputs = asyncio.run(run_steps(steps))
+    assert Path(outputs["directory"]) == embedded  # not the pulled model's folder
+    pulled = outputs["pulled-model"]
+    assert "directory" not in pulled
     assert pulled["version"] == card.version and pulled["uid"] == card.uid
-    assert Path(pulled["directory"]) == (embedded / "build" / "pulled-model").resolve()
-    assert (Path(pulled["directory"]) / "card.json").is_file()
+    assert Path(pulled["model_dir"]) == (embedded / "build" / "pulled-model").resolve()
+    assert (Path(pulled["model_dir"]) / "card.json").is_file()
+
+
+def test_issue_20_readme_pull_step_example_works_as_written(
+    prefect_api: str, embedded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's ``pull:`` example, credentials block by name included, through Prefect."""
+    import asyncio
+    import re
+
+    from prefect.deployments.steps.core import run_steps
+
+    from opsml import CardRegistry
+    from opsml_prefect import OpsmlCredentials
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme[readme.index("- **Pull step** for any `prefect.yaml`") :]
+    block = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
+    assert block is not None
+    steps = yaml.safe_load(block.group(1))["pull"]
+    name = next(s for s in steps if "opsml_prefect.deployments.steps.pull_model" in s)
+    block_name = name["opsml_prefect.deployments.steps.pull_model"]["credentials"]
+    OpsmlCredentials(tracking_uri=os.environ["OPSML_TRACKING_URI"]).save(block_name, overwrite=True)
+    card = CardRegistry("model").register_card(_model_card("iris-classifier"))
+    project = embedded / "project"
+    project.mkdir()
+    monkeypatch.setenv("OPSML_PROJECT_DIR", str(project))
+    monkeypatch.delenv("OPSML_TRACKING_URI")  # the block alone names the registry
+    outputs = asyncio.run(run_steps(steps))
+    assert Path(outputs["directory"]) == project
+    model_dir = Path(outputs["model"]["model_dir"])
+    assert model_dir == project / "build" / "pulled-model"
+    assert f'"uid": "{card.uid}"' in (model_dir / "card.json").read_text()
 
 
 def test_pull_step_rebuilds_credentials_from_a_dict(embedded: Path) -> None:
@@ -297,7 +357,7 @@ def test_pull_step_rebuilds_credentials_from_a_dict(embedded: Path) -> None:
         "block_type_slug": "opsml-credentials",
     }
     out = pull_model("churn", "ds-team", None, str(embedded / "m"), credentials=block)
-    assert out["version"] == "1.0.0" and Path(out["directory"], "card.json").is_file()
+    assert out["version"] == "1.0.0" and Path(out["model_dir"], "card.json").is_file()
 
 
 # -- prefect.yaml --------------------------------------------------------------------

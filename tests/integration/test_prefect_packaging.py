@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from flows import packaging_steps as steps
+from flows import model_packaging as steps
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -115,7 +115,7 @@ def test_unknown_model_or_version_fails_naming_what_exists(
 def test_packaging_flow_fails_before_any_work(
     prefect_api: str, registry_env: dict[str, str], tmp_path: Path, case: str
 ) -> None:
-    from flows.packaging import packaging
+    from flows.package_model import packaging
 
     _register()
     spec = {
@@ -138,7 +138,7 @@ def test_packaging_flow_fails_before_any_work(
 def test_packaging_flow_builds_a_tested_context(
     prefect_api: str, registry_env: dict[str, str], tmp_path: Path
 ) -> None:
-    from flows.packaging import packaging
+    from flows.package_model import packaging
 
     _register()
     card = _register(version_type="build")  # 1.0.0+build.1: '+' is not allowed in image tags
@@ -191,9 +191,8 @@ def test_smoke_test_catches_a_wrong_answer(registry_env: dict[str, str], tmp_pat
 
     card = _register()
     spec = steps.load_spec(_write_spec(tmp_path))
-    model_dir = tmp_path / "model"
-    card.download_artifacts(model_dir)
-    public = json.loads(card._registered()[0].model_dump_json())
+    model_dir = card.pull(tmp_path / "model")
+    public = json.loads((model_dir / "card.json").read_text())
     public["metadata"]["model"]["signature"]["sample_output"] = [9, 9, 9, 9, 9]
     (model_dir / "card.json").write_text(json.dumps(public))
     context = steps.assemble_context(spec, tmp_path, model_dir, tmp_path / "out")
@@ -239,6 +238,50 @@ def test_ci_script_pulls_and_packages_without_prefect(
     )
     assert failed.returncode != 0
     assert not (tmp_path / "ci2" / "context").exists()
+
+
+def test_item_1_build_context_is_readable_by_the_images_user(
+    registry_env: dict[str, str], tmp_path: Path
+) -> None:
+    import stat
+
+    card = _register()
+    spec = steps.load_spec(_write_spec(tmp_path))
+    old = os.umask(0o077)  # even a private pull makes a context the image's user can read
+    try:
+        model_dir = card.pull(tmp_path / "model")
+        context = steps.assemble_context(spec, tmp_path, model_dir, tmp_path / "out")
+    finally:
+        os.umask(old)
+    assert steps.not_readable_by_all(context) == []
+    skops = context / "model" / "model" / "model.skops"
+    assert stat.S_IMODE(skops.stat().st_mode) & stat.S_IROTH
+    assert steps.smoke_test(context)["predictions"]
+    skops.chmod(0o600)  # what every pull gave before the fix: USER 10001 could not read it
+    with pytest.raises(steps.SmokeTestError, match=r"other users cannot read.*model\.skops"):
+        steps.smoke_test(context)
+
+
+def test_item_15_ci_script_outside_the_environment_says_how_to_install(tmp_path: Path) -> None:
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    for tool in ("bash", "dirname", "env"):
+        found = shutil.which(tool)
+        assert found
+        (bare / tool).symlink_to(found)
+    env = {"PATH": str(bare), "HOME": str(tmp_path)}
+    done = subprocess.run(
+        ["bash", str(REPO_ROOT / "flows" / "ci_package.sh"), "flows/model_spec.yaml", "build"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=60,
+    )
+    assert done.returncode == 127, done.stderr
+    assert "the 'opsml' command is not on PATH" in done.stderr
+    assert "pip install" in done.stderr
+    assert "unbound variable" not in done.stderr and "Traceback" not in done.stderr
 
 
 def test_image_tags_from_versions() -> None:

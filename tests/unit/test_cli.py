@@ -91,3 +91,46 @@ def test_errors_are_one_line_and_exit_1(embedded: Path) -> None:
     assert result.exit_code == 1 and "1..2" in result.output
     result = runner.invoke(app, ["cards", "list", "--tag", "novalue"])
     assert result.exit_code == 1 and "key=value" in result.output
+
+
+def test_item_13_models_pull_refuses_non_empty_out_unless_force(embedded: Path) -> None:
+    CardRegistry("model").register_card(model_card())
+    out = embedded / "pulled"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    args = ["models", "pull", "--name", "churn", "--out", str(out), "--quiet"]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 1
+    assert "not empty" in refused.output and "--force" in refused.output
+    assert "Traceback" not in refused.output
+    assert (out / "notes.txt").read_text() == "keep me"
+    forced = runner.invoke(app, [*args, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert not (out / "notes.txt").exists() and (out / "card.json").is_file()
+
+
+def test_item_13_models_pull_out_naming_a_file_is_one_line(embedded: Path) -> None:
+    CardRegistry("model").register_card(model_card())
+    target = embedded / "model.bin"
+    target.write_text("x")
+    result = runner.invoke(app, ["models", "pull", "--name", "churn", "--out", str(target)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert "is a file" in result.output
+
+
+def test_item_1_models_pull_writes_ordinary_permissions(embedded: Path) -> None:
+    import os
+    import stat
+
+    CardRegistry("model").register_card(model_card())
+    out = embedded / "pulled"
+    old = os.umask(0o022)
+    try:
+        result = runner.invoke(app, ["models", "pull", "--name", "churn", "--out", str(out), "-q"])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.rglob("*") if p.is_file()}
+    assert modes and set(modes.values()) == {0o644}, modes

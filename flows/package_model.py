@@ -12,32 +12,29 @@ answers (else it prints the build command).
 
 The ``opsml-packaging`` deployment in ``deployments/prefect.yaml`` runs it when
 ``opsml.card.registered`` arrives for the spec's model, with the event's version.
-Without Prefect, the same steps run in CI: ``flows/ci_package.sh``.
+Without Prefect, the same steps run in CI: ``flows/ci_package.sh``. Run it once
+from the repository root with ``python -m flows.package_model`` (the module is
+named so that nothing shadows the ``packaging`` library; no ``sys.path`` edits).
 
 Example:
-    >>> from flows.packaging import packaging
+    >>> from flows.package_model import packaging
     >>> packaging(spec_path="flows/model_spec.yaml", output_dir="build")  # doctest: +SKIP
 
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-if __name__ == "__main__":  # a script: never let this file shadow the `packaging` library
-    _here = Path(__file__).resolve().parent
-    sys.path[:] = [str(_here.parent), *(p for p in sys.path if Path(p or ".").resolve() != _here)]
-
 import argparse
 import time
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
-from flows import packaging_steps as steps
+from flows import model_packaging as steps
+from opsml_prefect.blockref import as_credentials
 from opsml_prefect.credentials import OpsmlCredentials
 from opsml_prefect.tasks import pull_model
 
@@ -69,19 +66,19 @@ def check_spec(
 
 @task(**_PLAIN)
 def assemble_context(spec: steps.ModelApiSpec, spec_dir: str, model_dir: str, out_dir: str) -> str:
-    """Task form of :func:`flows.packaging_steps.assemble_context`."""
+    """Task form of `flows.model_packaging.assemble_context`."""
     return str(steps.assemble_context(spec, spec_dir, model_dir, out_dir))
 
 
 @task(**_PLAIN)
 def smoke_test(context: str) -> dict[str, Any]:
-    """Task form of :func:`flows.packaging_steps.smoke_test`."""
+    """Task form of `flows.model_packaging.smoke_test`."""
     return steps.smoke_test(context)
 
 
 @task(**_PLAIN)
 def render_manifests(spec: steps.ModelApiSpec, model_dir: str, out_dir: str) -> list[str]:
-    """Task form of :func:`flows.packaging_steps.render_manifests`."""
+    """Task form of `flows.model_packaging.render_manifests`."""
     return [str(p) for p in steps.render_manifests(spec, steps.read_card(model_dir), out_dir)]
 
 
@@ -101,61 +98,40 @@ def _holds(model_dir: str | None, uid: str) -> bool:
     return bool(steps.read_card(model_dir).get("uid") == uid)
 
 
-@flow(name="opsml-packaging", log_prints=True)
-def packaging(
-    spec_path: str = "flows/model_spec.yaml",
-    version: str | None = None,
-    output_dir: str = "build",
-    build: bool = True,
-    model_dir: str | None = None,
-    credentials: OpsmlCredentials | None = None,
-) -> dict[str, Any]:
-    """Package the model a spec names: pull, assemble, smoke-test, render manifests, build.
-
-    Args:
-        spec_path: the model-API spec file.
-        version: overrides the spec's version (the triggered deployment passes the
-            registered version from the ``opsml.card.registered`` event).
-        output_dir: where ``model/``, ``context/`` and ``k8s/`` are written
-            (one sub-folder per model version).
-        build: try to build the image (only when ``docker info`` answers).
-        model_dir: a folder where the deployment's ``pull_model`` step already put a
-            model; used when its ``card.json`` is the resolved version, else ignored.
-        credentials: an ``OpsmlCredentials`` block; default the environment.
-
-    Returns:
-        ``version``, ``uid``, ``context``, ``manifests``, ``image``, ``built``,
-        ``command``, ``smoke_test`` and ``timings``.
-
-    Example:
-        >>> packaging(spec_path="flows/model_spec.yaml", version="1.0.0")  # doctest: +SKIP
-
-    """
-    logger = get_run_logger()
-    started = time.perf_counter()
-    checked = check_spec(spec_path, version, credentials)
-    spec: steps.ModelApiSpec = checked["spec"]
-    out = Path(output_dir) / f"{spec.model.name}-{steps.image_tag(checked['version'])}"
-    if _holds(model_dir, checked["uid"]):
-        logger.info("using the model the deployment's pull step put in %s", model_dir)
-        model_dir = str(Path(model_dir).resolve())  # type: ignore[arg-type]
-    else:
-        model_dir = pull_model(
+def _model_folder(
+    pulled: str | None,
+    spec: steps.ModelApiSpec,
+    checked: dict[str, Any],
+    out: Path,
+    credentials: OpsmlCredentials | None,
+) -> str:
+    """The deployment pull step's folder when it holds the resolved version, else a fresh pull."""
+    if pulled and _holds(pulled, checked["uid"]):
+        get_run_logger().info("using the model the deployment's pull step put in %s", pulled)
+        return str(Path(pulled).resolve())
+    return str(
+        pull_model(
             spec.model.name,
             spec.model.repository,
             checked["version"],
             str(out / "model"),
             credentials,
         )
-    context = assemble_context(spec, str(Path(spec_path).resolve().parent), model_dir, str(out))
-    smoke = smoke_test(context)
-    manifests = render_manifests(spec, model_dir, str(out))
-    image = f"{spec.api.image}:{steps.image_tag(checked['version'])}"
-    built = build_image(context, image, build)
-    if not built["built"]:
-        print(f"No container engine answered; build the image with:\n  {built['command']}")
+    )
+
+
+def _publish(
+    spec: steps.ModelApiSpec,
+    checked: dict[str, Any],
+    context: str,
+    manifests: list[str],
+    image: str,
+    built: dict[str, Any],
+    smoke: dict[str, Any],
+) -> None:
+    """The run's markdown artifact: what was packaged and where it is."""
     create_markdown_artifact(
-        key=steps._k8s_name(f"opsml-package-{spec.model.name}"),
+        key=steps.k8s_name(f"opsml-package-{spec.model.name}"),
         description=f"Packaged {spec.model.repository}/{spec.model.name} v{checked['version']}",
         markdown="\n".join(
             [
@@ -173,13 +149,57 @@ def packaging(
             ]
         ),
     )
+
+
+@flow(name="opsml-packaging", log_prints=True)
+def packaging(
+    spec_path: str = "flows/model_spec.yaml",
+    version: str | None = None,
+    output_dir: str = "build",
+    build: bool = True,
+    model_dir: str | None = None,
+    credentials: OpsmlCredentials | str | None = None,
+) -> dict[str, Any]:
+    """Package the model a spec names: pull, assemble, smoke-test, render manifests, build.
+
+    Args:
+        spec_path: the model-API spec file.
+        version: overrides the spec's version (the triggered deployment passes the
+            registered version from the ``opsml.card.registered`` event).
+        output_dir: where ``model/``, ``context/`` and ``k8s/`` are written
+            (one sub-folder per model version).
+        build: try to build the image (only when ``docker info`` answers).
+        model_dir: a folder where the deployment's ``pull_model`` step already put a
+            model; used when its ``card.json`` is the resolved version, else ignored.
+        credentials: an ``OpsmlCredentials`` block or the name of a saved one
+            (what the deployments pass); default the environment.
+
+    Returns:
+        ``version``, ``uid``, ``context``, ``manifests``, ``image``, ``built``,
+        ``command``, ``smoke_test`` and ``timings``.
+
+    Example:
+        >>> packaging(spec_path="flows/model_spec.yaml", version="1.0.0")  # doctest: +SKIP
+
+    """
+    logger = get_run_logger()
+    credentials = as_credentials(credentials)  # a block name loads the saved block
+    started = time.perf_counter()
+    checked = check_spec(spec_path, version, credentials)
+    spec: steps.ModelApiSpec = checked["spec"]
+    out = Path(output_dir) / f"{spec.model.name}-{steps.image_tag(checked['version'])}"
+    model_dir = _model_folder(model_dir, spec, checked, out, credentials)
+    context = assemble_context(spec, str(Path(spec_path).resolve().parent), model_dir, str(out))
+    smoke = smoke_test(context)
+    manifests = render_manifests(spec, model_dir, str(out))
+    image = f"{spec.api.image}:{steps.image_tag(checked['version'])}"
+    built = build_image(context, image, build)
+    if not built["built"]:
+        print(f"No container engine answered; build the image with:\n  {built['command']}")
+    _publish(spec, checked, context, manifests, image, built, smoke)
     seconds = round(time.perf_counter() - started, 3)
     logger.info(
-        "packaged %s v%s in %.3f s: context %s",
-        spec.model.name,
-        checked["version"],
-        seconds,
-        context,
+        "packaged %s v%s in %.3f s: %s", spec.model.name, checked["version"], seconds, context
     )
     return {
         "version": checked["version"],

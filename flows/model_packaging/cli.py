@@ -1,0 +1,109 @@
+r"""Every packaging step after the pull, for CI: ``python -m flows.model_packaging``.
+
+Run from the repository root (``flows/ci_package.sh`` does)::
+
+    python -m flows.model_packaging env flows/model_spec.yaml      # MODEL_NAME=... lines
+    opsml models pull --name "$MODEL_NAME" --repository "$MODEL_REPOSITORY" \\
+        --version "$MODEL_VERSION" --out build/model
+    python -m flows.model_packaging package flows/model_spec.yaml --model-dir build/model \\
+        --out build
+
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from flows.model_packaging.context import assemble_context
+from flows.model_packaging.image import build_command, build_image
+from flows.model_packaging.manifests import render_manifests
+from flows.model_packaging.smoke import smoke_test
+from flows.model_packaging.spec import SpecError, image_tag, load_spec, read_card
+from opsml.errors import OpsmlError
+
+__all__ = ["main", "package"]
+
+
+def package(
+    spec_path: str | Path, model_dir: str | Path, out_dir: str | Path, *, build: bool = True
+) -> dict[str, Any]:
+    """Every step after the pull, for a model already pulled into ``model_dir``.
+
+    Example:
+        >>> package("flows/model_spec.yaml", "build/model", "build")  # doctest: +SKIP
+
+    """
+    spec = load_spec(spec_path)
+    card = read_card(model_dir)
+    if (card["name"], card["repository"]) != (spec.model.name, spec.model.repository):
+        raise SpecError(
+            f"{model_dir} holds {card['repository']}/{card['name']}, the spec names "
+            f"{spec.model.repository}/{spec.model.name}"
+        )
+    context = assemble_context(spec, Path(spec_path).parent, model_dir, out_dir)
+    smoke = smoke_test(context)
+    manifests = render_manifests(spec, card, out_dir)
+    image = f"{spec.api.image}:{image_tag(card['version'])}"
+    result = (
+        build_image(context, image)
+        if build
+        else {"built": False, "image": image, "command": " ".join(build_command(context, image))}
+    )
+    return {
+        "context": str(context),
+        "manifests": [str(p) for p in manifests],
+        "smoke_test": smoke,
+        "version": card["version"],
+        "uid": card["uid"],
+        **result,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``env`` and ``package`` commands; returns the exit code.
+
+    Example:
+        >>> main(["env", "flows/model_spec.yaml"])  # doctest: +SKIP
+        MODEL_NAME=iris-classifier
+        ...
+
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.model_packaging", description=(__doc__ or "").split("\n", 1)[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    env = sub.add_parser("env", help="print MODEL_NAME, MODEL_REPOSITORY, MODEL_VERSION")
+    env.add_argument("spec")
+    pkg = sub.add_parser("package", help="assemble, smoke-test, render, build")
+    pkg.add_argument("spec")
+    pkg.add_argument("--model-dir", required=True)
+    pkg.add_argument("--out", default="build")
+    pkg.add_argument("--no-build", action="store_true", help="never run the container engine")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "env":
+            spec = load_spec(args.spec)
+            version = "" if spec.model.version == "latest" else spec.model.version
+            for key, value in (
+                ("MODEL_NAME", spec.model.name),
+                ("MODEL_REPOSITORY", spec.model.repository),
+                ("MODEL_VERSION", version),
+            ):
+                print(f"{key}={shlex.quote(value)}")
+            return 0
+        result = package(args.spec, args.model_dir, args.out, build=not args.no_build)
+    except OpsmlError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    if not result["built"]:
+        print(
+            f"no container engine answered; build the image with:\n  {result['command']}",
+            file=sys.stderr,
+        )
+    return 0

@@ -1,0 +1,112 @@
+"""The smoke test: the packaged API, started in-process, answers the card's sample input.
+
+Example:
+    >>> smoke_test("build/context")["predictions"]  # doctest: +SKIP
+    [0, 0, 1, 2, 2]
+
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flows.model_packaging.context import not_readable_by_all
+from flows.model_packaging.spec import read_card
+from opsml.errors import OpsmlError
+
+__all__ = ["SmokeTestError", "smoke_test"]
+
+
+class SmokeTestError(OpsmlError):
+    """The packaged API did not answer the card's sample input with its sample output."""
+
+    code = "smoke_test_failed"
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-9)
+        except (TypeError, ValueError):
+            return False
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _check_readable(context: Path) -> None:
+    """The image runs as ``USER 10001``: every file must be readable by others."""
+    unreadable = not_readable_by_all(context)
+    if unreadable:
+        raise SmokeTestError(
+            "the build context has files other users cannot read (the image's user could "
+            f"not load them): {', '.join(unreadable[:5])}"
+        )
+
+
+def smoke_test(context: str | Path) -> dict[str, Any]:
+    """Start the packaged API in-process and check it on the card's sample input.
+
+    First checks every file of the context is readable by others, as the
+    image's unprivileged user needs. Then POSTs ``signature["sample_input"]`` to
+    ``/predict`` (FastAPI ``TestClient``) and checks the predictions equal
+    ``signature["sample_output"]``.
+
+    Returns:
+        ``predictions``, ``expected`` and ``seconds``.
+
+    Raises:
+        SmokeTestError: the API failed or answered something else.
+
+    Example:
+        >>> smoke_test("build/context")["predictions"]  # doctest: +SKIP
+        [0, 0, 1, 2, 2]
+
+    """
+    from fastapi.testclient import TestClient
+
+    context = Path(context)
+    _check_readable(context)
+    card = read_card(context / "model")
+    signature = card.get("metadata", {}).get("model", {}).get("signature") or {}
+    sample, expected = signature.get("sample_input"), signature.get("sample_output")
+    if not sample or expected is None:
+        raise SmokeTestError(
+            f"model {card['repository']}/{card['name']} v{card['version']} has no recorded "
+            "sample input/output: register it with sample_input= to make it testable"
+        )
+    name = f"opsml_model_api_{uuid.uuid4().hex}"
+    module_spec = importlib.util.spec_from_file_location(name, context / "app.py")
+    if module_spec is None or module_spec.loader is None:
+        raise SmokeTestError(f"cannot import {context / 'app.py'}")
+    module = importlib.util.module_from_spec(module_spec)
+    start = time.perf_counter()
+    sys.modules[name] = module  # FastAPI resolves the app's annotations through sys.modules
+    try:
+        module_spec.loader.exec_module(module)
+        with TestClient(module.create_app(context / "model")) as client:
+            if client.get("/readyz").status_code != 200:
+                raise SmokeTestError("the model API is not ready after start-up")
+            response = client.post("/predict", json={"inputs": sample})
+    except SmokeTestError:
+        raise
+    except Exception as exc:
+        raise SmokeTestError(f"the model API failed to start or answer: {exc!r}") from exc
+    finally:
+        sys.modules.pop(name, None)
+    if response.status_code != 200:
+        raise SmokeTestError(f"POST /predict answered {response.status_code}: {response.text}")
+    predictions = response.json()["predictions"]
+    if not _same(predictions, expected):
+        raise SmokeTestError(f"POST /predict answered {predictions}, the card recorded {expected}")
+    return {
+        "predictions": predictions,
+        "expected": expected,
+        "seconds": round(time.perf_counter() - start, 3),
+    }

@@ -1,0 +1,27 @@
+"""The names of the collection's Prefect tasks, listed once.
+
+Each task's Prefect name is its function's name (no ``name=`` in the
+decorators); this tuple is what :mod:`opsml_prefect.tasks` exports and what the
+package imports lazily.
+
+Example:
+    >>> "register_card" in TASKS
+    True
+
+"""
+
+from __future__ import annotations
+
+__all__ = ["TASKS"]
+
+TASKS: tuple[str, ...] = (
+    "register_card",
+    "load_card",
+    "list_cards",
+    "pull_model",
+    "aregister_card",
+    "aload_card",
+    "alist_cards",
+    "apull_model",
+)
+"""Every task of :mod:`opsml_prefect.tasks` (sync, then the async twins)."""

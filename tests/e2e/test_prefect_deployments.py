@@ -1,0 +1,214 @@
+"""Issue 20: the Prefect path exactly as the README runs it, every part a real process.
+
+``prefect server start`` (temporary home, SQLite), the registry server with
+``PREFECT_API_URL``, ``prefect block register -m opsml_prefect``, the
+``OpsmlCredentials`` block saved under one name, a process work pool,
+``prefect deploy --all --prefect-file deployments/prefect.yaml`` from the project
+root, ``prefect worker start`` with ``OPSML_PROJECT_DIR``; then a training run
+started through the API, whose model registration triggers the packaging run
+(which must complete with its build context and manifests), and a direct
+registration that packages the next version. The delays registration -> run
+created -> running -> completed are printed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.e2e._prefect_stack import (
+    BIN,
+    BLOCK_NAME,
+    PrefectStack,
+    copy_project,
+    prefect_stack,
+)
+from tests.e2e.conftest import wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+PACKAGING = "opsml-packaging/iris-classifier-api"
+TRAINING = "opsml-training/nightly"
+
+
+def _client() -> Any:
+    from prefect.client.orchestration import get_client
+
+    return get_client(sync_client=True)
+
+
+def _runs_of(deployment_id: Any) -> list[Any]:
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    with _client() as client:
+        return list(
+            client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
+            )
+        )
+
+
+def _final_run(deployment_id: Any, version: str) -> Any:
+    def done() -> Any:
+        runs = [r for r in _runs_of(deployment_id) if r.parameters.get("version") == version]
+        finished = [r for r in runs if r.state and r.state.is_final()]
+        return finished[0] if finished else None
+
+    return wait_for(done, timeout=600, interval=1.0, what=f"the packaging run of v{version}")
+
+
+def _delays(registered_at: datetime, run: Any) -> dict[str, float]:
+    return {
+        "registration->created": (run.created - registered_at).total_seconds(),
+        "created->running": (run.start_time - run.created).total_seconds(),
+        "running->completed": (run.end_time - run.start_time).total_seconds(),
+        "registration->completed": (run.end_time - registered_at).total_seconds(),
+    }
+
+
+def _check_packaged(project: Path, version: str) -> None:
+    from flows.model_packaging import not_readable_by_all
+
+    out = project / "build" / f"iris-classifier-{version}"
+    context = out / "context"
+    assert (context / "Dockerfile").is_file(), sorted(p.name for p in out.glob("*"))
+    card = (context / "model" / "card.json").read_text()
+    assert f'"version": "{version}"' in card
+    assert not_readable_by_all(context) == []  # the image's USER 10001 can read the model
+    deployment = yaml.safe_load((out / "k8s" / "deployment.yaml").read_text())
+    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image.endswith(f":{version}")
+    assert (out / "k8s" / "service.yaml").is_file()
+
+
+def _set_up(stack: PrefectStack, project: Path, registry_url: str) -> None:
+    """The README's Prefect sequence: block type, block, work pool, deploy."""
+    prefect = str(BIN / "prefect")
+    stack.run(prefect, "block", "register", "-m", "opsml_prefect", cwd=project)
+    stack.run(
+        str(BIN / "python"),
+        "-c",
+        "from opsml_prefect import OpsmlCredentials; "
+        f"OpsmlCredentials(tracking_uri={registry_url!r}).save({BLOCK_NAME!r}, overwrite=True)",
+        cwd=project,
+    )
+    stack.run(prefect, "work-pool", "create", "opsml-pool", "--type", "process", cwd=project)
+    stack.run(
+        prefect,
+        "--no-prompt",
+        "deploy",
+        "--all",
+        "--prefect-file",
+        "deployments/prefect.yaml",
+        cwd=project,
+    )
+
+
+def test_issue_20_prefect_path_as_users_run_it(tmp_path: Path) -> None:
+    from opsml import CardRegistry, ModelCard
+    from opsml.config import OpsmlSettings
+    from tests._live_server import start_server
+
+    project = copy_project(tmp_path / "project")
+    with prefect_stack(tmp_path / "prefect") as stack:
+        registry = start_server(
+            tmp_path / "registry",
+            env={
+                "PREFECT_API_URL": stack.api_url,
+                "PREFECT_HOME": stack.env["PREFECT_HOME"],
+                "OPSML_LOG_LEVEL": "INFO",
+            },
+        )
+        try:
+            _run_the_path(stack, project, registry.url, CardRegistry, ModelCard, OpsmlSettings)
+            log = registry.log_path.read_text(errors="replace")
+            assert f"opsml.card.registered is emitted to {stack.api_url}" in log
+        finally:
+            registry.stop()
+
+
+def _run_the_path(
+    stack: PrefectStack,
+    project: Path,
+    registry_url: str,
+    card_registry: Any,
+    model_card: Any,
+    settings_type: Any,
+) -> None:
+    _set_up(stack, project, registry_url)
+    stack.spawn(
+        "worker",
+        str(BIN / "prefect"),
+        "worker",
+        "start",
+        "--pool",
+        "opsml-pool",
+        cwd=project,
+        env={"OPSML_PROJECT_DIR": str(project), "PREFECT_WORKER_QUERY_SECONDS": "1"},
+    )
+    models = card_registry("model", settings=settings_type(tracking_uri=registry_url))
+    with stack.client_settings(), _client() as client:
+        packaging = client.read_deployment_by_name(PACKAGING)
+        training = client.read_deployment_by_name(TRAINING)
+        # deployed from a shell without OPSML_PROJECT_DIR: read on the worker, not frozen
+        assert "{{ $OPSML_PROJECT_DIR }}" in str(packaging.pull_steps)
+        assert BLOCK_NAME in str(packaging.pull_steps)
+        assert client.read_resource_related_automations(f"prefect.deployment.{packaging.id}")
+        trained = client.create_flow_run_from_deployment(training.id)
+
+    with stack.client_settings():
+        training_run = wait_for(
+            lambda: _finished(trained.id), timeout=600, interval=1.0, what="the training run"
+        )
+        assert training_run.state.is_completed(), _why(stack, training_run)
+        first = models.load_card(name="iris-classifier", repository="ds-team")
+        run = _final_run(packaging.id, first.version)
+        assert run.state.is_completed(), _why(stack, run)
+        _check_packaged(project, first.version)
+        _report("training run", first.created_at, run)
+
+        second = model_card(
+            name="iris-classifier",
+            repository="ds-team",
+            contact="ds@example.com",
+            model=first.load_model(),
+            sample_input=first.metadata["model"]["signature"]["sample_input"],
+        )
+        _sample_frame(second)
+        models.register_card(second)  # direct client use, outside any flow
+        assert second.version != first.version
+        run = _final_run(packaging.id, second.version)
+        assert run.state.is_completed(), _why(stack, run)
+        _check_packaged(project, second.version)
+        _report("direct registration", second.created_at, run)
+        versions = [r.parameters.get("version") for r in _runs_of(packaging.id)]
+        assert sorted(versions) == sorted([first.version, second.version])  # one run each
+
+
+def _sample_frame(card: Any) -> None:
+    import pandas as pd
+
+    card.sample_input = pd.DataFrame(card.sample_input)
+
+
+def _finished(run_id: Any) -> Any:
+    with _client() as client:
+        run = client.read_flow_run(run_id)
+    return run if run.state and run.state.is_final() else None
+
+
+def _why(stack: PrefectStack, run: Any) -> str:
+    worker = (stack.root / "worker.log").read_text(errors="replace")[-6000:]
+    return f"{run.name}: {run.state.type} {run.state.message}\nworker log:\n{worker}"
+
+
+def _report(what: str, registered_at: datetime, run: Any) -> None:
+    delays = _delays(registered_at, run)
+    print(
+        f"\n[prefect path] {what} v{run.parameters['version']}: "
+        + "; ".join(f"{k} {v:.2f} s" for k, v in delays.items())
+    )
