@@ -6,6 +6,6 @@ name and version (validated) and a relative path (checked by
 :func:`opsml.schemas.check_relative_path`).
 """
 
-from opsml.storage.store import ArtifactStore, card_prefix
+from opsml.storage.store import ArtifactStore, card_prefix, staging_prefix
 
-__all__ = ["ArtifactStore", "card_prefix"]
+__all__ = ["ArtifactStore", "card_prefix", "staging_prefix"]

@@ -68,6 +68,23 @@ def card_prefix(registry: str, repository: str, name: str, version: str) -> str:
     return f"{registry}/{repository}/{name}/v{version}"
 
 
+STAGING = ".uploads"
+"""Folder of the store where presigned uploads land before their commit."""
+
+
+def staging_prefix(upload_id: str) -> str:
+    """The folder of one presigned upload's objects, relative to the storage root.
+
+    Example:
+        >>> staging_prefix("0" * 32)
+        '.uploads/00000000000000000000000000000000'
+
+    """
+    if len(upload_id) != 32 or any(c not in "0123456789abcdef" for c in upload_id):
+        raise StorageError(f"{upload_id!r} is not an upload id")
+    return f"{STAGING}/{upload_id}"
+
+
 def _check(expected: ArtifactFile, digest: Any, size: int, *, final: bool) -> None:
     """Raise when the bytes read so far cannot be (or, when ``final``, are not) ``expected``."""
     if size > expected.size or (
@@ -215,6 +232,15 @@ class ArtifactStore:
         if not self.is_local:
             raise StorageError(f"{self.display_uri} is not a local folder")
         return Path(self._full(key))
+
+    def stored_size(self, key: str) -> int | None:
+        """The size of ``key`` when it costs one ``stat`` (a folder store), else ``None``."""
+        if not self.is_local:
+            return None
+        try:
+            return self.local_path(key).stat().st_size
+        except OSError:
+            return None
 
     def exists(self, key: str) -> bool:
         """Whether a file is stored at ``key``."""

@@ -12,6 +12,7 @@ is skipped, never artifacts that a later registration would collide with.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -26,7 +27,8 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from opsml import hooks, versioning
-from opsml.backends.base import ProgressCallback, RegistryBackend
+from opsml.backends.base import ArtifactReader, ProgressCallback, RegistryBackend
+from opsml.backends.sql import _transfers
 from opsml.backends.sql._rows import (
     active,
     insert_values,
@@ -46,16 +48,18 @@ from opsml.errors import (
     VersionConflictError,
 )
 from opsml.schemas import (
+    PRESIGN_EXPIRES,
     REGISTRY_TYPES,
     CardCreate,
     CardPublic,
     CardQuery,
     CardUpdate,
+    PresignedFile,
     RegistryType,
+    UploadTicket,
     build,
-    check_relative_path,
 )
-from opsml.storage import ArtifactStore, card_prefix
+from opsml.storage import ArtifactStore
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -271,11 +275,18 @@ class SqlBackend(RegistryBackend):
             raise CardNotFoundError(f"no {registry} card {where} with {wanted}")
         return to_public(row)
 
-    def iter_artifact(self, card: CardPublic, path: str, *, start: int = 0) -> Iterator[bytes]:
-        """See :meth:`RegistryBackend.iter_artifact`."""
-        item = card.file(check_relative_path(path))
-        prefix = card_prefix(card.registry, card.repository, card.name, card.version)
-        return self.store.iter_file(f"{prefix}/{item.path}", start=start)
+    def open_artifact(self, card: CardPublic, path: str) -> ArtifactReader:
+        """See :meth:`RegistryBackend.open_artifact`."""
+        item, key = _transfers.file_key(card, path)
+        return _transfers.StoredArtifact(self.store, key, item)
+
+    def presign_download(
+        self, card: CardPublic, path: str, *, expires: int = PRESIGN_EXPIRES
+    ) -> PresignedFile:
+        """See :meth:`RegistryBackend.presign_download`."""
+        item, key = _transfers.file_key(card, path)
+        _transfers.require_presign(self.store)
+        return _transfers.presign_file(self.store, item, key, "GET", expires)
 
     # -- writes ----------------------------------------------------------------------
 
@@ -286,38 +297,84 @@ class SqlBackend(RegistryBackend):
         *,
         actor: str | None = None,
         progress: ProgressCallback | None = None,
+    ) -> CardPublic:
+        """See :meth:`RegistryBackend.register_card`; files are copied, digests checked."""
+        return self._register(card, Path(source_dir), actor, progress)
+
+    def create_upload(
+        self, card: CardCreate, *, presigned: bool = False, expires: int = PRESIGN_EXPIRES
+    ) -> UploadTicket:
+        """See :meth:`RegistryBackend.create_upload`."""
+        if presigned:
+            _transfers.require_presign(self.store)
+        _check_registry(card.registry)
+        self._check_sources(card, None)
+        upload_id = uuid.uuid4().hex
+        if not presigned:  # the files wait in the caller's folder: nothing to hold here
+            return UploadTicket(id=upload_id)
+        return _transfers.presigned_ticket(self.store, card, upload_id, expires)
+
+    def commit_upload(
+        self,
+        ticket: UploadTicket,
+        card: CardCreate,
+        *,
+        source_dir: Path | None = None,
+        actor: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> CardPublic:
+        """See :meth:`RegistryBackend.commit_upload`.
+
+        Staged: the verified files of ``source_dir`` are renamed into a folder
+        store (same device) or copied with their digests checked. Presigned:
+        each staging object is copied server-side into place and the copy is
+        verified (``ArtifactStore.put_staged``); the staging objects are removed.
+        """
+        if not ticket.presigned:
+            if source_dir is None:
+                raise InvalidInputError("a staged upload is committed from a folder: source_dir")
+            return self._register(card, Path(source_dir), actor, progress, move=True)
+        if source_dir is not None:  # the caller holds the bytes: into the staging objects
+            self._check_sources(card, Path(source_dir))
+            _transfers.put_staging(self.store, card, ticket.id, Path(source_dir), progress)
+        prefix = _transfers.check_uploaded(self.store, card, ticket.id)
+        try:
+            return self._register(card, None, actor, progress, staged_prefix=prefix)
+        finally:
+            with contextlib.suppress(OpsmlError):  # the registration's own error matters more
+                self.store.delete_prefix(prefix)
+
+    def abort_upload(self, ticket: UploadTicket) -> None:
+        """See :meth:`RegistryBackend.abort_upload` (a staged upload holds nothing here)."""
+        if ticket.presigned:
+            self.store.delete_prefix(_transfers.staging_prefix(ticket.id))
+
+    def _register(
+        self,
+        card: CardCreate,
+        source_dir: Path | None,
+        actor: str | None,
+        progress: ProgressCallback | None,
+        *,
         move: bool = False,
         staged_prefix: str | None = None,
     ) -> CardPublic:
-        """See :meth:`RegistryBackend.register_card`.
-
-        ``move=True`` lets a folder store rename already-verified files into
-        place (the server's upload staging); otherwise files are copied and
-        their digests checked while copying. ``staged_prefix`` takes the files
-        from that folder of the store instead (presigned uploads): each is
-        copied into place and the copy verified (``ArtifactStore.put_staged``).
-        """
+        """Reserve a version, store the files, activate the row; undo everything on failure."""
         _check_registry(card.registry)
-        self._check_sources(card, None if staged_prefix else Path(source_dir))
+        self._check_sources(card, source_dir)
         if not card.files:  # nothing to upload: one transaction
             _, version, uid, row = self._reserve_version(card, actor, activate=True)
             return self._registered(card, version, uid, row)
         row_id, version, uid, _ = self._reserve_version(card, actor)
-        prefix = card_prefix(card.registry, card.repository, card.name, version)
+        prefix = _transfers.version_prefix(card, version)
         try:
             for item in card.files:
+                key = f"{prefix}/{item.path}"
                 if staged_prefix:
-                    self.store.put_staged(
-                        f"{staged_prefix}/{item.path}", f"{prefix}/{item.path}", item
-                    )
+                    self.store.put_staged(f"{staged_prefix}/{item.path}", key, item)
                     continue
-                self.store.put_file(
-                    Path(source_dir) / item.path,
-                    f"{prefix}/{item.path}",
-                    item,
-                    move=move,
-                    progress=progress,
-                )
+                assert source_dir is not None
+                self.store.put_file(source_dir / item.path, key, item, move=move, progress=progress)
             with self._connect(write=True) as conn:
                 row = self._activate(conn, card, actor, row_id, uid, version, update=True)
         except BaseException:
@@ -523,7 +580,7 @@ class SqlBackend(RegistryBackend):
             self._audit(
                 conn, "delete", registry, actor, uid, card.name, card.repository, card.version, {}
             )
-        self.store.delete_prefix(card_prefix(registry, card.repository, card.name, card.version))
+        self.store.delete_prefix(_transfers.version_prefix(card, card.version))
 
     def audit_log(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """The newest audit entries, newest first (who, what, when, environment)."""
