@@ -49,6 +49,19 @@ def check_name(value: str) -> str:
     return value
 
 
+def check_uid(uid: object) -> str:
+    """``uid`` when it is a card uid (32 lowercase hex), else :class:`InvalidInputError`.
+
+    Example:
+        >>> check_uid("0" * 32) == "0" * 32
+        True
+
+    """
+    if not isinstance(uid, str) or len(uid) != 32 or any(c not in "0123456789abcdef" for c in uid):
+        raise InvalidInputError(f"{uid!r} is not a card uid (32 lowercase hex characters)")
+    return uid
+
+
 def check_relative_path(value: str) -> str:
     """Validate an artifact path relative to its card's folder, or raise UnsafePathError.
 

@@ -43,6 +43,7 @@ from opsml.schemas import (
     RegistryType,
     UploadTicket,
     check_relative_path,
+    check_uid,
 )
 
 if TYPE_CHECKING:
@@ -52,12 +53,6 @@ __all__ = ["HttpBackend"]
 
 INLINE_LIMIT = 8 * 1024 * 1024
 """Registrations whose files total at most this go up in one multipart request."""
-
-
-def _check_uid(uid: object) -> str:
-    if not isinstance(uid, str) or len(uid) != 32 or any(c not in "0123456789abcdef" for c in uid):
-        raise InvalidInputError(f"{uid!r} is not a card uid (32 lowercase hex characters)")
-    return uid
 
 
 def _check_sources(card: CardCreate, source_dir: Path) -> Path:
@@ -185,7 +180,7 @@ class HttpBackend(RegistryBackend):
     ) -> CardPublic:
         """See :meth:`RegistryBackend.get_card`."""
         if uid is not None:
-            url = self.transport.api("cards", registry, _check_uid(uid))
+            url = self.transport.api("cards", registry, check_uid(uid))
             return self.transport.get_model(CardPublic, url)
         if not name:
             raise InvalidInputError("give a card uid, or a name (and repository) to load a card")
