@@ -42,6 +42,18 @@ class InvalidInputError(OpsmlError, ValueError):
     status_code = 400
 
 
+class UploadIncompleteError(InvalidInputError):
+    """A file of an upload was not sent before the commit; the upload stays open.
+
+    It travels as ``invalid_input`` (400): a client sees an :class:`InvalidInputError`.
+
+    Example:
+        >>> UploadIncompleteError("a.bin was not uploaded").code
+        'invalid_input'
+
+    """
+
+
 class UnsafePathError(InvalidInputError):
     """An artifact path leaves the card's folder (``..``, absolute, backslash, NUL...)."""
 
@@ -112,6 +124,19 @@ class StorageError(OpsmlError):
     status_code = 503
 
 
+class PresignUnsupportedError(OpsmlError):
+    """The artifact store cannot presign URLs (a folder, GCS): transfer through the server.
+
+    Example:
+        >>> PresignUnsupportedError("a folder store cannot presign").code
+        'presign_unsupported'
+
+    """
+
+    code = "presign_unsupported"
+    status_code = 409
+
+
 class BackendUnavailableError(OpsmlError):
     """The registry server or database cannot be reached."""
 
@@ -148,6 +173,7 @@ ERRORS_BY_CODE: dict[str, type[OpsmlError]] = {
         AuthenticationError,
         PermissionDeniedError,
         StorageError,
+        PresignUnsupportedError,
         BackendUnavailableError,
         ConfigurationError,
         MissingDependencyError,

@@ -49,6 +49,19 @@ def check_name(value: str) -> str:
     return value
 
 
+def check_uid(uid: object) -> str:
+    """``uid`` when it is a card uid (32 lowercase hex), else :class:`InvalidInputError`.
+
+    Example:
+        >>> check_uid("0" * 32) == "0" * 32
+        True
+
+    """
+    if not isinstance(uid, str) or len(uid) != 32 or any(c not in "0123456789abcdef" for c in uid):
+        raise InvalidInputError(f"{uid!r} is not a card uid (32 lowercase hex characters)")
+    return uid
+
+
 def check_relative_path(value: str) -> str:
     """Validate an artifact path relative to its card's folder, or raise UnsafePathError.
 
@@ -233,6 +246,63 @@ class Page(BaseModel):
     """A page of cards, newest first."""
 
     items: list[CardPublic]
+
+
+PRESIGN_EXPIRES = 900
+"""Seconds a presigned URL stays valid."""
+
+
+class PresignedFile(BaseModel):
+    """Where to send (or fetch) one file's bytes directly.
+
+    Example:
+        >>> PresignedFile(path="a.bin", url="https://s3/x", method="GET", size=1, sha256="0").method
+        'GET'
+
+    """
+
+    path: str = Field(description="The file's relative path in the card.")
+    url: str = Field(description="Presigned URL, valid for expires_in seconds.")
+    method: str = Field(description="HTTP method to use with the URL.")
+    size: int = Field(description="Bytes the object must have.")
+    sha256: str = Field(description="The SHA-256 the bytes must have.")
+
+
+class PresignedUpload(BaseModel):
+    """An upload session with one presigned PUT URL per file (the wire answer)."""
+
+    id: str = Field(description="Session id, for the commit and abort URLs.")
+    expires_in: int = Field(description="Seconds the URLs stay valid.")
+    files: list[PresignedFile] = Field(description="One URL per file of the card.")
+
+
+class UploadSessionPublic(BaseModel):
+    """An open (staged) upload session (the wire answer)."""
+
+    id: str = Field(description="Session id, for the PUT and commit URLs.")
+    missing: list[str] = Field(description="Files still to upload.")
+    idle_timeout: float = Field(description="Seconds of inactivity after which it is removed.")
+
+
+class UploadTicket(BaseModel):
+    """An upload a backend has opened: what ``commit_upload`` and ``abort_upload`` take.
+
+    A *staged* upload (``presigned=False``) commits files from a local folder;
+    a *presigned* one carries one ``PUT`` URL per file, to which the bytes go
+    directly before the commit.
+
+    Example:
+        >>> UploadTicket(id="0" * 32).presigned
+        False
+
+    """
+
+    id: str = Field(pattern=r"^[0-9a-f]{32}$", description="Upload id (32 lowercase hex).")
+    presigned: bool = Field(default=False, description="True when the bytes go to URLs.")
+    expires_in: int | None = Field(default=None, description="Seconds the URLs stay valid.")
+    files: list[PresignedFile] = Field(
+        default_factory=list, description="One presigned PUT per file (presigned uploads)."
+    )
 
 
 class AuditEntry(BaseModel):

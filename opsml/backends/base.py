@@ -4,7 +4,14 @@ The SQL backend (embedded SQLite, PostgreSQL, MariaDB) and the HTTP backend (a
 registry server) both implement :class:`RegistryBackend`; the registry, the CLI,
 the server and the test suite only ever talk to this interface. The base class
 owns the download workflow (stream, hash, compare, rename); backends supply the
-byte stream.
+byte stream (:meth:`RegistryBackend.open_artifact`).
+
+Besides the card operations, the interface carries what a registry server
+needs from the backend behind it, so that the server never touches storage:
+open an artifact (its size, a byte range, its chunks), open / commit / abort an
+upload (*staged*: the verified files sit in a local folder; *presigned*: the
+bytes go straight to the store with one URL per file), and presign a download
+where the store can (S3). Storage keys and chunk sizes stay inside the backend.
 """
 
 from __future__ import annotations
@@ -21,12 +28,15 @@ from typing import Any
 from opsml._filemode import set_default_mode
 from opsml.errors import ArtifactIntegrityError
 from opsml.schemas import (
+    PRESIGN_EXPIRES,
     ArtifactFile,
     CardCreate,
     CardPublic,
     CardQuery,
     CardUpdate,
+    PresignedFile,
     RegistryType,
+    UploadTicket,
     check_relative_path,
 )
 
@@ -35,6 +45,37 @@ ProgressCallback = Callable[[int], None]
 
 SINK_BATCH = 8 * 1024 * 1024
 """Downloaded bytes gathered before one hash-and-write step runs in the helper thread."""
+
+
+class ArtifactReader(abc.ABC):
+    """One stored artifact opened for reading: its record, its size and its bytes.
+
+    Args:
+        item: the file's record (path, size, SHA-256).
+        stored_size: the size of the stored bytes when the store knows it
+            cheaply (a folder store), else ``None``.
+
+    """
+
+    def __init__(self, item: ArtifactFile, stored_size: int | None = None) -> None:
+        self.item = item
+        self.stored_size = stored_size
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.item.path!r}, size={self.size})"
+
+    @property
+    def size(self) -> int:
+        """The stored size when known, else the recorded one."""
+        return self.item.size if self.stored_size is None else self.stored_size
+
+    @abc.abstractmethod
+    def chunks(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Stream bytes ``start`` up to ``end`` (exclusive; ``None``: to the end), unverified.
+
+        A missing file raises :class:`~opsml.errors.ArtifactNotFoundError` at the
+        latest when the first chunk is asked for.
+        """
 
 
 class RegistryBackend(abc.ABC):
@@ -101,8 +142,80 @@ class RegistryBackend(abc.ABC):
         """Remove a card and its artifacts; its version is never given again."""
 
     @abc.abstractmethod
+    def open_artifact(self, card: CardPublic, path: str) -> ArtifactReader:
+        """Open one artifact of ``card`` for reading (no bytes move yet).
+
+        Raises:
+            ArtifactNotFoundError: ``path`` is not a file of the card.
+            UnsafePathError: ``path`` is not a safe relative path.
+
+        """
+
+    @abc.abstractmethod
+    def create_upload(
+        self, card: CardCreate, *, presigned: bool = False, expires: int = PRESIGN_EXPIRES
+    ) -> UploadTicket:
+        """Open an upload of ``card``'s files; nothing is registered until the commit.
+
+        Args:
+            card: the card to register, with every file's size and SHA-256.
+            presigned: ask for one presigned ``PUT`` URL per file (S3 stores).
+            expires: seconds the URLs stay valid.
+
+        Raises:
+            PresignUnsupportedError: ``presigned`` and the store cannot presign.
+            InvalidInputError: the card is malformed (e.g. a file listed twice).
+
+        """
+
+    @abc.abstractmethod
+    def commit_upload(
+        self,
+        ticket: UploadTicket,
+        card: CardCreate,
+        *,
+        source_dir: Path | None = None,
+        actor: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> CardPublic:
+        """Register ``card`` with the files of an upload opened by :meth:`create_upload`.
+
+        A staged upload takes the files from ``source_dir``: they count as
+        verified (a registry server's staging hashed them as they arrived), so a
+        folder store may rename them into place and the folder is consumed. A
+        presigned upload takes the objects PUT to the ticket's URLs (PUT first
+        from ``source_dir`` when it is given), checks that all exist before a
+        version is reserved, and verifies the stored copies: nothing is kept
+        when one differs from its record.
+
+        Raises:
+            ArtifactIntegrityError: a file does not match its record.
+            InvalidInputError: a file was not uploaded.
+
+        """
+
+    @abc.abstractmethod
+    def abort_upload(self, ticket: UploadTicket) -> None:
+        """Drop an upload and whatever was sent for it; nothing is registered."""
+
+    @abc.abstractmethod
+    def presign_download(
+        self, card: CardPublic, path: str, *, expires: int = PRESIGN_EXPIRES
+    ) -> PresignedFile:
+        """A presigned ``GET`` URL for one file of ``card``, with its size and SHA-256.
+
+        Raises:
+            PresignUnsupportedError: the store cannot presign (a folder, GCS).
+
+        """
+
     def iter_artifact(self, card: CardPublic, path: str, *, start: int = 0) -> Iterator[bytes]:
         """Stream the stored bytes of one artifact, from byte ``start`` on, unverified."""
+        return self.open_artifact(card, path).chunks(start)
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Raise :class:`~opsml.errors.OpsmlError` when the registry cannot be used (readiness)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the backend must not be used afterwards."""

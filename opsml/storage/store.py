@@ -11,99 +11,51 @@ Writes (DESIGN.md §6):
 - a card's files live under the version folder that the SQL backend reserved
   first, so a failed registration (whose folder is then deleted) cannot
   collide with a later one.
+
+Layers: :class:`ArtifactStore` owns the workflow (verify while writing, walk,
+read, delete, probe, presign, copy, error messages); each kind of store
+supplies a few primitives: :class:`~opsml.storage._local.LocalStore` (a
+folder), :class:`~opsml.storage._remote.CloudStore` (S3, GCS) and
+:class:`~opsml.storage._remote.FsspecStore` (any other fsspec protocol).
+``ArtifactStore(uri)`` builds the one its URI names.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from opsml.errors import ArtifactIntegrityError, ArtifactNotFoundError, StorageError
-from opsml.schemas import ArtifactFile, check_name, check_relative_path
+from opsml.schemas import ArtifactFile
 from opsml.storage import _cloud
+from opsml.storage._verify import CallerError
 from opsml.storage.digest import CHUNK_SIZE
+from opsml.storage.layout import card_prefix, staging_prefix
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
     from opsml.backends.base import ProgressCallback
 
+__all__ = ["ArtifactStore", "card_prefix", "staging_prefix", "store_kind"]
+
 _T = TypeVar("_T")
 
 
-class _CallerError(Exception):
-    """Carries an exception raised by caller code (a progress callback) through ``_call``."""
-
-    def __init__(self, original: BaseException) -> None:
-        super().__init__(str(original))
-        self.original = original
-
-
-def _report(progress: ProgressCallback | None, n: int) -> None:
-    if progress is not None:
-        try:
-            progress(n)
-        except BaseException as exc:
-            raise _CallerError(exc) from exc
-
-
-def card_prefix(registry: str, repository: str, name: str, version: str) -> str:
-    """The folder of one card version, relative to the storage root.
+def store_kind(root_uri: str) -> str:
+    """``local``, ``cloud`` or ``fsspec``: which primitives a root URI needs.
 
     Example:
-        >>> card_prefix("model", "ds", "churn", "1.2.0")
-        'model/ds/churn/v1.2.0'
+        >>> store_kind("/data/registry"), store_kind("s3://b/p"), store_kind("memory://x")
+        ('local', 'cloud', 'fsspec')
 
     """
-    check_name(repository)
-    check_name(name)
-    if registry not in ("data", "model", "run", "pipeline"):
-        raise StorageError(f"unknown registry {registry!r}")
-    return f"{registry}/{repository}/{name}/v{version}"
-
-
-def _check(expected: ArtifactFile, digest: Any, size: int, *, final: bool) -> None:
-    """Raise when the bytes read so far cannot be (or, when ``final``, are not) ``expected``."""
-    if size > expected.size or (
-        final and (size != expected.size or digest.hexdigest() != expected.sha256)
-    ):
-        raise ArtifactIntegrityError(
-            f"artifact {expected.path!r} changed while it was being stored: expected "
-            f"{expected.size} bytes with sha256 {expected.sha256[:12]}…, read "
-            f"{'more than ' if not final else ''}{size} bytes"
-            + (f" with sha256 {digest.hexdigest()[:12]}…" if final else "")
-            + "; nothing was registered"
-        )
-
-
-def _rechunk(chunks: Iterator[bytes], block: int) -> Iterator[bytes]:
-    """Regroup ``chunks`` into ``block``-sized pieces (the last may be shorter)."""
-    pending: list[bytes] = []
-    held = 0
-    for chunk in chunks:
-        pending.append(chunk)
-        held += len(chunk)
-        while held >= block:
-            joined = b"".join(pending)
-            yield joined[:block]
-            rest = joined[block:]
-            pending, held = ([rest] if rest else []), len(rest)
-    if pending:
-        yield b"".join(pending)
-
-
-def _discard(handle: Any) -> None:
-    """Abort a cloud upload (S3 multipart, GCS resumable) without ever committing it."""
-    with contextlib.suppress(Exception):
-        handle.discard()
-    handle.closed = True  # __del__ / close() must not commit what was written so far
-    handle.buffer = None
+    protocol = root_uri.split("://", 1)[0].lower() if "://" in root_uri else "file"
+    if protocol in ("file", "local"):
+        return "local"
+    return "cloud" if _cloud.cloud_kind(protocol) else "fsspec"
 
 
 class ArtifactStore:
@@ -126,6 +78,19 @@ class ArtifactStore:
 
     """
 
+    _kinds: ClassVar[dict[str, type[ArtifactStore]]] = {}
+
+    def __init_subclass__(cls, kind: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if kind is not None:
+            ArtifactStore._kinds[kind] = cls
+
+    def __new__(cls, root_uri: str, *args: Any, **kwargs: Any) -> ArtifactStore:
+        """The store kind that ``root_uri`` names (see :func:`store_kind`)."""
+        if cls is ArtifactStore:  # the kind the URI names (registered by its module)
+            cls = ArtifactStore._kinds[store_kind(root_uri)]
+        return super().__new__(cls)
+
     def __init__(
         self,
         root_uri: str,
@@ -138,9 +103,6 @@ class ArtifactStore:
         self._storage_options = storage_options
         self._fs: AbstractFileSystem | None = None
         self._root: str | None = None
-        kind = self.cloud
-        if kind is not None:
-            _cloud.require_package(kind)
 
     def __repr__(self) -> str:
         return f"ArtifactStore({_cloud.redact_uri(self.root_uri)!r})"
@@ -158,7 +120,7 @@ class ArtifactStore:
     @property
     def is_local(self) -> bool:
         """True for a plain folder (renames are atomic and cheap there)."""
-        return self.protocol in ("file", "local")
+        return False
 
     @property
     def display_uri(self) -> str:
@@ -168,35 +130,25 @@ class ArtifactStore:
     @property
     def bucket(self) -> str:
         """The bucket of a cloud store (the folder of a local one)."""
-        if self.cloud is None:
-            return self.root_uri
-        rest = _cloud.redact_uri(self.root_uri).split("://", 1)[1]
-        return rest.split("/", 1)[0]
+        return self.root_uri
+
+    @property
+    def can_presign(self) -> bool:
+        """True when clients can move bytes directly with presigned URLs (S3)."""
+        return False
 
     @property
     def fs(self) -> AbstractFileSystem:
         """The fsspec filesystem, built on first use (cloud packages load only then)."""
         if self._fs is None:
-            kind = self.cloud
-            if kind is not None:
-                _cloud.require_package(kind)
-            options = {**_cloud.default_options(kind, self.block_size), **self._storage_options}
-            if kind is None:
-                options = self._storage_options
             try:
-                import fsspec
-
-                if kind == "gs" and "://" in self.root_uri:
-                    fs = _cloud.gcs_filesystem(**options)
-                    root = fs._strip_protocol(self.root_uri)
-                else:
-                    fs, root = fsspec.core.url_to_fs(self.root_uri, **options)
+                fs, root = self._open_fs()
             except ImportError as exc:
                 from opsml.errors import MissingDependencyError
 
                 raise MissingDependencyError(
                     f"storage {self.protocol}:// needs an extra package ({exc.name}): install "
-                    f"it with `pip install 'opsml-prefect[{kind or self.protocol}]'`"
+                    f"it with `pip install 'opsml-prefect[{self.cloud or self.protocol}]'`"
                 ) from exc
             except Exception as exc:  # bad credentials file, malformed URI...
                 raise StorageError(
@@ -210,17 +162,81 @@ class ArtifactStore:
         self.fs  # noqa: B018 - builds the filesystem and its root
         return f"{self._root}/{key}" if self._root else key
 
+    # -- primitives: each kind of store overrides what differs --------------------------
+
+    def _open_fs(self) -> tuple[AbstractFileSystem, str]:
+        """The filesystem and the root path inside it."""
+        import fsspec
+
+        fs, root = fsspec.core.url_to_fs(self.root_uri, **self._storage_options)
+        return fs, str(root)
+
+    def _write(
+        self,
+        chunks: Iterator[bytes],
+        key: str,
+        expected: ArtifactFile,
+        progress: ProgressCallback | None,
+    ) -> None:
+        """Make the bytes of ``chunks`` visible at ``key`` only if they match ``expected``."""
+        raise NotImplementedError
+
+    def _write_file(
+        self, src: IO[bytes], key: str, expected: ArtifactFile, progress: ProgressCallback | None
+    ) -> None:
+        """Store the bytes of an open file (as :meth:`_write`)."""
+        self._write(iter(lambda: src.read(CHUNK_SIZE), b""), key, expected, progress)
+
+    def _move(self, source: Path, key: str) -> bool:
+        """Rename a verified file into place; ``False`` when the store cannot."""
+        return False
+
+    def _read(self, key: str, start: int, end: int | None) -> Iterator[bytes]:
+        """Bytes ``[start, end)`` of ``key``; a missing file raises before the first chunk."""
+        raise NotImplementedError
+
+    def _find(self, full: str) -> list[str]:
+        """Every file under ``full`` (empty when it does not exist)."""
+        try:
+            return [str(p) for p in self.fs.find(full, withdirs=False)]
+        except FileNotFoundError:
+            return []
+
+    def _remove(self, full: str) -> None:
+        """Remove every file under ``full``."""
+        keys = self.fs.find(full.rstrip("/"), withdirs=False)
+        if keys:
+            self.fs.rm(keys)
+
+    def _probe(self) -> None:
+        """One cheap request that fails when the root cannot be reached."""
+        self.fs.ls(self._full("") or "/", detail=False)
+
+    def _reason(self, what: str, where: str, exc: BaseException) -> str:
+        """The message of a failed storage call (never a credential)."""
+        if isinstance(exc, FileNotFoundError):
+            return f"storage {what} {where}failed: {self.display_uri} or a parent does not exist"
+        return (
+            f"storage {what} {where}under {self.display_uri} failed: "
+            f"{type(exc).__name__}: {str(exc)[:200]}"
+        )
+
+    def _prepare_target(self, full: str) -> None:
+        """Make ``full`` writable (a folder store creates its parents)."""
+
+    def stored_size(self, key: str) -> int | None:
+        """The size of ``key`` when it costs one ``stat`` (a folder store), else ``None``."""
+        return None
+
     def local_path(self, key: str) -> Path:
         """The local path of ``key`` (folder stores only)."""
-        if not self.is_local:
-            raise StorageError(f"{self.display_uri} is not a local folder")
-        return Path(self._full(key))
+        raise StorageError(f"{self.display_uri} is not a local folder")
+
+    # -- the workflow ------------------------------------------------------------------
 
     def exists(self, key: str) -> bool:
         """Whether a file is stored at ``key``."""
         return bool(self._call("check", key, lambda: self.fs.isfile(self._full(key))))
-
-    # -- writes ----------------------------------------------------------------------
 
     def put_file(
         self,
@@ -242,23 +258,12 @@ class ArtifactStore:
             StorageError: the store failed (the message names the store, never a credential).
 
         """
-        if move and self.is_local:
-            target = self.local_path(key)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.replace(source, target)
-                if progress:
-                    progress(expected.size)
-                return
-            except OSError:
-                pass  # another device: copy below
+        if move and self._move(source, key):
+            if progress:
+                progress(expected.size)
+            return
         with open(source, "rb") as src:
-            if self.cloud is not None:  # one part-sized read per part, no re-buffering
-                block = _cloud.block_size_for(expected.size, self.block_size)
-                self._put_blocks(iter(lambda: src.read(block), b""), key, expected, progress)
-            else:
-                chunks = iter(lambda: src.read(CHUNK_SIZE), b"")
-                self.put_stream(chunks, key, expected, progress)
+            self._call("write", key, lambda: self._write_file(src, key, expected, progress))
 
     def put_stream(
         self,
@@ -268,156 +273,14 @@ class ArtifactStore:
         progress: ProgressCallback | None = None,
     ) -> None:
         """Store the bytes of ``chunks`` at ``key`` if they match ``expected`` (see put_file)."""
-        if self.cloud is not None:
-            block = _cloud.block_size_for(expected.size, self.block_size)
-            self._put_blocks(_rechunk(chunks, block), key, expected, progress)
-            return
-        digest = hashlib.sha256()
-        size = 0
-
-        def feed(write: Callable[[bytes], object]) -> None:
-            nonlocal size
-            for chunk in chunks:
-                digest.update(chunk)
-                size += len(chunk)
-                _check(expected, digest, size, final=False)
-                write(chunk)
-                _report(progress, len(chunk))
-            _check(expected, digest, size, final=True)
-
-        full = self._full(key)
-        if self.is_local:
-            target = Path(full)
-
-            def write_local() -> None:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                part = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
-                try:
-                    with open(part, "wb") as out:
-                        feed(out.write)
-                    os.replace(part, target)
-                except BaseException:
-                    part.unlink(missing_ok=True)
-                    raise
-
-            self._call("write", key, write_local)
-            return
-
-        block = _cloud.block_size_for(expected.size, self.block_size)
-
-        def write_other() -> None:  # any other fsspec store: its buffered writer
-            out = self.fs.open(full, "wb", block_size=block)
-            try:
-                feed(out.write)
-            except BaseException:
-                _discard(out)
-                raise
-            try:
-                out.close()  # commits
-            except BaseException:
-                _discard(out)
-                raise
-
-        self._call("write", key, write_other)
-
-    def _put_blocks(
-        self,
-        blocks: Iterator[bytes],
-        key: str,
-        expected: ArtifactFile,
-        progress: ProgressCallback | None,
-    ) -> None:
-        """Upload part-sized ``blocks`` to S3 (multipart) or GCS (resumable), checked first."""
-        from opsml.storage import _gcs, _s3
-
-        block = _cloud.block_size_for(expected.size, self.block_size)
-        full = self._full(key)
-
-        def check(digest: Any, size: int, final: bool) -> None:
-            _check(expected, digest, size, final=final)
-
-        def report(n: int) -> None:
-            _report(progress, n)
-
-        def run() -> None:
-            if self.cloud == "s3":
-                _s3.upload(self.fs, full, blocks, expected.size, block, check, report)
-            else:
-                _gcs.upload(self.fs, full, blocks, expected.size, check, report)
-
-        self._call("write", key, run)
-
-    # -- reads -----------------------------------------------------------------------
+        self._call("write", key, lambda: self._write(chunks, key, expected, progress))
 
     def iter_file(self, key: str, *, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        """Stream the bytes of ``key`` from ``start`` up to ``end`` (exclusive).
-
-        A missing file raises :class:`ArtifactNotFoundError` at once (before the
-        first chunk is asked for). Cloud stores fetch
-        :data:`~opsml.storage._cloud.READ_BLOCK_SIZE` per ranged GET, so memory
-        stays bounded whatever the file size.
-        """
-        full = self._full(key)
-        if self.is_local:
-            try:
-                handle = open(full, "rb")  # noqa: SIM115 - closed by the generator
-            except FileNotFoundError:
-                raise self._missing(key) from None
-            except OSError as exc:
-                raise StorageError(self._message("read", key, exc)) from None
-            return self._read_local(handle, key, start, end)
-        size = self.size(key)
-        stop = size if end is None else min(end, size)
-        if self.cloud == "s3":
-            from opsml.storage import _s3
-
-            return self._guard(_s3.download(self.fs, full, start, stop), key)
-        return self._read_cloud(full, key, start, stop)
-
-    def _guard(self, chunks: Iterator[bytes], key: str) -> Iterator[bytes]:
-        try:
-            yield from chunks
-        except FileNotFoundError:
-            raise self._missing(key) from None
-        except (ArtifactNotFoundError, StorageError, GeneratorExit):
-            raise
-        except Exception as exc:
-            raise StorageError(self._message("read", key, exc)) from None
+        """Stream bytes ``[start, end)`` of ``key`` in bounded memory (missing: raised at once)."""
+        return self._read(key, start, end)
 
     def _missing(self, key: str) -> ArtifactNotFoundError:
         return ArtifactNotFoundError(f"artifact {key!r} is missing from storage {self.display_uri}")
-
-    def _read_local(self, handle: Any, key: str, start: int, end: int | None) -> Iterator[bytes]:
-        with handle:
-            try:
-                if start:
-                    handle.seek(start)
-                remaining = None if end is None else end - start
-                while remaining is None or remaining > 0:
-                    want = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
-                    chunk = handle.read(want)
-                    if not chunk:
-                        break
-                    if remaining is not None:
-                        remaining -= len(chunk)
-                    yield chunk
-            except OSError as exc:
-                raise StorageError(self._message("read", key, exc)) from None
-
-    def _read_cloud(self, full: str, key: str, start: int, end: int) -> Iterator[bytes]:
-        fs = self.fs
-        while start < end:
-            stop = min(start + _cloud.READ_BLOCK_SIZE, end)
-            try:
-                chunk = fs.cat_file(full, start=start, end=stop)
-            except FileNotFoundError:
-                raise self._missing(key) from None
-            except Exception as exc:
-                raise StorageError(self._message("read", key, exc)) from None
-            if not chunk:
-                break
-            start += len(chunk)
-            yield chunk
 
     def hash_file(self, key: str) -> tuple[str, int]:
         """The SHA-256 and size of a stored file, streamed in bounded memory."""
@@ -444,38 +307,21 @@ class ArtifactStore:
         base = self._root or ""
 
         def walk() -> list[str]:
-            if self.is_local and not Path(full or ".").exists():
-                return []
-            try:
-                found = self.fs.find(full or base, withdirs=False)
-            except FileNotFoundError:
-                return []
             out: list[str] = []
-            for path in found:
-                rel = str(path)[len(base) :].lstrip("/") if base else str(path)
+            for path in self._find(full or base):
+                rel = path[len(base) :].lstrip("/") if base else path
                 if rel and not rel.endswith("/"):
                     out.append(rel)
             return sorted(out)
 
         return list(self._call("list", prefix, walk))
 
-    # -- deletes and probes ----------------------------------------------------------
-
     def delete_prefix(self, prefix: str) -> None:
         """Remove every file under ``prefix`` (a card's folder); missing is fine."""
         if not prefix.strip("/"):
             raise StorageError("refusing to delete the whole store")
         full = self._full(prefix)
-        if self.is_local:
-            shutil.rmtree(full, ignore_errors=True)
-            return
-
-        def remove() -> None:
-            keys = self.fs.find(full.rstrip("/"), withdirs=False)
-            if keys:
-                self.fs.rm(keys)
-
-        self._call("delete", prefix, remove)
+        self._call("delete", prefix, lambda: self._remove(full))
 
     def check(self) -> None:
         """Raise StorageError when the root cannot be reached (readiness).
@@ -485,33 +331,7 @@ class ArtifactStore:
         nothing is cached between calls, and the probe gives up after
         :data:`~opsml.storage._cloud.PROBE_TIMEOUT` seconds.
         """
-
-        def probe() -> None:
-            if self.is_local:
-                Path(self._full("")).mkdir(parents=True, exist_ok=True)
-                self.fs.ls(self._full("") or "/", detail=False)
-                return
-            fs: Any = self.fs
-            bucket, _, prefix = (self._root or "").partition("/")
-            wait = _cloud.PROBE_TIMEOUT
-            if self.cloud == "s3":
-                fs.call_s3("list_objects_v2", Bucket=bucket, Prefix=prefix, MaxKeys=1, timeout=wait)
-            else:
-                fs.call("GET", "b/{}/o", bucket, prefix=prefix or None, maxResults=1,
-                        json_out=True, timeout=wait)  # fmt: skip
-
-        self._call("check", "", probe)
-
-    def resolve(self, relative: str) -> str:
-        """Validate a relative artifact path (see ``check_relative_path``)."""
-        return check_relative_path(relative)
-
-    # -- presigned transfers (S3) ----------------------------------------------------
-
-    @property
-    def can_presign(self) -> bool:
-        """True when clients can move bytes directly with presigned URLs (S3)."""
-        return self.cloud == "s3"
+        self._call("check", "", self._probe)
 
     def presign(self, key: str, method: str, expires: int) -> str:
         """A time-limited URL for ``GET`` or ``PUT`` of exactly ``key`` (S3 only)."""
@@ -556,8 +376,7 @@ class ArtifactStore:
         source, target = self._full(source_key), self._full(target_key)
 
         def run() -> None:
-            if self.is_local:
-                Path(target).parent.mkdir(parents=True, exist_ok=True)
+            self._prepare_target(target)
             self.fs.copy(source, target)
 
         self._call("copy", target_key, run)
@@ -565,26 +384,12 @@ class ArtifactStore:
     # -- errors ----------------------------------------------------------------------
 
     def _message(self, what: str, key: str, exc: BaseException) -> str:
-        where = f"of {key!r} " if key else ""
-        if self.cloud is None:
-            if isinstance(exc, FileNotFoundError):
-                return (
-                    f"storage {what} {where}failed: {self.display_uri} or a parent does not exist"
-                )
-            return (
-                f"storage {what} {where}under {self.display_uri} failed: "
-                f"{type(exc).__name__}: {str(exc)[:200]}"
-            )
-        if isinstance(exc, FileNotFoundError) and what in ("write", "check", "list"):
-            reason = f"bucket {self.bucket!r} ({self.display_uri}) does not exist"
-        else:
-            reason = _cloud.explain(exc, self.bucket, self.display_uri)
-        return f"storage {what} {where}failed: {reason}"
+        return self._reason(what, f"of {key!r} " if key else "", exc)
 
     def _call(self, what: str, key: str, fn: Callable[[], _T]) -> _T:
         try:
             return fn()
-        except _CallerError as exc:
+        except CallerError as exc:
             raise exc.original from None
         except (ArtifactIntegrityError, ArtifactNotFoundError, StorageError):
             raise

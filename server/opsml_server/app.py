@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
@@ -115,19 +116,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_app(settings: ServerSettings | None = None) -> FastAPI:
-    """Build the registry server app.
-
-    Args:
-        settings: the server's settings; default ``get_settings()`` (the environment).
-
-    Returns:
-        The FastAPI app. Its lifespan builds the SQL backend (engine and store)
-        and the upload staging, and closes them at shutdown.
-
-    """
-    settings = settings or get_settings()
-    metrics = ServerMetrics()
+def _lifespan(settings: ServerSettings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Build the backend and the upload staging at startup; close them at shutdown."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -171,11 +161,28 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             app.state.backend = None
             await run_in_threadpool(backend.close)
 
+    return lifespan
+
+
+def create_app(settings: ServerSettings | None = None) -> FastAPI:
+    """Build the registry server app.
+
+    Args:
+        settings: the server's settings; default ``get_settings()`` (the environment).
+
+    Returns:
+        The FastAPI app. Its lifespan builds the SQL backend (engine and store)
+        and the upload staging, and closes them at shutdown.
+
+    """
+    settings = settings or get_settings()
+    metrics = ServerMetrics()
+
     app = FastAPI(
         title="OpsML registry",
         version=opsml.__version__,
         description="Cards, versions and artifacts of the OpsML registry.",
-        lifespan=lifespan,
+        lifespan=_lifespan(settings),
         openapi_url=None,
         docs_url=None,
         redoc_url=None,

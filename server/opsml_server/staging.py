@@ -2,8 +2,8 @@
 
 Nothing reaches the artifact store before every file of a registration has
 arrived with the size and SHA-256 its record announced; the commit then hands
-the folder to ``SqlBackend.register_card(..., move=True)``, which renames the
-files into the store (a folder store on the same device) or copies them.
+the folder to the backend's ``commit_upload``, which renames the files into the
+store (a folder store on the same device) or copies them.
 
 Layout under the staging root::
 
@@ -28,6 +28,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from opsml.errors import (
     ArtifactIntegrityError,
@@ -40,6 +41,8 @@ from opsml.schemas import ArtifactFile, CardCreate, check_relative_path
 logger = logging.getLogger("opsml_server.staging")
 
 _SESSION_RE = re.compile(r"^[0-9a-f]{32}$")
+READ_SIZE = 4 * 1024 * 1024
+"""Bytes read at a time from a request's file part."""
 
 
 class StagedFile:
@@ -87,6 +90,16 @@ class StagedFile:
         for chunk in chunks:
             self._digest.update(chunk)
         self._handle.writelines(chunks)
+
+    def copy_from(self, handle: BinaryIO) -> None:
+        """Write everything ``handle`` holds, then :meth:`finish` (or :meth:`abort`)."""
+        try:
+            while chunk := handle.read(READ_SIZE):
+                self.write(chunk)
+        except BaseException:
+            self.abort()
+            raise
+        self.finish()
 
     def finish(self) -> None:
         """Check size and digest; move the file into place or raise and remove it."""
@@ -158,15 +171,19 @@ class UploadSessions:
                 f"server accepts at most {self.max_upload_size} bytes per registration"
             )
 
-    def create(self, card: CardCreate, owner: str | None) -> UploadSession:
-        """Start a session for ``card``."""
+    def create(
+        self, card: CardCreate, owner: str | None, session_id: str | None = None
+    ) -> UploadSession:
+        """Start a session for ``card`` (with the id of the backend's upload, when given)."""
         self.check_size(card)
         seen: set[str] = set()
         for item in card.files:
             if item.path in seen:
                 raise InvalidInputError(f"artifact {item.path!r} is listed twice")
             seen.add(item.path)
-        session_id = uuid.uuid4().hex
+        session_id = session_id or uuid.uuid4().hex
+        if not _SESSION_RE.fullmatch(session_id):
+            raise InvalidInputError(f"{session_id!r} is not an upload session id")
         root = self.root / "sessions" / session_id
         (root / "files").mkdir(parents=True)
         record = {"card": card.model_dump(mode="json"), "owner": owner, "created": time.time()}
@@ -191,10 +208,16 @@ class UploadSessions:
         os.utime(root)  # activity keeps the session alive
         return UploadSession(session_id, root, CardCreate.model_validate(record["card"]), owner)
 
-    def begin_commit(self, session_id: str, owner: str | None) -> UploadSession:
-        """Move the session aside atomically, so that it is committed once."""
+    def begin_commit(
+        self, session_id: str, owner: str | None, *, staged: bool = True
+    ) -> UploadSession:
+        """Move the session aside atomically, so that it is committed once.
+
+        A ``staged`` session must hold every file first; the files of a
+        presigned one are in the store, which the backend checks.
+        """
         session = self.get(session_id, owner)
-        missing = session.missing()
+        missing = session.missing() if staged else []
         if missing:
             shown = ", ".join(repr(p) for p in missing[:5])
             raise InvalidInputError(
@@ -208,6 +231,13 @@ class UploadSessions:
             raise CardNotFoundError(f"upload session {session_id} is already committed") from None
         os.utime(target)
         return UploadSession(session_id, target, session.card, owner)
+
+    def reopen(self, session: UploadSession) -> None:
+        """Undo :meth:`begin_commit` (the commit found the upload incomplete)."""
+        try:
+            os.rename(session.root, self.root / "sessions" / session.id)
+        except OSError:
+            self.remove(session.root)
 
     def inline_dir(self) -> Path:
         """A fresh folder for a single-request registration."""

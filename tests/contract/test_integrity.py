@@ -52,23 +52,23 @@ def test_fault_while_writing_artifacts_leaves_registry_as_before(
 def test_fault_at_commit_leaves_registry_as_before(
     sql_env: RegistryEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from opsml.backends.sql.backend import SqlBackend
+    from opsml.backends.sql import _writes
 
     reg = sql_env.registry("run")
     reg.register_card(run_card())
     before = sql_env.snapshot()
-    original = SqlBackend._audit
+    original = _writes.audit
 
-    def failing_audit(self, conn, action, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def failing_audit(conn, environment, action, *args, **kwargs):  # type: ignore[no-untyped-def]
         if action == "register":
             raise InjectedFault("database went away at commit")
-        return original(self, conn, action, *args, **kwargs)
+        return original(conn, environment, action, *args, **kwargs)
 
-    monkeypatch.setattr(SqlBackend, "_audit", failing_audit)
+    monkeypatch.setattr(_writes, "audit", failing_audit)
     with pytest.raises(InjectedFault):
         reg.register_card(_big_run_card(tmp_path, size=1024))
     assert sql_env.snapshot() == before
-    monkeypatch.setattr(SqlBackend, "_audit", original)
+    monkeypatch.setattr(_writes, "audit", original)
     assert reg.register_card(_big_run_card(tmp_path, size=1024)).version == "1.1.0"
 
 

@@ -138,7 +138,7 @@ def test_get_retries_on_503_then_maps_it(tmp_path: Path) -> None:
     backend = HttpBackend(
         "http://x", client=httpx.Client(transport=httpx.MockTransport(handler)), retries=2
     )
-    backend._backoff = lambda attempt: None  # type: ignore[method-assign]
+    backend.transport.backoff = lambda attempt: None  # type: ignore[method-assign]
     with pytest.raises(BackendUnavailableError, match="db down"):
         backend.list_cards("run", CardQuery())
     assert calls["n"] == 3

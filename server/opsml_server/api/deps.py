@@ -15,7 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from opsml.backends.sql import SqlBackend
+from opsml.backends.base import RegistryBackend
 from opsml.errors import AuthenticationError, BackendUnavailableError, PermissionDeniedError
 from opsml_server.metrics import ServerMetrics
 from opsml_server.settings import ServerSettings
@@ -30,9 +30,9 @@ async def get_server_settings(request: Request) -> ServerSettings:
     return settings
 
 
-async def get_backend(request: Request) -> SqlBackend:
-    """The app's SQL backend (built in the lifespan)."""
-    backend: SqlBackend | None = getattr(request.app.state, "backend", None)
+async def get_backend(request: Request) -> RegistryBackend:
+    """The app's backend (built in the lifespan); routes use only its interface."""
+    backend: RegistryBackend | None = getattr(request.app.state, "backend", None)
     if backend is None:
         raise BackendUnavailableError("the registry server is starting or stopping; try again")
     return backend
@@ -51,7 +51,7 @@ async def get_metrics(request: Request) -> ServerMetrics:
 
 
 SettingsDep = Annotated[ServerSettings, Depends(get_server_settings)]
-BackendDep = Annotated[SqlBackend, Depends(get_backend)]
+BackendDep = Annotated[RegistryBackend, Depends(get_backend)]
 UploadsDep = Annotated[UploadSessions, Depends(get_uploads)]
 MetricsDep = Annotated[ServerMetrics, Depends(get_metrics)]
 

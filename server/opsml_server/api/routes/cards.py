@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
-from opsml.backends.sql import SqlBackend
+from opsml.backends.base import ArtifactReader, RegistryBackend
 from opsml.errors import InvalidInputError
 from opsml.schemas import (
     CardCreate,
@@ -26,8 +26,6 @@ from opsml.schemas import (
     RegistryType,
     check_relative_path,
 )
-from opsml.storage import card_prefix
-from opsml.storage.digest import CHUNK_SIZE
 from opsml_server.api.deps import (
     BackendDep,
     CurrentUser,
@@ -188,7 +186,7 @@ async def register_card(
 
 
 def _register_inline(
-    backend: SqlBackend,
+    backend: RegistryBackend,
     uploads: UploadSessions,
     card: CardCreate,
     files: list[Any],
@@ -211,21 +209,16 @@ def _register_inline(
             if path in seen:
                 raise InvalidInputError(f"file {path!r} is sent twice")
             seen.add(path)
-            staged = StagedFile(staging / "files", staging / "parts", item)
-            try:
-                while chunk := upload.file.read(CHUNK_SIZE):
-                    staged.write(chunk)
-            except BaseException:
-                staged.abort()
-                raise
-            staged.finish()
+            StagedFile(staging / "files", staging / "parts", item).copy_from(upload.file)
         missing = [p for p in records if p not in seen]
         if missing:
             raise InvalidInputError(
                 f"{len(missing)} file(s) of the card were not sent: "
                 + ", ".join(repr(p) for p in missing[:5])
             )
-        return backend.register_card(card, staging / "files", actor=user, move=True), staging
+        ticket = backend.create_upload(card)
+        public = backend.commit_upload(ticket, card, source_dir=staging / "files", actor=user)
+        return public, staging
     except BaseException:
         uploads.remove(staging)
         raise
@@ -292,28 +285,15 @@ def download_file(
     verifies it.
     """
     check_relative_path(path)
-    card = backend.get_card(registry, uid=uid)
-    item = card.file(path)
-    key = f"{card_prefix(card.registry, card.repository, card.name, card.version)}/{item.path}"
+    artifact = backend.open_artifact(backend.get_card(registry, uid=uid), path)
     # The bytes are sent as stored, never trimmed to the record: a changed file
     # must fail the client's digest check. A folder store knows the real size.
-    stored = _stored_size(backend, key)
-    size = item.size if stored is None else stored
-    span = parse_range(range, size)
-    start, end = span or (0, size)
+    span = parse_range(range, artifact.size)
+    start, end = span or (0, artifact.size)
     open_ended = span is None or (range or "").rstrip().endswith("-")
-    chunks = backend.store.iter_file(key, start=start, end=None if open_ended else end)
+    chunks = artifact.chunks(start, None if open_ended else end)
     first = next(chunks, b"")  # a missing file fails here, before the response starts
-    headers = {
-        "Accept-Ranges": "bytes",
-        "ETag": f'"{item.sha256}"',
-        "X-Opsml-Sha256": item.sha256,
-        "X-Opsml-Size": str(item.size),
-    }
-    if stored is not None or not open_ended:
-        headers["Content-Length"] = str(end - start)
-    if span is not None:
-        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    headers = _download_headers(artifact, span, start, end, sized=not open_ended)
     status = 206 if span is not None else 200
     second = next(chunks, None) if first else None
     if second is None:  # the whole answer is in hand (a small file): no streaming
@@ -330,14 +310,22 @@ def download_file(
     )
 
 
-def _stored_size(backend: SqlBackend, key: str) -> int | None:
-    """The size of the stored file when the store is a local folder (a cheap stat)."""
-    if not backend.store.is_local:
-        return None
-    try:
-        return backend.store.local_path(key).stat().st_size
-    except OSError:
-        return None
+def _download_headers(
+    artifact: ArtifactReader, span: tuple[int, int] | None, start: int, end: int, *, sized: bool
+) -> dict[str, str]:
+    """Headers of a download: the record's digest, and the length when it is known."""
+    item = artifact.item
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": f'"{item.sha256}"',
+        "X-Opsml-Sha256": item.sha256,
+        "X-Opsml-Size": str(item.size),
+    }
+    if artifact.stored_size is not None or sized:
+        headers["Content-Length"] = str(end - start)
+    if span is not None:
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{artifact.size}"
+    return headers
 
 
 def _counted(first: bytes, rest: Iterator[bytes], metrics: ServerMetrics) -> Iterator[bytes]:

@@ -27,16 +27,21 @@ client verifies the digest as for proxied downloads.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
-from pydantic import BaseModel, Field
 
-from opsml.errors import CardNotFoundError, InvalidInputError, OpsmlError
-from opsml.schemas import CardCreate, CardPublic, RegistryType, check_relative_path
-from opsml.storage import card_prefix
+from opsml.errors import UploadIncompleteError
+from opsml.schemas import (
+    PRESIGN_EXPIRES,
+    CardCreate,
+    CardPublic,
+    PresignedFile,
+    PresignedUpload,
+    RegistryType,
+    UploadTicket,
+    check_relative_path,
+)
 from opsml_server.api.deps import BackendDep, CurrentUser, MetricsDep, UploadsDep, WriteAccess
 from opsml_server.api.routes.cards import json_response
 from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
@@ -52,48 +57,10 @@ router = APIRouter(
     prefix="/api/v1/presign", tags=["presign"], responses={**ERROR_RESPONSES, **UNSUPPORTED}
 )
 
-EXPIRES = 900
+EXPIRES = PRESIGN_EXPIRES
 """Seconds a presigned URL stays valid."""
-STAGING = ".uploads"
 SessionId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Upload session id.")]
 Uid = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The card's uid.")]
-
-
-class PresignUnsupportedError(OpsmlError):
-    """The artifact store cannot presign URLs (a folder, GCS): transfer through the server."""
-
-    code = "presign_unsupported"
-    status_code = 409
-
-
-class PresignedFile(BaseModel):
-    """Where to send (or fetch) one file's bytes directly."""
-
-    path: str = Field(description="The file's relative path in the card.")
-    url: str = Field(description="Presigned URL, valid for expires_in seconds.")
-    method: str = Field(description="HTTP method to use with the URL.")
-    size: int = Field(description="Bytes the object must have.")
-    sha256: str = Field(description="The SHA-256 the bytes must have.")
-
-
-class PresignedUpload(BaseModel):
-    """An upload session with one presigned PUT URL per file."""
-
-    id: str = Field(description="Session id, for the commit and abort URLs.")
-    expires_in: int = Field(description="Seconds the URLs stay valid.")
-    files: list[PresignedFile] = Field(description="One URL per file of the card.")
-
-
-def _staging(session_id: str) -> str:
-    return f"{STAGING}/{session_id}"
-
-
-def _require_presign(backend: BackendDep) -> None:
-    if not backend.store.can_presign:
-        raise PresignUnsupportedError(
-            f"this registry's {backend.store.protocol}:// store cannot presign URLs; "
-            "upload and download through the server"
-        )
 
 
 @router.post(
@@ -104,20 +71,10 @@ def create_presigned_upload(
     card: CardCreate, backend: BackendDep, uploads: UploadsDep, user: WriteAccess
 ) -> PresignedUpload:
     """Open a session and presign one PUT per file (409 when the store cannot presign)."""
-    _require_presign(backend)
-    session = uploads.create(card, user)
-    prefix = _staging(session.id)
-    files = [
-        PresignedFile(
-            path=item.path,
-            url=backend.store.presign(f"{prefix}/{item.path}", "PUT", EXPIRES),
-            method="PUT",
-            size=item.size,
-            sha256=item.sha256,
-        )
-        for item in card.files
-    ]
-    return PresignedUpload(id=session.id, expires_in=EXPIRES, files=files)
+    uploads.check_size(card)
+    ticket = backend.create_upload(card, presigned=True, expires=EXPIRES)
+    uploads.create(card, user, ticket.id)
+    return PresignedUpload(id=ticket.id, expires_in=EXPIRES, files=ticket.files)
 
 
 @router.post(
@@ -132,27 +89,17 @@ def commit_presigned_upload(
     user: WriteAccess,
 ) -> Response:
     """Verify the uploaded objects and register the card (see the module docstring)."""
-    session = uploads.get(session_id, user)
-    prefix = _staging(session_id)
-    for item in session.card.files:  # before a version is reserved: a cheap HEAD each
-        if not backend.store.exists(f"{prefix}/{item.path}"):
-            raise InvalidInputError(
-                f"artifact {item.path!r} of upload session {session_id} was not uploaded; "
-                "PUT it to its presigned URL before committing"
-            )
-    claimed = uploads.root / "committing" / session_id
+    session = uploads.begin_commit(session_id, user, staged=False)  # once: a second finds nothing
     try:
-        os.rename(session.root, claimed)  # once: a second commit finds nothing
-    except OSError:
-        raise CardNotFoundError(f"upload session {session_id} is already committed") from None
-    try:
-        public = backend.register_card(
-            session.card, claimed / "files", actor=user, staged_prefix=prefix
-        )
-    finally:
-        uploads.remove(claimed)
-        with contextlib.suppress(OpsmlError):  # the registration's own error matters more
-            backend.store.delete_prefix(prefix)
+        ticket = UploadTicket(id=session_id, presigned=True)
+        public = backend.commit_upload(ticket, session.card, actor=user)
+    except UploadIncompleteError:
+        uploads.reopen(session)  # checked before any version: the client may upload and retry
+        raise
+    except BaseException:
+        uploads.remove(session.root)
+        raise
+    uploads.remove(session.root)
     metrics.registrations.labels(public.registry).inc()
     return json_response(public, 201)
 
@@ -164,7 +111,7 @@ def abort_presigned_upload(
     """Drop a session and whatever was uploaded for it."""
     session = uploads.get(session_id, user)
     uploads.remove(session.root)
-    backend.store.delete_prefix(_staging(session_id))
+    backend.abort_upload(UploadTicket(id=session_id, presigned=True))
     return Response(status_code=204)
 
 
@@ -177,14 +124,4 @@ def presign_download(
 ) -> PresignedFile:
     """A presigned GET URL for one file of one card (409 when the store cannot presign)."""
     check_relative_path(path)
-    _require_presign(backend)
-    card = backend.get_card(registry, uid=uid)
-    item = card.file(path)
-    key = f"{card_prefix(card.registry, card.repository, card.name, card.version)}/{item.path}"
-    return PresignedFile(
-        path=item.path,
-        url=backend.store.presign(key, "GET", EXPIRES),
-        method="GET",
-        size=item.size,
-        sha256=item.sha256,
-    )
+    return backend.presign_download(backend.get_card(registry, uid=uid), path, expires=EXPIRES)

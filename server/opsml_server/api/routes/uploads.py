@@ -14,11 +14,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
 from starlette.requests import ClientDisconnect
 
 from opsml.errors import ArtifactIntegrityError, InvalidInputError
-from opsml.schemas import ArtifactFile, CardCreate, CardPublic, check_relative_path
+from opsml.schemas import (
+    ArtifactFile,
+    CardCreate,
+    CardPublic,
+    UploadSessionPublic,
+    UploadTicket,
+    check_relative_path,
+)
 from opsml_server.api.deps import BackendDep, MetricsDep, UploadsDep, WriteAccess
 from opsml_server.api.routes.cards import BINARY, json_response
 from opsml_server.handlers import ERROR_RESPONSES
@@ -31,18 +37,14 @@ FLUSH_SIZE = 8 * 1024 * 1024
 """Bytes gathered before one hash-and-write step runs in a worker thread."""
 
 
-class UploadSessionPublic(BaseModel):
-    """An open upload session."""
-
-    id: str = Field(description="Session id, for the PUT and commit URLs.")
-    missing: list[str] = Field(description="Files still to upload.")
-    idle_timeout: float = Field(description="Seconds of inactivity after which it is removed.")
-
-
 @router.post("", operation_id="create_upload", status_code=201, response_model=UploadSessionPublic)
-def create_upload(card: CardCreate, uploads: UploadsDep, user: WriteAccess) -> UploadSessionPublic:
+def create_upload(
+    card: CardCreate, backend: BackendDep, uploads: UploadsDep, user: WriteAccess
+) -> UploadSessionPublic:
     """Announce a registration: the card and the size and SHA-256 of every file."""
-    session = uploads.create(card, user)
+    uploads.check_size(card)
+    ticket = backend.create_upload(card)
+    session = uploads.create(card, user, ticket.id)
     return UploadSessionPublic(id=session.id, missing=session.missing(), idle_timeout=uploads.ttl)
 
 
@@ -122,7 +124,9 @@ def commit_upload(
     """Register the card once every announced file has arrived intact."""
     session = uploads.begin_commit(session_id, user)
     try:
-        public = backend.register_card(session.card, session.files_dir, actor=user, move=True)
+        public = backend.commit_upload(
+            UploadTicket(id=session.id), session.card, source_dir=session.files_dir, actor=user
+        )
     finally:
         uploads.remove(session.root)
     metrics.registrations.labels(public.registry).inc()

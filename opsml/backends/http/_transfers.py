@@ -1,0 +1,143 @@
+"""Transfers through the registry server: one-request registrations, upload sessions, downloads.
+
+- all files together up to ``inline_limit``: ONE multipart
+  ``POST /api/v1/cards/{registry}`` with the ``CardCreate`` JSON and the files;
+- larger: ``POST /api/v1/uploads`` (the card) → one streamed
+  ``PUT /api/v1/uploads/{id}/files/{path}`` per file → ``POST …/{id}/commit``;
+- downloads stream ``GET /api/v1/cards/{registry}/{uid}/files/{path}`` and
+  resume with ``Range`` after a dropped connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from opsml.backends.base import ArtifactReader
+from opsml.schemas import (
+    ArtifactFile,
+    CardCreate,
+    CardPublic,
+    UploadSessionPublic,
+    UploadTicket,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+    from opsml.backends.base import ProgressCallback
+    from opsml.backends.http._transport import Transport
+
+UPLOAD_CHUNK = 4 * 1024 * 1024
+COMMIT_TIMEOUT = 3600.0
+"""Seconds a commit may take (the server copies and verifies every file)."""
+
+
+class ProgressReader:
+    """A file wrapper that reports bytes read (multipart uploads read through it)."""
+
+    def __init__(self, handle: IO[bytes], progress: ProgressCallback) -> None:
+        self._handle = handle
+        self._progress = progress
+
+    def read(self, size: int = -1) -> bytes:
+        """Read and report."""
+        data = self._handle.read(size)
+        if data:
+            self._progress(len(data))
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Seek the wrapped file."""
+        return self._handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        """Position in the wrapped file."""
+        return self._handle.tell()
+
+    def fileno(self) -> int:
+        """The wrapped file's descriptor."""
+        return self._handle.fileno()
+
+
+def read_chunks(path: Path, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+    """The bytes of ``path`` in upload-sized chunks, reporting each."""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(UPLOAD_CHUNK):
+            if progress:
+                progress(len(chunk))
+            yield chunk
+
+
+def file_url(transport: Transport, kind: str, card: CardPublic, path: str) -> httpx.URL:
+    """``…/{kind}/{registry}/{uid}/files/{path}`` (``kind``: ``cards`` or ``presign/cards``)."""
+    return transport.api(kind, card.registry, card.uid, "files", path)
+
+
+class ServerArtifact(ArtifactReader):
+    """One file of a card, read through the server (or a direct URL) with ``Range``."""
+
+    def __init__(
+        self, item: ArtifactFile, read: Callable[[int, int, bool], Iterator[bytes]]
+    ) -> None:
+        super().__init__(item)
+        self._read = read
+
+    def chunks(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """See :meth:`ArtifactReader.chunks`."""
+        if end is not None and end <= start:
+            return iter(())
+        stop = self.item.size if end is None else end
+        return self._read(start, stop, end is not None)
+
+
+def register_inline(
+    transport: Transport, card: CardCreate, source_dir: Path, progress: ProgressCallback | None
+) -> CardPublic:
+    """Register ``card`` and its files in one multipart request."""
+    handles: list[IO[bytes]] = []
+    try:
+        files: list[tuple[str, tuple[str, Any, str]]] = []
+        for item in card.files:
+            handle: IO[bytes] = open(source_dir / item.path, "rb")  # noqa: SIM115
+            handles.append(handle)
+            body: Any = ProgressReader(handle, progress) if progress else handle
+            files.append(("files", (item.path, body, "application/octet-stream")))
+        response = transport.send(
+            "POST", transport.api("cards", card.registry), data={"card": card.model_dump_json()},
+            files=files or None, read_timeout=max(transport.timeout, 600.0),
+        )  # fmt: skip
+    finally:
+        for handle in handles:
+            handle.close()
+    return transport.parse(CardPublic, response)
+
+
+def open_session(transport: Transport, card: CardCreate) -> UploadTicket:
+    """``POST /api/v1/uploads``: a staged upload session on the server."""
+    session = transport.parse(
+        UploadSessionPublic, transport.send_json("POST", transport.api("uploads"), card)
+    )
+    return UploadTicket(id=session.id)
+
+
+def commit_session(
+    transport: Transport,
+    ticket: UploadTicket,
+    card: CardCreate,
+    source_dir: Path,
+    progress: ProgressCallback | None,
+) -> CardPublic:
+    """Stream every file of ``card`` into the session, then commit it."""
+    for item in card.files:
+        transport.send(
+            "PUT", transport.api("uploads", ticket.id, "files", item.path),
+            content=read_chunks(source_dir / item.path, progress),
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(item.size)},
+        )  # fmt: skip
+    response = transport.send(
+        "POST", transport.api("uploads", ticket.id, "commit"),
+        read_timeout=max(transport.timeout, COMMIT_TIMEOUT),
+    )  # fmt: skip
+    return transport.parse(CardPublic, response)

@@ -1,0 +1,133 @@
+"""Read queries of the SQL backend: list cards by filters and version spec, find one card.
+
+Each function runs inside the caller's transaction and returns
+:class:`~opsml.schemas.CardPublic` objects: rows never leave the backend.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Select, exists, select
+
+from opsml import versioning
+from opsml.backends.sql._rows import active, resolve, to_public
+from opsml.backends.sql.tables import CardRow, TagRow
+from opsml.errors import CardNotFoundError, InvalidInputError
+from opsml.schemas import REGISTRY_TYPES, CardPublic, CardQuery, RegistryType, check_uid
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+
+def check_registry(registry: str) -> RegistryType:
+    """``registry`` when it is a registry type, else :class:`InvalidInputError`.
+
+    Example:
+        >>> check_registry("model")
+        'model'
+
+    """
+    if registry not in REGISTRY_TYPES:
+        raise InvalidInputError(
+            f"unknown registry type {registry!r}: use one of {', '.join(REGISTRY_TYPES)}"
+        )
+    return registry  # type: ignore[return-value]
+
+
+def filtered(registry: RegistryType, query: CardQuery) -> tuple[Select[Any], str | None]:
+    """The statement for every filter but a version range, and that range (if any)."""
+    stmt = active(registry)
+    if query.name:
+        stmt = stmt.where(CardRow.name == query.name)
+    if query.repository:
+        stmt = stmt.where(CardRow.repository == query.repository)
+    for key, value in (query.tags or {}).items():
+        stmt = stmt.where(
+            exists().where(TagRow.card_id == CardRow.id, TagRow.key == key, TagRow.value == value)
+        )
+    spec = query.version
+    if spec is not None:
+        versioning.validate_spec(spec)
+        if versioning.is_exact(spec):
+            stmt = stmt.where(CardRow.version == spec)
+            spec = None
+    return stmt.order_by(CardRow.id.desc()), spec
+
+
+def list_cards(conn: Connection, registry: RegistryType, query: CardQuery) -> list[CardPublic]:
+    """Cards matching every filter of ``query``, newest first, at most ``query.limit``."""
+    stmt, spec = filtered(registry, query)
+    if spec is None:
+        return [to_public(r) for r in conn.execute(stmt.limit(query.limit)).all()]
+    if spec.strip().lower() == "latest":
+        return _latest_of_each(conn, stmt, query.limit)
+    out: list[CardPublic] = []
+    for row in conn.execute(stmt.execution_options(yield_per=500)):
+        if versioning.resolve_version(spec, [row.version]) == row.version:
+            out.append(to_public(row))
+            if len(out) >= query.limit:
+                break
+    return out
+
+
+def _latest_of_each(conn: Connection, stmt: Select[Any], limit: int) -> list[CardPublic]:
+    """The highest version of each (repository, name), newest first."""
+    best: dict[tuple[str, str], Any] = {}
+    for row in conn.execute(stmt).all():
+        ident = (row.repository, row.name)
+        known = [best[ident].version] if ident in best else []
+        if versioning.resolve_version(None, [row.version, *known]) == row.version:
+            best[ident] = row
+    ordered = sorted(best.values(), key=lambda r: r.id, reverse=True)
+    return [to_public(r) for r in ordered[:limit]]
+
+
+def card_by_uid(conn: Connection, registry: RegistryType, uid: str) -> CardPublic:
+    """The active card ``uid`` of ``registry``."""
+    row = conn.execute(active(registry).where(CardRow.uid == check_uid(uid))).first()
+    if row is None:
+        raise CardNotFoundError(f"no {registry} card with uid {uid}")
+    return to_public(row)
+
+
+def find_card(
+    conn: Connection,
+    registry: RegistryType,
+    name: str,
+    repository: str | None,
+    version: str | None,
+) -> CardPublic:
+    """The highest version of ``name`` matching ``version`` (the caller validated both)."""
+    stmt = active(registry).where(CardRow.name == name)
+    if repository:
+        stmt = stmt.where(CardRow.repository == repository)
+    else:
+        _refuse_ambiguous(conn, registry, name)
+    row = resolve(conn, stmt, version)
+    if row is None:
+        where = f"{repository}/{name}" if repository else name
+        wanted = "any version" if version in (None, "latest") else f"version {version!r}"
+        raise CardNotFoundError(f"no {registry} card {where} with {wanted}")
+    return to_public(row)
+
+
+def _refuse_ambiguous(conn: Connection, registry: RegistryType, name: str) -> None:
+    """Without a repository, a name must belong to one repository only."""
+    repos = (
+        conn.execute(
+            select(CardRow.repository)
+            .where(
+                CardRow.registry_type == registry, CardRow.name == name, CardRow.status == "active"
+            )
+            .distinct()
+            .limit(2)
+        )
+        .scalars()
+        .all()
+    )
+    if len(repos) > 1:
+        raise InvalidInputError(
+            f"{registry} card name {name!r} exists in several repositories "
+            f"({', '.join(sorted(repos))}…): pass repository="
+        )
