@@ -61,7 +61,8 @@ def _print_table(registry: str, location: str, rows: list[dict[str, object]]) ->
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{registry} cards ({len(rows)}) in {location}")
+    typer.echo(f"registry: {location}")
+    table = Table(title=f"{registry} cards ({len(rows)})")
     for column in _LIST_COLUMNS:
         # a uid is never cut: it is what `cards show --uid` and `load_card(uid=...)` take
         table.add_column(column, no_wrap=column == "uid", min_width=32 if column == "uid" else None)

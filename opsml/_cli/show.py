@@ -67,7 +67,7 @@ def _fields(view: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _signature_rows(signature: dict[str, Any]) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for side in ("input", "output"):
         spec = signature.get(side) or {}
         shape = spec.get("shape")
@@ -78,7 +78,7 @@ def _signature_rows(signature: dict[str, Any]) -> list[tuple[str, ...]]:
 
 
 def _metric_rows(metrics: dict[str, list[dict[str, Any]]]) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for name, points in metrics.items():
         last = points[-1] if points else {}
         rows.append((name, str(last.get("value", "")), str(len(points))))
