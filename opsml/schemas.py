@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -23,7 +23,8 @@ from opsml.errors import InvalidInputError, UnsafePathError
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 RegistryType = Literal["data", "model", "run", "pipeline"]
-REGISTRY_TYPES: tuple[str, ...] = ("data", "model", "run", "pipeline")
+REGISTRY_TYPES: tuple[str, ...] = get_args(RegistryType)
+"""The card kinds, listed once (in :data:`RegistryType`)."""
 VersionType = Literal["major", "minor", "patch", "pre", "build"]
 VERSION_TYPES: tuple[str, ...] = ("major", "minor", "patch", "pre", "build")
 

@@ -115,7 +115,7 @@ def test_item_12_missing_sqlite_file_is_an_error_and_creates_nothing(
     configure()
     try:
         for args in (["cards", "list"], ["cards", "show", "--name", "churn"]):
-            code, out, err = _invoke(*args)
+            code, _out, err = _invoke(*args)
             assert code == 1
             assert f"no registry at sqlite:///{target.as_posix()}" in err
             assert "Traceback" not in err
@@ -161,7 +161,7 @@ def test_item_12_database_without_tables_gets_none(
         monkeypatch.setenv("OPSML_STORAGE_URI", (tmp_path / "artifacts").as_posix())
         configure()
         stack.callback(configure)
-        code, out, err = _invoke("cards", "list", "--registry", "pipeline")
+        code, _out, err = _invoke("cards", "list", "--registry", "pipeline")
         assert code == 0, err
         assert "no pipeline cards found" in err and "no registry there yet" in err
         engine = create_engine(url)

@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from opsml import configure
-from opsml.backends import HTTP, SQL, _SCHEMES, backend_for, get_backend
+from opsml.backends import _SCHEMES, HTTP, SQL, backend_for, get_backend
 from opsml.config import (
     CONNECTION_FIELDS,
     OpsmlSettings,
@@ -37,8 +37,9 @@ def _server_settings(**kwargs: object) -> RegistrySettings:
 
 
 def test_item_10_connection_fields_are_defined_once() -> None:
-    from opsml_prefect.credentials import OpsmlCredentials
     from opsml_server.settings import ServerSettings
+
+    from opsml_prefect.credentials import OpsmlCredentials
 
     assert CONNECTION_FIELDS == ("tracking_uri", "username", "password", "prod_token")
     for cls in (OpsmlSettings, ServerSettings, OpsmlCredentials):
