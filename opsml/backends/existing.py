@@ -42,6 +42,7 @@ def open_existing(settings: OpsmlSettings) -> RegistryBackend | None:
         BackendUnavailableError: the database cannot be reached.
 
     Example:
+        >>> from opsml.config import OpsmlSettings
         >>> open_existing(OpsmlSettings(tracking_uri="sqlite:////no/such/x.db"))
         Traceback (most recent call last):
         ...
