@@ -26,8 +26,8 @@ _LIST_COLUMNS = ("name", "repository", "version", "created_at", "uid")
 def _open(registry: str) -> tuple[RegistryBackend | None, str]:
     """The backend (None: no registry yet) and the registry's location without credentials."""
     from opsml.backends.existing import open_existing
+    from opsml.card_kinds import REGISTRY_TYPES
     from opsml.config import describe_location, get_settings
-    from opsml.schemas import REGISTRY_TYPES
 
     if registry not in REGISTRY_TYPES:
         fail(f"unknown registry type {registry!r}: use one of {', '.join(REGISTRY_TYPES)}")

@@ -7,8 +7,8 @@ from typing import NoReturn
 
 import typer
 
+from opsml.card_kinds import REGISTRY_TYPES
 from opsml.errors import OpsmlError
-from opsml.schemas import REGISTRY_TYPES
 
 REGISTRY_HELP = f"Card kind: {', '.join(REGISTRY_TYPES)}."
 """Help text of every ``--registry`` option (the kinds come from :data:`REGISTRY_TYPES`)."""

@@ -16,6 +16,7 @@ MODULES = [
     "opsml.hooks",
     "opsml.backends",
     "opsml.backends.existing",
+    "opsml.card_kinds",
     "opsml._cli.common",
     "opsml._cli.plugins",
     "opsml._cli.show",
