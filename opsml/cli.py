@@ -1,7 +1,12 @@
-"""The ``opsml`` command: list cards, pull models, upgrade the database, run the server.
+"""The ``opsml`` command: list and show cards, pull models, upgrade the database.
+
+Commands of other packages arrive through the ``opsml.cli`` entry point group
+(see :mod:`opsml._cli.plugins`): ``opsml server`` is the server package's, and
+the core imports nothing from it.
 
 Example:
     $ opsml cards list --registry model --repository ds-team
+    $ opsml cards show --registry model --name churn --version "^1"
     $ opsml models pull --name churn --repository ds-team --version "^1" --out ./model
     $ opsml db upgrade
     $ opsml server start --port 8080
@@ -10,127 +15,29 @@ Example:
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from opsml.errors import OpsmlError
-
-if TYPE_CHECKING:
-    from opsml.cards.base import Card
+from opsml._cli.cards import cards_app
+from opsml._cli.common import fail as _fail
+from opsml._cli.common import run as _run
+from opsml._cli.plugins import PluginGroup
 
 app = typer.Typer(
     name="opsml",
+    cls=PluginGroup,
     help="OpsML registry for Prefect: cards, models, database and server.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-cards_app = typer.Typer(help="Find registered cards.", no_args_is_help=True)
 models_app = typer.Typer(help="Download registered models.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the registry database.", no_args_is_help=True)
 app.add_typer(cards_app, name="cards")
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
-
-try:  # the server's commands, when the server package is installed
-    from opsml_server.cli import server_app
-
-    app.add_typer(server_app, name="server", help="Run the registry server.")
-except ImportError:  # pragma: no cover - server extra not installed
-    server_app = typer.Typer(help="Run the registry server (needs the server extra).")
-
-    @server_app.command("start")
-    def _start_missing() -> None:
-        """Start the registry server (install the server extra first)."""
-        _fail("the server needs its extra: pip install 'opsml-prefect[server]'")
-
-    app.add_typer(server_app, name="server")
-
-
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=1)
-
-
-def _run(fn: object) -> None:
-    """Call ``fn`` and turn an OpsmlError into a one-line message and exit code 1."""
-    try:
-        fn()  # type: ignore[operator]
-    except OpsmlError as exc:
-        _fail(exc.message)
-
-
-def _card_row(card: Card) -> dict[str, object]:
-    return {
-        "uid": card.uid,
-        "name": card.name,
-        "repository": card.repository,
-        "version": card.version,
-        "created_at": card.created_at.isoformat() if card.created_at else None,
-        "created_by": card.created_by,
-        "tags": card.tags,
-    }
-
-
-def _parse_tags(tags: list[str]) -> dict[str, str]:
-    out = {}
-    for item in tags:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            _fail(f"tag {item!r} must look like key=value")
-        out[key] = value
-    return out
-
-
-@cards_app.command("list")
-def list_cards(
-    registry: Annotated[str, typer.Option(help="data, model, run or pipeline.")] = "model",
-    name: Annotated[str | None, typer.Option(help="Only this card name.")] = None,
-    repository: Annotated[str | None, typer.Option(help="Only this repository.")] = None,
-    version: Annotated[
-        str | None, typer.Option(help="A version or spec: 1.2.0, ^1.2, ~1.2.3, >=1,<2, latest.")
-    ] = None,
-    tag: Annotated[list[str], typer.Option(help="key=value; repeat for several.")] = [],  # noqa: B006
-    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
-) -> None:
-    """List cards, newest first, as a table (or JSON with --json)."""
-
-    def run() -> None:
-        from opsml.registry import CardRegistry
-
-        reg = CardRegistry(registry)  # type: ignore[arg-type]
-        cards = reg.list_cards(
-            name=name,
-            repository=repository,
-            version=version,
-            tags=_parse_tags(tag) or None,
-            limit=limit,
-        )
-        rows = [_card_row(c) for c in cards]
-        if as_json:
-            typer.echo(json.dumps(rows, indent=2))
-            return
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=f"{registry} cards ({len(rows)})")
-        for column in ("name", "repository", "version", "created_at", "uid", "tags"):
-            table.add_column(column)
-        for card, row in zip(cards, rows, strict=True):
-            table.add_row(
-                *[
-                    str(row[col] or "")
-                    for col in ("name", "repository", "version", "created_at", "uid")
-                ],
-                ", ".join(f"{k}={v}" for k, v in card.tags.items()),
-            )
-        Console().print(table)
-
-    _run(run)
 
 
 @models_app.command("pull")

@@ -18,12 +18,12 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from opsml.card_kinds import REGISTRY_TYPES as REGISTRY_TYPES  # the kinds, listed once there
+from opsml.card_kinds import RegistryType as RegistryType
 from opsml.errors import InvalidInputError, UnsafePathError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-RegistryType = Literal["data", "model", "run", "pipeline"]
-REGISTRY_TYPES: tuple[str, ...] = ("data", "model", "run", "pipeline")
 VersionType = Literal["major", "minor", "patch", "pre", "build"]
 VERSION_TYPES: tuple[str, ...] = ("major", "minor", "patch", "pre", "build")
 

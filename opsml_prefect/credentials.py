@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prefect.blocks.core import Block
-from pydantic import Field, HttpUrl, SecretStr
+from pydantic import HttpUrl
+
+from opsml.config import CONNECTION_FIELDS, RegistryConnection
 
 if TYPE_CHECKING:
     from opsml import CardRegistry
@@ -15,15 +17,17 @@ if TYPE_CHECKING:
 __all__ = ["OpsmlCredentials"]
 
 
-class OpsmlCredentials(Block):
+class OpsmlCredentials(Block, RegistryConnection):
     """Connection details for an OpsML registry: tracking URI, basic auth and production token.
 
     Engineering owns the registry server and its database and storage
     credentials; a client only needs the tracking URI and, where auth is on, a
     user name and password. In production, writes also need the production
-    token. A field left empty falls back to the matching ``OPSML_*`` environment
-    variable (``OPSML_TRACKING_URI``, ``OPSML_USERNAME``, ``OPSML_PASSWORD``,
-    ``OPSML_PROD_TOKEN``), so an empty block means "let the environment decide".
+    token. The fields are :class:`opsml.config.RegistryConnection`'s, the same
+    as the client's and the server's settings. A field left empty falls back to
+    the matching ``OPSML_*`` environment variable (``OPSML_TRACKING_URI``,
+    ``OPSML_USERNAME``, ``OPSML_PASSWORD``, ``OPSML_PROD_TOKEN``), so an empty
+    block means "let the environment decide".
 
     Example:
         Load stored OpsML credentials and open the model registry:
@@ -40,29 +44,6 @@ class OpsmlCredentials(Block):
     _logo_url = HttpUrl("https://raw.githubusercontent.com/demml/opsml/main/images/opsml-chip.png")
     _documentation_url = HttpUrl("https://github.com/example/opsml-prefect#opsml-credentials")
 
-    tracking_uri: str | None = Field(
-        default=None,
-        description=(
-            "Registry server URL (http:// or https://) or SQLAlchemy database URL; "
-            "empty means OPSML_TRACKING_URI or the embedded SQLite registry."
-        ),
-        examples=["https://opsml.example.com"],
-    )
-    username: str | None = Field(
-        default=None,
-        description="Basic-auth user name sent to the registry server.",
-    )
-    password: SecretStr | None = Field(
-        default=None,
-        description="Basic-auth password sent to the registry server.",
-    )
-    prod_token: SecretStr | None = Field(
-        default=None,
-        description=(
-            "Production write token; a registry with APP_ENV=production refuses writes without it."
-        ),
-    )
-
     def get_settings(self) -> OpsmlSettings:
         """Build the client settings this block describes.
 
@@ -73,18 +54,13 @@ class OpsmlCredentials(Block):
             An :class:`opsml.config.OpsmlSettings` carrying this block's values.
 
         Example:
-            >>> OpsmlCredentials(tracking_uri="http://registry:8080").get_settings().backend_kind
-            'http'
+            >>> OpsmlCredentials(tracking_uri="http://registry:8080").get_settings().tracking_uri
+            'http://registry:8080'
 
         """
         from opsml.config import OpsmlSettings
 
-        values: dict[str, Any] = {
-            "tracking_uri": self.tracking_uri,
-            "username": self.username,
-            "password": self.password,
-            "prod_token": self.prod_token,
-        }
+        values = {name: getattr(self, name) for name in CONNECTION_FIELDS}
         return OpsmlSettings(**{key: value for key, value in values.items() if value is not None})
 
     def get_registry(self, registry_type: RegistryType) -> CardRegistry:

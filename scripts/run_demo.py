@@ -10,7 +10,15 @@
 3. runs the packaging flow (Scenario 2) on ``flows/model_spec.yaml``, which
    names the trained model: pull with digest checks, build context, in-process
    smoke test, Kubernetes manifests, image build when ``docker info`` answers;
-4. prints where everything is and how long each part took.
+4. prints where everything is, how to browse what it registered
+   (``opsml cards list`` / ``opsml cards show``) and how long each part took.
+
+It is quiet by design: Prefect's telemetry is off for the throw-away Prefect
+server (``PREFECT_SERVER_ANALYTICS_ENABLED=false``: its heartbeat wrote to the
+harness's SQLite database while the server migrated it and logged "database is
+locked"), and the one deprecation warning of the run is silenced by its exact
+text (Starlette 1.x's ``TestClient`` asks for ``httpx2``; the packaging flow's
+in-process smoke test uses that client).
 
 Usage (from the repository root)::
 
@@ -35,6 +43,27 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "scripts")]
+
+QUIET_ENV = {
+    # the temporary Prefect server's telemetry heartbeat: nothing to report offline, and it
+    # raced the harness's database set-up ("database is locked" traceback on stderr)
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+}
+STARLETTE_HTTPX_WARNING = r"Using `httpx` with `starlette\.testclient` is deprecated"
+
+
+def quiet_down() -> None:
+    """Turn off what a first run should not print: Prefect telemetry, one known warning.
+
+    Example:
+        >>> quiet_down()  # doctest: +SKIP
+
+    """
+    import warnings
+
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    warnings.filterwarnings("ignore", message=STARLETTE_HTTPX_WARNING)
 
 
 def _free_port() -> int:
@@ -124,6 +153,7 @@ def main() -> int:
     out.mkdir(parents=True)
     timings: dict[str, float] = {}
 
+    quiet_down()
     t0 = time.perf_counter()
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
@@ -194,6 +224,7 @@ def main() -> int:
     print("\n=== OpsML + Prefect demo ===")
     print(json.dumps(summary, indent=2, default=str))
     print(f"\nEverything is under {out} (summary.json, registry/, build/).")
+    print(browse_hint(out / "registry", trained["model"]["uid"]))
     if server is not None and args.keep_server:
         print(f"The registry server is still running at {tracking_uri} (pid {server.pid}).")
     print(
@@ -202,6 +233,24 @@ def main() -> int:
         f"OPSML_STORAGE_URI={(out / 'registry' / 'artifacts').as_posix()} opsml ui"
     )
     return 0
+
+
+def browse_hint(registry: Path, model_uid: str) -> str:
+    """How to look at what the demo registered, with the ``opsml`` command.
+
+    Example:
+        >>> print(browse_hint(Path("/d/registry"), "ab" * 16))  # doctest: +ELLIPSIS
+        Registry: database sqlite:////d/registry/registry.db, artifacts /d/registry/artifacts
+        ...
+
+    """
+    uri = f"sqlite:///{(registry / 'registry.db').as_posix()}"
+    return (
+        f"Registry: database {uri}, artifacts {(registry / 'artifacts').as_posix()}\n"
+        "Browse what the demo registered:\n"
+        f"  OPSML_TRACKING_URI={uri} opsml cards list --registry model\n"
+        f"  OPSML_TRACKING_URI={uri} opsml cards show {model_uid}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,64 +1,110 @@
-"""Pick the backend for a tracking URI, in exactly one place.
+"""Pick the backend for a tracking URI, in exactly one place: the scheme table.
+
+Each scheme maps to a :class:`BackendKind`: its name and the builder that
+makes the backend from settings. An unknown scheme fails listing the known
+ones. To add a backend, write it beside ``http`` and ``sql`` (implementing
+:class:`~opsml.backends.base.RegistryBackend`) and add its schemes here.
 
 Example:
-    >>> from opsml.config import OpsmlSettings
     >>> backend_scheme("http://registry:8080")
     'http'
     >>> backend_scheme("postgresql+psycopg://u@db/opsml")
     'sql'
+    >>> try:
+    ...     backend_scheme("ftp://x")
+    ... except ConfigurationError as exc:
+    ...     print(exc.message.split(":")[0])
+    unknown tracking URI scheme 'ftp'
 
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from opsml.config import on_configure
 from opsml.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from opsml.backends.base import RegistryBackend
     from opsml.config import OpsmlSettings
 
-_SCHEMES: dict[str, str] = {
-    "http": "http",
-    "https": "http",
-    "sqlite": "sql",
-    "postgresql": "sql",
-    "postgresql+psycopg": "sql",
-    "postgresql+psycopg2": "sql",
-    "mysql": "sql",
-    "mysql+pymysql": "sql",
-    "mariadb": "sql",
-    "mariadb+pymysql": "sql",
+
+def _build_http(settings: OpsmlSettings) -> RegistryBackend:
+    from opsml.backends.http import HttpBackend
+
+    return HttpBackend.from_settings(settings)
+
+
+def _build_sql(settings: OpsmlSettings) -> RegistryBackend:
+    from opsml.backends.sql import SqlBackend
+
+    return SqlBackend.from_settings(settings)
+
+
+@dataclass(frozen=True)
+class BackendKind:
+    """A kind of backend: its name and how to build it from settings.
+
+    Example:
+        >>> SQL.name
+        'sql'
+
+    """
+
+    name: str
+    build: Callable[[OpsmlSettings], RegistryBackend]
+
+
+HTTP = BackendKind("http", _build_http)
+SQL = BackendKind("sql", _build_sql)
+
+_SCHEMES: dict[str, BackendKind] = {
+    "http": HTTP,
+    "https": HTTP,
+    "sqlite": SQL,
+    "postgresql": SQL,
+    "postgresql+psycopg": SQL,
+    "postgresql+psycopg2": SQL,
+    "mysql": SQL,
+    "mysql+pymysql": SQL,
+    "mariadb": SQL,
+    "mariadb+pymysql": SQL,
 }
 
 _cache: dict[tuple[object, ...], RegistryBackend] = {}
 _lock = threading.Lock()
 
 
-def backend_scheme(uri: str) -> str:
-    """``http`` or ``sql`` for a tracking URI; unknown schemes list the known ones."""
+def backend_for(uri: str) -> BackendKind:
+    """The backend kind for a tracking URI; an unknown scheme lists the known ones.
+
+    Example:
+        >>> backend_for("sqlite:///:memory:") is SQL
+        True
+
+    """
     scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
     try:
         return _SCHEMES[scheme]
     except KeyError:
         raise ConfigurationError(
             f"unknown tracking URI scheme {scheme or uri!r}: use one of "
-            f"{', '.join(sorted(_SCHEMES))} (or leave OPSML_TRACKING_URI unset for embedded)"
+            f"{', '.join(_SCHEMES)} (or leave OPSML_TRACKING_URI unset for embedded)"
         ) from None
+
+
+def backend_scheme(uri: str) -> str:
+    """``http`` or ``sql`` for a tracking URI (see :func:`backend_for`)."""
+    return backend_for(uri).name
 
 
 def build_backend(settings: OpsmlSettings) -> RegistryBackend:
     """A new backend for ``settings`` (no caching)."""
-    uri = settings.resolved_tracking_uri()
-    if backend_scheme(uri) == "http":
-        from opsml.backends.http import HttpBackend
-
-        return HttpBackend.from_settings(settings)
-    from opsml.backends.sql import SqlBackend
-
-    return SqlBackend.from_settings(settings)
+    return backend_for(settings.resolved_tracking_uri()).build(settings)
 
 
 def get_backend(settings: OpsmlSettings | None = None) -> RegistryBackend:
@@ -87,3 +133,6 @@ def clear_backend_cache() -> None:
         for backend in _cache.values():
             backend.close()
         _cache.clear()
+
+
+on_configure(clear_backend_cache)

@@ -145,15 +145,9 @@ def _lifespan(settings: ServerSettings) -> Callable[[FastAPI], AbstractAsyncCont
 
         hooks.load_plugins()
         sweeper = asyncio.create_task(_sweep_forever(sessions))
-        logger.info(
-            "registry server ready",
-            extra={
-                "environment": settings.app_env,
-                "auth": settings.auth_enabled,
-                "database": backend.engine.dialect.name,
-                "storage": backend.store.protocol,
-            },
-        )
+        from opsml_server.logs import log_ready
+
+        log_ready(logger, settings)  # where the database and the artifacts are
         try:
             yield
         finally:

@@ -1,8 +1,11 @@
 """``opsml server start``: run the registry server with uvicorn (uvloop, httptools).
 
-``server_app`` is mounted under ``opsml server`` by ``opsml.cli``;
-``python -m opsml_server`` runs it too. FastAPI and uvicorn are imported inside
-the command only, so ``opsml --help`` stays fast.
+``server_app`` arrives under ``opsml server`` through the ``opsml.cli`` entry
+point group (``pyproject.toml``; the core never imports this package);
+``python -m opsml_server`` runs it too. Every command of this module is
+registered there: a new one (``ui_app`` for ``opsml ui``) needs its own line,
+and ``tests/unit/test_cli_plugins.py`` fails while one is missing. FastAPI and
+uvicorn are imported inside the commands only, so ``opsml --help`` stays fast.
 """
 
 from __future__ import annotations

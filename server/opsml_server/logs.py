@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opsml_server.settings import ServerSettings
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -59,3 +62,29 @@ def log_config(level: str = "INFO", json_logs: bool = True) -> dict[str, Any]:
             "uvicorn.access": {"level": "WARNING"},
         },
     }
+
+
+def log_ready(logger: logging.Logger, settings: ServerSettings) -> None:
+    """Say the server is ready, and where its database and artifacts are (no credentials).
+
+    Local paths are made absolute; passwords and secret query values are masked.
+
+    Example:
+        >>> from opsml_server.settings import ServerSettings
+        >>> log_ready(logging.getLogger("demo"), ServerSettings(storage_uri="/srv/a"))
+
+    """
+    from opsml.config import describe_location
+
+    database = describe_location(settings.database_url)
+    storage = describe_location(settings.storage_uri)
+    logger.info(
+        f"registry server ready: database {database}, artifacts {storage}",
+        extra={
+            "environment": settings.app_env,
+            "auth": settings.auth_enabled,
+            "database": database,
+            "storage": storage,
+            "staging": settings.resolved_staging_dir().as_posix(),
+        },
+    )

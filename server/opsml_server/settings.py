@@ -1,35 +1,39 @@
 """Server settings, read from the environment (DESIGN.md §4) by ``get_settings()``.
 
-On the server ``OPSML_TRACKING_URI`` is the registry *database* URL (the server
-is what clients point their own ``OPSML_TRACKING_URI`` at). Validators refuse
-values that would be unsafe: a production server without a production token, a
-half-configured basic auth, an HTTP URL as the database.
+``ServerSettings`` is one of the :mod:`opsml.config` family: the connection
+fields, the storage and the environment (and the rule for the default storage)
+are the client's, and on the server ``OPSML_TRACKING_URI`` is the registry
+*database* URL (the server is what clients point their own
+``OPSML_TRACKING_URI`` at); ``database_url`` is that URL with the embedded
+default filled in. Validators refuse values that would be unsafe: a production
+server without a production token, a half-configured basic auth, an HTTP URL as
+the database.
 
 Example:
     >>> s = ServerSettings(database_url="sqlite:///:memory:", storage_uri="/tmp/a")
-    >>> s.auth_enabled, s.app_env
-    (False, 'development')
+    >>> s.auth_enabled, s.app_env, s.database_url
+    (False, 'development', 'sqlite:///:memory:')
 
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import tempfile
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Self
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, model_validator
 
-from opsml.config import DEFAULT_HOME
+from opsml.config import RegistrySettings
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
 MIN_PROD_TOKEN_LENGTH = 16
 
 
-class ServerSettings(BaseSettings):
+class ServerSettings(RegistrySettings):
     """Everything the registry server reads from its environment.
 
     Example:
@@ -38,27 +42,6 @@ class ServerSettings(BaseSettings):
 
     """
 
-    model_config = SettingsConfigDict(env_prefix="OPSML_", extra="ignore", frozen=True)
-
-    database_url: str = Field(
-        default=f"sqlite:///{(DEFAULT_HOME / 'registry.db').as_posix()}",
-        validation_alias=AliasChoices("OPSML_TRACKING_URI", "OPSML_DATABASE_URL", "database_url"),
-        description="SQLAlchemy URL of the registry database (OPSML_TRACKING_URI on the server).",
-    )
-    storage_uri: str = Field(
-        default=(DEFAULT_HOME / "artifacts").as_posix(),
-        description="Artifact root: a folder, s3://bucket/prefix or gs://bucket/prefix.",
-    )
-    username: str | None = Field(default=None, description="Basic-auth user name (turns auth on).")
-    password: SecretStr | None = Field(default=None, description="Basic-auth password.")
-    app_env: Literal["development", "staging", "production"] = Field(
-        default="development",
-        validation_alias=AliasChoices("APP_ENV", "OPSML_APP_ENV", "app_env"),
-        description="Environment this registry serves.",
-    )
-    prod_token: SecretStr | None = Field(
-        default=None, description="With APP_ENV=production, every write must carry this token."
-    )
     max_upload_size: int = Field(
         default=100 * GIB, gt=0, description="Largest registration (all files together), bytes."
     )
@@ -81,20 +64,25 @@ class ServerSettings(BaseSettings):
     log_level: str = Field(default="INFO", description="Log level of the server's loggers.")
     log_json: bool = Field(default=True, description="Write logs as one JSON object per line.")
 
-    @field_validator("database_url")
     @classmethod
-    def _sql_url(cls, value: str) -> str:
+    def _prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """``database_url`` (argument) and ``OPSML_DATABASE_URL`` name the tracking URI too."""
+        if data.get("database_url"):
+            data["tracking_uri"] = data.pop("database_url")
+        elif not data.get("tracking_uri") and os.environ.get("OPSML_DATABASE_URL"):
+            data["tracking_uri"] = os.environ["OPSML_DATABASE_URL"]
+        data.pop("database_url", None)
+        return data
+
+    @model_validator(mode="after")
+    def _safe(self) -> Self:
         from opsml.backends import backend_scheme
 
-        if backend_scheme(value) != "sql":
+        if backend_scheme(self.database_url) != "sql":
             raise ValueError(
                 "on the server OPSML_TRACKING_URI must be a database URL "
                 "(sqlite:///, postgresql+psycopg://, mysql+pymysql://), not a server URL"
             )
-        return value
-
-    @model_validator(mode="after")
-    def _safe(self) -> Self:
         if (self.username is None) != (self.password is None):
             raise ValueError("set both OPSML_USERNAME and OPSML_PASSWORD to turn basic auth on")
         if self.password is not None and not self.password.get_secret_value():
@@ -109,6 +97,11 @@ class ServerSettings(BaseSettings):
         if self.max_inline_size > self.max_upload_size:
             raise ValueError("OPSML_MAX_INLINE_SIZE cannot exceed OPSML_MAX_UPLOAD_SIZE")
         return self
+
+    @property
+    def database_url(self) -> str:
+        """The registry database URL (``OPSML_TRACKING_URI``; default the embedded SQLite)."""
+        return self.resolved_tracking_uri()
 
     @property
     def auth_enabled(self) -> bool:
@@ -128,22 +121,6 @@ class ServerSettings(BaseSettings):
             root = Path(self.storage_uri.removeprefix("file://")).resolve()
             return root.parent / f".{root.name}-staging"
         return Path(tempfile.gettempdir()) / "opsml-staging"
-
-    def __repr_args__(self):  # type: ignore[no-untyped-def]
-        for key, value in super().__repr_args__():
-            if key == "database_url":
-                yield key, _redact_url(str(value))
-            else:
-                yield key, value
-
-
-def _redact_url(url: str) -> str:
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<database url>"
 
 
 @functools.lru_cache(maxsize=1)

@@ -89,7 +89,9 @@ def test_get_settings_carries_the_values(clean_env: None) -> None:
     settings = block.get_settings()
     assert isinstance(settings, OpsmlSettings)
     assert settings.tracking_uri == "https://opsml.example.com"
-    assert settings.backend_kind == "http"
+    from opsml.backends import HTTP, backend_for
+
+    assert backend_for(settings.resolved_tracking_uri()) is HTTP
     assert settings.username == "ds"
     assert settings.password is not None
     assert settings.password.get_secret_value() == PASSWORD
