@@ -119,6 +119,22 @@ class BackendUnavailableError(OpsmlError):
     status_code = 503
 
 
+class RegistryDatabaseError(BackendUnavailableError):
+    """The registry database refused an operation (a migration, a constraint, a deadlock...).
+
+    The database could be reached; the message says what failed and names the
+    database by dialect, host, port and name, never by its credentials.
+
+    Example:
+        >>> isinstance(RegistryDatabaseError("schema migration failed"), BackendUnavailableError)
+        True
+
+    """
+
+    code = "database_error"
+    status_code = 503
+
+
 class ConfigurationError(OpsmlError):
     """The configuration (environment or ``configure``) is invalid."""
 
@@ -149,6 +165,7 @@ ERRORS_BY_CODE: dict[str, type[OpsmlError]] = {
         PermissionDeniedError,
         StorageError,
         BackendUnavailableError,
+        RegistryDatabaseError,
         ConfigurationError,
         MissingDependencyError,
     )

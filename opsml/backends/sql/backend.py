@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from opsml import hooks, versioning
 from opsml.backends.base import ProgressCallback, RegistryBackend
+from opsml.backends.sql._db_errors import is_transient, translate
 from opsml.backends.sql._rows import (
     active,
     insert_values,
@@ -147,12 +148,8 @@ class SqlBackend(RegistryBackend):
                     )
                 migrate.upgrade_engine(self.engine)
         except OperationalError as exc:
-            raise BackendUnavailableError(self._unreachable(exc)) from exc
+            raise translate(self.engine.url, exc, "opening the registry") from exc
         self._ready = True
-
-    def _unreachable(self, exc: Exception) -> str:
-        kind = self.engine.dialect.name
-        return f"the registry database ({kind}) cannot be reached or used: {type(exc).__name__}"
 
     @contextmanager
     def _connect(self, *, write: bool = False) -> Iterator[Connection]:
@@ -166,7 +163,7 @@ class SqlBackend(RegistryBackend):
         except (IntegrityError, OpsmlError):
             raise
         except OperationalError as exc:
-            raise BackendUnavailableError(self._unreachable(exc)) from exc
+            raise translate(self.engine.url, exc) from exc
 
     def check(self) -> None:
         """Raise when the database or the storage cannot be reached (readiness)."""
@@ -447,11 +444,8 @@ class SqlBackend(RegistryBackend):
                     ) from exc
                 if card.uid is not None and self._uid_taken(card.uid):
                     raise InvalidInputError(f"card uid {card.uid} is already registered") from exc
-            except DBAPIError as exc:  # deadlock / serialization failure under load
-                if (
-                    not getattr(exc, "connection_invalidated", False)
-                    and "deadlock" not in str(exc.orig).lower()
-                ):
+            except (DBAPIError, BackendUnavailableError) as exc:  # deadlock, lock wait timeout...
+                if not is_transient(exc) and not getattr(exc, "connection_invalidated", False):
                     raise
             time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise VersionConflictError(
