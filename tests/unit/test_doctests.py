@@ -19,6 +19,8 @@ MODULES = [
     "opsml.backends.http",
     "opsml.backends.sql.backend",
     "opsml.backends.sql.engine",
+    "opsml.backends.sql.migrate",
+    "opsml.backends.sql._db_errors",
     "opsml.storage.digest",
     "opsml.storage.store",
     "opsml.cards.run",
