@@ -29,6 +29,9 @@ class OpsmlError(Exception):
 
     code: str = "opsml_error"
     status_code: int = 500
+    public_message: str | None = None
+    """What a registry server tells its HTTP clients instead of ``message``, when set
+    (``message`` may name the server's database host, port and name)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -249,3 +249,16 @@ def test_item_14_db_upgrade_command_names_the_database_not_the_password() -> Non
     assert result.exit_code == 1
     assert "cannot be reached" in result.output and f"127.0.0.1:{port}" in result.output
     assert "'registry_db'" in result.output and PASSWORD not in result.output
+
+
+def test_item_14_server_clients_see_no_database_location() -> None:
+    from sqlalchemy.exc import OperationalError as SqlOperationalError
+
+    from opsml.backends.sql._db_errors import translate
+
+    url = f"postgresql+psycopg://opsml:{PASSWORD}@db.internal:5433/registry_db"
+    refused = SqlOperationalError("SELECT 1", {}, pymysql.err.OperationalError(2003, "refused"))
+    error = translate(url, refused)
+    assert "db.internal:5433" in error.message and "'registry_db'" in error.message
+    assert error.public_message == "the registry postgresql database cannot be reached"
+    assert PASSWORD not in error.message

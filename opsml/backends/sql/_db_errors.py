@@ -180,8 +180,17 @@ def _detail(url: URL, exc: BaseException) -> str:
     return line[:300]
 
 
-def describe(url: str | URL, exc: BaseException, action: str = "a database operation") -> str:
+def describe(
+    url: str | URL,
+    exc: BaseException,
+    action: str = "a database operation",
+    *,
+    public: bool = False,
+) -> str:
     """One line saying what failed, where, and the driver's reason (no credentials).
+
+    With ``public`` the line names only the dialect, not host, port, database or
+    the driver's text: what a registry server may tell its HTTP clients.
 
     Example:
         >>> from sqlalchemy.exc import OperationalError
@@ -192,20 +201,24 @@ def describe(url: str | URL, exc: BaseException, action: str = "a database opera
 
     """
     parsed = make_url(url)
-    kind, detail, place = classify(exc), _detail(parsed, exc), where(parsed)
+    kind = classify(exc)
+    if public:
+        place, detail, name = f"{parsed.get_backend_name()} database", "", "the database"
+    else:
+        place, detail, name = where(parsed), f" ({_detail(parsed, exc)})", str(parsed.database)
     if kind == "unreachable":
-        return f"the registry {place} cannot be reached ({detail})"
+        return f"the registry {place} cannot be reached{detail}"
     if kind == "missing_database":
         return (
             f"the registry {place} does not exist: create it (CREATE DATABASE "
-            f"{parsed.database}) or fix OPSML_TRACKING_URI ({detail})"
+            f"{name}) or fix OPSML_TRACKING_URI{detail}"
         )
     if kind == "login":
         return (
             f"the registry {place} refused the login: check the user and password in "
-            f"OPSML_TRACKING_URI ({detail})"
+            f"OPSML_TRACKING_URI{detail}"
         )
-    return f"{action} failed on {place}: {_LABELS[kind]} ({detail})"
+    return f"{action} failed on {place}: {_LABELS[kind]}{detail}"
 
 
 def translate(
@@ -221,6 +234,7 @@ def translate(
 
     """
     message = describe(url, exc, action)
-    if classify(exc) in _CONNECTION_KINDS:
-        return BackendUnavailableError(message)
-    return RegistryDatabaseError(message)
+    cls = BackendUnavailableError if classify(exc) in _CONNECTION_KINDS else RegistryDatabaseError
+    error = cls(message)
+    error.public_message = describe(url, exc, action, public=True)
+    return error
