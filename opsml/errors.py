@@ -29,6 +29,9 @@ class OpsmlError(Exception):
 
     code: str = "opsml_error"
     status_code: int = 500
+    public_message: str | None = None
+    """What a registry server tells its HTTP clients instead of ``message``, when set
+    (``message`` may name the server's database host, port and name)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -144,6 +147,22 @@ class BackendUnavailableError(OpsmlError):
     status_code = 503
 
 
+class RegistryDatabaseError(BackendUnavailableError):
+    """The registry database refused an operation (a migration, a constraint, a deadlock...).
+
+    The database could be reached; the message says what failed and names the
+    database by dialect, host, port and name, never by its credentials.
+
+    Example:
+        >>> isinstance(RegistryDatabaseError("schema migration failed"), BackendUnavailableError)
+        True
+
+    """
+
+    code = "database_error"
+    status_code = 503
+
+
 class ConfigurationError(OpsmlError):
     """The configuration (environment or ``configure``) is invalid."""
 
@@ -175,6 +194,7 @@ ERRORS_BY_CODE: dict[str, type[OpsmlError]] = {
         StorageError,
         PresignUnsupportedError,
         BackendUnavailableError,
+        RegistryDatabaseError,
         ConfigurationError,
         MissingDependencyError,
     )

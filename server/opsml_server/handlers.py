@@ -102,7 +102,9 @@ async def _opsml_error(request: Request, exc: Exception) -> JSONResponse:
             "request failed",
             extra={"code": exc.code, "path": request.url.path, "error": exc.message},
         )
-    return error_response(exc.status_code, exc.code, exc.message, headers or None)
+    return error_response(
+        exc.status_code, exc.code, exc.public_message or exc.message, headers or None
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

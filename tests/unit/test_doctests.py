@@ -25,6 +25,8 @@ MODULES = [
     "opsml.backends.http._transport",
     "opsml.backends.sql.backend",
     "opsml.backends.sql.engine",
+    "opsml.backends.sql.migrate",
+    "opsml.backends.sql._db_errors",
     "opsml.storage.digest",
     "opsml.storage.store",
     "opsml.storage.layout",

@@ -20,9 +20,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from opsml import versioning
 from opsml.backends.sql import _writes
+from opsml.backends.sql._db_errors import is_transient
 from opsml.backends.sql._rows import insert_values, lock_name, next_version
 from opsml.backends.sql.tables import CARDS, CardRow
-from opsml.errors import InvalidInputError, VersionConflictError
+from opsml.errors import BackendUnavailableError, InvalidInputError, VersionConflictError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -34,11 +35,14 @@ Connect = Callable[[], AbstractContextManager["Connection"]]
 """Opens one write transaction (``SqlBackend._connect(write=True)``)."""
 
 
-def should_retry(exc: DBAPIError) -> bool:
-    """Whether a failed reservation attempt may run again (deadlock, serialization failure)."""
-    return bool(getattr(exc, "connection_invalidated", False)) or (
-        "deadlock" in str(exc.orig).lower()
-    )
+def should_retry(exc: DBAPIError | BackendUnavailableError) -> bool:
+    """Whether a failed reservation attempt may run again.
+
+    Deadlocks, lock-wait timeouts and serialization failures (see
+    :func:`opsml.backends.sql._db_errors.is_transient`, which follows a
+    translated error back to the driver's) and invalidated connections.
+    """
+    return is_transient(exc) or bool(getattr(exc, "connection_invalidated", False))
 
 
 def reserve_version(
@@ -70,7 +74,7 @@ def reserve_version(
                 return _insert(conn, environment, card, actor, uid, activate=activate)
         except IntegrityError as exc:
             _refuse_taken(connect, card, exc)
-        except DBAPIError as exc:
+        except (DBAPIError, BackendUnavailableError) as exc:  # deadlock, lock wait timeout...
             if not should_retry(exc):
                 raise
         time.sleep(random.uniform(0, 0.002 * (attempt + 1)))

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from opsml import hooks, versioning
 from opsml.backends.base import ArtifactReader, ProgressCallback, RegistryBackend
 from opsml.backends.sql import _queries, _reserve, _transfers, _writes
+from opsml.backends.sql._db_errors import translate
 from opsml.backends.sql._queries import check_registry
 from opsml.backends.sql._rows import to_public
 from opsml.backends.sql.engine import WRITE, create_registry_engine
@@ -118,12 +119,8 @@ class SqlBackend(RegistryBackend):
                     )
                 migrate.upgrade_engine(self.engine)
         except OperationalError as exc:
-            raise BackendUnavailableError(self._unreachable(exc)) from exc
+            raise translate(self.engine.url, exc, "opening the registry") from exc
         self._ready = True
-
-    def _unreachable(self, exc: Exception) -> str:
-        kind = self.engine.dialect.name
-        return f"the registry database ({kind}) cannot be reached or used: {type(exc).__name__}"
 
     @contextmanager
     def _connect(self, *, write: bool = False) -> Iterator[Connection]:
@@ -137,7 +134,7 @@ class SqlBackend(RegistryBackend):
         except (IntegrityError, OpsmlError):
             raise
         except OperationalError as exc:
-            raise BackendUnavailableError(self._unreachable(exc)) from exc
+            raise translate(self.engine.url, exc) from exc
 
     def check(self) -> None:
         """Raise when the database or the storage cannot be reached (readiness)."""
