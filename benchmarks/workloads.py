@@ -1,4 +1,4 @@
-"""Our side of the benchmark, and the machine's own limits (DESIGN.md §9).
+"""Our side of the benchmark, and the machine's own limits (docs/design.md §9).
 
 Every function takes its sizes as arguments, so that ``tests/unit/test_benchmarks_smoke.py``
 runs the cheap ones with tiny sizes, and returns plain dicts (JSON-ready). Every

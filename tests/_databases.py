@@ -1,4 +1,4 @@
-"""Throw-away databases on the machine's PostgreSQL and MariaDB servers (DESIGN.md §10)."""
+"""Throw-away databases on the machine's PostgreSQL and MariaDB servers (docs/design.md §10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Local S3 and GCS emulators on free loopback ports (DESIGN.md §10).
+"""Local S3 and GCS emulators on free loopback ports (docs/design.md §10).
 
 - S3: moto's server mode (``ThreadedMotoServer``) run in a child process, so
   that a test can kill it mid-upload, its memory is not counted in the RSS of

@@ -1,6 +1,6 @@
 """Shared fixtures: one registry test suite, every mode.
 
-``registry_env`` is parametrized over the modes of DESIGN.md §2: embedded
+``registry_env`` is parametrized over the modes of docs/design.md §2: embedded
 SQLite, the SQL backend on PostgreSQL and on MariaDB (real servers on this
 machine), and the HTTP backend against a live registry server (added by
 ``tests/_live_server.py``); then the same registry once per cloud storage kind,

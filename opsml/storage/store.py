@@ -1,6 +1,6 @@
 """The fsspec-backed artifact store: a folder, ``s3://`` or ``gs://``, the same way.
 
-Writes (DESIGN.md §6):
+Writes (docs/design.md §6):
 
 - every file is hashed while it is written, and the bytes become visible under
   their final name only once size and SHA-256 match the record: a folder store

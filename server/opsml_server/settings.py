@@ -1,4 +1,4 @@
-"""Server settings, read from the environment (DESIGN.md §4) by ``get_settings()``.
+"""Server settings, read from the environment (docs/design.md §4) by ``get_settings()``.
 
 ``ServerSettings`` is one of the :mod:`opsml.config` family: the connection
 fields, the storage and the environment (and the rule for the default storage)

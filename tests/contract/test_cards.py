@@ -1,4 +1,4 @@
-"""Cards through every backend: register, load, list, update, delete (DESIGN.md §3)."""
+"""Cards through every backend: register, load, list, update, delete (docs/design.md §3)."""
 
 from __future__ import annotations
 

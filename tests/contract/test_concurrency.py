@@ -1,4 +1,4 @@
-"""Many processes registering the same name: no duplicate, nothing lost (DESIGN.md §5)."""
+"""Many processes registering the same name: no duplicate, nothing lost (docs/design.md §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Atomic registration and verified downloads through every backend (DESIGN.md §6)."""
+"""Atomic registration and verified downloads through every backend (docs/design.md §6)."""
 
 from __future__ import annotations
 

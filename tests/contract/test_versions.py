@@ -1,4 +1,4 @@
-"""Versioning through every backend (DESIGN.md §5)."""
+"""Versioning through every backend (docs/design.md §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Basic auth, the production token, and secrets kept out of responses (DESIGN.md §6)."""
+"""Basic auth, the production token, and secrets kept out of responses (docs/design.md §6)."""
 
 from __future__ import annotations
 
