@@ -227,11 +227,6 @@ def main() -> int:
     print(browse_hint(out / "registry", trained["model"]["uid"]))
     if server is not None and args.keep_server:
         print(f"The registry server is still running at {tracking_uri} (pid {server.pid}).")
-    print(
-        "Browse what it registered: OPSML_TRACKING_URI="
-        f"sqlite:///{(out / 'registry' / 'registry.db').as_posix()} "
-        f"OPSML_STORAGE_URI={(out / 'registry' / 'artifacts').as_posix()} opsml ui"
-    )
     return 0
 
 
@@ -249,7 +244,8 @@ def browse_hint(registry: Path, model_uid: str) -> str:
         f"Registry: database {uri}, artifacts {(registry / 'artifacts').as_posix()}\n"
         "Browse what the demo registered:\n"
         f"  OPSML_TRACKING_URI={uri} opsml cards list --registry model\n"
-        f"  OPSML_TRACKING_URI={uri} opsml cards show {model_uid}"
+        f"  OPSML_TRACKING_URI={uri} opsml cards show {model_uid}\n"
+        f"  OPSML_TRACKING_URI={uri} opsml ui    # the web UI, in your browser"
     )
 
 

@@ -75,3 +75,4 @@ def test_item_18_demo_is_quiet_and_says_where(tmp_path: Path) -> None:
     assert where in out.stdout
     assert "opsml cards list --registry model" in out.stdout
     assert "opsml cards show " in out.stdout
+    assert f"OPSML_TRACKING_URI=sqlite:///{registry}/registry.db opsml ui" in out.stdout
