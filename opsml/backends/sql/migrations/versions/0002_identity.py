@@ -54,6 +54,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("opsml_grants")
-    op.drop_index(op.f("ix_opsml_tokens_user_id"), table_name="opsml_tokens")
-    op.drop_table("opsml_tokens")
+    op.drop_table("opsml_tokens")  # its index goes with it (MariaDB keeps it for the FK)
     op.drop_table("opsml_users")
