@@ -33,7 +33,7 @@ from opsml.auth.roles import GLOBAL, Principal, Role
 from opsml.auth.secrets import hash_password, new_token, token_digest, verify_password
 from opsml.backends.sql._audit import read_audit
 from opsml.backends.sql.tables import GRANTS, TOKENS, USERS
-from opsml.errors import IdentityConflictError, IdentityNotFoundError
+from opsml.errors import IdentityConflictError, IdentityNotFoundError, InvalidInputError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -187,14 +187,19 @@ class SqlIdentityStore:
                 )
             )
 
-    def create_token(self, name: str, user: str, expires_at: datetime | None) -> TokenCreated:
+    def create_token(
+        self, name: str, user: str | None, expires_at: datetime | None
+    ) -> TokenCreated:
         """A new service token of ``user``; the returned ``token`` is never stored.
 
         Raises:
+            InvalidInputError: no user named.
             IdentityNotFoundError: no such user.
             IdentityConflictError: a token of that name exists.
 
         """
+        if not user:
+            raise InvalidInputError("name the user the token acts for (--user)")
         token = new_token()
         row: dict[str, Any] = {
             "name": name,

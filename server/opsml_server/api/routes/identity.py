@@ -20,7 +20,7 @@ from opsml.auth.models import (
 )
 from opsml.auth.roles import Role, require
 from opsml.backends.sql.identity import SqlIdentityStore
-from opsml.errors import BackendUnavailableError, InvalidInputError
+from opsml.errors import BackendUnavailableError
 from opsml_server.api.deps import AdminAccess, CurrentUser
 from opsml_server.handlers import ERROR_RESPONSES
 
@@ -84,8 +84,6 @@ def revoke_role(
 def create_token(token: TokenCreate, store: IdentityDep, caller: AdminAccess) -> TokenCreated:
     """A new service token; the answer is the only time the token is shown."""
     owner = token.user or (str(caller).split("/")[0] if caller is not None else None)
-    if owner is None:
-        raise InvalidInputError("name the user the token acts for ('user')")
     return store.create_token(token.name, owner, token.expires_at)
 
 
