@@ -138,3 +138,24 @@ def test_users_in_the_database_turn_auth_on(tmp_path: Path) -> None:
             assert time.monotonic() - start < BOUND
             time.sleep(0.2)
         assert httpx.get(url, auth=("first-admin", "pw-123456")).status_code == 200
+
+
+def test_prefect_block_token_reaches_the_client_as_a_bearer_token() -> None:
+    from opsml_prefect.credentials import OpsmlCredentials
+
+    block = OpsmlCredentials(tracking_uri="http://registry:8080", token="opsml_block-token")
+    assert "opsml_block-token" not in repr(block)
+    backend = HttpBackend.from_settings(block.get_settings())
+    try:
+        assert backend.transport.headers["Authorization"] == "Bearer opsml_block-token"
+        assert backend.transport.auth is None and "opsml_block" not in repr(backend)
+    finally:
+        backend.close()
+
+
+def test_auth_overhead_benchmark_runs() -> None:
+    from benchmarks.auth_overhead import MODES, measure
+
+    result = measure(n=2, rounds=1)
+    assert set(result["register_p50_ms"]) == set(MODES)
+    assert all(value > 0 for value in result["register_p50_ms"].values())

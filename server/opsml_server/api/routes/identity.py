@@ -19,7 +19,7 @@ from opsml.auth.models import (
     UserPublic,
 )
 from opsml.auth.roles import Role, require
-from opsml.backends.sql.identity import SqlIdentityStore
+from opsml.auth.store import IdentityStore
 from opsml.errors import BackendUnavailableError
 from opsml_server.api.deps import AdminAccess, CurrentUser
 from opsml_server.handlers import ERROR_RESPONSES
@@ -29,15 +29,15 @@ router = APIRouter(prefix="/api/v1", tags=["identity"], responses=ERROR_RESPONSE
 Name = Annotated[str, Path(pattern=NAME_PATTERN)]
 
 
-async def get_identity(request: Request) -> SqlIdentityStore:
-    """The server's identity store (attached in the lifespan)."""
-    store: SqlIdentityStore | None = request.app.state.auth.store
+async def get_identity(request: Request) -> IdentityStore:
+    """The server's identity store (attached in the lifespan); routes use its interface."""
+    store: IdentityStore | None = request.app.state.auth.store
     if store is None:
         raise BackendUnavailableError("the registry server is starting or stopping; try again")
     return store
 
 
-IdentityDep = Annotated[SqlIdentityStore, Depends(get_identity)]
+IdentityDep = Annotated[IdentityStore, Depends(get_identity)]
 
 
 @router.post("/users", operation_id="add_user", status_code=201, response_model=UserPublic)
