@@ -19,8 +19,10 @@ PASSWORD = "user-password-123"
 
 
 def admin(server: LiveServer) -> httpx.Client:
-    """An HTTP client of the bootstrap administrator."""
-    return httpx.Client(base_url=server.url, auth=ROOT, timeout=30)
+    """An HTTP client of the bootstrap administrator (with the production token, if any)."""
+    prod = server.env.get("OPSML_PROD_TOKEN")
+    headers = {"X-Opsml-Prod-Token": prod} if prod else {}
+    return httpx.Client(base_url=server.url, auth=ROOT, timeout=30, headers=headers)
 
 
 def add_user(server: LiveServer, name: str, grants: list[dict[str, Any]]) -> None:

@@ -130,3 +130,32 @@ def test_list_without_repository_shows_only_readable_cards(
     with httpx.Client(base_url=server.url, auth=("u-reader", PASSWORD)) as client:
         items = client.get("/api/v1/cards/run").json()["items"]
     assert items and {item["repository"] for item in items} == {GRANTED}
+
+
+def test_production_token_is_checked_as_well_as_the_role(tmp_path: Path) -> None:
+    prod = "prod-token-0123456789abcdef"
+    env = {
+        "OPSML_USERNAME": ROOT[0],
+        "OPSML_PASSWORD": ROOT[1],
+        "APP_ENV": "production",
+        "OPSML_PROD_TOKEN": prod,
+    }
+    with running_server(tmp_path / "prod", env=env) as server:
+        add_user(server, "u-writer", ROLES["writer"])
+        add_user(server, "u-reader", ROLES["reader"])
+        before = snapshot(server)
+        for user, token, want in (
+            ("u-writer", "", 403),  # the role, not the token
+            ("u-reader", prod, 403),  # the token, not the role
+        ):
+            card, source = card_in(tmp_path, GRANTED, f"prod-{user}")
+            backend = HttpBackend(server.url, username=user, password=PASSWORD, prod_token=token)
+            with pytest.raises(OpsmlError) as refused:
+                backend.register_card(card, source)
+            backend.close()
+            assert refused.value.status_code == want
+            assert snapshot(server) == before
+        card, source = card_in(tmp_path, GRANTED, "prod-both")
+        backend = HttpBackend(server.url, username="u-writer", password=PASSWORD, prod_token=prod)
+        assert backend.register_card(card, source).repository == GRANTED
+        backend.close()
