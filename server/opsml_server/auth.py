@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
+import ipaddress
 import secrets
 import time
 from collections import OrderedDict, deque
@@ -105,6 +107,11 @@ class Authenticator:
 
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
+        self.proxies = [
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in settings.trusted_proxies.split(",")
+            if part.strip()
+        ]
         self.store: SqlIdentityStore | None = None
         self.limiter = LoginLimiter(settings.login_failure_limit, settings.login_failure_window)
         self._cache: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
@@ -162,8 +169,21 @@ class Authenticator:
             return None
         return hit[1]
 
-    async def authenticate(self, header: str | None, client: str) -> Principal | None:
+    def trusted_proxy(self, client: str) -> bool:
+        """True when ``client`` is one of the configured authenticating proxies."""
+        try:
+            address = ipaddress.ip_address(client)
+        except ValueError:
+            return False
+        return any(address in network for network in self.proxies)
+
+    async def authenticate(
+        self, header: str | None, client: str, proxy_user: str | None = None
+    ) -> Principal | None:
         """The caller, ``None`` when the server has no auth.
+
+        ``proxy_user`` (the proxy identity header) counts only from a trusted proxy;
+        from anywhere else it is ignored.
 
         Raises:
             AuthenticationError: auth is on and the credentials are missing or wrong (401).
@@ -173,12 +193,17 @@ class Authenticator:
         auth_on = await run_in_threadpool(self._auth_on) if self._stale() else self._auth_on()
         if not auth_on:
             return None
-        if not header:
+        if proxy_user and self.store is not None and self.trusted_proxy(client):
+            header, verify = f"proxy {proxy_user}", self.store.principal_for_name
+            given = proxy_user
+        elif not header:
             raise AuthenticationError(_REFUSED)
+        else:
+            verify, given = functools.partial(self._verify, client=client), header
         key = hashlib.sha256(header.encode("utf-8", "replace")).digest()
         principal = self._cached(key)
         if principal is None:
-            principal = await run_in_threadpool(self._verify, header, client)
+            principal = await run_in_threadpool(verify, given)
             self._cache[key] = (time.monotonic() + CACHE_SECONDS, principal)
             while len(self._cache) > MAX_ENTRIES:
                 self._cache.popitem(last=False)

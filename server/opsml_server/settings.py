@@ -70,6 +70,15 @@ class ServerSettings(RegistrySettings):
     login_failure_window: float = Field(
         default=60.0, gt=0, description="Seconds over which failed logins are counted."
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (CIDR) of authenticating proxies "
+        "whose identity header is trusted; empty: none.",
+    )
+    proxy_user_header: str = Field(
+        default="X-Forwarded-User",
+        description="The header naming the user, set by a trusted authenticating proxy.",
+    )
     log_level: str = Field(default="INFO", description="Log level of the server's loggers.")
     log_json: bool = Field(default=True, description="Write logs as one JSON object per line.")
 

@@ -159,3 +159,25 @@ def test_auth_overhead_benchmark_runs() -> None:
     result = measure(n=2, rounds=1)
     assert set(result["register_p50_ms"]) == set(MODES)
     assert all(value > 0 for value in result["register_p50_ms"].values())
+
+
+@pytest.mark.parametrize(("proxies", "trusted"), [("127.0.0.1/32", True), ("10.0.0.1", False)])
+def test_proxy_identity_header_only_from_trusted_proxies(
+    tmp_path: Path, proxies: str, trusted: bool
+) -> None:
+    env = {"OPSML_USERNAME": ROOT[0], "OPSML_PASSWORD": ROOT[1], "OPSML_TRUSTED_PROXIES": proxies}
+    with running_server(tmp_path, env=env) as live:
+        add_user(live, "sso-alice", [{"role": "writer", "repository": "granted"}])
+        url = f"{live.url}/api/v1/cards/run"
+
+        def as_user(name: str, repository: str) -> int:
+            headers = {"X-Forwarded-User": name}
+            return httpx.get(url, params={"repository": repository}, headers=headers).status_code
+
+        if trusted:
+            assert as_user("sso-alice", "granted") == 200
+            assert as_user("sso-alice", "other") == 403
+            assert as_user("stranger", "granted") == 403  # known to the proxy, no role here
+        else:  # the header from anywhere else is ignored: no credentials at all
+            assert as_user(ROOT[0], "granted") == 401
+            assert as_user("sso-alice", "granted") == 401

@@ -272,6 +272,14 @@ class SqlIdentityStore:
                 return None
             return self._principal(conn, row.id, name)
 
+    def principal_for_name(self, name: str) -> Principal:
+        """The user ``name`` vouched for by a trusted proxy: its grants (none if unknown)."""
+        with self._connect() as conn:
+            user_id = conn.execute(select(USERS.c.id).where(USERS.c.name == name)).scalar()
+            if user_id is None:
+                return Principal(name, {})
+            return self._principal(conn, int(user_id), name)
+
     def principal_for_token(self, token: str) -> Principal | None:
         """The owner of ``token`` (named ``user/token-name``) when valid and unexpired."""
         now = datetime.now(UTC)

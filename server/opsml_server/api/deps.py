@@ -70,7 +70,11 @@ async def current_user(request: Request) -> Principal | None:
     """
     auth: Authenticator = request.app.state.auth
     client = request.client.host if request.client else "unknown"
-    principal = await auth.authenticate(request.headers.get("authorization"), client)
+    principal = await auth.authenticate(
+        request.headers.get("authorization"),
+        client,
+        request.headers.get(auth.settings.proxy_user_header) if auth.proxies else None,
+    )
     if principal is not None:
         request.state.user = str(principal)
     return principal
