@@ -25,10 +25,12 @@ ROOT = ("bench-root", "bench-root-password")
 MODES = ("no auth", "basic (bootstrap admin)", "basic (database user)", "bearer token")
 
 
-def _auth_server(root: Path) -> _proc.Server:
+def _server(root: Path, *, auth: bool) -> _proc.Server:
+    """A server on its own SQLite database; with ``auth``, the bootstrap administrator set."""
     root.mkdir(parents=True, exist_ok=True)
     env = workloads.server_env(f"sqlite:///{(root / 'registry.db').as_posix()}", root)
-    env.update({"OPSML_USERNAME": ROOT[0], "OPSML_PASSWORD": ROOT[1]})
+    if auth:
+        env.update({"OPSML_USERNAME": ROOT[0], "OPSML_PASSWORD": ROOT[1]})
     argv = [
         sys.executable,
         "-m",
@@ -71,10 +73,10 @@ def _registrar(url: str, **credentials: Any) -> Callable[[], None]:
 
 
 def measure(n: int, rounds: int = 5) -> dict[str, Any]:
-    """Register p50 (ms) per mode, ``n`` registrations each, in interleaved rounds."""
+    """Register p50 (ms) per mode, ``n`` registrations each, in interleaved rotated rounds."""
     with tempfile.TemporaryDirectory() as tmp:
-        plain = workloads.start_server(Path(tmp) / "plain")
-        secured = _auth_server(Path(tmp) / "secured")
+        plain = _server(Path(tmp) / "plain", auth=False)
+        secured = _server(Path(tmp) / "secured", auth=True)
         try:
             token = _identities(secured.url)
             calls = {
@@ -85,9 +87,11 @@ def measure(n: int, rounds: int = 5) -> dict[str, Any]:
             }
             samples: dict[str, list[float]] = {mode: [] for mode in MODES}
             per_round = max(1, n // rounds)
-            for _ in range(rounds):
-                for mode, call in calls.items():
-                    samples[mode] += workloads.timed(call, per_round, warmup=1)
+            for call in calls.values():
+                workloads.timed(call, 0, warmup=2)
+            for index in range(rounds):  # rotated, so that no mode always runs first
+                for mode in MODES[index % 4 :] + MODES[: index % 4]:
+                    samples[mode] += workloads.timed(calls[mode], per_round, warmup=0)
         finally:
             plain.stop()
             secured.stop()

@@ -26,6 +26,7 @@ import functools
 import hashlib
 import ipaddress
 import secrets
+import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Iterable
@@ -58,6 +59,7 @@ class LoginLimiter:
         self.limit = limit
         self.window = window
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()  # verification runs in the thread pool
 
     def _recent(self, key: str, now: float) -> deque[float]:
         failures = self._failures.get(key)
@@ -70,18 +72,20 @@ class LoginLimiter:
     def blocked(self, keys: Iterable[str]) -> bool:
         """True when any key reached the limit within the window."""
         now = time.monotonic()
-        return any(len(self._recent(key, now)) >= self.limit for key in keys)
+        with self._lock:
+            return any(len(self._recent(key, now)) >= self.limit for key in keys)
 
     def fail(self, keys: Iterable[str]) -> None:
         """Count one failed login against every key."""
         now = time.monotonic()
-        for key in keys:
-            failures = self._recent(key, now)
-            failures.append(now)
-            self._failures[key] = failures
-            self._failures.move_to_end(key)
-        while len(self._failures) > MAX_ENTRIES:
-            self._failures.popitem(last=False)
+        with self._lock:
+            for key in keys:
+                failures = self._recent(key, now)
+                failures.append(now)
+                self._failures[key] = failures
+                self._failures.move_to_end(key)
+            while len(self._failures) > MAX_ENTRIES:
+                self._failures.popitem(last=False)
 
 
 def _basic(value: str) -> tuple[str, str] | None:
