@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import secrets
+import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from opsml.errors import MissingDependencyError
@@ -56,6 +59,46 @@ def verify_password(stored: str, password: str) -> bool:
         return _hasher().verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+class VerifiedPasswords:
+    """Which (stored argon2 hash, password) pairs argon2 already accepted in this process.
+
+    argon2 is slow on purpose (tens to hundreds of milliseconds); this lets a
+    password be verified once per process while the stored hash is still read
+    from the database on every check, so a changed password or a removed user
+    takes effect at once. Pairs are kept only as an HMAC under a random
+    per-process key (nothing to guess offline), at most ``limit`` of them.
+
+    Example:
+        >>> seen = VerifiedPasswords()
+        >>> stored = hash_password("pw")
+        >>> seen.verify(stored, "pw"), seen.verify(stored, "pw"), seen.verify(stored, "no")
+        (True, True, False)
+
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self._key = secrets.token_bytes(32)
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def verify(self, stored: str, password: str) -> bool:
+        """True when ``password`` matches ``stored`` (argon2 only the first time)."""
+        message = stored.encode() + b"\0" + password.encode("utf-8", "replace")
+        key = hmac.new(self._key, message, hashlib.sha256).digest()
+        with self._lock:
+            if key in self._seen:
+                self._seen.move_to_end(key)
+                return True
+        if not verify_password(stored, password):
+            return False
+        with self._lock:
+            self._seen[key] = None
+            while len(self._seen) > self.limit:
+                self._seen.popitem(last=False)
+        return True
 
 
 def new_token() -> str:

@@ -30,7 +30,7 @@ from opsml.auth.models import (
     UserPublic,
 )
 from opsml.auth.roles import GLOBAL, Principal, Role
-from opsml.auth.secrets import hash_password, new_token, token_digest, verify_password
+from opsml.auth.secrets import VerifiedPasswords, hash_password, new_token, token_digest
 from opsml.backends.sql._audit import read_audit
 from opsml.backends.sql.tables import GRANTS, TOKENS, USERS
 from opsml.errors import IdentityConflictError, IdentityNotFoundError, InvalidInputError
@@ -64,6 +64,7 @@ class SqlIdentityStore:
 
     def __init__(self, backend: SqlBackend) -> None:
         self.backend = backend
+        self._passwords = VerifiedPasswords()
 
     def _connect(self, *, write: bool = False) -> AbstractContextManager[Connection]:
         # the backend's connections: schema created on first use, outages as 503
@@ -268,7 +269,7 @@ class SqlIdentityStore:
             ).first()
             if row is None or row.password_hash is None:
                 return None
-            if not verify_password(row.password_hash, password):
+            if not self._passwords.verify(row.password_hash, password):
                 return None
             return self._principal(conn, row.id, name)
 
