@@ -9,6 +9,9 @@ Example:
     $ opsml cards show --registry model --name churn --version "^1"
     $ opsml models pull --name churn --repository ds-team --version "^1" --out ./model
     $ opsml db upgrade
+    $ opsml users add alice && opsml users grant alice writer --repository vision
+    $ opsml tokens create ci --user ci-bot --expires 90d
+    $ opsml audit list --repository vision
     $ opsml server start --port 8080
 
 """
@@ -21,9 +24,11 @@ from typing import Annotated
 
 import typer
 
+from opsml._cli.audit import audit_app
 from opsml._cli.cards import cards_app
 from opsml._cli.common import fail as _fail
 from opsml._cli.common import run as _run
+from opsml._cli.identity import tokens_app, users_app
 from opsml._cli.plugins import PluginGroup
 
 app = typer.Typer(
@@ -38,6 +43,9 @@ db_app = typer.Typer(help="Manage the registry database.", no_args_is_help=True)
 app.add_typer(cards_app, name="cards")
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(audit_app, name="audit")
 
 
 @models_app.command("pull")

@@ -171,6 +171,11 @@ class RegistryConnection(BaseModel):
         description="Basic-auth user name: sent by a client; on the server it turns auth on.",
     )
     password: SecretStr | None = Field(default=None, description="Basic-auth password.")
+    token: SecretStr | None = Field(
+        default=None,
+        description="Service token (``opsml tokens create``), sent as "
+        "``Authorization: Bearer``; used instead of the user name and password when set.",
+    )
     prod_token: SecretStr | None = Field(
         default=None,
         description=(
@@ -290,7 +295,7 @@ def configure(**overrides: Any) -> OpsmlSettings:
 
     Args:
         **overrides: any field of :class:`OpsmlSettings` (``tracking_uri``,
-            ``storage_uri``, ``username``, ``password``, ``prod_token``, ``app_env``).
+            ``storage_uri``, ``username``, ``password``, ``token``, ``prod_token``, ``app_env``).
 
     Returns:
         The settings now in force.

@@ -120,6 +120,27 @@ class PermissionDeniedError(OpsmlError):
     status_code = 403
 
 
+class TooManyAttemptsError(OpsmlError):
+    """Too many failed logins for a user or from an address; wait and retry (429)."""
+
+    code = "too_many_attempts"
+    status_code = 429
+
+
+class IdentityNotFoundError(OpsmlError, LookupError):
+    """No such user or service token (404)."""
+
+    code = "identity_not_found"
+    status_code = 404
+
+
+class IdentityConflictError(OpsmlError):
+    """A user or service token of that name exists already (409)."""
+
+    code = "identity_conflict"
+    status_code = 409
+
+
 class StorageError(OpsmlError):
     """The artifact storage failed or cannot be reached."""
 
@@ -191,6 +212,9 @@ ERRORS_BY_CODE: dict[str, type[OpsmlError]] = {
         PayloadTooLargeError,
         AuthenticationError,
         PermissionDeniedError,
+        TooManyAttemptsError,
+        IdentityNotFoundError,
+        IdentityConflictError,
         StorageError,
         PresignUnsupportedError,
         BackendUnavailableError,

@@ -25,10 +25,12 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 import opsml
 from opsml.backends.sql import SqlBackend
+from opsml.backends.sql.identity import SqlIdentityStore
 from opsml.errors import OpsmlError
 from opsml_server import handlers, ui
 from opsml_server.api.deps import CurrentUser
-from opsml_server.api.routes import cards, health, presign, uploads
+from opsml_server.api.routes import cards, health, identity, presign, uploads
+from opsml_server.auth import Authenticator
 from opsml_server.metrics import MetricsMiddleware, ServerMetrics
 from opsml_server.settings import ServerSettings, get_settings
 from opsml_server.staging import UploadSessions
@@ -138,6 +140,7 @@ def _lifespan(settings: ServerSettings) -> Callable[[FastAPI], AbstractAsyncCont
         except OpsmlError as exc:  # /readyz reports it; requests fail with 503
             logger.warning("database not ready at startup", extra={"error": exc.message})
         app.state.backend = backend
+        app.state.auth.store = SqlIdentityStore(backend)
         app.state.uploads = sessions
         # load opsml plugins now (e.g. the Prefect one warms up its event client in the
         # background) rather than on the first registration's request path
@@ -184,12 +187,14 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.auth = Authenticator(settings)
     app.state.backend = None
     handlers.install(app)
     app.include_router(health.router)
     app.include_router(cards.router)
     app.include_router(uploads.router)
     app.include_router(presign.router)
+    app.include_router(identity.router)
     app.include_router(ui.router)
 
     @app.get("/openapi.json", include_in_schema=False)

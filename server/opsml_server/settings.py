@@ -61,6 +61,24 @@ class ServerSettings(RegistrySettings):
     auto_migrate: bool = Field(
         default=True, description="Create or upgrade the tables on first use."
     )
+    login_failure_limit: int = Field(
+        default=10,
+        gt=0,
+        description="Failed logins per user name and per client address within the window "
+        "before further attempts get 429 (per replica).",
+    )
+    login_failure_window: float = Field(
+        default=60.0, gt=0, description="Seconds over which failed logins are counted."
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (CIDR) of authenticating proxies "
+        "whose identity header is trusted; empty: none.",
+    )
+    proxy_user_header: str = Field(
+        default="X-Forwarded-User",
+        description="The header naming the user, set by a trusted authenticating proxy.",
+    )
     log_level: str = Field(default="INFO", description="Log level of the server's loggers.")
     log_json: bool = Field(default=True, description="Write logs as one JSON object per line.")
 

@@ -37,6 +37,12 @@ MODULES = [
     "opsml.cards.pipeline",
     "opsml.cards.base",
     "opsml.versioning",
+    "opsml.auth.roles",
+    "opsml.auth.secrets",
+    "opsml.auth.models",
+    "opsml.auth.store",
+    "opsml._cli.identity",
+    "opsml_server.auth",
 ]
 
 

@@ -41,7 +41,7 @@ def test_item_10_connection_fields_are_defined_once() -> None:
 
     from opsml_prefect.credentials import OpsmlCredentials
 
-    assert CONNECTION_FIELDS == ("tracking_uri", "username", "password", "prod_token")
+    assert CONNECTION_FIELDS == ("tracking_uri", "username", "password", "token", "prod_token")
     for cls in (OpsmlSettings, ServerSettings, OpsmlCredentials):
         assert issubclass(cls, RegistryConnection)
         for name in CONNECTION_FIELDS:

@@ -73,6 +73,7 @@ class Transport:
         base_url: the server, without user info (a path prefix is kept).
         auth: basic auth to send, if any.
         prod_token: the production write token, sent when not empty.
+        token: a service token, sent as ``Authorization: Bearer`` when not empty.
         client: an injected client (not closed here), or ``None`` to build one.
         timeout: seconds to wait at each step.
         retries: extra attempts for GETs on connection errors and 502/503/504.
@@ -91,6 +92,7 @@ class Transport:
         *,
         auth: httpx.BasicAuth | None = None,
         prod_token: str = "",
+        token: str = "",
         client: httpx.Client | None = None,
         timeout: float = 30.0,
         retries: int = 3,
@@ -103,6 +105,8 @@ class Transport:
         self.headers = {"Accept": "application/json"}
         if prod_token:
             self.headers[PROD_TOKEN_HEADER] = prod_token
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
         self.owns_client = client is None
         self.client = client or httpx.Client(
             timeout=self.timeouts(), limits=httpx.Limits(max_connections=32,

@@ -71,6 +71,7 @@ class HttpBackend(RegistryBackend):
         base_url: the server, e.g. ``http://registry:8080`` (a path prefix is kept).
         username: basic-auth user name, sent when set.
         password: basic-auth password.
+        token: service token, sent as ``Authorization: Bearer`` (instead of basic auth).
         prod_token: production write token, sent as ``X-Opsml-Prod-Token``.
         client: an ``httpx.Client`` to use (FastAPI's ``TestClient`` is one); the
             backend then does not close it.
@@ -91,6 +92,7 @@ class HttpBackend(RegistryBackend):
         *,
         username: str | None = None,
         password: str | SecretStr | None = None,
+        token: str | SecretStr | None = None,
         prod_token: str | SecretStr | None = None,
         client: httpx.Client | None = None,
         timeout: float = 30.0,
@@ -105,13 +107,15 @@ class HttpBackend(RegistryBackend):
         self.timeout = timeout
         self.retries = retries
         self.inline_limit = inline_limit
+        self._token = SecretStr(secret(token) or "")
         auth = (
             httpx.BasicAuth(self.username, self._password.get_secret_value())
-            if self.username is not None
+            if self.username is not None and not self._token.get_secret_value()
             else None
         )
         self.transport = Transport(
             url, auth=auth, prod_token=self._prod_token.get_secret_value(), client=client,
+            token=self._token.get_secret_value(),
             timeout=timeout, retries=retries,
         )  # fmt: skip
         self._client = self.transport.client  # kept for callers that count requests
@@ -130,6 +134,7 @@ class HttpBackend(RegistryBackend):
             settings.tracking_uri,
             username=settings.username,
             password=settings.password,
+            token=settings.token,
             prod_token=settings.prod_token,
             timeout=settings.request_timeout,
         )
@@ -138,6 +143,8 @@ class HttpBackend(RegistryBackend):
         parts = [repr(self.base_url)]
         if self.username is not None:
             parts += [f"username={self.username!r}", "password='***'"]
+        if self._token.get_secret_value():
+            parts.append("token='***'")
         if self._prod_token.get_secret_value():
             parts.append("prod_token='***'")
         return f"HttpBackend({', '.join(parts)})"

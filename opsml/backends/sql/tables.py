@@ -103,6 +103,49 @@ class AuditRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class UserRow(Base):
+    """A registry user; ``password_hash`` is argon2 (``None``: a service user, tokens only)."""
+
+    __tablename__ = "opsml_users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
+
+
+class TokenRow(Base):
+    """A service token of a user: only its SHA-256 ``digest`` is kept (the token is random)."""
+
+    __tablename__ = "opsml_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("opsml_users.id", ondelete="CASCADE"), index=True
+    )
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class GrantRow(Base):
+    """A role of a user on one repository, or on all (``repository`` empty)."""
+
+    __tablename__ = "opsml_grants"
+
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("opsml_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    repository: Mapped[str] = mapped_column(String(128), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
 CARDS: Table = CardRow.__table__  # type: ignore[assignment]
 TAGS: Table = TagRow.__table__  # type: ignore[assignment]
 AUDIT: Table = AuditRow.__table__  # type: ignore[assignment]
+USERS: Table = UserRow.__table__  # type: ignore[assignment]
+TOKENS: Table = TokenRow.__table__  # type: ignore[assignment]
+GRANTS: Table = GrantRow.__table__  # type: ignore[assignment]

@@ -1,22 +1,24 @@
 """``Annotated`` dependencies: the backend, the settings, the caller and write access.
 
-Routes read ``def read(backend: BackendDep, user: CurrentUser)``. Authentication
-and the production-token check live here only. Every dependency is ``async``:
+Routes read ``def read(backend: BackendDep, user: CurrentUser)`` and check the
+role they need with ``require(user, Role.READER, card.repository)``.
+Authentication (:mod:`opsml_server.auth`) and the production-token check are
+wired here only. Every dependency is ``async``:
 none of them blocks, and FastAPI would otherwise run each sync one in the
 thread pool (a thread hop per dependency per request).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import secrets
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from opsml.auth.roles import Principal, Role, require
 from opsml.backends.base import RegistryBackend
-from opsml.errors import AuthenticationError, BackendUnavailableError, PermissionDeniedError
+from opsml.errors import BackendUnavailableError, PermissionDeniedError
+from opsml_server.auth import Authenticator
 from opsml_server.metrics import ServerMetrics
 from opsml_server.settings import ServerSettings
 from opsml_server.staging import UploadSessions
@@ -56,49 +58,34 @@ UploadsDep = Annotated[UploadSessions, Depends(get_uploads)]
 MetricsDep = Annotated[ServerMetrics, Depends(get_metrics)]
 
 
-def _basic_credentials(header: str | None) -> tuple[bytes, bytes] | None:
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic" or not value:
-        return None
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    user, sep, password = decoded.partition(b":")
-    return (user, password) if sep else None
+async def current_user(request: Request) -> Principal | None:
+    """The authenticated caller, or ``None`` when the server has no auth.
 
-
-async def current_user(request: Request, settings: SettingsDep) -> str | None:
-    """The authenticated user name, or ``None`` when the server has no auth.
+    A ``Principal`` is a ``str`` (its name, what the audit log records) with its grants.
 
     Raises:
         AuthenticationError: auth is on and the credentials are missing or wrong (401).
+        TooManyAttemptsError: too many failed logins from this user or address (429).
 
     """
-    if not settings.auth_enabled:
-        return None
-    assert settings.username is not None and settings.password is not None
-    given = _basic_credentials(request.headers.get("authorization"))
-    user, password = given or (b"", b"")
-    # Both comparisons always run, in constant time, whatever matched.
-    user_ok = secrets.compare_digest(user, settings.username.encode())
-    password_ok = secrets.compare_digest(password, settings.password.get_secret_value().encode())
-    if not (given and user_ok and password_ok):
-        raise AuthenticationError(
-            "this registry needs a user name and password: set OPSML_USERNAME and "
-            "OPSML_PASSWORD (missing or wrong)"
-        )
-    name = user.decode("utf-8", "replace")
-    request.state.user = name
-    return name
+    auth: Authenticator = request.app.state.auth
+    client = request.client.host if request.client else "unknown"
+    principal = await auth.authenticate(
+        request.headers.get("authorization"),
+        client,
+        request.headers.get(auth.settings.proxy_user_header) if auth.proxies else None,
+    )
+    if principal is not None:
+        request.state.user = str(principal)
+    return principal
 
 
-CurrentUser = Annotated[str | None, Depends(current_user)]
+CurrentUser = Annotated[Principal | None, Depends(current_user)]
 
 
-async def write_access(request: Request, user: CurrentUser, settings: SettingsDep) -> str | None:
+async def write_access(
+    request: Request, user: CurrentUser, settings: SettingsDep
+) -> Principal | None:
     """The caller of a write; in production the request must carry the production token.
 
     Raises:
@@ -116,4 +103,33 @@ async def write_access(request: Request, user: CurrentUser, settings: SettingsDe
     return user
 
 
-WriteAccess = Annotated[str | None, Depends(write_access)]
+WriteAccess = Annotated[Principal | None, Depends(write_access)]
+
+
+async def global_reader(user: CurrentUser) -> Principal | None:
+    """A caller who may read every repository (the web UI's pages list them all).
+
+    Raises:
+        PermissionDeniedError: the caller has no global ``reader`` role (403).
+
+    """
+    require(user, Role.READER, None)
+    return user
+
+
+GlobalReader = Annotated[Principal | None, Depends(global_reader)]
+
+
+async def admin_access(user: WriteAccess) -> Principal | None:
+    """The caller of user and token management: a global ``admin`` (and, in production,
+    the production token).
+
+    Raises:
+        PermissionDeniedError: the caller is not a global administrator (403).
+
+    """
+    require(user, Role.ADMIN, None)
+    return user
+
+
+AdminAccess = Annotated[Principal | None, Depends(admin_access)]

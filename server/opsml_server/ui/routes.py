@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from opsml.backends.base import RegistryBackend
 from opsml.errors import OpsmlError
 from opsml.schemas import REGISTRY_TYPES, RegistryType
-from opsml_server.api.deps import CurrentUser, get_backend
+from opsml_server.api.deps import GlobalReader, get_backend
 from opsml_server.ui import cardview, listing
 from opsml_server.ui.compare import compare
 from opsml_server.ui.lineage import STAGES
@@ -75,19 +75,19 @@ def _context(**values: Any) -> dict[str, Any]:
 
 @router.get("/")
 @router.get("/ui")
-async def to_ui(user: CurrentUser) -> Response:
+async def to_ui(user: GlobalReader) -> Response:
     """Send the browser to the UI's home page."""
     return RedirectResponse("/ui/", status_code=307, headers=SECURITY_HEADERS)
 
 
 @router.get("/ui/static/{name}")
-async def static(name: str, user: CurrentUser) -> Response:
+async def static(name: str, user: GlobalReader) -> Response:
     """The UI's CSS and JavaScript."""
     return static_files.response(name)
 
 
 @router.get("/ui/")
-def home(request: Request, backend: UiBackend, user: CurrentUser) -> Response:
+def home(request: Request, backend: UiBackend, user: GlobalReader) -> Response:
     """Each registry with its count and newest cards."""
     return page(request, "home.html", _context(summaries=listing.home(backend), user=user))
 
@@ -97,7 +97,7 @@ def registry_list(
     request: Request,
     registry: RegistryType,
     backend: UiBackend,
-    user: CurrentUser,
+    user: GlobalReader,
     q: str | None = None,
     tag: Annotated[list[str] | None, Query()] = None,
     version: str | None = None,
@@ -111,7 +111,7 @@ def registry_list(
 
 @router.get("/ui/{registry}/compare")
 def compare_page(
-    request: Request, registry: RegistryType, a: Uid, b: Uid, backend: UiBackend, user: CurrentUser
+    request: Request, registry: RegistryType, a: Uid, b: Uid, backend: UiBackend, user: GlobalReader
 ) -> Response:
     """Two versions side by side."""
     result = compare(backend, registry, a, b)
@@ -120,7 +120,7 @@ def compare_page(
 
 @router.get("/ui/{registry}/{uid}")
 def card(
-    request: Request, registry: RegistryType, uid: str, backend: UiBackend, user: CurrentUser
+    request: Request, registry: RegistryType, uid: str, backend: UiBackend, user: GlobalReader
 ) -> Response:
     """One card and everything around it."""
     view = cardview.card_page(backend, registry, uid)

@@ -31,6 +31,7 @@ from opsml.backends.base import RegistryBackend
 from opsml.schemas import RegistryType, check_relative_path
 from opsml_server import handlers
 from opsml_server.api.routes.cards import parse_range
+from opsml_server.auth import Authenticator
 from opsml_server.settings import ServerSettings
 from opsml_server.ui.routes import UiBackend
 from opsml_server.ui.routes import router as ui_router
@@ -106,6 +107,7 @@ def create_ui_app(backend: RegistryBackend) -> FastAPI:
     )
     # one local user on loopback: no auth (the backend carries its own credentials)
     app.state.settings = ServerSettings.model_construct(username=None, password=None)
+    app.state.auth = Authenticator(app.state.settings)  # no store: auth stays off
     app.state.backend = backend
     handlers.install(app)
     app.include_router(ui_router)

@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
+from opsml.auth.roles import Principal, Role, require
 from opsml.backends.base import ArtifactReader, RegistryBackend
 from opsml.errors import InvalidInputError
 from opsml.schemas import (
@@ -95,7 +96,12 @@ def list_cards(
     query = CardQuery(
         name=name, repository=repository, version=version, tags=parsed_tags, limit=limit
     )
-    return json_response(Page(items=backend.list_cards(registry, query)))
+    if repository is not None:
+        require(user, Role.READER, repository)
+    items = backend.list_cards(registry, query)
+    if isinstance(user, Principal):  # only the repositories the caller may read
+        items = [card for card in items if user.allows(Role.READER, card.repository)]
+    return json_response(Page(items=items))
 
 
 @router.get("/{registry}/resolve", operation_id="find_card", response_model=CardPublic)
@@ -108,15 +114,17 @@ def find_card(
     version: Annotated[str | None, Query(description="Exact, partial, range or 'latest'.")] = None,
 ) -> Response:
     """One card by name (and repository) and a version spec: the highest match."""
-    return json_response(
-        backend.get_card(registry, name=name, repository=repository, version=version)
-    )
+    card = backend.get_card(registry, name=name, repository=repository, version=version)
+    require(user, Role.READER, card.repository)
+    return json_response(card)
 
 
 @router.get("/{registry}/{uid}", operation_id="get_card", response_model=CardPublic)
 def get_card(registry: RegistryType, uid: Uid, backend: BackendDep, user: CurrentUser) -> Response:
     """One card by uid."""
-    return json_response(backend.get_card(registry, uid=uid))
+    card = backend.get_card(registry, uid=uid)
+    require(user, Role.READER, card.repository)
+    return json_response(card)
 
 
 @router.patch("/{registry}/{uid}", operation_id="update_card", response_model=CardPublic)
@@ -124,6 +132,7 @@ def update_card(
     registry: RegistryType, uid: Uid, update: CardUpdate, backend: BackendDep, user: WriteAccess
 ) -> Response:
     """Change tags, description or kind metadata; artifacts never change."""
+    require(user, Role.WRITER, backend.get_card(registry, uid=uid).repository)
     return json_response(backend.update_card(registry, uid, update, actor=user))
 
 
@@ -132,6 +141,7 @@ def delete_card(
     registry: RegistryType, uid: Uid, backend: BackendDep, user: WriteAccess
 ) -> Response:
     """Remove a card and its artifacts; its version is never given again."""
+    require(user, Role.ADMIN, backend.get_card(registry, uid=uid).repository)
     backend.delete_card(registry, uid, actor=user)
     return Response(status_code=204)
 
@@ -165,6 +175,7 @@ async def register_card(
         if not isinstance(raw, str):
             raise InvalidInputError("the 'card' form field (the CardCreate as JSON) is missing")
         card = CardCreate.model_validate_json(raw)
+        require(user, Role.WRITER, card.repository)
         if card.registry != registry:
             raise InvalidInputError(
                 f"a {card.registry} card cannot be registered in the {registry} registry"
@@ -285,7 +296,9 @@ def download_file(
     verifies it.
     """
     check_relative_path(path)
-    artifact = backend.open_artifact(backend.get_card(registry, uid=uid), path)
+    card = backend.get_card(registry, uid=uid)
+    require(user, Role.READER, card.repository)
+    artifact = backend.open_artifact(card, path)
     # The bytes are sent as stored, never trimmed to the record: a changed file
     # must fail the client's digest check. A folder store knows the real size.
     span = parse_range(range, artifact.size)

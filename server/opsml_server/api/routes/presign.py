@@ -31,6 +31,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
+from opsml.auth.roles import Role, require
 from opsml.errors import UploadIncompleteError
 from opsml.schemas import (
     PRESIGN_EXPIRES,
@@ -72,6 +73,7 @@ def create_presigned_upload(
 ) -> PresignedUpload:
     """Open a session and presign one PUT per file (409 when the store cannot presign)."""
     uploads.check_size(card)
+    require(user, Role.WRITER, card.repository)
     ticket = backend.create_upload(card, presigned=True, expires=EXPIRES)
     uploads.create(card, user, ticket.id)
     return PresignedUpload(id=ticket.id, expires_in=EXPIRES, files=ticket.files)
@@ -124,4 +126,6 @@ def presign_download(
 ) -> PresignedFile:
     """A presigned GET URL for one file of one card (409 when the store cannot presign)."""
     check_relative_path(path)
-    return backend.presign_download(backend.get_card(registry, uid=uid), path, expires=EXPIRES)
+    card = backend.get_card(registry, uid=uid)
+    require(user, Role.READER, card.repository)
+    return backend.presign_download(card, path, expires=EXPIRES)

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from opsml.auth.roles import Role, require
 from opsml.errors import ArtifactIntegrityError, InvalidInputError
 from opsml.schemas import (
     ArtifactFile,
@@ -43,6 +44,7 @@ def create_upload(
 ) -> UploadSessionPublic:
     """Announce a registration: the card and the size and SHA-256 of every file."""
     uploads.check_size(card)
+    require(user, Role.WRITER, card.repository)
     ticket = backend.create_upload(card)
     session = uploads.create(card, user, ticket.id)
     return UploadSessionPublic(id=session.id, missing=session.missing(), idle_timeout=uploads.ttl)

@@ -1,0 +1,51 @@
+"""``opsml audit list``: the audit log, newest first, with filters and a cursor."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from opsml._cli.identity import with_store
+from opsml.auth.models import AuditQuery
+
+if TYPE_CHECKING:
+    from opsml.auth.store import IdentityStore
+
+audit_app = typer.Typer(help="Read the audit log.", no_args_is_help=True)
+Filter = Annotated[str | None, typer.Option()]
+
+
+@audit_app.command("list")
+def audit_list(
+    registry: Filter = None,
+    repository: Filter = None,
+    name: Filter = None,
+    user: Filter = None,
+    action: Filter = None,
+    since: Annotated[datetime | None, typer.Option(help="ISO time (UTC).")] = None,
+    cursor: Annotated[int | None, typer.Option(help="The cursor a previous page printed.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+) -> None:
+    """Audit entries (who did what to which card, when), newest first."""
+    query = AuditQuery(
+        registry=registry,
+        repository=repository,
+        name=name,
+        user=user,
+        action=action,
+        since=since,
+        cursor=cursor,
+        limit=limit,
+    )
+
+    def show(store: IdentityStore) -> None:
+        page = store.list_audit(query)
+        for entry in page.items:
+            card = f"{entry.registry}/{entry.repository}/{entry.name} {entry.version or ''}"
+            typer.echo(f"{entry.at.isoformat()}\t{entry.actor or '-'}\t{entry.action}\t{card}")
+        if page.next_cursor is not None:
+            typer.echo(f"more: --cursor {page.next_cursor}")
+
+    with_store(show)

@@ -1,0 +1,164 @@
+"""``opsml users`` and ``opsml tokens``: against the registry server named by
+``OPSML_TRACKING_URI`` (administrator credentials), or against its database directly
+when the tracking URI is a database URL (how the first administrator is made).
+
+Example:
+    $ OPSML_TRACKING_URI=postgresql+psycopg://... opsml users add alice --password ...
+    $ opsml users grant alice admin
+    $ opsml tokens create ci --user ci-bot --expires 90d
+
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from opsml._cli.common import fail, run
+from opsml.auth.roles import Role
+
+if TYPE_CHECKING:
+    from opsml.auth.store import IdentityStore
+
+users_app = typer.Typer(help="Registry users and their roles.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Service tokens (sent as OPSML_TOKEN).", no_args_is_help=True)
+
+Repository = Annotated[str | None, typer.Option(help="The repository (default: every repository).")]
+_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+@contextmanager
+def _store() -> Iterator[IdentityStore]:
+    from opsml.backends import backend_scheme
+    from opsml.config import get_settings
+
+    settings = get_settings()
+    if backend_scheme(settings.resolved_tracking_uri()) == "sql":
+        from opsml.backends.sql import SqlBackend
+        from opsml.backends.sql.identity import SqlIdentityStore
+
+        backend = SqlBackend.from_settings(settings)
+        try:
+            yield SqlIdentityStore(backend)
+        finally:
+            backend.close()
+        return
+    from opsml.backends.http import HttpBackend
+    from opsml.backends.http.identity import HttpIdentityStore
+
+    http = HttpBackend.from_settings(settings)
+    try:
+        yield HttpIdentityStore(http.transport)
+    finally:
+        http.close()
+
+
+def with_store(action: Callable[[IdentityStore], object], done: str | None = None) -> None:
+    """Run ``action`` on the store; print ``done`` after it succeeded."""
+
+    def call() -> None:
+        with _store() as store:
+            action(store)
+        if done is not None:
+            typer.echo(done)
+
+    run(call)
+
+
+def parse_expiry(value: str | None) -> datetime | None:
+    """``90d``, ``12h`` or ``30m`` from now, as a UTC time (``None``: never).
+
+    Example:
+        >>> parse_expiry(None) is None
+        True
+
+    """
+    if value is None:
+        return None
+    match = re.fullmatch(r"(\d+)([dhm])", value.strip())
+    if match is None:
+        fail(f"--expires must look like 90d, 12h or 30m, not {value!r}")
+    return datetime.now(UTC) + timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    password: Annotated[
+        str | None, typer.Option(help="Its password (asked for when not given).")
+    ] = None,
+    no_password: Annotated[
+        bool, typer.Option("--no-password", help="A service user: tokens only.")
+    ] = False,
+) -> None:
+    """Add a user (the password is stored as an argon2 hash)."""
+    if password is None and not no_password:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with_store(lambda store: typer.echo(f"added user {store.add_user(name, password).name}"))
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every user with its roles (``*``: every repository)."""
+
+    def show(store: IdentityStore) -> None:
+        for user in store.list_users():
+            roles = ", ".join(f"{g.role.value}@{g.repository or '*'}" for g in user.grants)
+            typer.echo(f"{user.name}\t{roles or '-'}")
+
+    with_store(show)
+
+
+@users_app.command("remove")
+def users_remove(name: str) -> None:
+    """Remove a user with its roles and tokens."""
+    with_store(lambda store: store.remove_user(name), f"removed user {name}")
+
+
+@users_app.command("grant")
+def users_grant(user: str, role: Role, repository: Repository = None) -> None:
+    """Give USER the ROLE (reader, writer, admin) on --repository, or on every repository."""
+    where = repository or "every repository"
+    with_store(lambda store: store.grant(user, role, repository), f"{user}: {role} on {where}")
+
+
+@users_app.command("revoke")
+def users_revoke(user: str, role: Role, repository: Repository = None) -> None:
+    """Take the ROLE on --repository (or the global one) from USER."""
+    where = repository or "every repository"
+    with_store(lambda store: store.revoke(user, role, repository), f"{user}: no {role} on {where}")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: str,
+    user: Annotated[str | None, typer.Option(help="The user it acts for (default: you).")] = None,
+    expires: Annotated[str | None, typer.Option(help="Lifetime: 90d, 12h, 30m.")] = None,
+) -> None:
+    """Create a service token; it is printed once and never shown again."""
+    expires_at = parse_expiry(expires)
+    with_store(lambda store: typer.echo(store.create_token(name, user, expires_at).token))
+
+
+@tokens_app.command("list")
+def tokens_list(user: Annotated[str | None, typer.Option(help="Only this user's.")] = None) -> None:
+    """The service tokens: name, user, expiry, last use (never the tokens)."""
+
+    def show(store: IdentityStore) -> None:
+        for token in store.list_tokens(user):
+            expires = token.expires_at.isoformat() if token.expires_at else "never"
+            used = token.last_used_at.isoformat() if token.last_used_at else "never"
+            typer.echo(f"{token.name}\t{token.user}\texpires {expires}\tlast used {used}")
+
+    with_store(show)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(name: str) -> None:
+    """Revoke a service token."""
+    with_store(lambda store: store.revoke_token(name), f"revoked token {name}")

@@ -1,0 +1,102 @@
+"""Wire models of users, grants, tokens and the audit log (shared by client and server).
+
+Example:
+    >>> GrantPublic(role=Role.READER, repository="vision").model_dump()
+    {'role': <Role.READER: 'reader'>, 'repository': 'vision'}
+
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr
+
+from opsml.auth.roles import Role
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
+
+
+class GrantPublic(BaseModel):
+    """A role on one repository, or on every repository (``repository`` ``None``)."""
+
+    role: Role
+    repository: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class UserCreate(BaseModel):
+    """A new user; without a password it can only use service tokens."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    password: SecretStr | None = None
+
+
+class UserPublic(BaseModel):
+    """A user as listed (never its password hash)."""
+
+    name: str
+    has_password: bool
+    created_at: datetime
+    created_by: str | None = None
+    grants: list[GrantPublic] = Field(default_factory=list)
+
+
+class TokenCreate(BaseModel):
+    """A new service token for ``user`` (default: the caller)."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    user: str | None = None
+    expires_at: datetime | None = None
+
+
+class TokenPublic(BaseModel):
+    """A service token as listed (never the token itself)."""
+
+    name: str
+    user: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+class TokenCreated(TokenPublic):
+    """The answer to creating a token: the only time the token is shown."""
+
+    token: str
+
+
+class AuditQuery(BaseModel):
+    """Filters of the audit log; ``cursor`` is the ``next_cursor`` of the previous page."""
+
+    registry: str | None = None
+    repository: str | None = None
+    name: str | None = None
+    user: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    cursor: int | None = Field(default=None, ge=0)
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class AuditEntry(BaseModel):
+    """One audit record: who did what to which card, when."""
+
+    id: int
+    at: datetime
+    actor: str | None = None
+    environment: str
+    action: str
+    registry: str
+    card_uid: str | None = None
+    name: str | None = None
+    repository: str | None = None
+    version: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class AuditPage(BaseModel):
+    """A page of the audit log, newest first; ``next_cursor`` ``None`` on the last page."""
+
+    items: list[AuditEntry]
+    next_cursor: int | None = None

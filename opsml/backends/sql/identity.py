@@ -1,0 +1,304 @@
+"""Users, service tokens and role grants in the registry database (``SqlIdentityStore``).
+
+The registry server authenticates through it, and ``opsml users`` / ``opsml
+tokens`` use it directly for the first administrator. Secrets: argon2 for
+passwords, SHA-256 digests for the random tokens (:mod:`opsml.auth.secrets`).
+
+Example:
+    >>> from opsml.backends.sql import SqlBackend
+    >>> store = SqlIdentityStore(SqlBackend("sqlite:///:memory:", "/tmp/s"))  # doctest: +SKIP
+    >>> store.add_user("alice", "s3cret").name  # doctest: +SKIP
+    'alice'
+
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from opsml.auth.models import (
+    AuditPage,
+    AuditQuery,
+    GrantPublic,
+    TokenCreated,
+    TokenPublic,
+    UserPublic,
+)
+from opsml.auth.roles import GLOBAL, Principal, Role
+from opsml.auth.secrets import VerifiedPasswords, hash_password, new_token, token_digest
+from opsml.backends.sql._audit import read_audit
+from opsml.backends.sql.tables import GRANTS, TOKENS, USERS
+from opsml.errors import IdentityConflictError, IdentityNotFoundError, InvalidInputError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from opsml.backends.sql.backend import SqlBackend
+
+LAST_USE_PRECISION = timedelta(minutes=1)
+"""A token's ``last_used_at`` is written at most this often (not on every request)."""
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite and MariaDB hand back naive datetimes; they are UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """:func:`_utc`, passing ``None`` through."""
+    return None if value is None else _utc(value)
+
+
+class SqlIdentityStore:
+    """Users, grants and tokens of one registry database.
+
+    Args:
+        backend: the registry's SQL backend (its database and connections).
+
+    """
+
+    def __init__(self, backend: SqlBackend) -> None:
+        self.backend = backend
+        self._passwords = VerifiedPasswords()
+
+    def _connect(self, *, write: bool = False) -> AbstractContextManager[Connection]:
+        # the backend's connections: schema created on first use, outages as 503
+        return self.backend._connect(write=write)
+
+    def _user_id(self, conn: Connection, name: str) -> int:
+        user_id = conn.execute(select(USERS.c.id).where(USERS.c.name == name)).scalar()
+        if user_id is None:
+            raise IdentityNotFoundError(f"no user named {name!r}")
+        return int(user_id)
+
+    @staticmethod
+    def _grants(conn: Connection, user_ids: list[int]) -> dict[int, list[GrantPublic]]:
+        rows = conn.execute(
+            select(GRANTS.c.user_id, GRANTS.c.role, GRANTS.c.repository)
+            .where(GRANTS.c.user_id.in_(user_ids))
+            .order_by(GRANTS.c.repository, GRANTS.c.role)
+        )
+        found: dict[int, list[GrantPublic]] = {uid: [] for uid in user_ids}
+        for user_id, role, repository in rows:
+            found[user_id].append(GrantPublic(role=Role(role), repository=repository or None))
+        return found
+
+    def list_audit(self, query: AuditQuery) -> AuditPage:
+        """A page of the audit log (see :class:`opsml.auth.models.AuditQuery`)."""
+        with self._connect() as conn:
+            return read_audit(conn, query)
+
+    def has_users(self) -> bool:
+        """True when the database holds at least one user (auth is then on)."""
+        with self._connect() as conn:
+            return conn.execute(select(func.count()).select_from(USERS)).scalar_one() > 0
+
+    def add_user(self, name: str, password: str | None, *, actor: str | None = None) -> UserPublic:
+        """Add a user (argon2-hashed password; ``None``: tokens only).
+
+        Raises:
+            IdentityConflictError: a user of that name exists.
+
+        """
+        created = datetime.now(UTC)
+        row = {
+            "name": name,
+            "password_hash": hash_password(password) if password else None,
+            "created_at": created,
+            "created_by": actor,
+        }
+        try:
+            with self._connect(write=True) as conn:
+                conn.execute(insert(USERS).values(**row))
+        except IntegrityError as exc:
+            raise IdentityConflictError(f"a user named {name!r} exists already") from exc
+        return UserPublic(
+            name=name,
+            has_password=password is not None,
+            created_at=created,
+            created_by=actor,
+        )
+
+    def remove_user(self, name: str) -> None:
+        """Remove a user with its grants and tokens.
+
+        Raises:
+            IdentityNotFoundError: no such user.
+
+        """
+        with self._connect(write=True) as conn:
+            user_id = self._user_id(conn, name)
+            conn.execute(delete(GRANTS).where(GRANTS.c.user_id == user_id))
+            conn.execute(delete(TOKENS).where(TOKENS.c.user_id == user_id))
+            conn.execute(delete(USERS).where(USERS.c.id == user_id))
+
+    def list_users(self) -> list[UserPublic]:
+        """Every user with its grants, by name."""
+        with self._connect() as conn:
+            rows = conn.execute(select(USERS).order_by(USERS.c.name)).all()
+            grants = self._grants(conn, [row.id for row in rows])
+        return [
+            UserPublic(
+                name=row.name,
+                has_password=row.password_hash is not None,
+                created_at=_utc(row.created_at),
+                created_by=row.created_by,
+                grants=grants[row.id],
+            )
+            for row in rows
+        ]
+
+    def grant(self, name: str, role: Role, repository: str | None = None) -> None:
+        """Give ``name`` the ``role`` on ``repository`` (``None``: every repository); idempotent.
+
+        Raises:
+            IdentityNotFoundError: no such user.
+
+        """
+        with self._connect(write=True) as conn:
+            user_id = self._user_id(conn, name)
+            key = {"user_id": user_id, "repository": repository or GLOBAL, "role": role.value}
+            exists = conn.execute(
+                select(func.count())
+                .select_from(GRANTS)
+                .where(*(GRANTS.c[column] == value for column, value in key.items()))
+            ).scalar_one()
+            if not exists:
+                conn.execute(insert(GRANTS).values(**key))
+
+    def revoke(self, name: str, role: Role, repository: str | None = None) -> None:
+        """Take ``role`` on ``repository`` from ``name`` (nothing when not held).
+
+        Raises:
+            IdentityNotFoundError: no such user.
+
+        """
+        with self._connect(write=True) as conn:
+            user_id = self._user_id(conn, name)
+            conn.execute(
+                delete(GRANTS).where(
+                    GRANTS.c.user_id == user_id,
+                    GRANTS.c.repository == (repository or GLOBAL),
+                    GRANTS.c.role == role.value,
+                )
+            )
+
+    def create_token(
+        self, name: str, user: str | None, expires_at: datetime | None
+    ) -> TokenCreated:
+        """A new service token of ``user``; the returned ``token`` is never stored.
+
+        Raises:
+            InvalidInputError: no user named.
+            IdentityNotFoundError: no such user.
+            IdentityConflictError: a token of that name exists.
+
+        """
+        if not user:
+            raise InvalidInputError("name the user the token acts for (--user)")
+        token = new_token()
+        row: dict[str, Any] = {
+            "name": name,
+            "digest": token_digest(token),
+            "created_at": datetime.now(UTC),
+            "expires_at": expires_at,
+        }
+        try:
+            with self._connect(write=True) as conn:
+                row["user_id"] = self._user_id(conn, user)
+                conn.execute(insert(TOKENS).values(**row))
+        except IntegrityError as exc:
+            raise IdentityConflictError(f"a token named {name!r} exists already") from exc
+        return TokenCreated(
+            name=name, user=user, created_at=row["created_at"], expires_at=expires_at, token=token
+        )
+
+    def list_tokens(self, user: str | None = None) -> list[TokenPublic]:
+        """The tokens (of ``user``, or all), by name; never the tokens themselves."""
+        query = select(
+            TOKENS.c.name,
+            USERS.c.name.label("user"),
+            TOKENS.c.created_at,
+            TOKENS.c.expires_at,
+            TOKENS.c.last_used_at,
+        ).join(USERS, USERS.c.id == TOKENS.c.user_id)
+        if user is not None:
+            query = query.where(USERS.c.name == user)
+        with self._connect() as conn:
+            rows = conn.execute(query.order_by(TOKENS.c.name)).all()
+        return [
+            TokenPublic(
+                name=row.name,
+                user=row.user,
+                created_at=_utc(row.created_at),
+                expires_at=_aware(row.expires_at),
+                last_used_at=_aware(row.last_used_at),
+            )
+            for row in rows
+        ]
+
+    def revoke_token(self, name: str) -> None:
+        """Delete the token ``name``: it stops working (see the server's cache bound).
+
+        Raises:
+            IdentityNotFoundError: no such token.
+
+        """
+        with self._connect(write=True) as conn:
+            if not conn.execute(delete(TOKENS).where(TOKENS.c.name == name)).rowcount:
+                raise IdentityNotFoundError(f"no token named {name!r}")
+
+    def _principal(self, conn: Connection, user_id: int, name: str) -> Principal:
+        held: dict[str, Role] = {}
+        for grant in self._grants(conn, [user_id])[user_id]:
+            key = grant.repository or GLOBAL
+            if key not in held or grant.role.covers(held[key]):
+                held[key] = grant.role
+        return Principal(name, held)
+
+    def principal_for_password(self, name: str, password: str) -> Principal | None:
+        """The user ``name`` when ``password`` matches its argon2 hash, else ``None``."""
+        with self._connect() as conn:
+            row = conn.execute(
+                select(USERS.c.id, USERS.c.password_hash).where(USERS.c.name == name)
+            ).first()
+            if row is None or row.password_hash is None:
+                return None
+            if not self._passwords.verify(row.password_hash, password):
+                return None
+            return self._principal(conn, row.id, name)
+
+    def principal_for_name(self, name: str) -> Principal:
+        """The user ``name`` vouched for by a trusted proxy: its grants (none if unknown)."""
+        with self._connect() as conn:
+            user_id = conn.execute(select(USERS.c.id).where(USERS.c.name == name)).scalar()
+            if user_id is None:
+                return Principal(name, {})
+            return self._principal(conn, int(user_id), name)
+
+    def principal_for_token(self, token: str) -> Principal | None:
+        """The owner of ``token`` (named ``user/token-name``) when valid and unexpired."""
+        now = datetime.now(UTC)
+        with self._connect() as conn:
+            row = conn.execute(
+                select(TOKENS.c.id, TOKENS.c.name, TOKENS.c.user_id, TOKENS.c.expires_at)
+                .add_columns(TOKENS.c.last_used_at, USERS.c.name.label("user"))
+                .join(USERS, USERS.c.id == TOKENS.c.user_id)
+                .where(TOKENS.c.digest == token_digest(token))
+            ).first()
+            if row is None:
+                return None
+            expires = _aware(row.expires_at)
+            if expires is not None and expires <= now:
+                return None
+            principal = self._principal(conn, row.user_id, f"{row.user}/{row.name}")
+        last = _aware(row.last_used_at)
+        if last is None or now - last > LAST_USE_PRECISION:
+            with self._connect(write=True) as conn:
+                conn.execute(update(TOKENS).where(TOKENS.c.id == row.id).values(last_used_at=now))
+        return principal

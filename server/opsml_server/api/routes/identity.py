@@ -1,0 +1,130 @@
+"""Users, role grants and service tokens (global administrators only), and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from opsml.auth.models import (
+    NAME_PATTERN,
+    AuditPage,
+    AuditQuery,
+    GrantPublic,
+    TokenCreate,
+    TokenCreated,
+    TokenPublic,
+    UserCreate,
+    UserPublic,
+)
+from opsml.auth.roles import Role, require
+from opsml.auth.store import IdentityStore
+from opsml.errors import BackendUnavailableError
+from opsml_server.api.deps import AdminAccess, CurrentUser
+from opsml_server.handlers import ERROR_RESPONSES
+
+router = APIRouter(prefix="/api/v1", tags=["identity"], responses=ERROR_RESPONSES)
+
+Name = Annotated[str, Path(pattern=NAME_PATTERN)]
+
+
+async def get_identity(request: Request) -> IdentityStore:
+    """The server's identity store (attached in the lifespan); routes use its interface."""
+    store: IdentityStore | None = request.app.state.auth.store
+    if store is None:
+        raise BackendUnavailableError("the registry server is starting or stopping; try again")
+    return store
+
+
+IdentityDep = Annotated[IdentityStore, Depends(get_identity)]
+
+
+@router.post("/users", operation_id="add_user", status_code=201, response_model=UserPublic)
+def add_user(user: UserCreate, store: IdentityDep, caller: AdminAccess) -> UserPublic:
+    """Add a user (its password is stored as an argon2 hash)."""
+    password = user.password.get_secret_value() if user.password else None
+    return store.add_user(user.name, password, actor=caller)
+
+
+@router.get("/users", operation_id="list_users", response_model=list[UserPublic])
+def list_users(store: IdentityDep, caller: AdminAccess) -> list[UserPublic]:
+    """Every user with its grants."""
+    return store.list_users()
+
+
+@router.delete("/users/{name}", operation_id="remove_user", status_code=204)
+def remove_user(name: Name, store: IdentityDep, caller: AdminAccess) -> Response:
+    """Remove a user, its grants and its tokens."""
+    store.remove_user(name)
+    return Response(status_code=204)
+
+
+@router.post("/users/{name}/grants", operation_id="grant_role", status_code=204)
+def grant_role(name: Name, grant: GrantPublic, store: IdentityDep, caller: AdminAccess) -> Response:
+    """Give a user a role on a repository (no repository: on every repository)."""
+    store.grant(name, grant.role, grant.repository)
+    return Response(status_code=204)
+
+
+@router.delete("/users/{name}/grants", operation_id="revoke_role", status_code=204)
+def revoke_role(
+    name: Name,
+    store: IdentityDep,
+    caller: AdminAccess,
+    role: Role,
+    repository: str | None = None,
+) -> Response:
+    """Take a role on a repository (no repository: the global one) from a user."""
+    store.revoke(name, role, repository)
+    return Response(status_code=204)
+
+
+@router.post("/tokens", operation_id="create_token", status_code=201, response_model=TokenCreated)
+def create_token(token: TokenCreate, store: IdentityDep, caller: AdminAccess) -> TokenCreated:
+    """A new service token; the answer is the only time the token is shown."""
+    owner = token.user or (str(caller).split("/")[0] if caller is not None else None)
+    return store.create_token(token.name, owner, token.expires_at)
+
+
+@router.get("/tokens", operation_id="list_tokens", response_model=list[TokenPublic])
+def list_tokens(
+    store: IdentityDep, caller: AdminAccess, user: str | None = None
+) -> list[TokenPublic]:
+    """The service tokens (of one user), never the tokens themselves."""
+    return store.list_tokens(user)
+
+
+@router.delete("/tokens/{name}", operation_id="revoke_token", status_code=204)
+def revoke_token(name: Name, store: IdentityDep, caller: AdminAccess) -> Response:
+    """Revoke a token: refused on every replica within the credential cache bound."""
+    store.revoke_token(name)
+    return Response(status_code=204)
+
+
+@router.get("/audit", operation_id="list_audit", response_model=AuditPage)
+def list_audit(
+    store: IdentityDep,
+    caller: CurrentUser,
+    registry: str | None = None,
+    repository: str | None = None,
+    name: str | None = None,
+    user: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    cursor: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> AuditPage:
+    """The audit log, newest first; readers of a repository read its entries."""
+    require(caller, Role.READER, repository)
+    query = AuditQuery(
+        registry=registry,
+        repository=repository,
+        name=name,
+        user=user,
+        action=action,
+        since=since,
+        cursor=cursor,
+        limit=limit,
+    )
+    return store.list_audit(query)

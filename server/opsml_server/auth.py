@@ -1,0 +1,222 @@
+"""Who is calling: basic auth (the bootstrap administrator or a database user) or a
+bearer service token, with a short cache of verified credentials and a limit on
+failed logins.
+
+Bounds (docs/security.md): a verified credential is reused for at most
+``CACHE_SECONDS`` on a replica, so a revoked or expired token, a removed user or
+a changed grant takes effect on every replica within that time. Failed logins
+are counted per user name and per client address in a bounded in-memory window
+on each replica (so across ``n`` replicas an attacker gets at most ``n`` times
+the limit).
+
+Example:
+    >>> limiter = LoginLimiter(limit=2, window=60.0)
+    >>> limiter.fail(["user:a"]); limiter.blocked(["user:a"])
+    False
+    >>> limiter.fail(["user:a"]); limiter.blocked(["user:a"])
+    True
+
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import ipaddress
+import secrets
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from fastapi.concurrency import run_in_threadpool
+
+from opsml.auth.roles import GLOBAL, Principal, Role
+from opsml.errors import AuthenticationError, TooManyAttemptsError
+
+if TYPE_CHECKING:
+    from opsml.backends.sql.identity import SqlIdentityStore
+    from opsml_server.settings import ServerSettings
+
+CACHE_SECONDS = 5.0
+"""How long a verified credential (and "the database has users") is reused."""
+MAX_ENTRIES = 10_000
+"""Bound of the credential cache and of the failed-login window (oldest dropped first)."""
+
+_REFUSED = (
+    "this registry needs credentials: set OPSML_TOKEN (a service token, sent as a bearer "
+    "token) or OPSML_USERNAME and OPSML_PASSWORD (missing, wrong, expired or revoked)"
+)
+
+
+class LoginLimiter:
+    """Failed logins per key (``user:NAME``, ``addr:IP``) in a sliding window."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()  # verification runs in the thread pool
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        failures = self._failures.get(key)
+        if failures is None:
+            return deque()
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        return failures
+
+    def blocked(self, keys: Iterable[str]) -> bool:
+        """True when any key reached the limit within the window."""
+        now = time.monotonic()
+        with self._lock:
+            return any(len(self._recent(key, now)) >= self.limit for key in keys)
+
+    def fail(self, keys: Iterable[str]) -> None:
+        """Count one failed login against every key."""
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                failures = self._recent(key, now)
+                failures.append(now)
+                self._failures[key] = failures
+                self._failures.move_to_end(key)
+            while len(self._failures) > MAX_ENTRIES:
+                self._failures.popitem(last=False)
+
+
+def _basic(value: str) -> tuple[str, str] | None:
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    user, sep, password = decoded.partition(b":")
+    if not sep:
+        return None
+    return user.decode("utf-8", "replace"), password.decode("utf-8", "replace")
+
+
+class Authenticator:
+    """Turns an ``Authorization`` header into a :class:`Principal` (``None``: auth is off).
+
+    Args:
+        settings: the server's settings (bootstrap administrator, limits).
+
+    The identity store is attached in the app's lifespan (``store``).
+
+    """
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.proxies = [
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in settings.trusted_proxies.split(",")
+            if part.strip()
+        ]
+        self.store: SqlIdentityStore | None = None
+        self.limiter = LoginLimiter(settings.login_failure_limit, settings.login_failure_window)
+        self._cache: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
+        self._has_users: tuple[float, bool] = (0.0, False)
+
+    def _auth_on(self) -> bool:
+        if self.settings.auth_enabled:
+            return True
+        if self.store is None:
+            return False
+        checked, has = self._has_users
+        if time.monotonic() - checked > CACHE_SECONDS:
+            has = self.store.has_users()
+            self._has_users = (time.monotonic(), has)
+        return has
+
+    def _bootstrap(self, user: str, password: str) -> Principal | None:
+        settings = self.settings
+        if settings.username is None or settings.password is None:
+            return None
+        # both comparisons always run, in constant time
+        user_ok = secrets.compare_digest(user.encode(), settings.username.encode())
+        password_ok = secrets.compare_digest(
+            password.encode(), settings.password.get_secret_value().encode()
+        )
+        return Principal(user, {GLOBAL: Role.ADMIN}) if user_ok and password_ok else None
+
+    def _verify(self, header: str, client: str) -> Principal:
+        """Check the credentials (blocking: argon2 or a database lookup)."""
+        scheme, _, value = header.partition(" ")
+        keys = [f"addr:{client}"]
+        principal: Principal | None = None
+        if scheme.lower() == "bearer" and value.strip():
+            if not self.limiter.blocked(keys) and self.store is not None:
+                principal = self.store.principal_for_token(value.strip())
+        elif scheme.lower() == "basic" and (given := _basic(value)) is not None:
+            keys.append(f"user:{given[0]}")
+            if not self.limiter.blocked(keys):
+                principal = self._bootstrap(*given)
+                if principal is None and self.store is not None:
+                    principal = self.store.principal_for_password(*given)
+        if self.limiter.blocked(keys):
+            raise TooManyAttemptsError(
+                "too many failed logins for this user or address: wait "
+                f"{self.settings.login_failure_window:g} seconds and retry"
+            )
+        if principal is None:
+            self.limiter.fail(keys)
+            raise AuthenticationError(_REFUSED)
+        return principal
+
+    def _cached(self, key: bytes) -> Principal | None:
+        hit = self._cache.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def trusted_proxy(self, client: str) -> bool:
+        """True when ``client`` is one of the configured authenticating proxies."""
+        try:
+            address = ipaddress.ip_address(client)
+        except ValueError:
+            return False
+        return any(address in network for network in self.proxies)
+
+    async def authenticate(
+        self, header: str | None, client: str, proxy_user: str | None = None
+    ) -> Principal | None:
+        """The caller, ``None`` when the server has no auth.
+
+        ``proxy_user`` (the proxy identity header) counts only from a trusted proxy;
+        from anywhere else it is ignored.
+
+        Raises:
+            AuthenticationError: auth is on and the credentials are missing or wrong (401).
+            TooManyAttemptsError: too many failed logins (429).
+
+        """
+        auth_on = await run_in_threadpool(self._auth_on) if self._stale() else self._auth_on()
+        if not auth_on:
+            return None
+        if proxy_user and self.store is not None and self.trusted_proxy(client):
+            header, verify = f"proxy {proxy_user}", self.store.principal_for_name
+            given = proxy_user
+        elif not header:
+            raise AuthenticationError(_REFUSED)
+        else:
+            verify, given = functools.partial(self._verify, client=client), header
+        key = hashlib.sha256(header.encode("utf-8", "replace")).digest()
+        principal = self._cached(key)
+        if principal is None:
+            principal = await run_in_threadpool(verify, given)
+            self._cache[key] = (time.monotonic() + CACHE_SECONDS, principal)
+            while len(self._cache) > MAX_ENTRIES:
+                self._cache.popitem(last=False)
+        return principal
+
+    def _stale(self) -> bool:
+        """True when deciding whether auth is on needs the database."""
+        return (
+            not self.settings.auth_enabled
+            and self.store is not None
+            and time.monotonic() - self._has_users[0] > CACHE_SECONDS
+        )

@@ -1,0 +1,183 @@
+"""Issue 14: service tokens (bearer), their revocation and expiry bound, secrets kept out of
+logs and responses, failed-login limits, and users in the database turning auth on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from opsml_server.auth import CACHE_SECONDS
+
+from opsml.backends.http import HttpBackend
+from opsml.backends.sql import SqlBackend
+from opsml.backends.sql.identity import SqlIdentityStore
+from tests._live_server import LiveServer, running_server
+from tests.integration.identity_helpers import ROOT, add_user, admin, register
+
+BOUND = CACHE_SECONDS + 1.5  # the stated bound, plus slack for a loaded machine
+TOKENS: list[str] = []
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    env = {"OPSML_USERNAME": ROOT[0], "OPSML_PASSWORD": ROOT[1], "OPSML_LOG_LEVEL": "DEBUG"}
+    with running_server(tmp_path_factory.mktemp("identity-tokens"), env=env) as live:
+        add_user(live, "ci", [{"role": "writer", "repository": "granted"}])
+        yield live
+        log = live.log()
+        assert "/api/v1/cards" in log  # the access log was on
+        leaked = [token for token in TOKENS if token in log or token[6:] in log]
+        assert not leaked, "a service token appeared in the server log"
+
+
+def _token(server: LiveServer, name: str, expires_at: datetime | None = None) -> str:
+    body = {"name": name, "user": "ci"}
+    if expires_at is not None:
+        body["expires_at"] = expires_at.isoformat()
+    with admin(server) as client:
+        response = client.post("/api/v1/tokens", json=body)
+        assert response.status_code == 201, response.text
+        token: str = response.json()["token"]
+        TOKENS.append(token)
+        listed = client.get("/api/v1/tokens").text
+    assert name in listed and token not in listed  # printed once, never listed
+    return token
+
+
+def _status(server: LiveServer, token: str) -> int:
+    headers = {"Authorization": f"Bearer {token}"}
+    return httpx.get(
+        f"{server.url}/api/v1/cards/run?repository=granted", headers=headers
+    ).status_code
+
+
+def _until_refused(server: LiveServer, token: str) -> float:
+    start = time.monotonic()
+    while _status(server, token) != 401:
+        assert time.monotonic() - start < BOUND, "the token still works past the stated bound"
+        time.sleep(0.2)
+    return time.monotonic() - start
+
+
+def test_bearer_token_registers_and_the_audit_names_it(server: LiveServer, tmp_path: Path) -> None:
+    token = _token(server, "ci-register")
+    backend = HttpBackend(server.url, token=token)
+    try:
+        card = register(backend, tmp_path, "granted", "by-token")
+    finally:
+        backend.close()
+    with admin(server) as client:
+        page = client.get("/api/v1/audit", params={"repository": "granted", "name": "by-token"})
+    entries = page.json()["items"]
+    assert [entry["actor"] for entry in entries] == ["ci/ci-register"]
+    assert entries[0]["card_uid"] == card.uid
+    assert token not in page.text
+
+
+def test_revoked_token_gets_401_within_the_bound(server: LiveServer) -> None:
+    token = _token(server, "ci-revoke")
+    assert _status(server, token) == 200
+    with admin(server) as client:
+        assert client.delete("/api/v1/tokens/ci-revoke").status_code == 204
+    assert _until_refused(server, token) <= BOUND
+
+
+def test_expired_token_gets_401(server: LiveServer) -> None:
+    past = _token(server, "ci-past", datetime.now(UTC) - timedelta(seconds=1))
+    assert _status(server, past) == 401
+    soon = _token(server, "ci-soon", datetime.now(UTC) + timedelta(seconds=2))
+    assert _status(server, soon) == 200
+    time.sleep(2)
+    assert _until_refused(server, soon) <= BOUND
+
+
+def test_wrong_token_is_401_and_not_echoed(server: LiveServer) -> None:
+    wrong = "opsml_" + "x" * 43
+    TOKENS.append(wrong)
+    response = httpx.get(
+        f"{server.url}/api/v1/cards/run", headers={"Authorization": f"Bearer {wrong}"}
+    )
+    assert response.status_code == 401
+    assert wrong not in response.text
+
+
+def test_failed_logins_are_rate_limited_per_user_and_address(tmp_path: Path) -> None:
+    env = {
+        "OPSML_USERNAME": ROOT[0],
+        "OPSML_PASSWORD": ROOT[1],
+        "OPSML_LOGIN_FAILURE_LIMIT": "3",
+        "OPSML_LOGIN_FAILURE_WINDOW": "3",
+    }
+    with running_server(tmp_path, env=env) as live:
+        url = f"{live.url}/api/v1/cards/run"
+        for _ in range(3):
+            assert httpx.get(url, auth=(ROOT[0], "wrong")).status_code == 401
+        refused = httpx.get(url, auth=ROOT)  # right password, but the window is full
+        assert refused.status_code == 429, refused.text
+        assert "too many failed logins" in refused.json()["error"]["message"]
+        time.sleep(3.2)
+        assert httpx.get(url, auth=ROOT).status_code == 200
+
+
+def test_users_in_the_database_turn_auth_on(tmp_path: Path) -> None:
+    with running_server(tmp_path) as live:
+        url = f"{live.url}/api/v1/cards/run"
+        assert httpx.get(url).status_code == 200  # no users, no bootstrap: auth off as today
+        backend = SqlBackend(live.db_url, live.storage_root.as_posix())
+        try:
+            SqlIdentityStore(backend).add_user("first-admin", "pw-123456")
+        finally:
+            backend.close()
+        start = time.monotonic()
+        while httpx.get(url).status_code != 401:
+            assert time.monotonic() - start < BOUND
+            time.sleep(0.2)
+        assert httpx.get(url, auth=("first-admin", "pw-123456")).status_code == 200
+
+
+def test_prefect_block_token_reaches_the_client_as_a_bearer_token() -> None:
+    from opsml_prefect.credentials import OpsmlCredentials
+
+    block = OpsmlCredentials(tracking_uri="http://registry:8080", token="opsml_block-token")
+    assert "opsml_block-token" not in repr(block)
+    backend = HttpBackend.from_settings(block.get_settings())
+    try:
+        assert backend.transport.headers["Authorization"] == "Bearer opsml_block-token"
+        assert backend.transport.auth is None and "opsml_block" not in repr(backend)
+    finally:
+        backend.close()
+
+
+def test_auth_overhead_benchmark_runs() -> None:
+    from benchmarks.auth_overhead import MODES, measure
+
+    result = measure(n=2, rounds=1)
+    assert set(result["register_p50_ms"]) == set(MODES)
+    assert all(value > 0 for value in result["register_p50_ms"].values())
+
+
+@pytest.mark.parametrize(("proxies", "trusted"), [("127.0.0.1/32", True), ("10.0.0.1", False)])
+def test_proxy_identity_header_only_from_trusted_proxies(
+    tmp_path: Path, proxies: str, trusted: bool
+) -> None:
+    env = {"OPSML_USERNAME": ROOT[0], "OPSML_PASSWORD": ROOT[1], "OPSML_TRUSTED_PROXIES": proxies}
+    with running_server(tmp_path, env=env) as live:
+        add_user(live, "sso-alice", [{"role": "writer", "repository": "granted"}])
+        url = f"{live.url}/api/v1/cards/run"
+
+        def as_user(name: str, repository: str) -> int:
+            headers = {"X-Forwarded-User": name}
+            return httpx.get(url, params={"repository": repository}, headers=headers).status_code
+
+        if trusted:
+            assert as_user("sso-alice", "granted") == 200
+            assert as_user("sso-alice", "other") == 403
+            assert as_user("stranger", "granted") == 403  # known to the proxy, no role here
+        else:  # the header from anywhere else is ignored: no credentials at all
+            assert as_user(ROOT[0], "granted") == 401
+            assert as_user("sso-alice", "granted") == 401
