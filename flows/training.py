@@ -161,8 +161,7 @@ def training(
         c: inverse regularisation strength of the logistic regression.
         credentials: an ``OpsmlCredentials`` block or the name of a saved one
             (what the deployments pass); default the environment.
-        framework: ``sklearn`` (default), ``xgboost`` or ``lightgbm``: which
-            library trains the model (each is saved in its native format).
+        framework: ``sklearn``, ``xgboost`` or ``lightgbm`` (saved natively).
 
     Returns:
         For each card kind its ``uid`` and ``version``; ``metrics``; ``timings``
@@ -191,11 +190,7 @@ def training(
     total = time.perf_counter() - started
     logger.info(
         "registered %s v%s (uid %s); opsml tasks took %.3f s of %.3f s",
-        modelcard.name,
-        modelcard.version,
-        modelcard.uid,
-        timed.seconds,
-        total,
+        *(modelcard.name, modelcard.version, modelcard.uid, timed.seconds, total),
     )
     return {
         "data": _ref(datacard),

@@ -94,20 +94,7 @@ def save_model(
     signature = predict_signature(model, sample_input, interface)
     folder = dest / MODEL_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    saved = interface.save(model, folder)
-    is_path = isinstance(model, (str, os.PathLike))
-    info: dict[str, Any] = {
-        "serializer": interface.name,
-        "framework": interface.framework,
-        "model_class": None if is_path else class_path(model),
-        "files": [f"{MODEL_DIR}/{f}" for f in saved.files],
-        "library_versions": interface.versions(),
-        "signature": signature,
-    }
-    if interface.name == "pickle":
-        info["framework"] = _pickled_framework(model)
-    if saved.details:
-        info["details"] = saved.details
+    info = _info(model, interface, interface.save(model, folder), signature)
     if to_onnx:
         from opsml.cards.model_interfaces._onnx_export import export_onnx
 
@@ -117,9 +104,25 @@ def save_model(
     return info
 
 
-def _pickled_framework(model: Any) -> str:
-    top = str(type(model).__module__).split(".")[0]
-    return "pickle" if top in ("builtins", "__main__") else top
+def _info(
+    model: Any, interface: ModelInterface, saved: SavedFiles, signature: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The JSON-able description :func:`save_model` returns."""
+    framework = interface.framework
+    if interface.name == "pickle":
+        top = str(type(model).__module__).split(".")[0]
+        framework = "pickle" if top in ("builtins", "__main__") else top
+    info: dict[str, Any] = {
+        "serializer": interface.name,
+        "framework": framework,
+        "model_class": None if isinstance(model, (str, os.PathLike)) else class_path(model),
+        "files": [f"{MODEL_DIR}/{f}" for f in saved.files],
+        "library_versions": interface.versions(),
+        "signature": signature,
+    }
+    if saved.details:
+        info["details"] = saved.details
+    return info
 
 
 def _saved(src: Path, info: Any) -> tuple[ModelInterface, SavedFiles]:
