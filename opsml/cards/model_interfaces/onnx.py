@@ -36,7 +36,11 @@ def onnx_session(source: str | Path | bytes) -> Any:
     import onnxruntime
 
     model = source if isinstance(source, bytes) else str(source)
-    return onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # errors only: converters' shape hints warn on every run
+    return onnxruntime.InferenceSession(
+        model, sess_options=options, providers=["CPUExecutionProvider"]
+    )
 
 
 _NUMPY_OF_ONNX = {
