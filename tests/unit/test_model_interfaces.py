@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -134,38 +133,23 @@ def test_failed_onnx_export_raises_or_is_recorded(tmp_path: Path) -> None:
         save_model(model, tmp_path / "c", to_onnx="yes")  # type: ignore[arg-type]
 
 
-def _install_plugin(root: Path, module: str, name: str = "tiny") -> None:
-    """A tiny installed distribution that registers an interface through the entry point."""
+DOC = Path(__file__).resolve().parents[2] / "docs" / "model-interfaces.md"
+
+
+def _doc_example() -> str:
+    """The worked example of docs/model-interfaces.md (its last python block)."""
+    text = DOC.read_text()
+    return text.split("```python\n")[-1].split("```")[0]
+
+
+def _install_plugin(root: Path, module: str, name: str = "constant") -> None:
+    """A tiny installed distribution registering the docs' interface through the entry point."""
     root.mkdir()
-    (root / f"{module}.py").write_text(
-        textwrap.dedent(
-            f'''
-            import json
-            from opsml.cards.model_interfaces import ModelInterface, SavedFiles
-
-            class Constant:
-                def __init__(self, value):
-                    self.value = value
-                def predict(self, rows):
-                    return [self.value for _ in rows]
-
-            class ConstantInterface(ModelInterface):
-                name = "{name}"
-                framework = "constant"
-                libraries = ("json",)
-                def matches(self, model):
-                    return type(model).__name__ == "Constant"
-                def save(self, model, folder):
-                    (folder / "constant.json").write_text(json.dumps(model.value))
-                    return SavedFiles(["constant.json"], {{"note": "tiny"}})
-                def load(self, folder, saved, options):
-                    return Constant(json.loads((folder / saved.files[0]).read_text()))
-            '''
-        )
-    )
-    dist = root / "tiny_interface-0.1.dist-info"
+    code = _doc_example().replace('name = "constant"', f'name = "{name}"')
+    (root / f"{module}.py").write_text(code)
+    dist = root / f"{module}-0.1.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tiny-interface\nVersion: 0.1\n")
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text(
         f"[opsml.model_interfaces]\nconstant = {module}:ConstantInterface\n"
     )
@@ -176,11 +160,12 @@ def test_entry_point_interface_is_found_saved_and_loaded(
 ) -> None:
     _install_plugin(tmp_path / "site", "tiny_interface_a")
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    assert "tiny" in interfaces()
+    assert "constant" in interfaces()
     model = sys.modules["tiny_interface_a"].Constant(7)
     info = save_model(model, tmp_path / "out", sample_input=[[1], [2]])
-    assert (info["serializer"], info["framework"]) == ("tiny", "constant")
-    assert info["details"] == {"note": "tiny"} and "json" in info["library_versions"]
+    assert (info["serializer"], info["framework"]) == ("constant", "constant")
+    assert info["details"] == {"note": "details the loader needs"}
+    assert "json" in info["library_versions"]
     assert info["signature"]["sample_output"] == [7, 7]
     assert load_model(tmp_path / "out", info).value == 7
     sys.modules.pop("tiny_interface_a")
