@@ -42,7 +42,7 @@ def build_models(scale: float = 1.0) -> dict[str, tuple[Any, Any]]:
 
     models = {
         "skops": RandomForestClassifier(n_estimators=trees(32), max_depth=8, random_state=0),
-        "xgboost": xgboost.XGBClassifier(n_estimators=trees(320), max_depth=8, random_state=0),
+        "xgboost": xgboost.XGBClassifier(n_estimators=trees(540), max_depth=8, random_state=0),
         "lightgbm": lightgbm.LGBMClassifier(n_estimators=trees(300), verbose=-1),
         "onnx": RandomForestClassifier(n_estimators=trees(160), max_depth=8, random_state=0),
     }
