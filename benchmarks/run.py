@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks import _proc, mlflow_side, ui_workloads, workloads  # noqa: E402
+from benchmarks import _proc, mlflow_side, model_interfaces, ui_workloads, workloads  # noqa: E402
 
 PG_URL = os.environ.get("OPSML_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 RESULTS = REPO / "benchmarks" / "results"
@@ -148,6 +148,11 @@ def ours(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> None
             Row("load by name, latest p50", "ms", reg["load_p50_ms"], budget=5),
             Row("load by name + model p50", "ms", reg["load_model_p50_ms"], budget=10),
         ]
+        log("opsml: register / load a ~1 MB model per model interface; ONNX vs native predict")
+        raw["ours_model_interfaces"] = model_interfaces.interface_latency(
+            server.url, max(3, sizes.repeats // 5)
+        )
+        rows += model_interfaces.rows(raw["ours_model_interfaces"], Row)
         log(f"opsml: {sizes.big / 2**20:.0f} MiB upload and download")
         big = [
             workloads.big_transfer(server.url, server.pid, work / f"big{i}", sizes.big)

@@ -1,7 +1,9 @@
 """Training flow (Scenario 1): data, run, model and pipeline cards, linked and versioned.
 
 Builds a small dataset (scikit-learn's bundled iris data, no network),
-registers it as a DataCard, trains and evaluates a scikit-learn pipeline,
+registers it as a DataCard, trains and evaluates a scikit-learn pipeline (or,
+with ``framework="xgboost"`` / ``"lightgbm"``, a gradient-boosted classifier
+saved in that library's native format),
 registers a RunCard (parameters, metrics) and a ModelCard linked to both
 (``datacard_uid``, ``runcard_uid``, a sample input that records the
 signature), then a PipelineCard listing every card of the run. Inside the
@@ -13,6 +15,7 @@ embedded one)::
 
     python flows/training.py
     python flows/training.py --name iris-classifier --repository ds-team --version-type patch
+    python flows/training.py --framework lightgbm
 
 Example:
     >>> from flows.training import training
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
@@ -41,6 +44,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 CONTACT = "ds-team@example.com"
+Framework = Literal["sklearn", "xgboost", "lightgbm"]
+FRAMEWORKS: tuple[str, ...] = ("sklearn", "xgboost", "lightgbm")
+ALGORITHM = {
+    "sklearn": "StandardScaler+LogisticRegression",
+    "xgboost": "XGBClassifier",
+    "lightgbm": "LGBMClassifier",
+}
 
 
 @task(cache_policy=NONE, persist_result=False)
@@ -65,8 +75,12 @@ def train_model(
     max_iter: int = 500,
     test_size: float = 0.25,
     seed: int = 42,
+    framework: Framework = "sklearn",
 ) -> dict[str, Any]:
-    """Fit a scaler + logistic regression pipeline; evaluate it on a held-out split.
+    """Fit a model of ``framework``; evaluate it on a held-out split.
+
+    ``sklearn``: a scaler + logistic regression pipeline (``c``, ``max_iter``).
+    ``xgboost`` / ``lightgbm``: a gradient-boosted classifier (50 trees of depth 3).
 
     Returns:
         ``model``, ``X_test`` and ``metrics`` (accuracy, macro F1).
@@ -76,11 +90,8 @@ def train_model(
         True
 
     """
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import train_test_split
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     features = data.drop(columns=["target"])
     x_train, x_test, y_train, y_test = train_test_split(
@@ -90,7 +101,7 @@ def train_model(
         random_state=seed,
         stratify=data["target"],
     )
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter))
+    model = _estimator(framework, c, max_iter, seed)
     model.fit(x_train, y_train)
     predicted = model.predict(x_test)
     metrics = {
@@ -98,6 +109,25 @@ def train_model(
         "f1_macro": float(f1_score(y_test, predicted, average="macro")),
     }
     return {"model": model, "X_test": x_test, "metrics": metrics}
+
+
+def _estimator(framework: str, c: float, max_iter: int, seed: int) -> Any:
+    """An unfitted classifier of ``framework``."""
+    if framework == "xgboost":
+        from xgboost import XGBClassifier
+
+        return XGBClassifier(n_estimators=50, max_depth=3, random_state=seed)
+    if framework == "lightgbm":
+        from lightgbm import LGBMClassifier
+
+        return LGBMClassifier(n_estimators=50, max_depth=3, random_state=seed, verbose=-1)
+    if framework != "sklearn":
+        raise ValueError(f"framework {framework!r} is not one of {', '.join(FRAMEWORKS)}")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter))
 
 
 @task(cache_policy=NONE, persist_result=False)
@@ -120,6 +150,7 @@ def training(
     version_type: str = "minor",
     c: float = 1.0,
     credentials: OpsmlCredentials | str | None = None,
+    framework: Framework = "sklearn",
 ) -> dict[str, Any]:
     """Train a model and register its data, run, model and pipeline cards.
 
@@ -130,6 +161,7 @@ def training(
         c: inverse regularisation strength of the logistic regression.
         credentials: an ``OpsmlCredentials`` block or the name of a saved one
             (what the deployments pass); default the environment.
+        framework: ``sklearn``, ``xgboost`` or ``lightgbm`` (saved natively).
 
     Returns:
         For each card kind its ``uid`` and ``version``; ``metrics``; ``timings``
@@ -147,10 +179,10 @@ def training(
     data = build_dataset()
     register = {"version_type": version_type, "credentials": credentials}
     datacard = timed(register_card, _data_card(name, repository, data), **register)
-    trained = train_model(data, c=c)
-    run = _run_card(name, repository, datacard.uid, trained, c)
+    trained = train_model(data, c=c, framework=framework)
+    run = _run_card(name, repository, datacard.uid, trained, c, framework)
     runcard = timed(register_card, run, **register)
-    model = _model_card(name, repository, trained, datacard.uid, runcard.uid)
+    model = _model_card(name, repository, trained, datacard.uid, runcard.uid, framework)
     modelcard = timed(register_card, model, **register)
     run.modelcard_uids = [modelcard.uid]
     timed(_update_card, run, credentials)
@@ -158,11 +190,7 @@ def training(
     total = time.perf_counter() - started
     logger.info(
         "registered %s v%s (uid %s); opsml tasks took %.3f s of %.3f s",
-        modelcard.name,
-        modelcard.version,
-        modelcard.uid,
-        timed.seconds,
-        total,
+        *(modelcard.name, modelcard.version, modelcard.uid, timed.seconds, total),
     )
     return {
         "data": _ref(datacard),
@@ -204,7 +232,12 @@ def _data_card(name: str, repository: str, data: pd.DataFrame) -> DataCard:
 
 
 def _run_card(
-    name: str, repository: str, datacard_uid: str, trained: dict[str, Any], c: float
+    name: str,
+    repository: str,
+    datacard_uid: str,
+    trained: dict[str, Any],
+    c: float,
+    framework: str = "sklearn",
 ) -> RunCard:
     run = RunCard(
         name=f"{name}-training",
@@ -213,7 +246,12 @@ def _run_card(
         datacard_uids=[datacard_uid],
     )
     run.log_params(
-        model="StandardScaler+LogisticRegression", C=c, max_iter=500, test_size=0.25, seed=42
+        model=ALGORITHM[framework],
+        framework=framework,
+        C=c,
+        max_iter=500,
+        test_size=0.25,
+        seed=42,
     )
     for metric, value in trained["metrics"].items():
         run.log_metric(metric, value)
@@ -221,7 +259,12 @@ def _run_card(
 
 
 def _model_card(
-    name: str, repository: str, trained: dict[str, Any], datacard_uid: str, runcard_uid: str
+    name: str,
+    repository: str,
+    trained: dict[str, Any],
+    datacard_uid: str,
+    runcard_uid: str,
+    framework: str = "sklearn",
 ) -> ModelCard:
     return ModelCard(
         name=name,
@@ -231,7 +274,10 @@ def _model_card(
         sample_input=trained["X_test"].head(5),
         datacard_uid=datacard_uid,
         runcard_uid=runcard_uid,
-        tags={"algorithm": "logistic-regression"},
+        tags={
+            "algorithm": "logistic-regression" if framework == "sklearn" else f"{framework}-gbt",
+            "framework": framework,
+        },
         description=f"Iris classifier; test accuracy {trained['metrics']['accuracy']:.3f}.",
     )
 
@@ -243,8 +289,14 @@ def _main() -> None:
     parser.add_argument(
         "--version-type", default="minor", choices=["major", "minor", "patch", "pre", "build"]
     )
+    parser.add_argument("--framework", default="sklearn", choices=list(FRAMEWORKS))
     args = parser.parse_args()
-    result = training(name=args.name, repository=args.repository, version_type=args.version_type)
+    result = training(
+        name=args.name,
+        repository=args.repository,
+        version_type=args.version_type,
+        framework=args.framework,
+    )
     print(result)
 
 

@@ -20,7 +20,7 @@ from flows.model_packaging.context import not_readable_by_all
 from flows.model_packaging.spec import read_card
 from opsml.errors import OpsmlError
 
-__all__ = ["SmokeTestError", "smoke_test"]
+__all__ = ["SmokeTestError", "bad_requests", "smoke_test"]
 
 
 class SmokeTestError(OpsmlError):
@@ -50,16 +50,64 @@ def _check_readable(context: Path) -> None:
         )
 
 
+def bad_requests(sample: list[Any], signature: dict[str, Any]) -> list[tuple[str, list[Any]]]:
+    """Requests the API must refuse with 422: a missing column and a wrong dtype.
+
+    Each is ``(field, inputs)``: the field the 422 must name, and the request's
+    inputs (the sample's first row, spoilt). Arrays get a short row and a text value.
+
+    Example:
+        >>> sig = {"input": {"kind": "pandas", "columns": {"a": "float64"}}}
+        >>> bad_requests([{"a": 1.0}], sig)
+        [('a', [{}]), ('a', [{'a': 'not a number'}])]
+
+    """
+    spec = signature.get("input") or {}
+    first = sample[0]
+    if spec.get("columns") and isinstance(first, dict):
+        column = next(iter(spec["columns"]))
+        missing = {k: v for k, v in first.items() if k != column}
+        return [(column, [missing]), (column, [{**first, column: "not a number"}])]
+    if spec.get("kind") == "numpy" and isinstance(first, list) and first:
+        return [("0", [first[:-1]]), ("0", [["not a number", *first[1:]]])]
+    return []
+
+
+def _check_refusals(client: Any, sample: list[Any], signature: dict[str, Any]) -> int:
+    """POST each bad request; every one must be a 422 naming its field."""
+    for field, inputs in bad_requests(sample, signature):
+        response = client.post("/predict", json={"inputs": inputs})
+        detail = response.json().get("detail")
+        errors = detail if isinstance(detail, list) else []
+        named = [str(part) for e in errors if isinstance(e, dict) for part in e.get("loc", [])]
+        if response.status_code != 422 or field not in named:
+            raise SmokeTestError(
+                f"POST /predict with a bad {field!r} answered {response.status_code} "
+                f"{response.text}; expected 422 naming the field"
+            )
+    return len(bad_requests(sample, signature))
+
+
+def _signature(card: dict[str, Any]) -> dict[str, Any]:
+    signature: dict[str, Any] = card.get("metadata", {}).get("model", {}).get("signature") or {}
+    if not signature.get("sample_input") or signature.get("sample_output") is None:
+        raise SmokeTestError(
+            f"model {card['repository']}/{card['name']} v{card['version']} has no recorded "
+            "sample input/output: register it with sample_input= to make it testable"
+        )
+    return signature
+
+
 def smoke_test(context: str | Path) -> dict[str, Any]:
     """Start the packaged API in-process and check it on the card's sample input.
 
     First checks every file of the context is readable by others, as the
     image's unprivileged user needs. Then POSTs ``signature["sample_input"]`` to
-    ``/predict`` (FastAPI ``TestClient``) and checks the predictions equal
-    ``signature["sample_output"]``.
+    ``/predict`` (FastAPI ``TestClient``), checks the predictions equal
+    ``signature["sample_output"]`` and that :func:`bad_requests` get a 422.
 
     Returns:
-        ``predictions``, ``expected`` and ``seconds``.
+        ``predictions``, ``expected``, ``refused`` (bad requests checked) and ``seconds``.
 
     Raises:
         SmokeTestError: the API failed or answered something else.
@@ -73,14 +121,8 @@ def smoke_test(context: str | Path) -> dict[str, Any]:
 
     context = Path(context)
     _check_readable(context)
-    card = read_card(context / "model")
-    signature = card.get("metadata", {}).get("model", {}).get("signature") or {}
-    sample, expected = signature.get("sample_input"), signature.get("sample_output")
-    if not sample or expected is None:
-        raise SmokeTestError(
-            f"model {card['repository']}/{card['name']} v{card['version']} has no recorded "
-            "sample input/output: register it with sample_input= to make it testable"
-        )
+    signature = _signature(read_card(context / "model"))
+    sample, expected = signature["sample_input"], signature["sample_output"]
     name = f"opsml_model_api_{uuid.uuid4().hex}"
     module_spec = importlib.util.spec_from_file_location(name, context / "app.py")
     if module_spec is None or module_spec.loader is None:
@@ -94,6 +136,7 @@ def smoke_test(context: str | Path) -> dict[str, Any]:
             if client.get("/readyz").status_code != 200:
                 raise SmokeTestError("the model API is not ready after start-up")
             response = client.post("/predict", json={"inputs": sample})
+            refused = _check_refusals(client, sample, signature) if response.is_success else 0
     except SmokeTestError:
         raise
     except Exception as exc:
@@ -108,5 +151,6 @@ def smoke_test(context: str | Path) -> dict[str, Any]:
     return {
         "predictions": predictions,
         "expected": expected,
+        "refused": refused,
         "seconds": round(time.perf_counter() - start, 3),
     }

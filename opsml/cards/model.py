@@ -18,9 +18,12 @@ if TYPE_CHECKING:
 
 
 class ModelCard(Card):
-    """A model: scikit-learn estimators are saved with skops (loading runs no
-    arbitrary code); other objects only when you ask for ``serializer="pickle"``;
-    files or folders (ONNX, torch state dicts, anything) by path.
+    """A model, saved by the interface of its framework (see
+    :mod:`opsml.cards.model_interfaces`): scikit-learn with skops (loading runs
+    no arbitrary code), XGBoost and LightGBM in their native formats, ONNX
+    graphs (loaded as onnxruntime sessions); other objects only when you ask
+    for ``serializer="pickle"``; files or folders (torch state dicts, anything)
+    by path. ``to_onnx=True`` adds an ONNX export and records its parity.
 
     Example:
         >>> from sklearn.linear_model import LogisticRegression  # doctest: +SKIP
@@ -38,15 +41,24 @@ class ModelCard(Card):
     sample_input: Any = Field(
         default=None, exclude=True, description="A few input rows; records the signature."
     )
-    serializer: Literal["auto", "skops", "pickle", "files"] = Field(
+    serializer: str = Field(
         default="auto",
-        description="auto (skops for scikit-learn), skops, pickle (explicit), files.",
+        min_length=1,
+        description=(
+            "auto (the interface that recognises the model), skops, xgboost, lightgbm, "
+            "onnx, pickle (explicit), files, or an interface a package registered."
+        ),
+    )
+    to_onnx: bool | Literal["try"] = Field(
+        default=False,
+        exclude=True,
+        description='Add an ONNX export and its parity; "try" records why an export failed.',
     )
     datacard_uid: str | None = Field(default=None, description="The data it was trained on.")
     runcard_uid: str | None = Field(default=None, description="The run that trained it.")
 
     def _write_artifacts(self, dest: Path) -> dict[str, Any]:
-        from opsml.cards._model_io import save_model
+        from opsml.cards.model_interfaces import save_model
 
         if self.model is None:
             raise InvalidInputError(
@@ -54,7 +66,11 @@ class ModelCard(Card):
                 "(an estimator, a path, or any object with serializer='pickle')"
             )
         info = save_model(
-            self.model, dest, serializer=self.serializer, sample_input=self.sample_input
+            self.model,
+            dest,
+            serializer=self.serializer,
+            sample_input=self.sample_input,
+            to_onnx=self.to_onnx,
         )
         return {"model": info}
 
@@ -70,14 +86,19 @@ class ModelCard(Card):
         sig: dict[str, Any] | None = self.model_info.get("signature")
         return sig
 
-    def load_model(self, *, trusted: Sequence[str] | None = None) -> Any:
-        """Download (verified) and load the model.
+    def load_model(
+        self, *, trusted: Sequence[str] | None = None, allow_pickle: bool = False
+    ) -> Any:
+        """Download (verified) and load the model with the interface the card records.
 
         Args:
             trusted: extra types skops may load beyond scikit-learn and numpy.
+            allow_pickle: load a model the card says is a pickle (unpickling
+                runs code from the file); refused without it.
 
         Returns:
-            The model, or the local ``Path`` of a model stored as files.
+            The model (an onnxruntime session for ONNX), or the local ``Path``
+            of a model stored as files.
 
         Example:
             >>> card = registry.load_card(name="churn", version="^1")  # doctest: +SKIP
@@ -86,10 +107,32 @@ class ModelCard(Card):
         """
         if self.model is not None:
             return self.model
-        from opsml.cards._model_io import load_model
+        from opsml.cards.model_interfaces import load_model
 
         root = self._local_artifacts("model/")
-        return load_model(root, self.model_info, trusted=trusted)
+        return load_model(root, self.model_info, trusted=trusted, allow_pickle=allow_pickle)
+
+    def load_onnx(self) -> Any:
+        """Download (verified) the ``to_onnx`` export and open it as an onnxruntime session.
+
+        Raises:
+            InvalidInputError: the card has no ONNX export (the message says why).
+
+        Example:
+            >>> session = registry.load_card(name="churn").load_onnx()  # doctest: +SKIP
+            >>> session.run(None, {"input": X[:5].astype("float32")})  # doctest: +SKIP
+
+        """
+        from opsml.cards.model_interfaces.onnx import onnx_session
+
+        export = self.model_info.get("onnx") or {}
+        if "file" not in export:
+            reason = export.get("error") or "it was registered without to_onnx=True"
+            raise InvalidInputError(
+                f"ModelCard {self.repository}/{self.name} has no ONNX export: {reason}"
+            )
+        root = self._local_artifacts("model/")
+        return onnx_session(root / "model" / export["file"])
 
     @property
     def stored_bytes(self) -> int:

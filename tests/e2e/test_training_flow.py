@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
+from pathlib import Path
 from uuid import UUID
 
-from tests.e2e.conftest import E2ERegistry, registered_events, wait_for
+import pytest
+
+from tests.e2e.conftest import REPO_ROOT, E2ERegistry, registered_events, wait_for
 
 
 def test_training_flow_registers_linked_cards_with_lineage_and_artifacts(
@@ -86,3 +90,40 @@ def test_training_flow_registers_linked_cards_with_lineage_and_artifacts(
     assert model_event.resource["opsml.repository"] == "ds-team"
     assert model_event.resource["opsml.version"] == model.version
     assert f"prefect.flow-run.{flow_run_id}" in {r.id for r in model_event.related}
+
+
+@pytest.mark.parametrize("framework", ["xgboost", "lightgbm"])
+def test_training_flow_trains_each_framework_and_the_api_serves_it(
+    e2e_registry: E2ERegistry, tmp_path: Path, framework: str
+) -> None:
+    """Scenario 1 → Scenario 2 for a gradient-boosted model: train, register, package, smoke."""
+    import yaml
+
+    from flows import model_packaging as steps
+    from flows.training import training
+    from opsml import CardRegistry
+
+    name = f"iris-{framework}-{uuid.uuid4().hex[:6]}"
+    state = training(name=name, repository="ds-team", framework=framework, return_state=True)
+    assert state.is_completed(), state.message
+    result = state.result()
+    assert result["metrics"]["accuracy"] > 0.8
+    model = CardRegistry("model").load_card(uid=result["model"]["uid"])
+    assert model.model_info["serializer"] == framework
+    assert framework in model.model_info["library_versions"]
+    assert model.tags["framework"] == framework
+    run = CardRegistry("run").load_card(uid=result["run"]["uid"])
+    assert run.params["framework"] == framework
+
+    shutil.copytree(REPO_ROOT / "flows" / "model_api", tmp_path / "model_api")
+    spec = yaml.safe_load((REPO_ROOT / "flows" / "model_spec.yaml").read_text())
+    spec["model"].update(name=name, repository="ds-team", version=model.version)
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    context = steps.assemble_context(
+        steps.load_spec(tmp_path / "spec.yaml"),
+        tmp_path,
+        model.pull(tmp_path / "model"),
+        tmp_path / "out",
+    )
+    smoke = steps.smoke_test(context)
+    assert smoke["predictions"] == model.signature["sample_output"] and smoke["refused"] == 2

@@ -288,7 +288,7 @@ def test_bad_info_refused(tmp_path: Path) -> None:
 def test_import_loads_no_heavy_library() -> None:
     code = (
         "import sys\n"
-        "import opsml.cards._data_io, opsml.cards._model_io\n"
+        "import opsml.cards._data_io, opsml.cards.model_interfaces\n"
         "heavy = ('numpy', 'pandas', 'pyarrow', 'polars', 'sklearn', 'skops')\n"
         "print(','.join(sorted(m for m in heavy if m in sys.modules)))\n"
     )

@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from opsml.cards._model_io import load_model, predict_signature, save_model
+from opsml.cards.model_interfaces import load_model, predict_signature, save_model
 from opsml.errors import ArtifactNotFoundError, InvalidInputError
 
 INFO_KEYS = {
@@ -178,7 +178,9 @@ def test_explicit_pickle_round_trip(tmp_path: Path) -> None:
     assert info["model_class"].endswith("Doubler")
     assert info["signature"]["sample_output"] == [[2, 4]]
     assert info["signature"]["input"] == {"kind": "list", "type": "list"}
-    loaded = load_model(tmp_path, info)
+    with pytest.raises(InvalidInputError, match="allow_pickle=True"):
+        load_model(tmp_path, info)
+    loaded = load_model(tmp_path, info, allow_pickle=True)
     assert isinstance(loaded, Doubler)
     raw = (tmp_path / "model" / "model.pkl").read_bytes()
     assert raw[:2] == b"\x80\x05"  # protocol 5
@@ -191,23 +193,23 @@ def test_unpicklable_refused(tmp_path: Path) -> None:
 
 
 def test_unknown_serializer_refused(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInputError, match="auto, skops, pickle, files"):
+    with pytest.raises(InvalidInputError, match="skops, xgboost, lightgbm, onnx, pickle, files"):
         save_model(Doubler(), tmp_path, serializer="joblib")
 
 
 def test_model_file_and_folder(tmp_path: Path) -> None:
-    onnx = tmp_path / "model.onnx"
+    onnx = tmp_path / "model.bin"
     onnx.write_bytes(b"onnx-bytes")
     info = save_model(str(onnx), tmp_path / "a", sample_input=np.zeros((2, 3), dtype="float32"))
     _assert_json(info)
     assert info["serializer"] == "files"
     assert info["framework"] == "files"
     assert info["model_class"] is None
-    assert info["files"] == ["model/files/model.onnx"]
+    assert info["files"] == ["model/files/model.bin"]
     assert info["signature"]["input"] == {"kind": "numpy", "dtype": "float32", "shape": [None, 3]}
     assert info["signature"]["output"] is None
     path = load_model(tmp_path / "a", info)
-    assert path == tmp_path / "a" / "model" / "files" / "model.onnx"
+    assert path == tmp_path / "a" / "model" / "files" / "model.bin"
     assert path.read_bytes() == b"onnx-bytes"
 
     folder = tmp_path / "bert"
