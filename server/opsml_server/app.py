@@ -21,7 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 import opsml
 from opsml.backends.sql import SqlBackend
@@ -56,29 +56,50 @@ class BodyLimitMiddleware:
         for key, value in scope["headers"]:
             if key == b"content-length":
                 if not value.isdigit() or int(value) > self.limit:
-                    response = handlers.error_response(
-                        413,
-                        "payload_too_large",
-                        f"request bodies are limited to {self.limit} bytes; large "
-                        "registrations go through /api/v1/uploads",
-                    )
-                    await response(scope, receive, send)
+                    await self._too_large()(scope, receive, send)
                     return
                 break
+        await self._counted(scope, receive, send)
+
+    def _too_large(self) -> Response:
+        return handlers.error_response(
+            413,
+            "payload_too_large",
+            f"request bodies are limited to {self.limit} bytes; large "
+            "registrations go through /api/v1/uploads",
+        )
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A body without Content-Length: past the limit the app sees a disconnect, we 413."""
         received = 0
+        over = started = False
 
         async def limited() -> Message:
-            nonlocal received
+            nonlocal received, over
+            if over:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    from opsml.errors import PayloadTooLargeError
-
-                    raise PayloadTooLargeError(f"request body over {self.limit} bytes")
+                    over = True
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, limited, send)
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if over and not started:
+                return  # the app's answer to the cut body is replaced by the 413
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited, guarded)
+        except Exception:
+            if not over or started:
+                raise
+        if over and not started:
+            await self._too_large()(scope, receive, send)
 
 
 async def _sweep_forever(sessions: UploadSessions) -> None:
