@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
@@ -24,6 +25,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 import opsml
+from opsml.backends.base import RegistryBackend
 from opsml.backends.sql import SqlBackend
 from opsml.errors import OpsmlError
 from opsml_server import handlers, ui
@@ -102,14 +104,28 @@ class BodyLimitMiddleware:
             await self._too_large()(scope, receive, send)
 
 
-async def _sweep_forever(sessions: UploadSessions) -> None:
-    interval = max(1.0, min(sessions.ttl / 4, 300.0))
+async def _collect_garbage(backend: RegistryBackend, older_than: timedelta) -> None:
+    """Remove registrations abandoned by a killed server (logged, never fatal)."""
+    try:
+        removed = await run_in_threadpool(backend.collect_garbage, older_than)
+    except Exception:
+        logger.exception("removing abandoned registrations failed")
+        return
+    if removed:
+        logger.warning("removed abandoned registrations", extra={"count": removed})
+
+
+async def _sweep_forever(
+    sessions: UploadSessions, backend: RegistryBackend, pending_timeout: float
+) -> None:
+    interval = max(1.0, min(sessions.ttl / 4, pending_timeout / 4, 300.0))
     while True:
         await asyncio.sleep(interval)
         try:
             await run_in_threadpool(sessions.sweep)
         except Exception:
             logger.exception("sweeping upload sessions failed")
+        await _collect_garbage(backend, timedelta(seconds=pending_timeout))
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -165,7 +181,9 @@ def _lifespan(settings: ServerSettings) -> Callable[[FastAPI], AbstractAsyncCont
         from opsml import hooks
 
         hooks.load_plugins()
-        sweeper = asyncio.create_task(_sweep_forever(sessions))
+        pending_timeout = settings.pending_timeout
+        await _collect_garbage(backend, timedelta(seconds=pending_timeout))
+        sweeper = asyncio.create_task(_sweep_forever(sessions, backend, pending_timeout))
         from opsml_server.logs import log_ready
 
         log_ready(logger, settings)  # where the database and the artifacts are
