@@ -75,6 +75,7 @@ def test_item_10_opsml_db_gc(
 
     from opsml.backends import build_backend, clear_backend_cache
     from opsml.cli import app
+    from opsml.config import configure
 
     env = _make_env("sqlite", request, tmp_path)
     env.registry("run").register_card(run_card())
@@ -84,15 +85,21 @@ def test_item_10_opsml_db_gc(
     backend.close()
     monkeypatch.setenv("OPSML_TRACKING_URI", env.db_url)
     monkeypatch.setenv("OPSML_STORAGE_URI", env.storage_uri)
+    configure()  # the CLI reads the environment, not settings cached by earlier tests
     clear_backend_cache()
-    result = CliRunner().invoke(app, ["db", "gc", "--older-than", "3600"])
-    assert result.exit_code == 0, result.output
-    assert "removed 0 abandoned" in result.output
-    time.sleep(0.05)
-    result = CliRunner().invoke(app, ["db", "gc", "--older-than", "0"])
-    assert result.exit_code == 0, result.output
-    assert "removed 1 abandoned" in result.output
-    assert env.snapshot() == before
+    try:
+        result = CliRunner().invoke(app, ["db", "gc", "--older-than", "3600"])
+        assert result.exit_code == 0, result.output
+        assert "removed 0 abandoned" in result.output
+        time.sleep(0.05)
+        result = CliRunner().invoke(app, ["db", "gc", "--older-than", "0"])
+        assert result.exit_code == 0, result.output
+        assert "removed 1 abandoned" in result.output
+        assert env.snapshot() == before
+    finally:
+        monkeypatch.delenv("OPSML_TRACKING_URI")
+        monkeypatch.delenv("OPSML_STORAGE_URI")
+        configure()
     clear_backend_cache()
 
 
