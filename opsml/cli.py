@@ -9,6 +9,7 @@ Example:
     $ opsml cards show --registry model --name churn --version "^1"
     $ opsml models pull --name churn --repository ds-team --version "^1" --out ./model
     $ opsml db upgrade
+    $ opsml db gc --older-than 3600
     $ opsml users add alice && opsml users grant alice writer --repository vision
     $ opsml tokens create ci --user ci-bot --expires 90d
     $ opsml audit list --repository vision
@@ -119,6 +120,31 @@ def db_upgrade(
 
         shown = make_url(target).render_as_string(hide_password=True)
         typer.echo(f"database {shown} is at revision {revision}")
+
+    _run(run)
+
+
+@db_app.command("gc")
+def db_gc(
+    older_than: Annotated[
+        float,
+        typer.Option(
+            min=0, help="Seconds after which an unfinished registration counts as abandoned."
+        ),
+    ] = 3600.0,
+) -> None:
+    """Remove registrations abandoned by a killed process, with their stored files."""
+
+    def run() -> None:
+        from datetime import timedelta
+
+        from opsml.backends import backend_scheme, get_backend
+        from opsml.config import get_settings
+
+        if backend_scheme(get_settings().resolved_tracking_uri()) != "sql":
+            _fail("db gc needs a database URL in OPSML_TRACKING_URI, not a registry server URL")
+        removed = get_backend().collect_garbage(timedelta(seconds=older_than))
+        typer.echo(f"removed {removed} abandoned registration(s) older than {older_than:g} s")
 
     _run(run)
 

@@ -67,7 +67,8 @@ def check_relative_path(value: str) -> str:
 
     Refuses anything that could leave the folder or be read two ways: ``..`` or
     ``.`` segments, absolute paths, backslashes, NUL and control characters,
-    percent signs (encoded forms), empty segments.
+    percent signs (encoded forms), empty segments, segments that start or end with
+    whitespace (a path of only spaces among them).
 
     Example:
         >>> check_relative_path("model/model.skops")
@@ -95,6 +96,9 @@ def check_relative_path(value: str) -> str:
         for segment in value.split("/"):
             if segment in ("", ".", ".."):
                 why = "empty, '.' and '..' segments are not allowed"
+                break
+            if segment != segment.strip():
+                why = f"segment {segment!r} starts or ends with whitespace"
                 break
             if not _PATH_SEGMENT_RE.fullmatch(segment):
                 why = f"segment {segment!r} has characters outside [A-Za-z0-9_.+=@,() -]"

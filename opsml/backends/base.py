@@ -22,11 +22,12 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from opsml._filemode import set_default_mode
-from opsml.errors import ArtifactIntegrityError
+from opsml.errors import ArtifactIntegrityError, OpsmlError
 from opsml.schemas import (
     PRESIGN_EXPIRES,
     ArtifactFile,
@@ -219,6 +220,26 @@ class RegistryBackend(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the backend must not be used afterwards."""
+
+    def collect_garbage(self, older_than: timedelta) -> int:
+        """Remove registrations abandoned by a killed process (older than ``older_than``).
+
+        A registration still in progress is younger than ``older_than`` and is
+        kept. Backends that hold no metadata of their own refuse.
+
+        Returns:
+            How many abandoned registrations were removed.
+
+        Example:
+            >>> from datetime import timedelta
+            >>> backend.collect_garbage(timedelta(hours=1))  # doctest: +SKIP
+            0
+
+        """
+        raise OpsmlError(
+            f"{type(self).__name__} cannot collect garbage: run `opsml db gc` with "
+            "OPSML_TRACKING_URI set to the registry's database"
+        )
 
     def download_artifacts(
         self,

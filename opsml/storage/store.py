@@ -32,7 +32,7 @@ from opsml.schemas import ArtifactFile
 from opsml.storage import _cloud
 from opsml.storage._verify import CallerError
 from opsml.storage.digest import CHUNK_SIZE
-from opsml.storage.layout import card_prefix, staging_prefix
+from opsml.storage.layout import card_prefix, describe_key, staging_prefix
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -280,7 +280,8 @@ class ArtifactStore:
         return self._read(key, start, end)
 
     def _missing(self, key: str) -> ArtifactNotFoundError:
-        return ArtifactNotFoundError(f"artifact {key!r} is missing from storage {self.display_uri}")
+        # the client sees the card and the path; where the store lives is the server's business
+        return ArtifactNotFoundError(f"{describe_key(key)} is missing from storage")
 
     def hash_file(self, key: str) -> tuple[str, int]:
         """The SHA-256 and size of a stored file, streamed in bounded memory."""

@@ -15,15 +15,17 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 import opsml
+from opsml.backends.base import RegistryBackend
 from opsml.backends.sql import SqlBackend
 from opsml.backends.sql.identity import SqlIdentityStore
 from opsml.errors import OpsmlError
@@ -58,39 +60,74 @@ class BodyLimitMiddleware:
         for key, value in scope["headers"]:
             if key == b"content-length":
                 if not value.isdigit() or int(value) > self.limit:
-                    response = handlers.error_response(
-                        413,
-                        "payload_too_large",
-                        f"request bodies are limited to {self.limit} bytes; large "
-                        "registrations go through /api/v1/uploads",
-                    )
-                    await response(scope, receive, send)
+                    await self._too_large()(scope, receive, send)
                     return
                 break
+        await self._counted(scope, receive, send)
+
+    def _too_large(self) -> Response:
+        return handlers.error_response(
+            413,
+            "payload_too_large",
+            f"request bodies are limited to {self.limit} bytes; large "
+            "registrations go through /api/v1/uploads",
+        )
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A body without Content-Length: past the limit the app sees a disconnect, we 413."""
         received = 0
+        over = started = False
 
         async def limited() -> Message:
-            nonlocal received
+            nonlocal received, over
+            if over:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    from opsml.errors import PayloadTooLargeError
-
-                    raise PayloadTooLargeError(f"request body over {self.limit} bytes")
+                    over = True
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, limited, send)
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if over and not started:
+                return  # the app's answer to the cut body is replaced by the 413
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited, guarded)
+        except Exception:
+            if not over or started:
+                raise
+        if over and not started:
+            await self._too_large()(scope, receive, send)
 
 
-async def _sweep_forever(sessions: UploadSessions) -> None:
-    interval = max(1.0, min(sessions.ttl / 4, 300.0))
+async def _collect_garbage(backend: RegistryBackend, older_than: timedelta) -> None:
+    """Remove registrations abandoned by a killed server (logged, never fatal)."""
+    try:
+        removed = await run_in_threadpool(backend.collect_garbage, older_than)
+    except Exception:
+        logger.exception("removing abandoned registrations failed")
+        return
+    if removed:
+        logger.warning("removed abandoned registrations", extra={"count": removed})
+
+
+async def _sweep_forever(
+    sessions: UploadSessions, backend: RegistryBackend, pending_timeout: float
+) -> None:
+    interval = max(1.0, min(sessions.ttl / 4, pending_timeout / 4, 300.0))
     while True:
         await asyncio.sleep(interval)
         try:
             await run_in_threadpool(sessions.sweep)
         except Exception:
             logger.exception("sweeping upload sessions failed")
+        await _collect_garbage(backend, timedelta(seconds=pending_timeout))
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -147,7 +184,9 @@ def _lifespan(settings: ServerSettings) -> Callable[[FastAPI], AbstractAsyncCont
         from opsml import hooks
 
         hooks.load_plugins()
-        sweeper = asyncio.create_task(_sweep_forever(sessions))
+        pending_timeout = settings.pending_timeout
+        await _collect_garbage(backend, timedelta(seconds=pending_timeout))
+        sweeper = asyncio.create_task(_sweep_forever(sessions, backend, pending_timeout))
         from opsml_server.logs import log_ready
 
         log_ready(logger, settings)  # where the database and the artifacts are

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from opsml.errors import OpsmlError
 
@@ -120,6 +121,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, detail, dict(exc.headers or {}) or None)
 
 
+async def _client_abort(request: Request, exc: Exception) -> JSONResponse:
+    # nobody reads the answer: the client went away before its body was complete
+    logger.warning(
+        "request cut short by the client; nothing was stored",
+        extra={"path": request.url.path, "method": request.method},
+    )
+    return error_response(400, "client_abort", "the request body was cut short by the client")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.error("unexpected error", exc_info=exc, extra={"path": request.url.path})
     return error_response(
@@ -135,4 +145,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _client_abort)
     app.add_exception_handler(Exception, _unexpected)

@@ -58,6 +58,12 @@ class ServerSettings(RegistrySettings):
     upload_session_ttl: float = Field(
         default=3600.0, gt=0, description="Seconds after which an uncommitted upload is removed."
     )
+    pending_timeout: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds after which a registration that never completed (its process "
+        "was killed) is removed with its files, at startup and periodically.",
+    )
     auto_migrate: bool = Field(
         default=True, description="Create or upgrade the tables on first use."
     )

@@ -6,6 +6,8 @@ server through a :class:`Transport`; none of them touches another's state.
 
 from __future__ import annotations
 
+import socket
+import ssl
 import time
 from collections.abc import Iterator
 from typing import Any, TypeVar
@@ -17,6 +19,7 @@ from pydantic import BaseModel, SecretStr
 from opsml.errors import (
     AuthenticationError,
     BackendUnavailableError,
+    ConfigurationError,
     OpsmlError,
     PayloadTooLargeError,
     PermissionDeniedError,
@@ -64,6 +67,15 @@ def error_code(response: httpx.Response) -> str | None:
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         return str(body["error"].get("code") or "") or None
     return None
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception of a chain (the ``ssl`` or ``socket`` error under httpx's)."""
+    seen: set[int] = set()
+    while (inner := exc.__cause__ or exc.__context__) is not None and id(inner) not in seen:
+        seen.add(id(exc))
+        exc = inner
+    return exc
 
 
 class Transport:
@@ -237,8 +249,16 @@ class Transport:
 
     def unavailable(self, exc: httpx.TransportError) -> BackendUnavailableError:
         """The error for a connection that failed."""
+        cause = _root_cause(exc)
         if isinstance(exc, httpx.TimeoutException):
             why = f"did not answer within {self.timeout:g} s"
+        elif isinstance(cause, ssl.SSLError):
+            why = (
+                f"cannot be reached: the TLS handshake failed ({cause.reason or cause}; "
+                "is it a plain-HTTP server? then use http://)"
+            )
+        elif isinstance(cause, socket.gaierror):
+            why = f"cannot be reached: the host name {self._base.host!r} could not be resolved"
         elif isinstance(exc, httpx.ConnectError):
             why = "cannot be reached (connection refused or no route)"
         else:
@@ -270,6 +290,11 @@ class Transport:
             return PermissionDeniedError(
                 message
                 or f"{where} refused the request: writes to production need OPSML_PROD_TOKEN"
+            )
+        if status == 404 and code in (None, "not_found"):  # no such route: not a registry root
+            return ConfigurationError(
+                f"{where} has no endpoint {response.request.url.path}: OPSML_TRACKING_URI must "
+                "be the registry server's root URL (e.g. http://host:8080, without /api/v1)"
             )
         if code:
             return error_from_code(code, message or f"{where} answered {status}")

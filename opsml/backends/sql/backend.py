@@ -17,6 +17,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from opsml import hooks, versioning
 from opsml.backends.base import ArtifactReader, ProgressCallback, RegistryBackend
-from opsml.backends.sql import _queries, _reserve, _transfers, _writes
+from opsml.backends.sql import _gc, _queries, _reserve, _transfers, _writes
 from opsml.backends.sql._db_errors import translate
 from opsml.backends.sql._queries import check_registry
 from opsml.backends.sql._rows import to_public
@@ -335,6 +336,10 @@ class SqlBackend(RegistryBackend):
         with self._connect(write=True) as conn:
             _writes.mark_deleted(conn, self.environment, card, actor)
         self.store.delete_prefix(_transfers.version_prefix(card, card.version))
+
+    def collect_garbage(self, older_than: timedelta) -> int:
+        """See :meth:`RegistryBackend.collect_garbage` (:mod:`opsml.backends.sql._gc`)."""
+        return _gc.collect_garbage(lambda: self._connect(write=True), self.store, older_than)
 
     def audit_log(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """The newest audit entries, newest first (who, what, when, environment)."""

@@ -19,33 +19,23 @@ Example:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Header, Path, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
 
 import opsml
 from opsml.backends.base import RegistryBackend
 from opsml.schemas import RegistryType, check_relative_path
 from opsml_server import handlers
-from opsml_server.api.routes.cards import parse_range
 from opsml_server.auth import Authenticator
+from opsml_server.downloads import artifact_response
 from opsml_server.settings import ServerSettings
 from opsml_server.ui.routes import UiBackend
 from opsml_server.ui.routes import router as ui_router
 
 downloads = APIRouter(include_in_schema=False)
-
-
-def _window(chunks: Iterator[bytes], length: int) -> Iterator[bytes]:
-    """At most ``length`` bytes of ``chunks``."""
-    for chunk in chunks:
-        if length <= 0:
-            break
-        yield chunk[:length]
-        length -= len(chunk)
 
 
 @downloads.get("/api/v1/cards/{registry}/{uid}/files/{path:path}")
@@ -57,25 +47,9 @@ def download_file(
     range: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Stream one artifact through the backend (``Range`` honoured), as the API does."""
+    check_relative_path(path)
     card = backend.get_card(registry, uid=uid)
-    item = card.file(check_relative_path(path))
-    span = parse_range(range, item.size)
-    start, end = span or (0, item.size)
-    headers = {
-        "Accept-Ranges": "bytes",
-        "Content-Length": str(end - start),
-        "ETag": f'"{item.sha256}"',
-        "X-Opsml-Sha256": item.sha256,
-        "Content-Disposition": f'attachment; filename="{item.path.rsplit("/", 1)[-1]}"',
-    }
-    if span is not None:
-        headers["Content-Range"] = f"bytes {start}-{end - 1}/{item.size}"
-    return StreamingResponse(
-        _window(backend.iter_artifact(card, item.path, start=start), end - start),
-        status_code=206 if span is not None else 200,
-        media_type="application/octet-stream",
-        headers=headers,
-    )
+    return artifact_response(backend.open_artifact(card, path), range)
 
 
 def create_ui_app(backend: RegistryBackend) -> FastAPI:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import itertools
-import json
-import re
-from collections.abc import Iterator
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from pydantic import TypeAdapter, ValidationError
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
 from opsml.auth.roles import Principal, Role, require
-from opsml.backends.base import ArtifactReader, RegistryBackend
+from opsml.backends.base import RegistryBackend
 from opsml.errors import InvalidInputError
 from opsml.schemas import (
     CardCreate,
@@ -35,13 +32,17 @@ from opsml_server.api.deps import (
     UploadsDep,
     WriteAccess,
 )
-from opsml_server.handlers import ERROR_RESPONSES, ErrorBody, RangeNotSatisfiableError
-from opsml_server.metrics import ServerMetrics
+from opsml_server.downloads import artifact_response
+from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
 from opsml_server.staging import StagedFile, UploadSessions
 
 router = APIRouter(prefix="/api/v1/cards", tags=["cards"], responses=ERROR_RESPONSES)
 
 MAX_FILES = 10_000
+MAX_TAGS_FILTER = 16_384
+"""Characters of the ``tags`` filter of a listing."""
+MAX_TAGS_IN_FILTER = 100
+_TAGS = TypeAdapter(dict[str, str])  # jiter bounds the nesting depth (a clear error)
 Uid = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The card's uid.")]
 
 MULTIPART_BODY: dict[str, Any] = {
@@ -83,18 +84,15 @@ def list_cards(
     name: str | None = None,
     repository: str | None = None,
     version: Annotated[str | None, Query(description="A version or spec, e.g. '^1.2'.")] = None,
-    tags: Annotated[str | None, Query(description="Tags to match, as a JSON object.")] = None,
+    tags: Annotated[
+        str | None,
+        Query(max_length=MAX_TAGS_FILTER, description="Tags to match, as a JSON object."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> Response:
     """Cards matching every given filter, newest first."""
-    parsed_tags = None
-    if tags is not None:
-        try:
-            parsed_tags = json.loads(tags)
-        except ValueError:
-            raise InvalidInputError("tags must be a JSON object of strings") from None
     query = CardQuery(
-        name=name, repository=repository, version=version, tags=parsed_tags, limit=limit
+        name=name, repository=repository, version=version, tags=_parse_tags(tags), limit=limit
     )
     if repository is not None:
         require(user, Role.READER, repository)
@@ -102,6 +100,20 @@ def list_cards(
     if isinstance(user, Principal):  # only the repositories the caller may read
         items = [card for card in items if user.allows(Role.READER, card.repository)]
     return json_response(Page(items=items))
+
+
+def _parse_tags(tags: str | None) -> dict[str, str] | None:
+    """The ``tags`` filter: a flat JSON object of strings, bounded in size and depth."""
+    if tags is None:
+        return None
+    try:
+        parsed = _TAGS.validate_json(tags)
+    except ValidationError as exc:
+        why = exc.errors()[0]["msg"]
+        raise InvalidInputError(f"tags must be a flat JSON object of strings ({why})") from None
+    if len(parsed) > MAX_TAGS_IN_FILTER:
+        raise InvalidInputError(f"tags may hold at most {MAX_TAGS_IN_FILTER} tags to match")
+    return parsed
 
 
 @router.get("/{registry}/resolve", operation_id="find_card", response_model=CardPublic)
@@ -235,42 +247,6 @@ def _register_inline(
         raise
 
 
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """The ``[start, end)`` of a single ``Range: bytes=`` header; ``None`` means the whole file.
-
-    Multiple ranges and malformed headers are ignored (the whole file is sent,
-    as RFC 9110 allows); a range starting beyond the end is unsatisfiable.
-
-    Example:
-        >>> parse_range("bytes=10-", 100), parse_range("bytes=-10", 100), parse_range(None, 5)
-        ((10, 100), (90, 100), None)
-
-    """
-    if not header:
-        return None
-    match = _RANGE_RE.fullmatch(header.strip())
-    if not match or (not match[1] and not match[2]):
-        return None
-    first, last = match[1], match[2]
-    if not first:  # suffix: the last N bytes
-        length = int(last)
-        if length == 0 or size == 0:
-            raise RangeNotSatisfiableError(f"range {header!r} of a {size}-byte file", size)
-        return max(0, size - length), size
-    start = int(first)
-    end = size if not last else min(int(last) + 1, size)
-    if last and int(last) < start:
-        return None
-    if start >= size:
-        raise RangeNotSatisfiableError(
-            f"range {header!r} starts beyond the end of the {size}-byte file", size
-        )
-    return start, end
-
-
 @router.get(
     "/{registry}/{uid}/files/{path:path}",
     operation_id="download_file",
@@ -299,53 +275,4 @@ def download_file(
     card = backend.get_card(registry, uid=uid)
     require(user, Role.READER, card.repository)
     artifact = backend.open_artifact(card, path)
-    # The bytes are sent as stored, never trimmed to the record: a changed file
-    # must fail the client's digest check. A folder store knows the real size.
-    span = parse_range(range, artifact.size)
-    start, end = span or (0, artifact.size)
-    open_ended = span is None or (range or "").rstrip().endswith("-")
-    chunks = artifact.chunks(start, None if open_ended else end)
-    first = next(chunks, b"")  # a missing file fails here, before the response starts
-    headers = _download_headers(artifact, span, start, end, sized=not open_ended)
-    status = 206 if span is not None else 200
-    second = next(chunks, None) if first else None
-    if second is None:  # the whole answer is in hand (a small file): no streaming
-        metrics.bytes_moved.labels("download").inc(len(first))
-        headers["Content-Length"] = str(len(first))
-        return Response(
-            first, status_code=status, media_type="application/octet-stream", headers=headers
-        )
-    return StreamingResponse(
-        _counted(first, itertools.chain((second,), chunks), metrics),
-        status_code=status,
-        media_type="application/octet-stream",
-        headers=headers,
-    )
-
-
-def _download_headers(
-    artifact: ArtifactReader, span: tuple[int, int] | None, start: int, end: int, *, sized: bool
-) -> dict[str, str]:
-    """Headers of a download: the record's digest, and the length when it is known."""
-    item = artifact.item
-    headers = {
-        "Accept-Ranges": "bytes",
-        "ETag": f'"{item.sha256}"',
-        "X-Opsml-Sha256": item.sha256,
-        "X-Opsml-Size": str(item.size),
-    }
-    if artifact.stored_size is not None or sized:
-        headers["Content-Length"] = str(end - start)
-    if span is not None:
-        headers["Content-Range"] = f"bytes {start}-{end - 1}/{artifact.size}"
-    return headers
-
-
-def _counted(first: bytes, rest: Iterator[bytes], metrics: ServerMetrics) -> Iterator[bytes]:
-    counter = metrics.bytes_moved.labels("download")
-    if first:
-        counter.inc(len(first))
-        yield first
-    for chunk in rest:
-        counter.inc(len(chunk))
-        yield chunk
+    return artifact_response(artifact, range, metrics.bytes_moved.labels("download").inc)
