@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from opsml.backends.base import ProgressCallback, RegistryBackend
     from opsml.cards.base import Card
     from opsml.config import OpsmlSettings
+    from opsml.schemas import AliasPublic
 
 
 def _stage_manifest(root: Path) -> list[ArtifactFile]:
@@ -197,8 +198,9 @@ class CardRegistry:
         version: str | None = None,
         *,
         uid: str | None = None,
+        alias: str | None = None,
     ) -> Card:
-        """One card by ``uid``, or by name (and repository) and a version spec.
+        """One card by ``uid``, or by name (and repository) and a version spec or an alias.
 
         Args:
             name: card name.
@@ -207,6 +209,8 @@ class CardRegistry:
                 (``"^1.2"``, ``"~1.2.3"``, ``">=1.0,<2"``), or ``None``/``"latest"``
                 for the highest release.
             uid: the card's uid instead of name and version.
+            alias: an alias (``"champion"``) instead of a version spec; needs
+                name and repository.
 
         Raises:
             CardNotFoundError: nothing matches.
@@ -221,13 +225,58 @@ class CardRegistry:
             ("repository", repository),
             ("version", version),
             ("uid", uid),
+            ("alias", alias),
         ):
             if value is not None and not isinstance(value, str):
                 raise InvalidInputError(f"{label} must be a string, got {type(value).__name__}")
         public = self.backend.get_card(
-            self.registry_type, uid=uid, name=name, repository=repository, version=version
+            self.registry_type,
+            uid=uid,
+            name=name,
+            repository=repository,
+            version=version,
+            alias=alias,
         )
         return self._card_type()._from_public(public, self.backend)
+
+    def set_alias(self, card: Card, alias: str) -> AliasPublic:
+        """Point ``alias`` of the card's name at this registered card (create or move it).
+
+        A write: it needs the production token on a production registry, is
+        audited, and emits ``opsml.card.alias_set``. Concurrent moves leave the
+        alias at the last committed one.
+
+        Raises:
+            InvalidInputError: the alias breaks the rules (lowercase letters,
+                digits, ``-``, starting with a letter, at most 63).
+
+        Example:
+            >>> registry.set_alias(card, "champion").version  # doctest: +SKIP
+            '1.2.0'
+
+        """
+        public, backend = self._owned(card)
+        return backend.set_alias(self.registry_type, public.uid, alias)
+
+    def delete_alias(self, *, name: str, repository: str, alias: str) -> None:
+        """Remove ``alias`` of ``repository/name``; the version it pointed to stays.
+
+        Example:
+            >>> registry.delete_alias(name="churn", repository="ds", alias="old")  # doctest: +SKIP
+
+        """
+        self.backend.delete_alias(self.registry_type, name, repository, alias)
+
+    def list_aliases(self, *, name: str, repository: str) -> dict[str, str]:
+        """Each alias of ``repository/name`` and the version it points to.
+
+        Example:
+            >>> registry.list_aliases(name="churn", repository="ds")  # doctest: +SKIP
+            {'champion': '1.2.0'}
+
+        """
+        found = self.backend.list_aliases(self.registry_type, name, repository)
+        return {a.alias: a.version for a in found}
 
     def update_card(self, card: Card) -> Card:
         """Save changed metadata (tags, description, metrics…); artifacts never change.

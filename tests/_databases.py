@@ -47,7 +47,12 @@ def clear_tables(url: str) -> None:
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
-            for table in ("opsml_card_tags", "opsml_audit_log", "opsml_cards"):
+            for table in (
+                "opsml_card_aliases",
+                "opsml_card_tags",
+                "opsml_audit_log",
+                "opsml_cards",
+            ):
                 conn.execute(text(f"DELETE FROM {table}"))
     finally:
         engine.dispose()

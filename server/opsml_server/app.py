@@ -28,7 +28,7 @@ from opsml.backends.sql import SqlBackend
 from opsml.errors import OpsmlError
 from opsml_server import handlers, ui
 from opsml_server.api.deps import CurrentUser
-from opsml_server.api.routes import cards, health, presign, uploads
+from opsml_server.api.routes import aliases, cards, health, presign, uploads
 from opsml_server.metrics import MetricsMiddleware, ServerMetrics
 from opsml_server.settings import ServerSettings, get_settings
 from opsml_server.staging import UploadSessions
@@ -190,6 +190,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(cards.router)
     app.include_router(uploads.router)
     app.include_router(presign.router)
+    app.include_router(aliases.router)
     app.include_router(ui.router)
 
     @app.get("/openapi.json", include_in_schema=False)
