@@ -389,3 +389,47 @@ def test_prefect_yaml_loads_with_prefects_models() -> None:
     for deployment in model.deployments:
         path, _, func = (deployment.entrypoint or "").partition(":")
         assert (REPO_ROOT / path).is_file() and f"def {func}(" in (REPO_ROOT / path).read_text()
+
+
+# -- alias events (issue 13) ---------------------------------------------------------
+
+
+def test_alias_move_emits_alias_set_exactly_once(
+    prefect_api: str, embedded: Path, emitted: list[dict[str, Any]]
+) -> None:
+    from opsml import CardRegistry
+
+    registry = CardRegistry("model")
+    first = registry.register_card(_model_card())
+    second = registry.register_card(_model_card(), version_type="patch")
+    emitted.clear()
+    registry.set_alias(first, "champion")
+    registry.set_alias(second, "champion")
+    registry.delete_alias(name="churn", repository="ds-team", alias="champion")
+    assert [c["event"] for c in emitted] == ["opsml.card.alias_set"] * 2
+    assert emitted[1]["resource"] == {
+        "prefect.resource.id": f"opsml.card.{second.uid}",
+        "prefect.resource.name": "ds-team/churn",
+        "opsml.registry": "model",
+        "opsml.name": "churn",
+        "opsml.repository": "ds-team",
+        "opsml.version": "1.0.1",
+        "opsml.alias": "champion",
+    }
+    assert emitted[0]["resource"]["opsml.version"] == "1.0.0"
+    assert emitted[1]["payload"]["alias"] == "champion"
+
+
+def test_http_client_leaves_the_alias_event_to_the_server(
+    tmp_path: Path, emitted: list[dict[str, Any]], prefect_api: str
+) -> None:
+    from opsml import CardRegistry
+    from opsml.config import OpsmlSettings
+    from tests._live_server import running_server
+
+    with running_server(tmp_path / "server") as server:
+        registry = CardRegistry("model", settings=OpsmlSettings(tracking_uri=server.url))
+        card = registry.register_card(_model_card())
+        registry.set_alias(card, "champion")
+        assert registry.list_aliases(name="churn", repository="ds-team") == {"champion": "1.0.0"}
+    assert emitted == []
