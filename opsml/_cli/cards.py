@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from opsml._cli.aliases import alias_app
 from opsml._cli.common import REGISTRY_HELP, fail, run
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from opsml.schemas import CardPublic
 
 cards_app = typer.Typer(help="Find and inspect registered cards.", no_args_is_help=True)
+cards_app.add_typer(alias_app, name="alias")
 
 _LIST_COLUMNS = ("name", "repository", "version", "created_at", "uid")
 
