@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from opsml import CardRegistry
     from opsml.cards.base import Card
+    from opsml.schemas import AliasPublic
     from opsml_prefect.credentials import OpsmlCredentials
 
 __all__ = list(TASKS)
@@ -129,10 +130,15 @@ def _pull_model(
     version: str | None,
     out_dir: str | Path,
     credentials: OpsmlCredentials | None,
+    alias: str | None = None,
 ) -> str:
     from opsml_prefect.deployments.steps import download_model
 
-    return download_model(name, repository, version, out_dir, credentials)["model_dir"]
+    return download_model(name, repository, version, out_dir, credentials, alias)["model_dir"]
+
+
+def _set_alias(card: Card, alias: str, credentials: OpsmlCredentials | None) -> AliasPublic:
+    return _registry(card.registry_type, credentials).set_alias(card, alias)
 
 
 # -- sync tasks -----------------------------------------------------------------------
@@ -215,6 +221,7 @@ def pull_model(
     version: str | None = None,
     out_dir: str | Path = "model",
     credentials: OpsmlCredentials | None = None,
+    alias: str | None = None,
 ) -> str:
     """Download a model card's files into ``out_dir`` (digests verified), plus ``card.json``.
 
@@ -224,6 +231,7 @@ def pull_model(
         version: version or spec (default the latest release).
         out_dir: folder to write to (created when missing).
         credentials: registry credentials; default the environment.
+        alias: an alias (``"champion"``) in place of ``version``.
 
     Returns:
         The absolute path of ``out_dir``.
@@ -235,7 +243,22 @@ def pull_model(
         >>> path = pull_model("churn", "ds-team", "^1", "build/model")  # doctest: +SKIP
 
     """
-    return _pull_model(name, repository, version, out_dir, credentials)
+    return _pull_model(name, repository, version, out_dir, credentials, alias)
+
+
+@task(task_run_name="alias-{card.name}-{alias}", **_TASK_OPTIONS)
+def set_alias(card: Card, alias: str, credentials: OpsmlCredentials | None = None) -> AliasPublic:
+    """Point ``alias`` of the card's name at this registered card (create or move it).
+
+    A write (the production token in production), audited; the registry emits
+    ``opsml.card.alias_set``, which can trigger a deployment.
+
+    Example:
+        >>> set_alias(card, "champion").version  # doctest: +SKIP
+        '1.2.0'
+
+    """
+    return _set_alias(card, alias, credentials)
 
 
 # -- async twins ----------------------------------------------------------------------
@@ -306,6 +329,7 @@ async def apull_model(
     version: str | None = None,
     out_dir: str | Path = "model",
     credentials: OpsmlCredentials | None = None,
+    alias: str | None = None,
 ) -> str:
     """Async twin of :func:`pull_model`.
 
@@ -314,5 +338,18 @@ async def apull_model(
 
     """
     return await anyio.to_thread.run_sync(
-        functools.partial(_pull_model, name, repository, version, out_dir, credentials)
+        functools.partial(_pull_model, name, repository, version, out_dir, credentials, alias)
     )
+
+
+@task(task_run_name="alias-{card.name}-{alias}", **_TASK_OPTIONS)
+async def aset_alias(
+    card: Card, alias: str, credentials: OpsmlCredentials | None = None
+) -> AliasPublic:
+    """Async twin of :func:`set_alias`.
+
+    Example:
+        >>> moved = await aset_alias(card, "champion")  # doctest: +SKIP
+
+    """
+    return await anyio.to_thread.run_sync(functools.partial(_set_alias, card, alias, credentials))

@@ -433,3 +433,38 @@ def test_http_client_leaves_the_alias_event_to_the_server(
         registry.set_alias(card, "champion")
         assert registry.list_aliases(name="churn", repository="ds-team") == {"champion": "1.0.0"}
     assert emitted == []
+
+
+def test_set_alias_tasks_and_pull_by_alias(
+    prefect_api: str, embedded: Path, emitted: list[dict[str, Any]]
+) -> None:
+    import asyncio
+
+    from prefect import flow
+
+    from opsml import CardRegistry
+    from opsml_prefect import aset_alias, pull_model, set_alias
+    from opsml_prefect.deployments.steps import pull_model as pull_step
+
+    registry = CardRegistry("model")
+    first = registry.register_card(_model_card())
+    second = registry.register_card(_model_card(), version_type="patch")
+
+    @flow
+    def promote() -> str:
+        set_alias(first, "champion")
+        return pull_model("churn", "ds-team", out_dir=str(embedded / "a"), alias="champion")
+
+    @flow
+    async def apromote() -> Any:
+        return await aset_alias(second, "champion")
+
+    folder = Path(promote())
+    assert '"version": "1.0.0"' in (folder / "card.json").read_text()
+    moved = asyncio.run(apromote())
+    assert (moved.alias, moved.version) == ("champion", "1.0.1")
+    out = pull_step("churn", "ds-team", directory=str(embedded / "b"), alias="champion")
+    assert out["version"] == "1.0.1" and out["uid"] == second.uid
+    assert [c["event"] for c in emitted if c["event"].endswith("alias_set")] == [
+        "opsml.card.alias_set"
+    ] * 2
