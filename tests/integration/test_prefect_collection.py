@@ -378,10 +378,11 @@ def test_prefect_yaml_loads_with_prefects_models() -> None:
     assert packaging.triggers
     trigger = TypeAdapter(DeploymentTriggerTypes).validate_python(packaging.triggers[0])
     assert isinstance(trigger, DeploymentEventTrigger)
-    assert trigger.expect == {"opsml.card.registered"}
+    assert trigger.expect == {"opsml.card.alias_set"}  # the deploy gate: alias moves only
     match = {k: v[0] if isinstance(v, list) else v for k, v in trigger.match.items()}
     assert match["prefect.resource.id"] == "opsml.card.*"
     assert match["opsml.name"] == "iris-classifier" and match["opsml.registry"] == "model"
+    assert match["opsml.alias"] == "champion"
     assert trigger.parameters["version"] == "{{ event.resource['opsml.version'] }}"  # type: ignore[index]
     spec = yaml.safe_load((REPO_ROOT / "flows" / "model_spec.yaml").read_text())
     assert match["opsml.name"] == spec["model"]["name"]
