@@ -39,6 +39,7 @@ def test_set_move_load_list_delete_alias(registry_env: RegistryEnv, tmp_path: Pa
     first, second = _versions(registry_env, 2)
     moved = reg.set_alias(first, "champion")
     assert (moved.alias, moved.version, moved.uid) == ("champion", "1.0.0", first.uid)
+    assert moved.set_at.tzinfo is not None  # aware on every database (SQLite stores naive)
     loaded = reg.load_card(name="train", repository="ds-team", alias="champion")
     assert loaded.uid == first.uid
     reg.set_alias(second, "champion")

@@ -10,6 +10,7 @@ update. Each function runs inside the caller's transaction.
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -37,9 +38,10 @@ def _key(registry: str, name: str, repository: str, alias: str) -> tuple[Any, ..
 
 def to_alias(row: Any) -> AliasPublic:
     """An alias row as its wire model."""
+    set_at = row.set_at if row.set_at.tzinfo else row.set_at.replace(tzinfo=UTC)  # SQLite
     return AliasPublic(
         registry=row.registry, name=row.name, repository=row.repository, alias=row.alias,
-        version=row.version, uid=row.card_uid, set_at=row.set_at, set_by=row.set_by,
+        version=row.version, uid=row.card_uid, set_at=set_at, set_by=row.set_by,
     )  # fmt: skip
 
 
