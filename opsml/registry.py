@@ -42,7 +42,9 @@ class CardRegistry:
 
     The backend comes from the settings: a registry server when
     ``OPSML_TRACKING_URI`` is ``http(s)://…``, a database URL directly, or
-    embedded SQLite in ``./opsml_registry`` when it is unset.
+    embedded SQLite in ``./opsml_registry`` when it is unset. ``tracking_uri=``
+    (with ``storage_uri``, ``username``, ``password``, ``prod_token``)
+    addresses another registry instead, e.g. the target of :meth:`copy_card`.
 
     Example:
         >>> registry = CardRegistry("run")  # doctest: +SKIP
@@ -59,7 +61,19 @@ class CardRegistry:
         *,
         settings: OpsmlSettings | None = None,
         backend: RegistryBackend | None = None,
+        tracking_uri: str | None = None,
+        storage_uri: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        prod_token: str | None = None,
     ) -> None:
+        if tracking_uri is not None:  # another registry than the configured one
+            from opsml.config import OpsmlSettings
+
+            settings = OpsmlSettings.model_validate(
+                {"tracking_uri": tracking_uri, "storage_uri": storage_uri or "",
+                 "username": username, "password": password, "prod_token": prod_token}
+            )  # fmt: skip
         if registry_type not in REGISTRY_TYPES:
             raise InvalidInputError(
                 f"unknown registry type {registry_type!r}: use one of {', '.join(REGISTRY_TYPES)}"
@@ -303,6 +317,23 @@ class CardRegistry:
         public, backend = self._owned(card)
         backend.delete_card(self.registry_type, public.uid)
         card._public = None
+
+    def copy_card(self, card: Card, *, to: CardRegistry) -> Card:
+        """Copy this registry's ``card`` into the registry ``to``, same version and digests.
+
+        Idempotent for the same files; the same version with other files is a
+        :class:`~opsml.errors.VersionConflictError`; nothing is written on failure.
+        See :mod:`opsml.promotion`.
+
+        Example:
+            >>> prod = CardRegistry("model", tracking_uri="http://prod:8080", prod_token="t")
+            >>> staging.copy_card(card, to=prod).version  # doctest: +SKIP
+            '1.2.0'
+
+        """
+        from opsml.promotion import copy_card
+
+        return copy_card(self, card, to)
 
     def _owned(self, card: Card) -> tuple[Any, RegistryBackend]:
         from opsml.cards.base import Card
