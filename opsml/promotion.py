@@ -10,12 +10,14 @@ the same version with other files is a :class:`VersionConflictError` that
 changes nothing. A failure at any point leaves nothing in the target: the
 target's registration is atomic.
 
+The public entry is :meth:`opsml.CardRegistry.copy_card`.
+
 Example:
     >>> from opsml import CardRegistry
     >>> staging = CardRegistry("model", tracking_uri="http://staging:8080")
     >>> prod = CardRegistry("model", tracking_uri="http://prod:8080", prod_token="t")
-    >>> copy_card(staging, staging.load_card(name="churn", alias="champion", repository="ds"),
-    ...           prod)  # doctest: +SKIP
+    >>> card = staging.load_card(name="churn", repository="ds", alias="champion")  # doctest: +SKIP
+    >>> staging.copy_card(card, to=prod)  # doctest: +SKIP
 
 """
 
@@ -26,12 +28,11 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from opsml.errors import CardNotFoundError, InvalidInputError, VersionConflictError
+from opsml.errors import CardNotFoundError, VersionConflictError
 from opsml.schemas import CardCreate, CardPublic, build
 
 if TYPE_CHECKING:
-    from opsml.cards.base import Card
-    from opsml.registry import CardRegistry
+    from opsml.backends.base import RegistryBackend
 
 
 def _digests(card: CardPublic) -> list[tuple[str, int, str]]:
@@ -42,17 +43,25 @@ def _same_files(a: CardPublic, b: CardPublic) -> bool:
     return _digests(a) == _digests(b)
 
 
-def _existing(target: CardRegistry, public: CardPublic) -> CardPublic | None:
+def _existing(target: RegistryBackend, public: CardPublic) -> CardPublic | None:
     try:
-        return target.backend.get_card(
+        return target.get_card(
             public.registry, name=public.name, repository=public.repository, version=public.version
         )
     except CardNotFoundError:
         return None
 
 
-def copy_card(source: CardRegistry, card: Card, target: CardRegistry) -> Card:
-    """Copy the registered ``card`` of ``source`` into ``target`` at the same version.
+def copy_public(
+    source: RegistryBackend, public: CardPublic, target: RegistryBackend, *, source_location: str
+) -> CardPublic:
+    """Copy the registered ``public`` of ``source`` into ``target`` at the same version.
+
+    Args:
+        source: the backend holding the card.
+        public: the card to copy.
+        target: the backend to copy it into.
+        source_location: the source registry, without credentials (recorded).
 
     Returns:
         The card in the target (the existing one when the same content is there).
@@ -63,42 +72,28 @@ def copy_card(source: CardRegistry, card: Card, target: CardRegistry) -> Card:
         PermissionDeniedError: the target is production and its token is missing.
 
     Example:
-        >>> copy_card(staging, card, prod).version  # doctest: +SKIP
-        '1.2.0'
+        >>> copy_public(staging, card, prod, source_location="http://stg:8080")  # doctest: +SKIP
 
     """
-    if source.registry_type != target.registry_type:
-        raise InvalidInputError(
-            f"cannot copy a {source.registry_type} card into the {target.registry_type} registry"
-        )
-    public, _ = source._owned(card)
     existing = _existing(target, public)
     if existing is not None:
         if _same_files(existing, public):
-            return target._card_type()._from_public(existing, target.backend)
+            return existing
         raise VersionConflictError(
             f"{public.registry} card {public.repository}/{public.name} v{public.version} "
             f"exists in the target with other files: nothing was copied"
         )
     staging = Path(tempfile.mkdtemp(prefix="opsml-copy-"))
     try:
-        source.backend.download_artifacts(public, staging)  # digests verified
-        request = build(CardCreate, **_create_fields(source, public))
-        copied = target.backend.register_card(request, staging)  # verified again
+        source.download_artifacts(public, staging)  # digests verified
+        request = build(CardCreate, **_create_fields(public, source_location))
+        return target.register_card(request, staging)  # verified again
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target._card_type()._from_public(copied, target.backend)
 
 
-def _create_fields(source: CardRegistry, public: CardPublic) -> dict[str, Any]:
-    from opsml.config import describe_location, get_settings
-
-    settings = source._settings or get_settings()
-    provenance = {
-        "registry": describe_location(settings.resolved_tracking_uri()),
-        "uid": public.uid,
-        "version": public.version,
-    }
+def _create_fields(public: CardPublic, source_location: str) -> dict[str, Any]:
+    provenance = {"registry": source_location, "uid": public.uid, "version": public.version}
     return {
         "registry": public.registry,
         "name": public.name,

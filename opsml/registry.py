@@ -331,9 +331,17 @@ class CardRegistry:
             '1.2.0'
 
         """
-        from opsml.promotion import copy_card
+        from opsml.config import describe_location, get_settings
+        from opsml.promotion import copy_public
 
-        return copy_card(self, card, to)
+        if to.registry_type != self.registry_type:
+            raise InvalidInputError(
+                f"cannot copy a {self.registry_type} card into the {to.registry_type} registry"
+            )
+        public, backend = self._owned(card)
+        where = describe_location((self._settings or get_settings()).resolved_tracking_uri())
+        copied = copy_public(backend, public, to.backend, source_location=where)
+        return to._card_type()._from_public(copied, to.backend)
 
     def _owned(self, card: Card) -> tuple[Any, RegistryBackend]:
         from opsml.cards.base import Card
