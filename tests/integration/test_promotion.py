@@ -130,3 +130,24 @@ def test_a_tampered_source_file_leaves_nothing_in_the_target(
     with pytest.raises(ArtifactIntegrityError, match="does not match its record"):
         source.copy_card(card, to=target)
     assert _snapshot(staging_server) == before
+
+
+def test_cli_copies_the_alias_into_production(
+    tmp_path: Path, staging_server: LiveServer, prod_server: LiveServer
+) -> None:
+    from typer.testing import CliRunner
+
+    from opsml.cli import app
+
+    staging = CardRegistry("run", tracking_uri=staging_server.url)
+    card = staging.register_card(_card(tmp_path, os.urandom(2048), name="cli-copy"))
+    staging.set_alias(card, "champion")
+    args = ["cards", "copy", "--from", staging_server.url, "--to", prod_server.url]
+    args += ["--registry", "run", "--name", "cli-copy", "--repository", "ds", "--alias", "champion"]
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 1 and "production token" in refused.output
+    done = CliRunner().invoke(app, args, env={"OPSML_TARGET_PROD_TOKEN": TOKEN})
+    assert done.exit_code == 0, done.output
+    assert f"v{card.version} (uid {card.uid})" in done.output
+    prod = CardRegistry("run", tracking_uri=prod_server.url)
+    assert prod.load_card(uid=card.uid).version == card.version
