@@ -20,6 +20,7 @@ TASKS: tuple[str, ...] = (
     "list_cards",
     "pull_model",
     "set_alias",
+    "copy_card",
     "aregister_card",
     "aload_card",
     "alist_cards",

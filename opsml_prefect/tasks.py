@@ -104,9 +104,10 @@ def _load_card(
     version: str | None,
     uid: str | None,
     credentials: OpsmlCredentials | None,
+    alias: str | None = None,
 ) -> Card:
     return _registry(registry_type, credentials).load_card(
-        name=name, repository=repository, version=version, uid=uid
+        name=name, repository=repository, version=version, uid=uid, alias=alias
     )
 
 
@@ -139,6 +140,23 @@ def _pull_model(
 
 def _set_alias(card: Card, alias: str, credentials: OpsmlCredentials | None) -> AliasPublic:
     return _registry(card.registry_type, credentials).set_alias(card, alias)
+
+
+@task(task_run_name="copy-{card.name}", **_TASK_OPTIONS)
+def copy_card(
+    card: Card, target: OpsmlCredentials, credentials: OpsmlCredentials | None = None
+) -> Card:
+    """Copy a registered card into the registry ``target`` names: same version and digests.
+
+    Idempotent for the same content; the same version with other files fails
+    and changes nothing (see :meth:`opsml.CardRegistry.copy_card`).
+
+    Example:
+        >>> prod_card = copy_card(card, OpsmlCredentials.load("opsml-prod"))  # doctest: +SKIP
+
+    """
+    source = _registry(card.registry_type, credentials)
+    return source.copy_card(card, to=target.get_registry(card.registry_type))
 
 
 # -- sync tasks -----------------------------------------------------------------------
@@ -174,6 +192,7 @@ def load_card(
     version: str | None = None,
     uid: str | None = None,
     credentials: OpsmlCredentials | None = None,
+    alias: str | None = None,
 ) -> Card:
     """Load one card by uid, or by name (and repository) and a version spec.
 
@@ -184,6 +203,7 @@ def load_card(
         version: ``"1.0.1"``, ``"^1.2"``, ``"1.*"``, ``">=1,<2"`` or ``None`` for the latest.
         uid: the card's uid instead of name and version.
         credentials: registry credentials; default the environment.
+        alias: an alias (``"champion"``) in place of ``version``.
 
     Returns:
         The card (artifacts are downloaded lazily, verified).
@@ -192,7 +212,7 @@ def load_card(
         >>> model = load_card("model", name="churn", version="^1").load_model()  # doctest: +SKIP
 
     """
-    return _load_card(registry_type, name, repository, version, uid, credentials)
+    return _load_card(registry_type, name, repository, version, uid, credentials, alias)
 
 
 @task(**_TASK_OPTIONS)
@@ -287,6 +307,7 @@ async def aload_card(
     version: str | None = None,
     uid: str | None = None,
     credentials: OpsmlCredentials | None = None,
+    alias: str | None = None,
 ) -> Card:
     """Async twin of :func:`load_card`.
 
@@ -295,7 +316,9 @@ async def aload_card(
 
     """
     return await anyio.to_thread.run_sync(
-        functools.partial(_load_card, registry_type, name, repository, version, uid, credentials)
+        functools.partial(
+            _load_card, registry_type, name, repository, version, uid, credentials, alias
+        )
     )
 
 

@@ -151,3 +151,34 @@ def test_cli_copies_the_alias_into_production(
     assert f"v{card.version} (uid {card.uid})" in done.output
     prod = CardRegistry("run", tracking_uri=prod_server.url)
     assert prod.load_card(uid=card.uid).version == card.version
+
+
+def test_promote_flow_copies_champion_and_sets_it_in_prod(
+    tmp_path: Path, staging_server: LiveServer, prod_server: LiveServer, prefect_api: str
+) -> None:
+    from flows.promote import promote
+    from opsml_prefect import OpsmlCredentials
+
+    staging = CardRegistry("model", tracking_uri=staging_server.url)
+    card = staging.register_card(_model_card())
+    staging.set_alias(card, "champion")
+    source = OpsmlCredentials(tracking_uri=staging_server.url)
+    target = OpsmlCredentials(tracking_uri=prod_server.url, prod_token=TOKEN)
+    out = promote(name="promo", repository="ds", source=source, target=target)
+    assert out == {"version": card.version, "uid": card.uid}
+    prod = CardRegistry("model", tracking_uri=prod_server.url)
+    assert prod.list_aliases(name="promo", repository="ds") == {"champion": card.version}
+    again = promote(name="promo", repository="ds", source=source, target=target)
+    assert again == out  # idempotent: the same content is not copied twice
+
+
+def _model_card() -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    from opsml import ModelCard
+
+    x = [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.9, 0.1]]
+    model = LogisticRegression().fit(x, [0, 1, 0, 1])
+    return ModelCard(
+        name="promo", repository="ds", contact="ds@example.com", model=model, sample_input=x[:2]
+    )
