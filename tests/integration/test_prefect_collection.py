@@ -296,8 +296,12 @@ def test_issue_20_pull_section_leaves_prefect_in_the_project_folder(
     from opsml import CardRegistry
 
     card = CardRegistry("model").register_card(_model_card("iris-classifier"))
+    CardRegistry("model").set_alias(card, "champion")  # the yaml's pull step takes champion
     config = yaml.safe_load((REPO_ROOT / "deployments" / "prefect.yaml").read_text())
     packaging = next(d for d in config["deployments"] if d["name"] == "iris-classifier-api")
+    assert (
+        packaging["pull"][-1]["opsml_prefect.deployments.steps.pull_model"]["alias"] == "champion"
+    )
     steps = [
         {key: {k: v for k, v in args.items() if k != "credentials"}}  # no block in this test
         for step in packaging["pull"]
