@@ -35,14 +35,15 @@ fi
 run_steps() { PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m flows.model_packaging "$@"; }
 
 # 1. validate the spec before any work (exits non-zero with the reason)
-MODEL_NAME="" MODEL_REPOSITORY="" MODEL_VERSION=""
+MODEL_NAME="" MODEL_REPOSITORY="" MODEL_VERSION="" MODEL_ALIAS=""
 spec_env="$(run_steps env "$SPEC")"
 eval "$spec_env"
 MODEL_VERSION="${OVERRIDE:-$MODEL_VERSION}"
 
 # 2. pull the model; every file's digest is verified, card.json is written beside them
 pull=(opsml models pull --quiet --force --name "$MODEL_NAME" --repository "$MODEL_REPOSITORY" --out "$OUT/model")
-if [ -n "$MODEL_VERSION" ]; then pull+=(--version "$MODEL_VERSION"); fi
+if [ -n "$MODEL_VERSION" ]; then pull+=(--version "$MODEL_VERSION")
+elif [ -n "$MODEL_ALIAS" ]; then pull+=(--alias "$MODEL_ALIAS"); fi
 "${pull[@]}"
 
 # 3. build context, in-process smoke test, Kubernetes manifests, image (when an engine answers)

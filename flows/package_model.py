@@ -11,7 +11,8 @@ image tagged by the model version, and builds the image when a container engine
 answers (else it prints the build command).
 
 The ``opsml-packaging`` deployment in ``deployments/prefect.yaml`` runs it when
-``opsml.card.registered`` arrives for the spec's model, with the event's version.
+``opsml.card.alias_set`` arrives for the alias ``champion`` of the spec's model,
+with the event's version (the version the alias was moved to).
 Without Prefect, the same steps run in CI: ``flows/ci_package.sh``. Run it once
 from the repository root with ``python -m flows.package_model`` (the module is
 named so that nothing shadows the ``packaging`` library; no ``sys.path`` edits).
@@ -164,8 +165,8 @@ def packaging(
 
     Args:
         spec_path: the model-API spec file.
-        version: overrides the spec's version (the triggered deployment passes the
-            registered version from the ``opsml.card.registered`` event).
+        version: overrides the spec's version or alias (the triggered deployment
+            passes the version of the ``opsml.card.alias_set`` event).
         output_dir: where ``model/``, ``context/`` and ``k8s/`` are written
             (one sub-folder per model version).
         build: try to build the image (only when ``docker info`` answers).

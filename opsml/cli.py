@@ -8,6 +8,8 @@ Example:
     $ opsml cards list --registry model --repository ds-team
     $ opsml cards show --registry model --name churn --version "^1"
     $ opsml models pull --name churn --repository ds-team --version "^1" --out ./model
+    $ opsml models pull --name churn --repository ds-team --alias champion --out ./model
+    $ opsml cards alias set champion --name churn --repository ds-team --version 1.2.0
     $ opsml db upgrade
     $ opsml db gc --older-than 3600
     $ opsml users add alice && opsml users grant alice writer --repository vision
@@ -57,6 +59,9 @@ def pull_model(
     version: Annotated[
         str | None, typer.Option(help="Version or spec (default: latest release).")
     ] = None,
+    alias: Annotated[
+        str | None, typer.Option(help="An alias (e.g. champion) instead of --version.")
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Replace --out when it is a non-empty folder.")
     ] = False,
@@ -73,7 +78,9 @@ def pull_model(
         from opsml.cards import ModelCard
         from opsml.registry import CardRegistry
 
-        card = CardRegistry("model").load_card(name=name, repository=repository, version=version)
+        card = CardRegistry("model").load_card(
+            name=name, repository=repository, version=version, alias=alias
+        )
         assert isinstance(card, ModelCard)  # the model registry holds only model cards
         total = card.stored_bytes
         if quiet or (not sys.stderr.isatty() and total < 64 * 1024 * 1024):

@@ -92,6 +92,13 @@ class VersionConflictError(OpsmlError):
     status_code = 409
 
 
+class AliasInUseError(OpsmlError):
+    """A version that an alias points to cannot be deleted: move or delete the alias first."""
+
+    code = "alias_in_use"
+    status_code = 409
+
+
 class ArtifactIntegrityError(OpsmlError):
     """A stored or transferred file does not match its recorded SHA-256 digest or size."""
 
@@ -208,6 +215,7 @@ ERRORS_BY_CODE: dict[str, type[OpsmlError]] = {
         CardNotFoundError,
         ArtifactNotFoundError,
         VersionConflictError,
+        AliasInUseError,
         ArtifactIntegrityError,
         PayloadTooLargeError,
         AuthenticationError,

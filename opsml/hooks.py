@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from opsml.cards.base import Card
-    from opsml.schemas import CardPublic
+    from opsml.schemas import AliasPublic, CardPublic
 
 logger = logging.getLogger("opsml.hooks")
 
@@ -42,7 +42,11 @@ Listener = Callable[["Card"], None]
 CommitListener = Callable[["CardPublic"], None]
 """Called where a registration is committed; errors are logged, never raised."""
 
+AliasListener = Callable[["CardPublic", "AliasPublic"], None]
+"""Called where an alias move is committed, with the card and the alias; errors are logged."""
+
 _providers: list[ContextProvider] = []
+_alias_listeners: list[AliasListener] = []
 _listeners: list[Listener] = []
 _commit_listeners: list[CommitListener] = []
 _plugins_loaded = False
@@ -77,6 +81,18 @@ def remove_commit_listener(listener: CommitListener) -> None:
     """Stop calling a commit listener."""
     if listener in _commit_listeners:
         _commit_listeners.remove(listener)
+
+
+def add_alias_listener(listener: AliasListener) -> None:
+    """Call ``listener(card_public, alias)`` after every alias move this process commits."""
+    if listener not in _alias_listeners:
+        _alias_listeners.append(listener)
+
+
+def remove_alias_listener(listener: AliasListener) -> None:
+    """Stop calling an alias listener."""
+    if listener in _alias_listeners:
+        _alias_listeners.remove(listener)
 
 
 def load_plugins() -> None:
@@ -123,4 +139,20 @@ def after_commit(card: CardPublic) -> None:
         except Exception:
             logger.warning(
                 "commit listener %r failed for card %s", listener, card.uid, exc_info=True
+            )
+
+
+def after_alias_set(card: CardPublic, alias: AliasPublic) -> None:
+    """Tell every alias listener that ``alias`` now points to ``card`` (called by the SQL backend).
+
+    Like :func:`after_commit`, it runs only where the move is committed (the
+    embedded client or the registry server), so an event goes out exactly once.
+    """
+    load_plugins()
+    for listener in list(_alias_listeners):
+        try:
+            listener(card, alias)
+        except Exception:
+            logger.warning(
+                "alias listener %r failed for card %s", listener, card.uid, exc_info=True
             )

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from opsml.backends.base import ProgressCallback, RegistryBackend
     from opsml.cards.base import Card
     from opsml.config import OpsmlSettings
+    from opsml.schemas import AliasPublic
 
 
 def _stage_manifest(root: Path) -> list[ArtifactFile]:
@@ -41,7 +42,9 @@ class CardRegistry:
 
     The backend comes from the settings: a registry server when
     ``OPSML_TRACKING_URI`` is ``http(s)://…``, a database URL directly, or
-    embedded SQLite in ``./opsml_registry`` when it is unset.
+    embedded SQLite in ``./opsml_registry`` when it is unset. ``tracking_uri=``
+    (with ``storage_uri``, ``username``, ``password``, ``prod_token``)
+    addresses another registry instead, e.g. the target of :meth:`copy_card`.
 
     Example:
         >>> registry = CardRegistry("run")  # doctest: +SKIP
@@ -58,7 +61,19 @@ class CardRegistry:
         *,
         settings: OpsmlSettings | None = None,
         backend: RegistryBackend | None = None,
+        tracking_uri: str | None = None,
+        storage_uri: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        prod_token: str | None = None,
     ) -> None:
+        if tracking_uri is not None:  # another registry than the configured one
+            from opsml.config import OpsmlSettings
+
+            settings = OpsmlSettings.model_validate(
+                {"tracking_uri": tracking_uri, "storage_uri": storage_uri or "",
+                 "username": username, "password": password, "prod_token": prod_token}
+            )  # fmt: skip
         if registry_type not in REGISTRY_TYPES:
             raise InvalidInputError(
                 f"unknown registry type {registry_type!r}: use one of {', '.join(REGISTRY_TYPES)}"
@@ -197,8 +212,9 @@ class CardRegistry:
         version: str | None = None,
         *,
         uid: str | None = None,
+        alias: str | None = None,
     ) -> Card:
-        """One card by ``uid``, or by name (and repository) and a version spec.
+        """One card by ``uid``, or by name (and repository) and a version spec or an alias.
 
         Args:
             name: card name.
@@ -207,6 +223,8 @@ class CardRegistry:
                 (``"^1.2"``, ``"~1.2.3"``, ``">=1.0,<2"``), or ``None``/``"latest"``
                 for the highest release.
             uid: the card's uid instead of name and version.
+            alias: an alias (``"champion"``) instead of a version spec; needs
+                name and repository.
 
         Raises:
             CardNotFoundError: nothing matches.
@@ -221,13 +239,58 @@ class CardRegistry:
             ("repository", repository),
             ("version", version),
             ("uid", uid),
+            ("alias", alias),
         ):
             if value is not None and not isinstance(value, str):
                 raise InvalidInputError(f"{label} must be a string, got {type(value).__name__}")
         public = self.backend.get_card(
-            self.registry_type, uid=uid, name=name, repository=repository, version=version
+            self.registry_type,
+            uid=uid,
+            name=name,
+            repository=repository,
+            version=version,
+            alias=alias,
         )
         return self._card_type()._from_public(public, self.backend)
+
+    def set_alias(self, card: Card, alias: str) -> AliasPublic:
+        """Point ``alias`` of the card's name at this registered card (create or move it).
+
+        A write: it needs the production token on a production registry, is
+        audited, and emits ``opsml.card.alias_set``. Concurrent moves leave the
+        alias at the last committed one.
+
+        Raises:
+            InvalidInputError: the alias breaks the rules (lowercase letters,
+                digits, ``-``, starting with a letter, at most 63).
+
+        Example:
+            >>> registry.set_alias(card, "champion").version  # doctest: +SKIP
+            '1.2.0'
+
+        """
+        public, backend = self._owned(card)
+        return backend.set_alias(self.registry_type, public.uid, alias)
+
+    def delete_alias(self, *, name: str, repository: str, alias: str) -> None:
+        """Remove ``alias`` of ``repository/name``; the version it pointed to stays.
+
+        Example:
+            >>> registry.delete_alias(name="churn", repository="ds", alias="old")  # doctest: +SKIP
+
+        """
+        self.backend.delete_alias(self.registry_type, name, repository, alias)
+
+    def list_aliases(self, *, name: str, repository: str) -> dict[str, str]:
+        """Each alias of ``repository/name`` and the version it points to.
+
+        Example:
+            >>> registry.list_aliases(name="churn", repository="ds")  # doctest: +SKIP
+            {'champion': '1.2.0'}
+
+        """
+        found = self.backend.list_aliases(self.registry_type, name, repository)
+        return {a.alias: a.version for a in found}
 
     def update_card(self, card: Card) -> Card:
         """Save changed metadata (tags, description, metrics…); artifacts never change.
@@ -254,6 +317,31 @@ class CardRegistry:
         public, backend = self._owned(card)
         backend.delete_card(self.registry_type, public.uid)
         card._public = None
+
+    def copy_card(self, card: Card, *, to: CardRegistry) -> Card:
+        """Copy this registry's ``card`` into the registry ``to``, same version and digests.
+
+        Idempotent for the same files; the same version with other files is a
+        :class:`~opsml.errors.VersionConflictError`; nothing is written on failure.
+        See :mod:`opsml.promotion`.
+
+        Example:
+            >>> prod = CardRegistry("model", tracking_uri="http://prod:8080", prod_token="t")
+            >>> staging.copy_card(card, to=prod).version  # doctest: +SKIP
+            '1.2.0'
+
+        """
+        from opsml.config import describe_location, get_settings
+        from opsml.promotion import copy_public
+
+        if to.registry_type != self.registry_type:
+            raise InvalidInputError(
+                f"cannot copy a {self.registry_type} card into the {to.registry_type} registry"
+            )
+        public, backend = self._owned(card)
+        where = describe_location((self._settings or get_settings()).resolved_tracking_uri())
+        copied = copy_public(backend, public, to.backend, source_location=where)
+        return to._card_type()._from_public(copied, to.backend)
 
     def _owned(self, card: Card) -> tuple[Any, RegistryBackend]:
         from opsml.cards.base import Card

@@ -21,6 +21,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from opsml.card_kinds import REGISTRY_TYPES as REGISTRY_TYPES  # the kinds, listed once there
 from opsml.card_kinds import RegistryType as RegistryType
 from opsml.errors import InvalidInputError, UnsafePathError
+from opsml.schemas_aliases import AliasPage as AliasPage  # alias wire models live there
+from opsml.schemas_aliases import AliasPublic as AliasPublic
+from opsml.schemas_aliases import AliasSet as AliasSet
+from opsml.schemas_aliases import check_alias as check_alias
+from opsml.schemas_aliases import check_alias_target as check_alias_target
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -319,7 +324,7 @@ class AuditEntry(BaseModel):
 
     """
 
-    action: Literal["register", "update", "delete"]
+    action: Literal["register", "update", "delete", "alias_set", "alias_delete"]
     registry: RegistryType
     actor: str | None
     environment: str

@@ -19,9 +19,12 @@ TASKS: tuple[str, ...] = (
     "load_card",
     "list_cards",
     "pull_model",
+    "set_alias",
+    "copy_card",
     "aregister_card",
     "aload_card",
     "alist_cards",
     "apull_model",
+    "aset_alias",
 )
 """Every task of :mod:`opsml_prefect.tasks` (sync, then the async twins)."""

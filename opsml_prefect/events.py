@@ -32,12 +32,20 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from prefect.events import Event
 
-    from opsml.schemas import CardPublic
+    from opsml.schemas import AliasPublic, CardPublic
 
-__all__ = ["CARD_REGISTERED", "card_resource", "emit_card_registered"]
+__all__ = [
+    "CARD_ALIAS_SET",
+    "CARD_REGISTERED",
+    "card_resource",
+    "emit_alias_set",
+    "emit_card_registered",
+]
 
 CARD_REGISTERED = "opsml.card.registered"
 """Name of the event emitted once per committed registration."""
+CARD_ALIAS_SET = "opsml.card.alias_set"
+"""Name of the event emitted once per committed alias move (DESIGN.md §12)."""
 
 
 def card_resource(card: CardPublic) -> dict[str, str]:
@@ -106,6 +114,41 @@ def emit_card_registered(card: CardPublic) -> Event | None:
     return emit_event(
         event=CARD_REGISTERED,
         resource=card_resource(card),
+        related=_related(card) or None,
+        payload=payload,
+    )
+
+
+def emit_alias_set(card: CardPublic, alias: AliasPublic) -> Event | None:
+    """Emit ``opsml.card.alias_set``: ``alias`` now points to ``card``.
+
+    The resource is the card's (``opsml.card.<uid>``, as for
+    ``opsml.card.registered``) plus the label ``opsml.alias``, so an automation
+    matches ``{"opsml.name": "iris-classifier", "opsml.alias": "champion"}``.
+
+    Args:
+        card: the card the alias points to now.
+        alias: the committed alias.
+
+    Returns:
+        The emitted event, or ``None`` when Prefect does not emit events here.
+
+    Example:
+        >>> emit_alias_set(card, alias)  # doctest: +SKIP
+
+    """
+    from prefect.events import emit_event
+
+    payload: dict[str, Any] = {
+        "uid": card.uid,
+        "alias": alias.alias,
+        "version": card.version,
+        "set_by": alias.set_by,
+        "set_at": alias.set_at.isoformat(),
+    }
+    return emit_event(
+        event=CARD_ALIAS_SET,
+        resource={**card_resource(card), "opsml.alias": alias.alias},
         related=_related(card) or None,
         payload=payload,
     )

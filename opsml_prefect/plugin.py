@@ -11,8 +11,9 @@ nothing: Prefect is never imported here at module level. It adds three hooks to
 2. a **listener** that, inside a flow run, creates a markdown artifact naming
    the card, registry, version and uid, and records the uid for
    :func:`opsml_prefect.lineage.register_pipeline_card`;
-3. a **commit listener** that emits ``opsml.card.registered``
-   (:mod:`opsml_prefect.events`) when a Prefect API is configured
+3. a **commit listener** that emits ``opsml.card.registered``, and an **alias
+   listener** that emits ``opsml.card.alias_set`` on every committed alias move
+   (:mod:`opsml_prefect.events`), when a Prefect API is configured
    (``PREFECT_API_URL`` in the environment, in the active Prefect profile, or
    in Prefect's settings when Prefect is loaded).
 
@@ -43,7 +44,7 @@ from opsml import hooks
 
 if TYPE_CHECKING:
     from opsml.cards.base import Card
-    from opsml.schemas import CardPublic
+    from opsml.schemas import AliasPublic, CardPublic
 
 __all__ = ["describe_event_target", "prefect_api_configured"]
 
@@ -163,6 +164,15 @@ def on_commit(card: CardPublic) -> None:
     emit_card_registered(card)
 
 
+def on_alias_set(card: CardPublic, alias: AliasPublic) -> None:
+    """Alias listener: emit ``opsml.card.alias_set`` when a Prefect API is configured."""
+    if not prefect_api_configured():
+        return
+    from opsml_prefect.events import emit_alias_set
+
+    emit_alias_set(card, alias)
+
+
 def _warm_up() -> None:
     """Import Prefect's event client in the background (a registry server emitting events)."""
     try:
@@ -174,6 +184,7 @@ def _warm_up() -> None:
 hooks.add_context_provider(provide_lineage)
 hooks.add_listener(on_registered)
 hooks.add_commit_listener(on_commit)
+hooks.add_alias_listener(on_alias_set)
 
 if "opsml_server" in sys.modules:  # the registry server loads plugins at start-up
     logger.info(describe_event_target())

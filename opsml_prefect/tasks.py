@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from opsml import CardRegistry
     from opsml.cards.base import Card
+    from opsml.schemas import AliasPublic
     from opsml_prefect.credentials import OpsmlCredentials
 
 __all__ = list(TASKS)
@@ -103,9 +104,10 @@ def _load_card(
     version: str | None,
     uid: str | None,
     credentials: OpsmlCredentials | None,
+    alias: str | None = None,
 ) -> Card:
     return _registry(registry_type, credentials).load_card(
-        name=name, repository=repository, version=version, uid=uid
+        name=name, repository=repository, version=version, uid=uid, alias=alias
     )
 
 
@@ -129,10 +131,32 @@ def _pull_model(
     version: str | None,
     out_dir: str | Path,
     credentials: OpsmlCredentials | None,
+    alias: str | None = None,
 ) -> str:
     from opsml_prefect.deployments.steps import download_model
 
-    return download_model(name, repository, version, out_dir, credentials)["model_dir"]
+    return download_model(name, repository, version, out_dir, credentials, alias)["model_dir"]
+
+
+def _set_alias(card: Card, alias: str, credentials: OpsmlCredentials | None) -> AliasPublic:
+    return _registry(card.registry_type, credentials).set_alias(card, alias)
+
+
+@task(task_run_name="copy-{card.name}", **_TASK_OPTIONS)
+def copy_card(
+    card: Card, target: OpsmlCredentials, credentials: OpsmlCredentials | None = None
+) -> Card:
+    """Copy a registered card into the registry ``target`` names: same version and digests.
+
+    Idempotent for the same content; the same version with other files fails
+    and changes nothing (see :meth:`opsml.CardRegistry.copy_card`).
+
+    Example:
+        >>> prod_card = copy_card(card, OpsmlCredentials.load("opsml-prod"))  # doctest: +SKIP
+
+    """
+    source = _registry(card.registry_type, credentials)
+    return source.copy_card(card, to=target.get_registry(card.registry_type))
 
 
 # -- sync tasks -----------------------------------------------------------------------
@@ -168,6 +192,7 @@ def load_card(
     version: str | None = None,
     uid: str | None = None,
     credentials: OpsmlCredentials | None = None,
+    alias: str | None = None,
 ) -> Card:
     """Load one card by uid, or by name (and repository) and a version spec.
 
@@ -178,6 +203,7 @@ def load_card(
         version: ``"1.0.1"``, ``"^1.2"``, ``"1.*"``, ``">=1,<2"`` or ``None`` for the latest.
         uid: the card's uid instead of name and version.
         credentials: registry credentials; default the environment.
+        alias: an alias (``"champion"``) in place of ``version``.
 
     Returns:
         The card (artifacts are downloaded lazily, verified).
@@ -186,7 +212,7 @@ def load_card(
         >>> model = load_card("model", name="churn", version="^1").load_model()  # doctest: +SKIP
 
     """
-    return _load_card(registry_type, name, repository, version, uid, credentials)
+    return _load_card(registry_type, name, repository, version, uid, credentials, alias)
 
 
 @task(**_TASK_OPTIONS)
@@ -215,6 +241,7 @@ def pull_model(
     version: str | None = None,
     out_dir: str | Path = "model",
     credentials: OpsmlCredentials | None = None,
+    alias: str | None = None,
 ) -> str:
     """Download a model card's files into ``out_dir`` (digests verified), plus ``card.json``.
 
@@ -224,6 +251,7 @@ def pull_model(
         version: version or spec (default the latest release).
         out_dir: folder to write to (created when missing).
         credentials: registry credentials; default the environment.
+        alias: an alias (``"champion"``) in place of ``version``.
 
     Returns:
         The absolute path of ``out_dir``.
@@ -235,7 +263,22 @@ def pull_model(
         >>> path = pull_model("churn", "ds-team", "^1", "build/model")  # doctest: +SKIP
 
     """
-    return _pull_model(name, repository, version, out_dir, credentials)
+    return _pull_model(name, repository, version, out_dir, credentials, alias)
+
+
+@task(task_run_name="alias-{card.name}-{alias}", **_TASK_OPTIONS)
+def set_alias(card: Card, alias: str, credentials: OpsmlCredentials | None = None) -> AliasPublic:
+    """Point ``alias`` of the card's name at this registered card (create or move it).
+
+    A write (the production token in production), audited; the registry emits
+    ``opsml.card.alias_set``, which can trigger a deployment.
+
+    Example:
+        >>> set_alias(card, "champion").version  # doctest: +SKIP
+        '1.2.0'
+
+    """
+    return _set_alias(card, alias, credentials)
 
 
 # -- async twins ----------------------------------------------------------------------
@@ -264,6 +307,7 @@ async def aload_card(
     version: str | None = None,
     uid: str | None = None,
     credentials: OpsmlCredentials | None = None,
+    alias: str | None = None,
 ) -> Card:
     """Async twin of :func:`load_card`.
 
@@ -272,7 +316,9 @@ async def aload_card(
 
     """
     return await anyio.to_thread.run_sync(
-        functools.partial(_load_card, registry_type, name, repository, version, uid, credentials)
+        functools.partial(
+            _load_card, registry_type, name, repository, version, uid, credentials, alias
+        )
     )
 
 
@@ -306,6 +352,7 @@ async def apull_model(
     version: str | None = None,
     out_dir: str | Path = "model",
     credentials: OpsmlCredentials | None = None,
+    alias: str | None = None,
 ) -> str:
     """Async twin of :func:`pull_model`.
 
@@ -314,5 +361,18 @@ async def apull_model(
 
     """
     return await anyio.to_thread.run_sync(
-        functools.partial(_pull_model, name, repository, version, out_dir, credentials)
+        functools.partial(_pull_model, name, repository, version, out_dir, credentials, alias)
     )
+
+
+@task(task_run_name="alias-{card.name}-{alias}", **_TASK_OPTIONS)
+async def aset_alias(
+    card: Card, alias: str, credentials: OpsmlCredentials | None = None
+) -> AliasPublic:
+    """Async twin of :func:`set_alias`.
+
+    Example:
+        >>> moved = await aset_alias(card, "champion")  # doctest: +SKIP
+
+    """
+    return await anyio.to_thread.run_sync(functools.partial(_set_alias, card, alias, credentials))

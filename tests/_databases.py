@@ -47,7 +47,15 @@ def clear_tables(url: str) -> None:
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
-            for table in ("opsml_card_tags", "opsml_audit_log", "opsml_cards"):
+            for table in (
+                "opsml_card_aliases",
+                "opsml_card_tags",
+                "opsml_audit_log",
+                "opsml_cards",
+                "opsml_grants",
+                "opsml_tokens",
+                "opsml_users",
+            ):
                 conn.execute(text(f"DELETE FROM {table}"))
     finally:
         engine.dispose()

@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m flows.model_packaging", description=(__doc__ or "").split("\n", 1)[0]
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    env = sub.add_parser("env", help="print MODEL_NAME, MODEL_REPOSITORY, MODEL_VERSION")
+    env = sub.add_parser(
+        "env", help="print MODEL_NAME, MODEL_REPOSITORY, MODEL_VERSION, MODEL_ALIAS"
+    )
     env.add_argument("spec")
     pkg = sub.add_parser("package", help="assemble, smoke-test, render, build")
     pkg.add_argument("spec")
@@ -92,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             for key, value in (
                 ("MODEL_NAME", spec.model.name),
                 ("MODEL_REPOSITORY", spec.model.repository),
-                ("MODEL_VERSION", version),
+                ("MODEL_VERSION", "" if spec.model.alias else version),
+                ("MODEL_ALIAS", spec.model.alias or ""),
             ):
                 print(f"{key}={shlex.quote(value)}")
             return 0

@@ -15,9 +15,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from opsml.errors import InvalidInputError
+from opsml.schemas import check_alias
 
 __all__ = [
     "ApiSpec",
@@ -52,12 +60,23 @@ class ModelRef(_Strict):
     name: str = Field(min_length=1, description="Model card name.")
     repository: str = Field(min_length=1, description="Repository of the model card.")
     version: str = Field(default="latest", description="Version or spec: 1.2.0, ^1, ~1.2, latest.")
+    alias: str | None = Field(
+        default=None, description="An alias (champion) in place of version; never both."
+    )
 
     @field_validator("version", mode="before")
     @classmethod
     def _version_as_string(cls, value: Any) -> Any:
         # YAML reads `version: 1.0` as a float: take it as the spec "1.0"
         return str(value) if isinstance(value, (int, float)) else value
+
+    @model_validator(mode="after")
+    def _alias_or_version(self) -> ModelRef:
+        if self.alias is not None:
+            if "version" in self.model_fields_set:
+                raise ValueError("give model.version or model.alias, not both")
+            check_alias(self.alias)
+        return self
 
 
 class ApiSpec(_Strict):
@@ -154,7 +173,8 @@ def resolve_model(spec: ModelApiSpec, version: str | None = None, registry: Any 
 
     Args:
         spec: the validated spec.
-        version: overrides ``spec.model.version`` (e.g. the version from an event).
+        version: overrides ``spec.model.version`` or ``spec.model.alias`` (e.g. the
+            version from an event).
         registry: a ``CardRegistry("model")``; default the environment's.
 
     Returns:
@@ -174,15 +194,24 @@ def resolve_model(spec: ModelApiSpec, version: str | None = None, registry: Any 
     registry = registry or CardRegistry("model")
     ref = spec.model
     wanted = version or ref.version
+    alias = None if version else ref.alias
     try:
         return registry.load_card(
-            name=ref.name, repository=ref.repository, version=None if wanted == "latest" else wanted
+            name=ref.name,
+            repository=ref.repository,
+            version=None if wanted == "latest" or alias else wanted,
+            alias=alias,
         )
     except VersionError as exc:
         raise SpecError(
             f"model spec version {wanted!r} is not a valid version spec: {exc.message}"
         ) from None
     except CardNotFoundError:
+        if alias:
+            raise SpecError(
+                f"model spec asks for {ref.repository}/{ref.name} alias {alias!r}, which is "
+                "not set: set it with `opsml cards alias set` or fix model.alias"
+            ) from None
         existing = [
             c.version
             for c in registry.list_cards(name=ref.name, repository=ref.repository, limit=20)

@@ -12,13 +12,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from opsml._cli.aliases import alias_app
 from opsml._cli.common import REGISTRY_HELP, fail, run
+from opsml._cli.copy import copy_card
 
 if TYPE_CHECKING:
     from opsml.backends.base import RegistryBackend
     from opsml.schemas import CardPublic
 
 cards_app = typer.Typer(help="Find and inspect registered cards.", no_args_is_help=True)
+cards_app.add_typer(alias_app, name="alias")
+cards_app.command("copy")(copy_card)
 
 _LIST_COLUMNS = ("name", "repository", "version", "created_at", "uid")
 

@@ -30,6 +30,7 @@ from opsml._filemode import set_default_mode
 from opsml.errors import ArtifactIntegrityError, OpsmlError
 from opsml.schemas import (
     PRESIGN_EXPIRES,
+    AliasPublic,
     ArtifactFile,
     CardCreate,
     CardPublic,
@@ -123,12 +124,15 @@ class RegistryBackend(abc.ABC):
         name: str | None = None,
         repository: str | None = None,
         version: str | None = None,
+        alias: str | None = None,
     ) -> CardPublic:
-        """One card by ``uid``, or by name (and repository) and a version spec.
+        """One card by ``uid``, or by name (and repository) and a version spec or an alias.
 
         Raises:
             CardNotFoundError: nothing matches.
             VersionError: the spec is malformed.
+            InvalidInputError: a spec and an alias both given, or an alias without
+                name and repository.
 
         """
 
@@ -141,6 +145,37 @@ class RegistryBackend(abc.ABC):
     @abc.abstractmethod
     def delete_card(self, registry: RegistryType, uid: str, *, actor: str | None = None) -> None:
         """Remove a card and its artifacts; its version is never given again."""
+
+    @abc.abstractmethod
+    def set_alias(
+        self, registry: RegistryType, uid: str, alias: str, *, actor: str | None = None
+    ) -> AliasPublic:
+        """Point ``alias`` of the card's name at the active card ``uid`` (create or move it).
+
+        Atomic: concurrent moves of one alias leave it at the last committed
+        one, and every move is audited.
+
+        Raises:
+            CardNotFoundError: no active card ``uid``.
+            InvalidInputError: the alias name breaks the rules.
+
+        """
+
+    @abc.abstractmethod
+    def delete_alias(
+        self,
+        registry: RegistryType,
+        name: str,
+        repository: str,
+        alias: str,
+        *,
+        actor: str | None = None,
+    ) -> None:
+        """Remove ``alias`` of ``repository/name`` (audited); unknown: ``CardNotFoundError``."""
+
+    @abc.abstractmethod
+    def list_aliases(self, registry: RegistryType, name: str, repository: str) -> list[AliasPublic]:
+        """The aliases of ``repository/name``, by alias name."""
 
     @abc.abstractmethod
     def open_artifact(self, card: CardPublic, path: str) -> ArtifactReader:

@@ -21,7 +21,7 @@ Example:
           id: model
           name: iris-classifier
           repository: ds-team
-          version: "^1"
+          version: "^1"                 # or `alias: champion` in its place
           directory: model
           credentials: opsml-registry   # the OpsmlCredentials block's name
     ```
@@ -61,6 +61,7 @@ def download_model(
     version: str | None,
     directory: str | Path,
     credentials: OpsmlCredentials | None = None,
+    alias: str | None = None,
 ) -> PullModelOutput:
     """Download a model card's files (digests verified) and its ``card.json`` into ``directory``.
 
@@ -74,6 +75,7 @@ def download_model(
         version: version or spec (``"1.2.0"``, ``"^1"``, ``"latest"``/``None``).
         directory: folder to write to (created when missing).
         credentials: registry credentials; default the environment.
+        alias: an alias (``"champion"``) instead of ``version``; empty means none.
 
     Returns:
         The folder, name, repository, version and uid of the pulled card.
@@ -90,7 +92,10 @@ def download_model(
 
     registry = credentials.get_registry("model") if credentials else CardRegistry("model")
     card = registry.load_card(
-        name=name, repository=repository, version=None if version in ("", None) else version
+        name=name,
+        repository=repository,
+        version=None if version in ("", None) else version,
+        alias=alias or None,
     )
     dest = card.pull(Path(directory).resolve(), replace=True)
     return PullModelOutput(
@@ -108,6 +113,7 @@ def pull_model(
     version: str | None = None,
     directory: str = "model",
     credentials: OpsmlCredentials | str | dict[str, Any] | None = None,
+    alias: str | None = None,
 ) -> PullModelOutput:
     """Deployment step: pull a registered model into ``directory`` before the flow runs.
 
@@ -120,6 +126,7 @@ def pull_model(
         credentials: the name of a saved ``OpsmlCredentials`` block (loaded when the step
             runs), a block or its fields, or nothing to let the environment
             (``OPSML_TRACKING_URI``) decide.
+        alias: an alias (``champion``) in place of ``version`` (never both).
 
     Returns:
         ``model_dir`` (absolute), ``name``, ``repository``, ``version``, ``uid``.
@@ -139,4 +146,5 @@ def pull_model(
     """
     from opsml_prefect.blockref import as_credentials
 
-    return download_model(name, repository, version, directory, as_credentials(credentials))
+    creds = as_credentials(credentials)
+    return download_model(name, repository, version, directory, creds, alias=alias)

@@ -31,7 +31,7 @@ from opsml.backends.sql.identity import SqlIdentityStore
 from opsml.errors import OpsmlError
 from opsml_server import handlers, ui
 from opsml_server.api.deps import CurrentUser
-from opsml_server.api.routes import cards, health, identity, presign, uploads
+from opsml_server.api.routes import aliases, cards, health, identity, presign, uploads
 from opsml_server.auth import Authenticator
 from opsml_server.metrics import MetricsMiddleware, ServerMetrics
 from opsml_server.settings import ServerSettings, get_settings
@@ -234,6 +234,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(uploads.router)
     app.include_router(presign.router)
     app.include_router(identity.router)
+    app.include_router(aliases.router)
     app.include_router(ui.router)
 
     @app.get("/openapi.json", include_in_schema=False)

@@ -37,3 +37,12 @@ def data_card(data: Any, name: str = "churn-data", **kw: Any) -> DataCard:
 
 def pipeline_card(**kw: Any) -> PipelineCard:
     return PipelineCard(name="training", repository="ds-team", contact="ds@example.com", **kw)
+
+
+def worker_settings(env: Any) -> dict[str, Any]:
+    """The settings of ``env`` as plain values, to hand to a spawned worker process."""
+    settings: dict[str, Any] = env.settings.model_dump(exclude_none=True)
+    for key in ("password", "prod_token"):
+        if key in settings:
+            settings[key] = settings[key].get_secret_value()
+    return settings

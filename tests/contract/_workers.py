@@ -18,3 +18,15 @@ def register_many(settings: dict[str, Any], count: int, name: str) -> list[str]:
         assert card.version is not None
         versions.append(card.version)
     return versions
+
+
+def move_alias_many(settings: dict[str, Any], uid: str, alias: str, count: int) -> int:
+    """Move ``alias`` to the run card ``uid`` ``count`` times; returns the moves made."""
+    from opsml import CardRegistry
+    from opsml.config import OpsmlSettings
+
+    registry = CardRegistry("run", settings=OpsmlSettings(**settings))
+    card = registry.load_card(uid=uid)
+    for _ in range(count):
+        registry.set_alias(card, alias)
+    return count

@@ -9,6 +9,7 @@ import pytest
 
 from opsml import versioning
 from tests.conftest import RegistryEnv
+from tests.contract._helpers import worker_settings
 from tests.contract._workers import register_many
 
 PROCESSES = 8
@@ -20,10 +21,7 @@ PER_PROCESS = 25
 def test_eight_processes_register_the_same_name(registry_env: RegistryEnv) -> None:
     if registry_env.storage_kind != "folder":
         pytest.skip("version allocation does not depend on the store: run on folder storage only")
-    settings = registry_env.settings.model_dump(exclude_none=True)
-    for key in ("password", "prod_token"):
-        if key in settings:
-            settings[key] = settings[key].get_secret_value()
+    settings = worker_settings(registry_env)
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(PROCESSES, mp_context=ctx) as pool:
         futures = [

@@ -104,13 +104,13 @@ def wait_for(
         time.sleep(interval)
 
 
-def registered_events(uids: list[str]) -> list[Any]:
-    """``opsml.card.registered`` events in the Prefect API for these card uids."""
+def registered_events(uids: list[str], event: str = "opsml.card.registered") -> list[Any]:
+    """``event`` events (default ``opsml.card.registered``) in the Prefect API for these uids."""
     from prefect.client.orchestration import get_client
     from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
     event_filter = EventFilter(
-        event=EventNameFilter(name=["opsml.card.registered"]),
+        event=EventNameFilter(name=[event]),
         resource=EventResourceFilter(id=[f"opsml.card.{uid}" for uid in uids]),
     )
     with get_client(sync_client=True) as client:

@@ -1,4 +1,9 @@
-"""Scenario 2 triggered by an event: a direct registration runs the served packaging deployment."""
+"""Scenario 2 triggered by an event: moving the alias champion runs the served packaging deployment.
+
+The deploy gate (issue 13): a direct registration emits ``opsml.card.registered``
+once and packages nothing; moving the alias emits ``opsml.card.alias_set`` once,
+and that runs the packaging of the aliased version.
+"""
 
 from __future__ import annotations
 
@@ -98,7 +103,7 @@ def served_packaging(e2e_registry: E2ERegistry, prefect_api: str, tmp_path: Path
         print((tmp_path / "serve.log").read_text()[-2000:])
 
 
-def test_direct_registration_emits_once_and_triggers_packaging(
+def test_direct_registration_emits_once_and_alias_move_triggers_packaging(
     served_packaging: tuple[str, Path, object], e2e_registry: E2ERegistry
 ) -> None:
     from opsml import CardRegistry, ModelCard
@@ -123,6 +128,16 @@ def test_direct_registration_emits_once_and_triggers_packaging(
     assert events[0].resource["opsml.version"] == card.version == "1.0.0"
     assert events[0].resource["opsml.name"] == name
 
+    # the deploy gate: a registration alone packages nothing
+    time.sleep(3)
+    assert _flow_runs(deployment.id) == []  # type: ignore[attr-defined]
+    registered_at = datetime.now(UTC)
+    CardRegistry("model").set_alias(card, "champion")
+    moves = wait_for(
+        lambda: registered_events([card.uid], "opsml.card.alias_set"), timeout=30, what="the move"
+    )
+    assert moves[0].resource["opsml.alias"] == "champion"
+
     # the trigger runs the packaging deployment with the event's version
     def finished() -> object:
         runs = _flow_runs(deployment.id)  # type: ignore[attr-defined]
@@ -133,9 +148,10 @@ def test_direct_registration_emits_once_and_triggers_packaging(
     assert run.state.is_completed(), run.state.message
     assert run.parameters["version"] == card.version
     assert len(_flow_runs(deployment.id)) == 1  # type: ignore[attr-defined]
+    assert len(registered_events([card.uid], "opsml.card.alias_set")) == 1  # exactly once
     latency = (run.start_time - registered_at).total_seconds()
     print(
-        f"\n[{e2e_registry.mode}] register {register_seconds:.3f} s; registration -> "
+        f"\n[{e2e_registry.mode}] register {register_seconds:.3f} s; alias move -> "
         f"triggered run start {latency:.2f} s; packaging run "
         f"{run.total_run_time.total_seconds():.2f} s"
     )

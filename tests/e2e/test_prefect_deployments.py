@@ -5,14 +5,16 @@
 ``OpsmlCredentials`` block saved under one name, a process work pool,
 ``prefect deploy --all --prefect-file deployments/prefect.yaml`` from the project
 root, ``prefect worker start`` with ``OPSML_PROJECT_DIR``; then a training run
-started through the API, whose model registration triggers the packaging run
-(which must complete with its build context and manifests), and a direct
-registration that packages the next version. The delays registration -> run
-created -> running -> completed are printed.
+started through the API. The deploy gate (issue 13): the model registration
+alone packages nothing; moving the alias ``champion`` to it triggers the
+packaging run (which must complete with its build context and manifests); a
+direct registration again packages nothing until the alias moves to it. The
+delays alias move -> run created -> running -> completed are printed.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 PACKAGING = "opsml-packaging/iris-classifier-api"
 TRAINING = "opsml-training/nightly"
+GRACE = 8.0
+"""Seconds an automation gets to react to a registration, before we check it did not."""
 
 
 def _client() -> Any:
@@ -63,10 +67,10 @@ def _final_run(deployment_id: Any, version: str) -> Any:
 
 def _delays(registered_at: datetime, run: Any) -> dict[str, float]:
     return {
-        "registration->created": (run.created - registered_at).total_seconds(),
+        "move->created": (run.created - registered_at).total_seconds(),
         "created->running": (run.start_time - run.created).total_seconds(),
         "running->completed": (run.end_time - run.start_time).total_seconds(),
-        "registration->completed": (run.end_time - registered_at).total_seconds(),
+        "move->completed": (run.end_time - registered_at).total_seconds(),
     }
 
 
@@ -166,10 +170,13 @@ def _run_the_path(
         )
         assert training_run.state.is_completed(), _why(stack, training_run)
         first = models.load_card(name="iris-classifier", repository="ds-team")
+        time.sleep(GRACE)  # a registration alone packages nothing (the deploy gate)
+        assert _runs_of(packaging.id) == []
+        moved = models.set_alias(first, "champion")  # the gate: move the alias
         run = _final_run(packaging.id, first.version)
         assert run.state.is_completed(), _why(stack, run)
         _check_packaged(project, first.version)
-        _report("training run", first.created_at, run)
+        _report("alias moved after the training run", moved.set_at, run)
 
         second = model_card(
             name="iris-classifier",
@@ -181,12 +188,15 @@ def _run_the_path(
         _sample_frame(second)
         models.register_card(second)  # direct client use, outside any flow
         assert second.version != first.version
+        time.sleep(GRACE)
+        assert [r.parameters.get("version") for r in _runs_of(packaging.id)] == [first.version]
+        moved = models.set_alias(second, "champion")
         run = _final_run(packaging.id, second.version)
         assert run.state.is_completed(), _why(stack, run)
         _check_packaged(project, second.version)
-        _report("direct registration", second.created_at, run)
+        _report("alias moved to a direct registration", moved.set_at, run)
         versions = [r.parameters.get("version") for r in _runs_of(packaging.id)]
-        assert sorted(versions) == sorted([first.version, second.version])  # one run each
+        assert sorted(versions) == sorted([first.version, second.version])  # one run per move
 
 
 def _sample_frame(card: Any) -> None:

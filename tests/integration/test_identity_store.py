@@ -1,4 +1,4 @@
-"""Issue 14: migration 0002_identity and the identity store on SQLite, PostgreSQL and MariaDB."""
+"""Issue 14: migration 0003_identity and the identity store on SQLite, PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlIdentit
             backend.close()
 
 
-def test_migration_0002_identity_up_and_down(store: SqlIdentityStore) -> None:
+def test_migration_0003_identity_up_and_down(store: SqlIdentityStore) -> None:
     from alembic import command
 
     engine = store.backend.engine

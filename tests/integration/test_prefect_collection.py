@@ -296,8 +296,12 @@ def test_issue_20_pull_section_leaves_prefect_in_the_project_folder(
     from opsml import CardRegistry
 
     card = CardRegistry("model").register_card(_model_card("iris-classifier"))
+    CardRegistry("model").set_alias(card, "champion")  # the yaml's pull step takes champion
     config = yaml.safe_load((REPO_ROOT / "deployments" / "prefect.yaml").read_text())
     packaging = next(d for d in config["deployments"] if d["name"] == "iris-classifier-api")
+    assert (
+        packaging["pull"][-1]["opsml_prefect.deployments.steps.pull_model"]["alias"] == "champion"
+    )
     steps = [
         {key: {k: v for k, v in args.items() if k != "credentials"}}  # no block in this test
         for step in packaging["pull"]
@@ -378,10 +382,11 @@ def test_prefect_yaml_loads_with_prefects_models() -> None:
     assert packaging.triggers
     trigger = TypeAdapter(DeploymentTriggerTypes).validate_python(packaging.triggers[0])
     assert isinstance(trigger, DeploymentEventTrigger)
-    assert trigger.expect == {"opsml.card.registered"}
+    assert trigger.expect == {"opsml.card.alias_set"}  # the deploy gate: alias moves only
     match = {k: v[0] if isinstance(v, list) else v for k, v in trigger.match.items()}
     assert match["prefect.resource.id"] == "opsml.card.*"
     assert match["opsml.name"] == "iris-classifier" and match["opsml.registry"] == "model"
+    assert match["opsml.alias"] == "champion"
     assert trigger.parameters["version"] == "{{ event.resource['opsml.version'] }}"  # type: ignore[index]
     spec = yaml.safe_load((REPO_ROOT / "flows" / "model_spec.yaml").read_text())
     assert match["opsml.name"] == spec["model"]["name"]
@@ -389,3 +394,82 @@ def test_prefect_yaml_loads_with_prefects_models() -> None:
     for deployment in model.deployments:
         path, _, func = (deployment.entrypoint or "").partition(":")
         assert (REPO_ROOT / path).is_file() and f"def {func}(" in (REPO_ROOT / path).read_text()
+
+
+# -- alias events (issue 13) ---------------------------------------------------------
+
+
+def test_alias_move_emits_alias_set_exactly_once(
+    prefect_api: str, embedded: Path, emitted: list[dict[str, Any]]
+) -> None:
+    from opsml import CardRegistry
+
+    registry = CardRegistry("model")
+    first = registry.register_card(_model_card())
+    second = registry.register_card(_model_card(), version_type="patch")
+    emitted.clear()
+    registry.set_alias(first, "champion")
+    registry.set_alias(second, "champion")
+    registry.delete_alias(name="churn", repository="ds-team", alias="champion")
+    assert [c["event"] for c in emitted] == ["opsml.card.alias_set"] * 2
+    assert emitted[1]["resource"] == {
+        "prefect.resource.id": f"opsml.card.{second.uid}",
+        "prefect.resource.name": "ds-team/churn",
+        "opsml.registry": "model",
+        "opsml.name": "churn",
+        "opsml.repository": "ds-team",
+        "opsml.version": "1.0.1",
+        "opsml.alias": "champion",
+    }
+    assert emitted[0]["resource"]["opsml.version"] == "1.0.0"
+    assert emitted[1]["payload"]["alias"] == "champion"
+
+
+def test_http_client_leaves_the_alias_event_to_the_server(
+    tmp_path: Path, emitted: list[dict[str, Any]], prefect_api: str
+) -> None:
+    from opsml import CardRegistry
+    from opsml.config import OpsmlSettings
+    from tests._live_server import running_server
+
+    with running_server(tmp_path / "server") as server:
+        registry = CardRegistry("model", settings=OpsmlSettings(tracking_uri=server.url))
+        card = registry.register_card(_model_card())
+        registry.set_alias(card, "champion")
+        assert registry.list_aliases(name="churn", repository="ds-team") == {"champion": "1.0.0"}
+    assert emitted == []
+
+
+def test_set_alias_tasks_and_pull_by_alias(
+    prefect_api: str, embedded: Path, emitted: list[dict[str, Any]]
+) -> None:
+    import asyncio
+
+    from prefect import flow
+
+    from opsml import CardRegistry
+    from opsml_prefect import aset_alias, pull_model, set_alias
+    from opsml_prefect.deployments.steps import pull_model as pull_step
+
+    registry = CardRegistry("model")
+    first = registry.register_card(_model_card())
+    second = registry.register_card(_model_card(), version_type="patch")
+
+    @flow
+    def promote() -> str:
+        set_alias(first, "champion")
+        return pull_model("churn", "ds-team", out_dir=str(embedded / "a"), alias="champion")
+
+    @flow
+    async def apromote() -> Any:
+        return await aset_alias(second, "champion")
+
+    folder = Path(promote())
+    assert '"version": "1.0.0"' in (folder / "card.json").read_text()
+    moved = asyncio.run(apromote())
+    assert (moved.alias, moved.version) == ("champion", "1.0.1")
+    out = pull_step("churn", "ds-team", directory=str(embedded / "b"), alias="champion")
+    assert out["version"] == "1.0.1" and out["uid"] == second.uid
+    assert [c["event"] for c in emitted if c["event"].endswith("alias_set")] == [
+        "opsml.card.alias_set"
+    ] * 2

@@ -287,3 +287,32 @@ def test_item_15_ci_script_outside_the_environment_says_how_to_install(tmp_path:
 def test_image_tags_from_versions() -> None:
     assert steps.image_tag("1.2.0") == "1.2.0"
     assert steps.image_tag("1.2.0-rc.1+build.3") == "1.2.0-rc.1-build.3"
+
+
+def test_spec_takes_an_alias_in_place_of_version(
+    tmp_path: Path, registry_env: dict[str, str]
+) -> None:
+    from opsml import CardRegistry
+
+    first = _register()
+    _register(version_type="patch")
+    spec_file = _write_spec(tmp_path)
+    raw = yaml.safe_load(spec_file.read_text())
+    raw["model"].pop("version")
+    raw["model"]["alias"] = "champion"
+    spec_file.write_text(yaml.safe_dump(raw))
+    spec = steps.load_spec(spec_file)
+    with pytest.raises(steps.SpecError, match="alias 'champion', which is not set"):
+        steps.resolve_model(spec)
+    CardRegistry("model").set_alias(first, "champion")
+    assert steps.resolve_model(spec).version == "1.0.0"
+    assert steps.resolve_model(spec, version="1.0.1").version == "1.0.1"  # the event's
+    raw["model"]["version"] = "^1"
+    spec_file.write_text(yaml.safe_dump(raw))
+    with pytest.raises(steps.SpecError, match="not both"):
+        steps.load_spec(spec_file)
+    raw["model"].pop("version")
+    raw["model"]["alias"] = "Champion"
+    spec_file.write_text(yaml.safe_dump(raw))
+    with pytest.raises(steps.SpecError, match="not a valid alias"):
+        steps.load_spec(spec_file)

@@ -72,3 +72,16 @@ def test_table_json_and_chart(tmp_path: Path) -> None:
     run.chart(rows, tmp_path / "chart.png")
     assert (tmp_path / "chart.png").stat().st_size > 0
     json.dumps([{**vars(r), "ratio": r.ratio, "passed": r.passed} for r in rows])
+
+
+def test_alias_move_benchmark_checks_its_result(tmp_path: Path) -> None:
+    from benchmarks import aliases
+    from opsml import CardRegistry
+    from opsml.config import OpsmlSettings
+
+    settings = OpsmlSettings(
+        tracking_uri=f"sqlite:///{(tmp_path / 'r.db').as_posix()}",
+        storage_uri=(tmp_path / "s").as_posix(),
+    )
+    result = aliases.alias_moves(CardRegistry("run", settings=settings), 5)
+    assert 0 < result["move_p50_ms"] <= result["move_p95_ms"]

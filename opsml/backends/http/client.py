@@ -33,6 +33,9 @@ from opsml.backends.http._transport import Transport, secret, strip_userinfo
 from opsml.errors import InvalidInputError, OpsmlError, PresignUnsupportedError
 from opsml.schemas import (
     PRESIGN_EXPIRES,
+    AliasPage,
+    AliasPublic,
+    AliasSet,
     ArtifactFile,
     CardCreate,
     CardPublic,
@@ -42,6 +45,8 @@ from opsml.schemas import (
     PresignedFile,
     RegistryType,
     UploadTicket,
+    check_alias,
+    check_alias_target,
     check_relative_path,
     check_uid,
 )
@@ -184,8 +189,14 @@ class HttpBackend(RegistryBackend):
         name: str | None = None,
         repository: str | None = None,
         version: str | None = None,
+        alias: str | None = None,
     ) -> CardPublic:
         """See :meth:`RegistryBackend.get_card`."""
+        if alias is not None:
+            alias = check_alias_target(alias, name=name, repository=repository, version=version)
+            params = {"name": name or "", "repository": repository or ""}
+            url = self.transport.api("aliases", registry, alias)
+            return self.transport.get_model(CardPublic, url, params=params)
         if uid is not None:
             url = self.transport.api("cards", registry, check_uid(uid))
             return self.transport.get_model(CardPublic, url)
@@ -293,3 +304,32 @@ class HttpBackend(RegistryBackend):
     def delete_card(self, registry: RegistryType, uid: str, *, actor: str | None = None) -> None:
         """See :meth:`RegistryBackend.delete_card`."""
         self.transport.send("DELETE", self.transport.api("cards", registry, uid))
+
+    def set_alias(
+        self, registry: RegistryType, uid: str, alias: str, *, actor: str | None = None
+    ) -> AliasPublic:
+        """See :meth:`RegistryBackend.set_alias` (the server knows the actor)."""
+        body = AliasSet(uid=check_uid(uid))
+        url = self.transport.api("aliases", registry, check_alias(alias))
+        return self.transport.parse(AliasPublic, self.transport.send_json("PUT", url, body))
+
+    def delete_alias(
+        self,
+        registry: RegistryType,
+        name: str,
+        repository: str,
+        alias: str,
+        *,
+        actor: str | None = None,
+    ) -> None:
+        """See :meth:`RegistryBackend.delete_alias`."""
+        alias = check_alias_target(alias, name=name, repository=repository)
+        url = self.transport.api("aliases", registry, alias)
+        self.transport.send("DELETE", url, params={"name": name, "repository": repository})
+
+    def list_aliases(self, registry: RegistryType, name: str, repository: str) -> list[AliasPublic]:
+        """See :meth:`RegistryBackend.list_aliases`."""
+        check_alias_target("a", name=name, repository=repository)
+        params = {"name": name, "repository": repository}
+        url = self.transport.api("aliases", registry)
+        return self.transport.get_model(AliasPage, url, params=params).items

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from opsml.schemas import CardCreate
 
+T = TypeVar("T")
 MAX_VERSION_ATTEMPTS = 50
 Connect = Callable[[], AbstractContextManager["Connection"]]
 """Opens one write transaction (``SqlBackend._connect(write=True)``)."""
@@ -68,20 +69,42 @@ def reserve_version(
     uid = card.uid or uuid.uuid4().hex
     if card.version is not None:
         versioning.parse_version(card.version)
-    for attempt in range(MAX_VERSION_ATTEMPTS):
+    return retrying(
+        connect,
+        lambda conn: _insert(conn, environment, card, actor, uid, activate=activate),
+        on_conflict=lambda exc: _refuse_taken(connect, card, exc),
+        exhausted=VersionConflictError(
+            f"could not allocate a version for {card.repository}/{card.name} after "
+            f"{MAX_VERSION_ATTEMPTS} attempts under concurrent registration; try again"
+        ),
+    )
+
+
+def retrying(
+    connect: Connect,
+    step: Callable[[Connection], T],
+    *,
+    on_conflict: Callable[[IntegrityError], None],
+    exhausted: Exception,
+    attempts: int = MAX_VERSION_ATTEMPTS,
+) -> T:
+    """Run ``step`` in a fresh write transaction until it commits.
+
+    A unique-constraint conflict calls ``on_conflict`` (which raises when a
+    retry cannot help); a deadlock or serialization failure retries; after
+    ``attempts`` tries, ``exhausted`` is raised.
+    """
+    for attempt in range(attempts):
         try:
             with connect() as conn:
-                return _insert(conn, environment, card, actor, uid, activate=activate)
+                return step(conn)
         except IntegrityError as exc:
-            _refuse_taken(connect, card, exc)
+            on_conflict(exc)
         except (DBAPIError, BackendUnavailableError) as exc:  # deadlock, lock wait timeout...
             if not should_retry(exc):
                 raise
         time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-    raise VersionConflictError(
-        f"could not allocate a version for {card.repository}/{card.name} after "
-        f"{MAX_VERSION_ATTEMPTS} attempts under concurrent registration; try again"
-    )
+    raise exhausted
 
 
 def _insert(

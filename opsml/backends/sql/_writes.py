@@ -17,7 +17,7 @@ from opsml.errors import CardNotFoundError
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from opsml.schemas import CardCreate, CardPublic, CardUpdate
+    from opsml.schemas import AliasPublic, CardCreate, CardPublic, CardUpdate
 
 
 def audit(
@@ -25,7 +25,7 @@ def audit(
     environment: str,
     action: str,
     actor: str | None,
-    card: CardCreate | CardPublic,
+    card: CardCreate | CardPublic | AliasPublic,
     uid: str | None,
     version: str | None,
     detail: dict[str, Any],

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from opsml import hooks, versioning
 from opsml.backends.base import ArtifactReader, ProgressCallback, RegistryBackend
-from opsml.backends.sql import _gc, _queries, _reserve, _transfers, _writes
+from opsml.backends.sql import _aliases, _gc, _queries, _reserve, _transfers, _writes
 from opsml.backends.sql._db_errors import translate
 from opsml.backends.sql._queries import check_registry
 from opsml.backends.sql._rows import to_public
@@ -35,6 +35,7 @@ from opsml.backends.sql.tables import AUDIT
 from opsml.errors import BackendUnavailableError, InvalidInputError, OpsmlError
 from opsml.schemas import (
     PRESIGN_EXPIRES,
+    AliasPublic,
     CardCreate,
     CardPublic,
     CardQuery,
@@ -43,6 +44,9 @@ from opsml.schemas import (
     RegistryType,
     UploadTicket,
     build,
+    check_alias,
+    check_alias_target,
+    check_uid,
 )
 from opsml.storage import ArtifactStore
 
@@ -159,9 +163,15 @@ class SqlBackend(RegistryBackend):
         name: str | None = None,
         repository: str | None = None,
         version: str | None = None,
+        alias: str | None = None,
     ) -> CardPublic:
         """See :meth:`RegistryBackend.get_card`."""
         registry = check_registry(registry)
+        if alias is not None:
+            alias = check_alias_target(alias, name=name, repository=repository, version=version)
+            build(CardQuery, name=name, repository=repository)  # validates both
+            with self._connect() as conn:
+                return _aliases.resolve(conn, registry, name or "", repository or "", alias)
         if uid is not None:
             with self._connect() as conn:
                 return _queries.card_by_uid(conn, registry, uid)
@@ -334,12 +344,49 @@ class SqlBackend(RegistryBackend):
         """See :meth:`RegistryBackend.delete_card`."""
         card = self.get_card(registry, uid=uid)
         with self._connect(write=True) as conn:
-            _writes.mark_deleted(conn, self.environment, card, actor)
+            _writes.mark_deleted(conn, self.environment, card, actor)  # locks the row first
+            _aliases.refuse_aliased(conn, card)
         self.store.delete_prefix(_transfers.version_prefix(card, card.version))
 
     def collect_garbage(self, older_than: timedelta) -> int:
         """See :meth:`RegistryBackend.collect_garbage` (:mod:`opsml.backends.sql._gc`)."""
         return _gc.collect_garbage(lambda: self._connect(write=True), self.store, older_than)
+
+    def set_alias(
+        self, registry: RegistryType, uid: str, alias: str, *, actor: str | None = None
+    ) -> AliasPublic:
+        """See :meth:`RegistryBackend.set_alias`."""
+        registry, alias = check_registry(registry), check_alias(alias)
+        connect = lambda: self._connect(write=True)  # noqa: E731
+        moved, card = _aliases.move_retrying(
+            connect, self.environment, registry, check_uid(uid), alias, actor
+        )
+        hooks.after_alias_set(card, moved)
+        return moved
+
+    def delete_alias(
+        self,
+        registry: RegistryType,
+        name: str,
+        repository: str,
+        alias: str,
+        *,
+        actor: str | None = None,
+    ) -> None:
+        """See :meth:`RegistryBackend.delete_alias`."""
+        registry = check_registry(registry)
+        alias = check_alias_target(alias, name=name, repository=repository)
+        build(CardQuery, name=name, repository=repository)
+        with self._connect(write=True) as conn:
+            _aliases.remove(conn, self.environment, registry, name, repository, alias, actor)
+
+    def list_aliases(self, registry: RegistryType, name: str, repository: str) -> list[AliasPublic]:
+        """See :meth:`RegistryBackend.list_aliases`."""
+        registry = check_registry(registry)
+        check_alias_target("a", name=name, repository=repository)
+        build(CardQuery, name=name, repository=repository)
+        with self._connect() as conn:
+            return _aliases.listed(conn, registry, name, repository)
 
     def audit_log(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """The newest audit entries, newest first (who, what, when, environment)."""

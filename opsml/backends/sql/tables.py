@@ -143,9 +143,30 @@ class GrantRow(Base):
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
+class AliasRow(Base):
+    """An alias: one version per (registry, repository, name, alias); moved by update."""
+
+    __tablename__ = "opsml_card_aliases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    registry_type: Mapped[str] = mapped_column("registry", String(16))
+    repository: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(128))
+    alias: Mapped[str] = mapped_column(String(63))
+    card_uid: Mapped[str] = mapped_column(String(32), index=True)
+    version: Mapped[str] = mapped_column(String(128))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    set_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("registry", "repository", "name", "alias", name="uq_card_alias"),
+    )
+
+
 CARDS: Table = CardRow.__table__  # type: ignore[assignment]
 TAGS: Table = TagRow.__table__  # type: ignore[assignment]
 AUDIT: Table = AuditRow.__table__  # type: ignore[assignment]
 USERS: Table = UserRow.__table__  # type: ignore[assignment]
 TOKENS: Table = TokenRow.__table__  # type: ignore[assignment]
 GRANTS: Table = GrantRow.__table__  # type: ignore[assignment]
+ALIASES: Table = AliasRow.__table__  # type: ignore[assignment]

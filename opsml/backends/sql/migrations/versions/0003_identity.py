@@ -1,15 +1,15 @@
 """users, service tokens and role grants
 
-Revision ID: 0002_identity
-Revises: 0001
+Revision ID: 0003_identity
+Revises: 0002_aliases
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_identity"
-down_revision = "0001"
+revision = "0003_identity"
+down_revision = "0002_aliases"
 branch_labels = None
 depends_on = None
 

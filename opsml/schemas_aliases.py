@@ -1,0 +1,102 @@
+"""Wire models of aliases (DESIGN.md §12), re-exported by :mod:`opsml.schemas`.
+
+An alias is a movable name (``champion``) for one version of a card name.
+
+Example:
+    >>> check_alias("champion")
+    'champion'
+
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from opsml.card_kinds import RegistryType
+from opsml.errors import InvalidInputError
+
+_ALIAS_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+
+
+def check_alias(alias: object) -> str:
+    """``alias`` when it is an alias name, else :class:`InvalidInputError` naming the rule.
+
+    Example:
+        >>> check_alias("champion-2")
+        'champion-2'
+
+    """
+    if not isinstance(alias, str) or not _ALIAS_RE.fullmatch(alias):
+        raise InvalidInputError(
+            f"{alias!r} is not a valid alias: use 1-63 lowercase letters, digits or '-', "
+            "starting with a letter"
+        )
+    return alias
+
+
+class AliasPublic(BaseModel):
+    """An alias and the version it points to.
+
+    Example:
+        >>> AliasPublic(registry="model", name="m", repository="r", alias="champion",
+        ...             version="1.0.0", uid="0" * 32, set_at=datetime(2026, 1, 1)).version
+        '1.0.0'
+
+    """
+
+    registry: RegistryType
+    name: str
+    repository: str
+    alias: str = Field(description="The alias name.")
+    version: str = Field(description="The version the alias points to.")
+    uid: str = Field(description="The uid of that version's card.")
+    set_at: datetime = Field(description="When the alias was last moved.")
+    set_by: str | None = Field(default=None, description="Who moved it last.")
+
+
+class AliasSet(BaseModel):
+    """Body of ``PUT /api/v1/aliases/{registry}/{alias}``: the card the alias moves to.
+
+    Example:
+        >>> AliasSet(uid="0" * 32).uid == "0" * 32
+        True
+
+    """
+
+    uid: str = Field(pattern=r"^[0-9a-f]{32}$", description="The card's uid.")
+
+
+def check_alias_target(
+    alias: object, *, name: str | None, repository: str | None, version: str | None = None
+) -> str:
+    """Validate an alias lookup: a valid alias, a name and a repository, and no version spec.
+
+    Example:
+        >>> check_alias_target("champion", name="churn", repository="ds")
+        'champion'
+
+    """
+    if version is not None:
+        raise InvalidInputError(
+            f"give a version spec or an alias, not both (version={version!r}, alias={alias!r})"
+        )
+    if not name or not repository:
+        raise InvalidInputError(
+            "an alias belongs to one card name: give name= and repository= with alias="
+        )
+    return check_alias(alias)
+
+
+class AliasPage(BaseModel):
+    """The aliases of one card name (``GET /api/v1/aliases/{registry}``).
+
+    Example:
+        >>> AliasPage(items=[]).items
+        []
+
+    """
+
+    items: list[AliasPublic]

@@ -1,0 +1,66 @@
+"""Aliases: list, move, delete, and load the card an alias points to (DESIGN.md §12).
+
+Moving and deleting are writes (``WriteAccess``: the production token in
+production); the backend audits them and makes a move atomic.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from opsml.schemas import AliasPage, AliasPublic, AliasSet, CardPublic, RegistryType
+from opsml_server.api.deps import BackendDep, CurrentUser, WriteAccess
+from opsml_server.handlers import ERROR_RESPONSES
+
+router = APIRouter(prefix="/api/v1/aliases", tags=["aliases"], responses=ERROR_RESPONSES)
+
+Alias = Annotated[str, Path(description="The alias name, e.g. 'champion'.")]
+
+
+def _json(model: AliasPublic | AliasPage | CardPublic) -> Response:
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
+@router.get("/{registry}", operation_id="list_aliases", response_model=AliasPage)
+def list_aliases(
+    registry: RegistryType, name: str, repository: str, backend: BackendDep, user: CurrentUser
+) -> Response:
+    """The aliases of one card name and the version each points to."""
+    return _json(AliasPage(items=backend.list_aliases(registry, name, repository)))
+
+
+@router.get("/{registry}/{alias}", operation_id="find_card_by_alias", response_model=CardPublic)
+def find_card_by_alias(
+    registry: RegistryType,
+    alias: Alias,
+    name: str,
+    repository: str,
+    backend: BackendDep,
+    user: CurrentUser,
+) -> Response:
+    """The card an alias of ``repository/name`` points to."""
+    return _json(backend.get_card(registry, name=name, repository=repository, alias=alias))
+
+
+@router.put("/{registry}/{alias}", operation_id="set_alias", response_model=AliasPublic)
+def set_alias(
+    registry: RegistryType, alias: Alias, body: AliasSet, backend: BackendDep, user: WriteAccess
+) -> Response:
+    """Point the alias of the card's name at the card ``body.uid`` (create or move it)."""
+    return _json(backend.set_alias(registry, body.uid, alias, actor=user))
+
+
+@router.delete("/{registry}/{alias}", operation_id="delete_alias", status_code=204)
+def delete_alias(
+    registry: RegistryType,
+    alias: Alias,
+    name: str,
+    repository: str,
+    backend: BackendDep,
+    user: WriteAccess,
+) -> Response:
+    """Remove an alias of ``repository/name``."""
+    backend.delete_alias(registry, name, repository, alias, actor=user)
+    return Response(status_code=204)
