@@ -62,11 +62,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in (
         (400, "Invalid input or unsafe path."),
-        (401, "Basic auth is on and the credentials are missing or wrong."),
-        (403, "Production registry: writes need the production token."),
+        (401, "Auth is on and the credentials are missing, wrong, expired or revoked."),
+        (403, "The caller lacks the role on the repository, or (production) the write token."),
         (404, "No such card, artifact or upload session."),
         (413, "The upload is larger than the server accepts."),
         (422, "A transferred file does not match its recorded size or SHA-256."),
+        (429, "Too many failed logins for this user or address; retry later."),
         (500, "Unexpected error (details in the server log only)."),
         (503, "Database or storage unavailable."),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
@@ -22,9 +22,12 @@ from opsml.auth.roles import Role, require
 from opsml.auth.store import IdentityStore
 from opsml.errors import BackendUnavailableError
 from opsml_server.api.deps import AdminAccess, CurrentUser
-from opsml_server.handlers import ERROR_RESPONSES
+from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
 
-router = APIRouter(prefix="/api/v1", tags=["identity"], responses=ERROR_RESPONSES)
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "A user or token of that name exists already."}
+}
+router = APIRouter(prefix="/api/v1", tags=["identity"], responses={**ERROR_RESPONSES, **CONFLICT})
 
 Name = Annotated[str, Path(pattern=NAME_PATTERN)]
 
