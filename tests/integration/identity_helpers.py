@@ -61,7 +61,7 @@ def root_backend(server: LiveServer) -> HttpBackend:
 
 
 def snapshot(server: LiveServer) -> tuple[Any, ...]:
-    """Cards (with tags and description), audit entries, users, grants, tokens and files."""
+    """Cards (with tags and description), audit entries, users, grants, tokens, aliases, files."""
     engine = create_engine(server.db_url)
     queries = (
         "SELECT uid, repository, name, version, status, tags, description FROM opsml_cards "
@@ -70,6 +70,7 @@ def snapshot(server: LiveServer) -> tuple[Any, ...]:
         "SELECT name FROM opsml_users ORDER BY name",
         "SELECT user_id, repository, role FROM opsml_grants ORDER BY user_id, repository, role",
         "SELECT name FROM opsml_tokens ORDER BY name",
+        "SELECT registry, repository, name, alias, card_uid FROM opsml_card_aliases ORDER BY id",
     )
     try:
         with engine.connect() as conn:

@@ -18,6 +18,7 @@ from tests.integration.identity_helpers import (
     PASSWORD,
     ROOT,
     add_user,
+    admin,
     card_in,
     register,
     root_backend,
@@ -33,8 +34,18 @@ ROLES = {
     "global-admin": [{"role": "admin"}],
 }
 RANK = {"none": 0, "reader": 1, "writer": 2, "admin": 3, "global-admin": 3}
-NEEDS = {"list": 1, "load": 1, "download": 1, "register": 2, "update": 2, "delete": 3}
-WRITES = {"register", "update", "delete", "manage-users"}
+NEEDS = {
+    "list": 1,
+    "load": 1,
+    "download": 1,
+    "aliases": 1,
+    "register": 2,
+    "update": 2,
+    "alias": 2,
+    "unalias": 2,
+    "delete": 3,
+}
+WRITES = {"register", "update", "alias", "unalias", "delete", "manage-users"}
 OPERATIONS = [*NEEDS, "manage-users"]
 
 
@@ -56,7 +67,7 @@ def expected(role: str, operation: str, repository: str) -> int:
     if operation == "manage-users":
         return 201 if role == "global-admin" else 403
     held = RANK[role] if role == "global-admin" or repository == GRANTED else 0
-    ok = {"register": 201, "delete": 204}.get(operation, 200)
+    ok = {"register": 201, "delete": 204, "unalias": 204}.get(operation, 200)
     return ok if held >= NEEDS[operation] else 403
 
 
@@ -68,6 +79,13 @@ def _attempt(server: LiveServer, uid: str, role: str, operation: str, repo: str,
             "load": lambda: client.get(f"/api/v1/cards/run/{uid}"),
             "download": lambda: client.get(f"/api/v1/cards/run/{uid}/files/blob.bin"),
             "update": lambda: client.patch(f"/api/v1/cards/run/{uid}", json={"tags": {"by": role}}),
+            "aliases": lambda: client.get(
+                "/api/v1/aliases/run", params={"name": "seed", "repository": repo}
+            ),
+            "alias": lambda: client.put("/api/v1/aliases/run/champion", json={"uid": uid}),
+            "unalias": lambda: client.delete(
+                "/api/v1/aliases/run/retired", params={"name": "seed", "repository": repo}
+            ),
             "manage-users": lambda: client.post(
                 "/api/v1/users", json={"name": f"new-{role}-{repo}"}
             ),
@@ -105,6 +123,10 @@ def test_permission_matrix(
         backend = root_backend(server)
         uid = register(backend, tmp_path, repository, f"victim-{role}").uid
         backend.close()
+    if operation == "unalias":  # an alias to remove
+        with admin(server) as client:
+            put = client.put("/api/v1/aliases/run/retired", json={"uid": uid})
+            assert put.status_code == 200, put.text
     before = snapshot(server)
     got = _attempt(server, uid, role, operation, repository, tmp_path)
     assert got == want, f"{role} {operation} on {repository}: {got}, expected {want}"

@@ -1,7 +1,8 @@
 """Aliases: list, move, delete, and load the card an alias points to (DESIGN.md §12).
 
-Moving and deleting are writes (``WriteAccess``: the production token in
-production); the backend audits them and makes a move atomic.
+Reading needs the ``reader`` role on the card's repository; moving and
+deleting need ``writer`` there and are writes (``WriteAccess``: the production
+token in production); the backend audits them and makes a move atomic.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from opsml.auth.roles import Role, require
 from opsml.schemas import AliasPage, AliasPublic, AliasSet, CardPublic, RegistryType
 from opsml_server.api.deps import BackendDep, CurrentUser, WriteAccess
 from opsml_server.handlers import ERROR_RESPONSES
@@ -28,6 +30,7 @@ def list_aliases(
     registry: RegistryType, name: str, repository: str, backend: BackendDep, user: CurrentUser
 ) -> Response:
     """The aliases of one card name and the version each points to."""
+    require(user, Role.READER, repository)
     return _json(AliasPage(items=backend.list_aliases(registry, name, repository)))
 
 
@@ -41,6 +44,7 @@ def find_card_by_alias(
     user: CurrentUser,
 ) -> Response:
     """The card an alias of ``repository/name`` points to."""
+    require(user, Role.READER, repository)
     return _json(backend.get_card(registry, name=name, repository=repository, alias=alias))
 
 
@@ -49,6 +53,7 @@ def set_alias(
     registry: RegistryType, alias: Alias, body: AliasSet, backend: BackendDep, user: WriteAccess
 ) -> Response:
     """Point the alias of the card's name at the card ``body.uid`` (create or move it)."""
+    require(user, Role.WRITER, backend.get_card(registry, uid=body.uid).repository)
     return _json(backend.set_alias(registry, body.uid, alias, actor=user))
 
 
@@ -62,5 +67,6 @@ def delete_alias(
     user: WriteAccess,
 ) -> Response:
     """Remove an alias of ``repository/name``."""
+    require(user, Role.WRITER, repository)
     backend.delete_alias(registry, name, repository, alias, actor=user)
     return Response(status_code=204)
