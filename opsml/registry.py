@@ -43,7 +43,7 @@ class CardRegistry:
     The backend comes from the settings: a registry server when
     ``OPSML_TRACKING_URI`` is ``http(s)://…``, a database URL directly, or
     embedded SQLite in ``./opsml_registry`` when it is unset. ``tracking_uri=``
-    (with ``storage_uri``, ``username``, ``password``, ``prod_token``)
+    (with ``storage_uri``, ``username``, ``password``, ``token``, ``prod_token``)
     addresses another registry instead, e.g. the target of :meth:`copy_card`.
 
     Example:
@@ -66,13 +66,15 @@ class CardRegistry:
         username: str | None = None,
         password: str | None = None,
         prod_token: str | None = None,
+        token: str | None = None,
     ) -> None:
         if tracking_uri is not None:  # another registry than the configured one
             from opsml.config import OpsmlSettings
 
             settings = OpsmlSettings.model_validate(
                 {"tracking_uri": tracking_uri, "storage_uri": storage_uri or "",
-                 "username": username, "password": password, "prod_token": prod_token}
+                 "username": username, "password": password, "prod_token": prod_token,
+                 "token": token}
             )  # fmt: skip
         if registry_type not in REGISTRY_TYPES:
             raise InvalidInputError(

@@ -181,3 +181,17 @@ def test_proxy_identity_header_only_from_trusted_proxies(
         else:  # the header from anywhere else is ignored: no credentials at all
             assert as_user(ROOT[0], "granted") == 401
             assert as_user("sso-alice", "granted") == 401
+
+
+def test_card_registry_token_argument_addresses_a_registry_with_a_bearer_token(
+    server: LiveServer,
+) -> None:
+    from opsml import CardRegistry, RunCard
+
+    token = _token(server, "ci-registry-arg")
+    registry = CardRegistry("run", tracking_uri=server.url, token=token)
+    card = RunCard(name="by-registry-token", repository="granted", contact="ci")
+    registry.register_card(card)
+    with admin(server) as client:
+        page = client.get("/api/v1/audit", params={"name": "by-registry-token"})
+    assert [entry["actor"] for entry in page.json()["items"]] == ["ci/ci-registry-arg"]
