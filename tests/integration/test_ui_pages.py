@@ -78,6 +78,14 @@ def test_ui_story_every_mode(ui: TestClient, ui_env: Any, tmp_path: Path) -> Non
     assert f"/ui/run/{story.run.uid}" in links and f"/ui/data/{story.data.uid}" in links
     assert f"/ui/pipeline/{story.pipeline.uid}" in links and FLOW_RUN_URL in links
 
+    from opsml import CardRegistry
+
+    CardRegistry("model", settings=ui_env.settings).set_alias(story.model_v2, "champion")
+    aliased = ui.get(f"/ui/model/{story.model_v2.uid}").text
+    assert "<strong>@champion</strong> (this version)" in aliased
+    older = ui.get(f"/ui/model/{story.model_v1.uid}").text
+    assert f'@champion → <a href="/ui/model/{story.model_v2.uid}">' in older
+
     sk_page = ui.get(f"/ui/model/{story.sk_model.uid}").text
     assert "sklearn.linear_model" in sk_page and "<td>skops</td>" in sk_page
     assert re.search(r"<td>input</td><td>tenure</td><td>float64</td>", sk_page)

@@ -19,6 +19,7 @@ from opsml_server.ui.lineage import LineageNode, flow_run_link, lineage
 
 if TYPE_CHECKING:
     from opsml.backends.base import RegistryBackend
+    from opsml.schemas import AliasPublic
 
 HISTORY = 50
 AUDIT_SCAN = 1000
@@ -38,6 +39,7 @@ class CardPage:
     flow_run_url: str | None
     history: list[CardPublic]
     audit: list[dict[str, Any]] | None
+    aliases: list[AliasPublic]
 
 
 def download_url(card: CardPublic, path: str) -> str:
@@ -111,4 +113,5 @@ def card_page(backend: RegistryBackend, registry: RegistryType, uid: str) -> Car
         flow_run_url=flow_run_link(card),
         history=history(backend, card),
         audit=audit_entries(backend, card),
+        aliases=backend.list_aliases(card.registry, card.name, card.repository),
     )
