@@ -36,6 +36,8 @@ MODULES = [
     "opsml.cards.run",
     "opsml.cards.pipeline",
     "opsml.cards.base",
+    "opsml.cards._path_copy",
+    "opsml.cards._data_io",
     "opsml.versioning",
     "opsml.auth.roles",
     "opsml.auth.secrets",

@@ -79,7 +79,7 @@ class FilesInterface(ModelInterface):
 
     def save(self, model: Any, folder: Path) -> SavedFiles:
         """Copy the file or folder under ``files/<name>``."""
-        from opsml.cards._data_io import copy_path_artifact
+        from opsml.cards._path_copy import copy_path_artifact
 
         return SavedFiles(copy_path_artifact(model, folder, "files"))
 
