@@ -128,6 +128,25 @@ class CardRegistry:
 
         """
         from opsml import hooks
+
+        self._check_new_card(card, version_type)
+        hooks.before_register(card)
+        staging = Path(tempfile.mkdtemp(prefix="opsml-stage-"))
+        try:
+            request = self._create_request(card, version_type, staging)
+            public = self.backend.register_card(request, staging, progress=progress)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        card.version = public.version
+        card.uid = public.uid
+        card.created_at = public.created_at
+        card.created_by = public.created_by
+        card._attach(public, self.backend)
+        hooks.after_register(card)
+        return card
+
+    def _check_new_card(self, card: Card, version_type: str) -> None:
+        """Refuse a card of another kind, an unknown bump, or a card already registered."""
         from opsml.cards.base import Card
 
         card_type = self._card_type()
@@ -149,39 +168,29 @@ class CardRegistry:
                 f"{type(card).__name__} {card.repository}/{card.name} v{card.version} is "
                 "already registered: use update_card, or make a new card"
             )
-        hooks.before_register(card)
-        staging = Path(tempfile.mkdtemp(prefix="opsml-stage-"))
-        try:
-            meta = {**card._card_metadata(), **card._write_artifacts(staging)}
-            files = _stage_manifest(staging)
-            if card.registry_type == "data" and "data" in meta:
-                main = [f for f in files if f.path.startswith("data/") and "/splits/" not in f.path]
-                if len(main) == 1:
-                    meta["data"]["digest"] = main[0].sha256
-            request = build(
-                CardCreate,
-                registry=self.registry_type,
-                name=card.name,
-                repository=card.repository,
-                contact=card.contact,
-                tags=card.tags,
-                description=card.description,
-                metadata=meta,
-                version=card.version,
-                version_type=version_type,
-                created_by=card.created_by or _whoami(),
-                files=files,
-            )
-            public = self.backend.register_card(request, staging, progress=progress)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        card.version = public.version
-        card.uid = public.uid
-        card.created_at = public.created_at
-        card.created_by = public.created_by
-        card._attach(public, self.backend)
-        hooks.after_register(card)
-        return card
+
+    def _create_request(self, card: Card, version_type: str, staging: Path) -> CardCreate:
+        """Write the card's artifacts into ``staging`` and describe the registration."""
+        meta = {**card._card_metadata(), **card._write_artifacts(staging)}
+        files = _stage_manifest(staging)
+        if card.registry_type == "data" and "data" in meta:
+            main = [f for f in files if f.path.startswith("data/") and "/splits/" not in f.path]
+            if len(main) == 1:
+                meta["data"]["digest"] = main[0].sha256
+        return build(
+            CardCreate,
+            registry=self.registry_type,
+            name=card.name,
+            repository=card.repository,
+            contact=card.contact,
+            tags=card.tags,
+            description=card.description,
+            metadata=meta,
+            version=card.version,
+            version_type=version_type,
+            created_by=card.created_by or _whoami(),
+            files=files,
+        )
 
     def list_cards(
         self,
