@@ -163,63 +163,21 @@ def main() -> int:
     with prefect_test_harness(server_startup_timeout=90):
         api_url = str(PREFECT_API_URL.value())
         t0 = time.perf_counter()
-        if importlib.util.find_spec("opsml_server") is not None:
-            server, tracking_uri = start_registry_server(out / "registry", api_url)
-            mode = f"registry server {tracking_uri} (SQLite in {out / 'registry'})"
-            os.environ.pop("OPSML_STORAGE_URI", None)
-        else:
-            tracking_uri = f"sqlite:///{(out / 'registry' / 'registry.db').as_posix()}"
-            os.environ["OPSML_STORAGE_URI"] = (out / "registry" / "artifacts").as_posix()
-            mode = f"embedded registry (no server package) in {out / 'registry'}"
+        server, tracking_uri, mode = open_registry(out / "registry", api_url)
         timings["registry server start to ready"] = time.perf_counter() - t0
         os.environ["OPSML_TRACKING_URI"] = tracking_uri
         from opsml import CardRegistry, configure
 
         configure()
         try:
-            from flows.package_model import packaging
-            from flows.training import training
-
-            t0 = time.perf_counter()
-            trained = training(name="iris-classifier", repository="ds-team")
-            timings["training flow (wall)"] = time.perf_counter() - t0
-            timings["  of which opsml tasks"] = trained["timings"]["opsml_seconds"]
-
-            t0 = time.perf_counter()
-            packaged = packaging(
-                spec_path=str(ROOT / "flows" / "model_spec.yaml"),
-                version=trained["model"]["version"],
-                output_dir=str(out / "build"),
-            )
-            timings["packaging flow (wall)"] = time.perf_counter() - t0
-
-            uids = [trained[k]["uid"] for k in ("data", "run", "model", "pipeline")]
-            deadline = time.monotonic() + 20
-            events = _events(uids)
-            while len(events) < len(uids) and time.monotonic() < deadline:
-                time.sleep(0.3)
-                events = _events(uids)
+            trained, packaged, events = run_flows(out, timings)
             pipeline = CardRegistry("pipeline").load_card(uid=trained["pipeline"]["uid"])
         finally:
             if server is not None and not args.keep_server:
                 server.terminate()
                 server.wait(timeout=15)
 
-    summary = {
-        "registry": mode,
-        "cards": {k: trained[k] for k in ("data", "run", "model", "pipeline")},
-        "metrics": trained["metrics"],
-        "lineage": pipeline.lineage,
-        "pipeline card lists": pipeline.card_uids,
-        "opsml.card.registered events": len(events),
-        "build context": packaged["context"],
-        "manifests": packaged["manifests"],
-        "image": packaged["image"],
-        "image built": packaged["built"],
-        "build command": packaged["command"],
-        "smoke test": packaged["smoke_test"],
-        "timings (s)": {k: round(v, 3) for k, v in timings.items()},
-    }
+    summary = summarize(mode, trained, packaged, pipeline, events, timings)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     print("\n=== OpsML + Prefect demo ===")
     print(json.dumps(summary, indent=2, default=str))
@@ -228,6 +186,81 @@ def main() -> int:
     if server is not None and args.keep_server:
         print(f"The registry server is still running at {tracking_uri} (pid {server.pid}).")
     return 0
+
+
+def run_flows(out: Path, timings: dict[str, float]) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """Run the training flow, then package its model; count the registration events.
+
+    Returns:
+        The training result, the packaging result and the number of
+        ``opsml.card.registered`` events seen for the four cards.
+
+    """
+    from flows.package_model import packaging
+    from flows.training import training
+
+    t0 = time.perf_counter()
+    trained = training(name="iris-classifier", repository="ds-team")
+    timings["training flow (wall)"] = time.perf_counter() - t0
+    timings["  of which opsml tasks"] = trained["timings"]["opsml_seconds"]
+
+    t0 = time.perf_counter()
+    packaged = packaging(
+        spec_path=str(ROOT / "flows" / "model_spec.yaml"),
+        version=trained["model"]["version"],
+        output_dir=str(out / "build"),
+    )
+    timings["packaging flow (wall)"] = time.perf_counter() - t0
+
+    uids = [trained[k]["uid"] for k in ("data", "run", "model", "pipeline")]
+    deadline = time.monotonic() + 20
+    events = _events(uids)
+    while len(events) < len(uids) and time.monotonic() < deadline:
+        time.sleep(0.3)
+        events = _events(uids)
+    return trained, packaged, len(events)
+
+
+def open_registry(folder: Path, api_url: str) -> tuple[Any, str, str]:
+    """Start the registry server over SQLite in ``folder`` (embedded when it is not installed).
+
+    Returns:
+        The server process (or ``None``), the tracking URI and a line describing the mode.
+
+    """
+    if importlib.util.find_spec("opsml_server") is not None:
+        server, tracking_uri = start_registry_server(folder, api_url)
+        os.environ.pop("OPSML_STORAGE_URI", None)
+        return server, tracking_uri, f"registry server {tracking_uri} (SQLite in {folder})"
+    tracking_uri = f"sqlite:///{(folder / 'registry.db').as_posix()}"
+    os.environ["OPSML_STORAGE_URI"] = (folder / "artifacts").as_posix()
+    return None, tracking_uri, f"embedded registry (no server package) in {folder}"
+
+
+def summarize(
+    mode: str,
+    trained: dict[str, Any],
+    packaged: dict[str, Any],
+    pipeline: Any,
+    events: int,
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """The demo's results as one JSON-able dict."""
+    return {
+        "registry": mode,
+        "cards": {k: trained[k] for k in ("data", "run", "model", "pipeline")},
+        "metrics": trained["metrics"],
+        "lineage": pipeline.lineage,
+        "pipeline card lists": pipeline.card_uids,
+        "opsml.card.registered events": events,
+        "build context": packaged["context"],
+        "manifests": packaged["manifests"],
+        "image": packaged["image"],
+        "image built": packaged["built"],
+        "build command": packaged["command"],
+        "smoke test": packaged["smoke_test"],
+        "timings (s)": {k: round(v, 3) for k, v in timings.items()},
+    }
 
 
 def browse_hint(registry: Path, model_uid: str) -> str:
