@@ -37,6 +37,7 @@ MODULES = [
     "opsml.cards.pipeline",
     "opsml.cards.base",
     "opsml.cards._path_copy",
+    "opsml.backends._sink",
     "opsml.cards._data_io",
     "opsml.versioning",
     "opsml.auth.roles",
