@@ -127,11 +127,14 @@ def _info(
 
 def _saved(src: Path, info: Any) -> tuple[ModelInterface, SavedFiles]:
     kind = info.get("serializer") if isinstance(info, dict) else None
-    table = interfaces()
-    if not isinstance(kind, str) or kind not in table:
+    try:
+        interface = get_interface(kind) if isinstance(kind, str) else None
+    except InvalidInputError:
+        interface = None
+    if interface is None:
         raise InvalidInputError(
             f"not a model info dict: serializer {kind!r} is none of the model interfaces "
-            f"({', '.join(table)}); expected the dict save_model returned"
+            f"({', '.join(interfaces())}); expected the dict save_model returned"
         )
     files: list[str] = list(info.get("files") or [])
     missing = [f for f in files if not src.joinpath(*f.split("/")).is_file()]
@@ -141,7 +144,7 @@ def _saved(src: Path, info: Any) -> tuple[ModelInterface, SavedFiles]:
         )
     prefix = f"{MODEL_DIR}/"
     saved = SavedFiles([f.removeprefix(prefix) for f in files], dict(info.get("details") or {}))
-    return table[kind], saved
+    return interface, saved
 
 
 def load_model(

@@ -81,8 +81,16 @@ def interfaces() -> dict[str, ModelInterface]:
     return table
 
 
+def _built_in(name: str) -> ModelInterface | None:
+    """A built-in interface by name, found without listing entry points (the hot path)."""
+    return next((i for i in (*_BUILT_IN, _FILES) if i.name == name), None)
+
+
 def get_interface(name: str) -> ModelInterface:
     """The interface a card's ``serializer`` names.
+
+    A built-in name is answered without reading the entry points (listing them
+    costs milliseconds per call); other names read them.
 
     Raises:
         InvalidInputError: No interface has that name (the message lists them).
@@ -92,6 +100,9 @@ def get_interface(name: str) -> ModelInterface:
         'xgboost'
 
     """
+    built_in = _built_in(name)
+    if built_in is not None:
+        return built_in
     table = interfaces()
     if name not in table:
         raise InvalidInputError(
@@ -113,6 +124,9 @@ def find_interface(model: Any) -> ModelInterface:
         'skops'
 
     """
+    for interface in _BUILT_IN:  # the hot path: built-ins match without listing entry points
+        if interface.auto and interface.matches(model):
+            return interface
     for interface in interfaces().values():
         if interface.auto and interface.matches(model):
             return interface
