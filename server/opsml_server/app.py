@@ -212,7 +212,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     """
     settings = settings or get_settings()
-    metrics = ServerMetrics()
+    metrics = ServerMetrics(replica=settings.replica_name, version=opsml.__version__)
 
     app = FastAPI(
         title="OpsML registry",

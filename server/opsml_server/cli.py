@@ -29,13 +29,17 @@ def start(
     ),
     port: int = typer.Option(8080, envvar="OPSML_SERVER_PORT", help="TCP port."),
     workers: int = typer.Option(
-        1, envvar="OPSML_SERVER_WORKERS", min=1, help="Worker processes (metrics are per process)."
+        1,
+        envvar="OPSML_SERVER_WORKERS",
+        min=1,
+        help="Worker processes (/metrics sums them through PROMETHEUS_MULTIPROC_DIR).",
     ),
 ) -> None:
     """Serve the registry until SIGTERM/SIGINT (graceful shutdown)."""
     import uvicorn
     from pydantic import ValidationError
 
+    from opsml_server import metrics_dir
     from opsml_server.logs import log_config
     from opsml_server.settings import get_settings
 
@@ -45,6 +49,7 @@ def start(
         messages = "; ".join(str(e.get("msg")) for e in exc.errors())
         typer.echo(f"invalid server configuration: {messages}", err=True)
         raise typer.Exit(2) from None
+    metrics_dir.prepare(workers)  # before any worker imports prometheus_client
     common: dict[str, object] = {
         "host": host,
         "port": port,

@@ -1,12 +1,23 @@
-"""Prometheus metrics of one app (its own registry, so that apps built in tests never clash)."""
+"""Prometheus metrics of one app (its own registry, so that apps built in tests never clash).
+
+With several worker processes (``opsml server start --workers N``) the values
+live in ``PROMETHEUS_MULTIPROC_DIR`` (see :mod:`opsml_server.metrics_dir`) and
+:meth:`ServerMetrics.exposition` sums every worker's. Replicas are told apart
+by the labels Prometheus adds per scraped pod (``pod``, ``instance``) and by
+``opsml_server_info{replica=...}``; counts are never labelled per worker.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from opsml_server.metrics_dir import MULTIPROC_ENV
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,13 +29,23 @@ class ServerMetrics:
     """Request counts and latencies, registrations and bytes moved.
 
     Example:
-        >>> m = ServerMetrics()
+        >>> m = ServerMetrics(replica="pod-a")
         >>> m.bytes_moved.labels(direction="upload").inc(10)
+        >>> b'opsml_server_info{replica="pod-a"' in m.exposition()
+        True
 
     """
 
-    def __init__(self) -> None:
+    def __init__(self, replica: str = "", version: str = "") -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.info = Gauge(
+            "opsml_server_info",
+            "1 for each replica: its name (the pod) and the server version.",
+            ["replica", "version"],
+            registry=self.registry,
+            multiprocess_mode="max",
+        )
+        self.info.labels(replica, version).set(1)
         self.requests = Counter(
             "opsml_http_requests_total",
             "HTTP requests served.",
@@ -50,6 +71,14 @@ class ServerMetrics:
             ["direction"],
             registry=self.registry,
         )
+
+    def exposition(self) -> bytes:
+        """The Prometheus text of this app: every worker's values summed in multiprocess mode."""
+        if os.environ.get(MULTIPROC_ENV):
+            summed = CollectorRegistry()
+            MultiProcessCollector(summed)  # type: ignore[no-untyped-call]
+            return bytes(generate_latest(summed))
+        return bytes(generate_latest(self.registry))
 
 
 class MetricsMiddleware:

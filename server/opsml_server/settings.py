@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any, Self
@@ -84,6 +85,10 @@ class ServerSettings(RegistrySettings):
     proxy_user_header: str = Field(
         default="X-Forwarded-User",
         description="The header naming the user, set by a trusted authenticating proxy.",
+    )
+    replica_name: str = Field(
+        default_factory=socket.gethostname,
+        description="This replica's name in opsml_server_info (default the host name: the pod).",
     )
     log_level: str = Field(default="INFO", description="Log level of the server's loggers.")
     log_json: bool = Field(default=True, description="Write logs as one JSON object per line.")

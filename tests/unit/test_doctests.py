@@ -46,6 +46,8 @@ MODULES = [
     "opsml.auth.store",
     "opsml._cli.identity",
     "opsml_server.auth",
+    "opsml_server.metrics",
+    "opsml_server.metrics_dir",
 ]
 
 

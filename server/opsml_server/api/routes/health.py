@@ -11,7 +11,7 @@ import logging
 
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from opsml.errors import OpsmlError
@@ -65,4 +65,4 @@ async def readyz(backend: BackendDep) -> Response:
 )
 def metrics(user: CurrentUser, server_metrics: MetricsDep) -> Response:
     """Prometheus metrics: requests, latencies, registrations, bytes moved."""
-    return Response(generate_latest(server_metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(server_metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
