@@ -100,6 +100,7 @@ def start_server(
     db_url: str | None = None,
     env: dict[str, str] | None = None,
     timeout: float = READY_TIMEOUT,
+    ready_path: str = "/readyz",
 ) -> LiveServer:
     """Start ``python -m opsml_server`` with ``env`` and wait until ``/readyz`` answers 200.
 
@@ -108,6 +109,7 @@ def start_server(
         db_url: the server's database; default a SQLite file under ``root``.
         env: extra environment (``OPSML_USERNAME``, ``APP_ENV``...).
         timeout: seconds to wait for readiness.
+        ready_path: the probe to wait for (``/healthz``: only alive).
 
     Raises:
         RuntimeError: the server did not become ready; the message has its stderr.
@@ -135,7 +137,7 @@ def start_server(
                 "--port",
                 "{port}",
             ],
-            ready_path="/readyz",
+            ready_path=ready_path,
             log_path=root / "server-{port}.log",
             env=_server_env(extra),
             base_env={},

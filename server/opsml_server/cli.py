@@ -34,6 +34,13 @@ def start(
         min=1,
         help="Worker processes (/metrics sums them through PROMETHEUS_MULTIPROC_DIR).",
     ),
+    graceful_timeout: float = typer.Option(
+        30.0,
+        envvar="OPSML_SERVER_GRACEFUL_TIMEOUT",
+        min=1.0,
+        help="On SIGTERM, seconds to let requests in flight (an upload) finish; keep it below "
+        "the pod's terminationGracePeriodSeconds.",
+    ),
 ) -> None:
     """Serve the registry until SIGTERM/SIGINT (graceful shutdown)."""
     import uvicorn
@@ -57,7 +64,7 @@ def start(
         "http": "httptools",
         "access_log": False,
         "proxy_headers": True,
-        "timeout_graceful_shutdown": 30,
+        "timeout_graceful_shutdown": graceful_timeout,
         "log_config": log_config(settings.log_level, settings.log_json),
         "server_header": False,
     }
