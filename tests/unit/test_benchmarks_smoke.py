@@ -85,3 +85,21 @@ def test_alias_move_benchmark_checks_its_result(tmp_path: Path) -> None:
     )
     result = aliases.alias_moves(CardRegistry("run", settings=settings), 5)
     assert 0 < result["move_p50_ms"] <= result["move_p95_ms"]
+
+
+@pytest.mark.timeout(300)
+def test_replica_load_test_runs_and_reports(tmp_path: Path) -> None:
+    """benchmarks/replicas.py, 3 s of Locust through HAProxy over one replica."""
+    from benchmarks import replicas
+
+    out = tmp_path / "out"
+    assert not replicas.main(
+        ["--duration", "3", "--replicas", "1", "--users", "2", "--out", str(out)]
+    )
+    [result] = json.loads((out / "replicas.json").read_text())["results"]
+    assert result["replicas"] == 1 and result["ops"] > 0 and result["errors"] == 0
+    assert set(result["operations"]) == {"register", "load", "list", "download 1 MiB"}
+    assert result["http_requests"] >= result["ops"] and result["http_5xx"] == 0
+    assert result["cpu_ms_per_op"]["replicas"] > 0
+    assert result["rss_mib_end"]["r1"] >= 50
+    assert "replicas" in replicas.table([result])
