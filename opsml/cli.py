@@ -140,7 +140,10 @@ def db_gc(
         ),
     ] = 3600.0,
 ) -> None:
-    """Remove registrations abandoned by a killed process, with their stored files."""
+    """Remove registrations abandoned by a killed process, with their stored files.
+
+    Upload sessions unused for as long, and staging objects no session owns, go too.
+    """
 
     def run() -> None:
         from datetime import timedelta
@@ -151,7 +154,9 @@ def db_gc(
         if backend_scheme(get_settings().resolved_tracking_uri()) != "sql":
             _fail("db gc needs a database URL in OPSML_TRACKING_URI, not a registry server URL")
         removed = get_backend().collect_garbage(timedelta(seconds=older_than))
-        typer.echo(f"removed {removed} abandoned registration(s) older than {older_than:g} s")
+        typer.echo(
+            f"removed {removed} abandoned registration(s) and upload(s) older than {older_than:g} s"
+        )
 
     _run(run)
 

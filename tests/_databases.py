@@ -48,6 +48,8 @@ def clear_tables(url: str) -> None:
     try:
         with engine.begin() as conn:
             for table in (
+                "opsml_upload_files",
+                "opsml_upload_sessions",
                 "opsml_card_aliases",
                 "opsml_card_tags",
                 "opsml_audit_log",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -25,7 +26,6 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 import opsml
-from opsml.backends.base import RegistryBackend
 from opsml.backends.sql import SqlBackend
 from opsml.backends.sql.identity import SqlIdentityStore
 from opsml.errors import OpsmlError
@@ -106,28 +106,30 @@ class BodyLimitMiddleware:
             await self._too_large()(scope, receive, send)
 
 
-async def _collect_garbage(backend: RegistryBackend, older_than: timedelta) -> None:
-    """Remove registrations abandoned by a killed server (logged, never fatal)."""
+async def _collect_garbage(
+    backend: SqlBackend, older_than: timedelta, uploads_older_than: timedelta
+) -> None:
+    """Remove registrations abandoned by a killed server, and upload sessions unused for
+    longer than their TTL with their staging objects (logged, never fatal).
+    """
     try:
-        removed = await run_in_threadpool(backend.collect_garbage, older_than)
+        removed = await run_in_threadpool(
+            functools.partial(
+                backend.collect_garbage, older_than, uploads_older_than=uploads_older_than
+            )
+        )
     except Exception:
         logger.exception("removing abandoned registrations failed")
         return
     if removed:
-        logger.warning("removed abandoned registrations", extra={"count": removed})
+        logger.warning("removed abandoned registrations and uploads", extra={"count": removed})
 
 
-async def _sweep_forever(
-    sessions: UploadSessions, backend: RegistryBackend, pending_timeout: float
-) -> None:
-    interval = max(1.0, min(sessions.ttl / 4, pending_timeout / 4, 300.0))
+async def _sweep_forever(backend: SqlBackend, pending_timeout: float, ttl: float) -> None:
+    interval = max(1.0, min(ttl / 4, pending_timeout / 4, 300.0))
     while True:
         await asyncio.sleep(interval)
-        try:
-            await run_in_threadpool(sessions.sweep)
-        except Exception:
-            logger.exception("sweeping upload sessions failed")
-        await _collect_garbage(backend, timedelta(seconds=pending_timeout))
+        await _collect_garbage(backend, timedelta(seconds=pending_timeout), timedelta(seconds=ttl))
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -156,7 +158,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 def _lifespan(settings: ServerSettings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Build the backend and the upload staging at startup; close them at shutdown."""
+    """Build the backend and the upload sessions at startup; close them at shutdown."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -167,11 +169,10 @@ def _lifespan(settings: ServerSettings) -> Callable[[FastAPI], AbstractAsyncCont
             auto_migrate=settings.auto_migrate,
         )
         sessions = UploadSessions(
-            settings.resolved_staging_dir(),
+            backend.upload_sessions,
             ttl=settings.upload_session_ttl,
             max_upload_size=settings.max_upload_size,
         )
-        await run_in_threadpool(sessions.prepare)
         try:
             await run_in_threadpool(backend.ensure_schema)
         except OpsmlError as exc:  # /readyz reports it; requests fail with 503
@@ -184,9 +185,9 @@ def _lifespan(settings: ServerSettings) -> Callable[[FastAPI], AbstractAsyncCont
         from opsml import hooks
 
         hooks.load_plugins()
-        pending_timeout = settings.pending_timeout
-        await _collect_garbage(backend, timedelta(seconds=pending_timeout))
-        sweeper = asyncio.create_task(_sweep_forever(sessions, backend, pending_timeout))
+        pending, ttl = settings.pending_timeout, settings.upload_session_ttl
+        await _collect_garbage(backend, timedelta(seconds=pending), timedelta(seconds=ttl))
+        sweeper = asyncio.create_task(_sweep_forever(backend, pending, ttl))
         from opsml_server.logs import log_ready
 
         log_ready(logger, settings)  # where the database and the artifacts are

@@ -182,12 +182,13 @@ class Authenticator:
         return any(address in network for network in self.proxies)
 
     async def authenticate(
-        self, header: str | None, client: str, proxy_user: str | None = None
+        self, header: str | None, client: str, proxy_user: str | None = None, *, fresh: bool = False
     ) -> Principal | None:
         """The caller, ``None`` when the server has no auth.
 
         ``proxy_user`` (the proxy identity header) counts only from a trusted proxy;
-        from anywhere else it is ignored.
+        from anywhere else it is ignored. ``fresh`` checks the credentials and reads
+        the grants again instead of reusing a cached answer (a commit does).
 
         Raises:
             AuthenticationError: auth is on and the credentials are missing or wrong (401).
@@ -205,7 +206,7 @@ class Authenticator:
         else:
             verify, given = functools.partial(self._verify, client=client), header
         key = hashlib.sha256(header.encode("utf-8", "replace")).digest()
-        principal = self._cached(key)
+        principal = None if fresh else self._cached(key)
         if principal is None:
             principal = await run_in_threadpool(verify, given)
             self._cache[key] = (time.monotonic() + CACHE_SECONDS, principal)

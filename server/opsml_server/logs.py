@@ -85,6 +85,5 @@ def log_ready(logger: logging.Logger, settings: ServerSettings) -> None:
             "auth": settings.auth_enabled,
             "database": database,
             "storage": storage,
-            "staging": settings.resolved_staging_dir().as_posix(),
         },
     )

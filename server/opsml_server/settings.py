@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import os
 import socket
-import tempfile
 from pathlib import Path
 from typing import Any, Self
 
@@ -53,8 +52,8 @@ class ServerSettings(RegistrySettings):
     )
     staging_dir: Path | None = Field(
         default=None,
-        description="Where uploads are staged before commit; same device as a folder store "
-        "so that committing is a rename. Default: beside the folder store, else the temp dir.",
+        description="Unused (kept so that older deployments still start): uploads are "
+        "staged in the artifact store under .uploads/, sessions in the database.",
     )
     upload_session_ttl: float = Field(
         default=3600.0, gt=0, description="Seconds after which an uncommitted upload is removed."
@@ -141,15 +140,6 @@ class ServerSettings(RegistrySettings):
     def write_token_required(self) -> bool:
         """True when writes need the production token."""
         return self.app_env == "production"
-
-    def resolved_staging_dir(self) -> Path:
-        """The staging folder (see ``staging_dir``)."""
-        if self.staging_dir is not None:
-            return self.staging_dir
-        if "://" not in self.storage_uri or self.storage_uri.startswith("file://"):
-            root = Path(self.storage_uri.removeprefix("file://")).resolve()
-            return root.parent / f".{root.name}-staging"
-        return Path(tempfile.gettempdir()) / "opsml-staging"
 
 
 @functools.lru_cache(maxsize=1)

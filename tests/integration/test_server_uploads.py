@@ -48,9 +48,7 @@ def _cut_off(port: int, head: bytes, body_part: bytes) -> None:
 def _wait_staging_empty(server: LiveServer) -> list[Path]:
     deadline = time.monotonic() + 5
     while True:
-        left = [
-            p for p in server.staging_root.rglob("*") if p.is_file() and p.name != "session.json"
-        ]
+        left = [p for p in (server.storage_root / ".uploads").rglob("*") if p.is_file()]
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.05)
@@ -164,11 +162,28 @@ def test_range_downloads(env: RegistryEnv, tmp_path: Path) -> None:
 
 
 def test_abandoned_sessions_are_swept(tmp_path: Path) -> None:
-    sessions = UploadSessions(tmp_path / "staging", ttl=60, max_upload_size=10**9)
-    sessions.prepare()
-    session = sessions.create(_card(b"abc"), owner=None)
-    (session.root / "parts").mkdir()
-    (session.root / "parts" / "x").write_bytes(b"a")
-    assert sessions.sweep(now=time.time() + 30) == 0
-    assert sessions.sweep(now=time.time() + 120) == 1
-    assert not session.root.exists()
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from opsml.backends.sql import SqlBackend
+    from opsml.backends.sql.tables import UPLOAD_SESSIONS
+
+    backend = SqlBackend(f"sqlite:///{tmp_path / 'r.db'}", str(tmp_path / "store"))
+    sessions = UploadSessions(backend.upload_sessions, ttl=60, max_upload_size=10**9)
+    data = b"abc"
+    old = sessions.create(_card(data), None, "a" * 32)
+    live = sessions.create(_card(data), None, "b" * 32)
+    for session in (old, live):
+        sessions.store.receive(session, "weights.bin", iter([data]))
+    with backend.engine.begin() as conn:  # the first one was last used 2 minutes ago
+        conn.execute(
+            update(UPLOAD_SESSIONS)
+            .where(UPLOAD_SESSIONS.c.id == old.id)
+            .values(touched_at=datetime.now(UTC) - timedelta(seconds=120))
+        )
+    assert sessions.sweep() == 1
+    assert not (tmp_path / "store" / ".uploads" / old.id).exists()
+    assert (tmp_path / "store" / ".uploads" / live.id / "weights.bin").read_bytes() == data
+    assert sessions.get(live.id, None).missing() == []
+    backend.close()

@@ -12,9 +12,7 @@ is skipped, never artifacts that a later registration would collide with.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -30,6 +28,7 @@ from opsml.backends.sql import _aliases, _gc, _queries, _reserve, _transfers, _w
 from opsml.backends.sql._db_errors import translate
 from opsml.backends.sql._queries import check_registry
 from opsml.backends.sql._rows import to_public
+from opsml.backends.sql._uploads import Place, UploadsMixin
 from opsml.backends.sql.engine import WRITE, create_registry_engine
 from opsml.backends.sql.tables import AUDIT
 from opsml.errors import BackendUnavailableError, InvalidInputError, OpsmlError
@@ -42,7 +41,6 @@ from opsml.schemas import (
     CardUpdate,
     PresignedFile,
     RegistryType,
-    UploadTicket,
     build,
     check_alias,
     check_alias_target,
@@ -59,7 +57,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("opsml.sql")
 
 
-class SqlBackend(RegistryBackend):
+class SqlBackend(UploadsMixin, RegistryBackend):
     """Registry on a SQL database plus an fsspec artifact store.
 
     Example:
@@ -206,69 +204,13 @@ class SqlBackend(RegistryBackend):
         progress: ProgressCallback | None = None,
     ) -> CardPublic:
         """See :meth:`RegistryBackend.register_card`; files are copied, digests checked."""
-        return self._register(card, Path(source_dir), actor, progress)
+        self._check_sources(card, Path(source_dir))
+        return self._register(card, actor, self._from_folder(Path(source_dir), progress))
 
-    def create_upload(
-        self, card: CardCreate, *, presigned: bool = False, expires: int = PRESIGN_EXPIRES
-    ) -> UploadTicket:
-        """See :meth:`RegistryBackend.create_upload`."""
-        if presigned:
-            _transfers.require_presign(self.store)
+    def _register(self, card: CardCreate, actor: str | None, place: Place) -> CardPublic:
+        """Reserve a version, ``place`` the files, activate the row; undo everything on failure."""
         check_registry(card.registry)
         self._check_sources(card, None)
-        upload_id = uuid.uuid4().hex
-        if not presigned:  # the files wait in the caller's folder: nothing to hold here
-            return UploadTicket(id=upload_id)
-        return _transfers.presigned_ticket(self.store, card, upload_id, expires)
-
-    def commit_upload(
-        self,
-        ticket: UploadTicket,
-        card: CardCreate,
-        *,
-        source_dir: Path | None = None,
-        actor: str | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> CardPublic:
-        """See :meth:`RegistryBackend.commit_upload`.
-
-        Staged: the verified files of ``source_dir`` are renamed into a folder
-        store (same device) or copied with their digests checked. Presigned:
-        each staging object is copied server-side into place and the copy is
-        verified (``ArtifactStore.put_staged``); the staging objects are removed.
-        """
-        if not ticket.presigned:
-            if source_dir is None:
-                raise InvalidInputError("a staged upload is committed from a folder: source_dir")
-            return self._register(card, Path(source_dir), actor, progress, move=True)
-        if source_dir is not None:  # the caller holds the bytes: into the staging objects
-            self._check_sources(card, Path(source_dir))
-            _transfers.put_staging(self.store, card, ticket.id, Path(source_dir), progress)
-        prefix = _transfers.check_uploaded(self.store, card, ticket.id)
-        try:
-            return self._register(card, None, actor, progress, staged_prefix=prefix)
-        finally:
-            with contextlib.suppress(OpsmlError):  # the registration's own error matters more
-                self.store.delete_prefix(prefix)
-
-    def abort_upload(self, ticket: UploadTicket) -> None:
-        """See :meth:`RegistryBackend.abort_upload` (a staged upload holds nothing here)."""
-        if ticket.presigned:
-            self.store.delete_prefix(_transfers.staging_prefix(ticket.id))
-
-    def _register(
-        self,
-        card: CardCreate,
-        source_dir: Path | None,
-        actor: str | None,
-        progress: ProgressCallback | None,
-        *,
-        move: bool = False,
-        staged_prefix: str | None = None,
-    ) -> CardPublic:
-        """Reserve a version, store the files, activate the row; undo everything on failure."""
-        check_registry(card.registry)
-        self._check_sources(card, source_dir)
         if not card.files:  # nothing to upload: one transaction
             _, version, uid, row = self._reserve_version(card, actor, activate=True)
             return self._registered(card, version, uid, row)
@@ -276,12 +218,7 @@ class SqlBackend(RegistryBackend):
         prefix = _transfers.version_prefix(card, version)
         try:
             for item in card.files:
-                key = f"{prefix}/{item.path}"
-                if staged_prefix:
-                    self.store.put_staged(f"{staged_prefix}/{item.path}", key, item)
-                    continue
-                assert source_dir is not None
-                self.store.put_file(source_dir / item.path, key, item, move=move, progress=progress)
+                place(item, f"{prefix}/{item.path}")
             with self._connect(write=True) as conn:
                 reserved = (row_id, uid, version)
                 row = _writes.activate(conn, self.environment, card, actor, reserved, update=True)
@@ -348,9 +285,16 @@ class SqlBackend(RegistryBackend):
             _aliases.refuse_aliased(conn, card)
         self.store.delete_prefix(_transfers.version_prefix(card, card.version))
 
-    def collect_garbage(self, older_than: timedelta) -> int:
-        """See :meth:`RegistryBackend.collect_garbage` (:mod:`opsml.backends.sql._gc`)."""
-        return _gc.collect_garbage(lambda: self._connect(write=True), self.store, older_than)
+    def collect_garbage(
+        self, older_than: timedelta, *, uploads_older_than: timedelta | None = None
+    ) -> int:
+        """See :meth:`RegistryBackend.collect_garbage` (:mod:`opsml.backends.sql._gc`).
+
+        Also removes upload sessions unused for ``uploads_older_than`` (default
+        ``older_than``) and staging objects that no session owns, as old.
+        """
+        removed = _gc.collect_garbage(lambda: self._connect(write=True), self.store, older_than)
+        return removed + self.upload_sessions.sweep(uploads_older_than or older_than)
 
     def set_alias(
         self, registry: RegistryType, uid: str, alias: str, *, actor: str | None = None

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -170,3 +171,39 @@ USERS: Table = UserRow.__table__  # type: ignore[assignment]
 TOKENS: Table = TokenRow.__table__  # type: ignore[assignment]
 GRANTS: Table = GrantRow.__table__  # type: ignore[assignment]
 ALIASES: Table = AliasRow.__table__  # type: ignore[assignment]
+
+
+class UploadSessionRow(Base):
+    """An open upload: the card it registers, its owner and when it was last used.
+
+    Rows live in the database (not on one server's disk), so that the create,
+    the PUTs and the commit of one session may reach different server processes.
+    ``state`` is ``open``, then ``committing`` while one process commits it.
+    """
+
+    __tablename__ = "opsml_upload_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    presigned: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    card: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    touched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class UploadFileRow(Base):
+    """One file that arrived in an upload session: the size and SHA-256 the server hashed."""
+
+    __tablename__ = "opsml_upload_files"
+
+    session_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("opsml_upload_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+UPLOAD_SESSIONS: Table = UploadSessionRow.__table__  # type: ignore[assignment]
+UPLOAD_FILES: Table = UploadFileRow.__table__  # type: ignore[assignment]

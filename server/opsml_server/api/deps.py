@@ -68,12 +68,18 @@ async def current_user(request: Request) -> Principal | None:
         TooManyAttemptsError: too many failed logins from this user or address (429).
 
     """
+    return await _authenticate(request, fresh=False)
+
+
+async def _authenticate(request: Request, *, fresh: bool) -> Principal | None:
+    """``fresh``: check the credentials again rather than reuse the short cache."""
     auth: Authenticator = request.app.state.auth
     client = request.client.host if request.client else "unknown"
     principal = await auth.authenticate(
         request.headers.get("authorization"),
         client,
         request.headers.get(auth.settings.proxy_user_header) if auth.proxies else None,
+        fresh=fresh,
     )
     if principal is not None:
         request.state.user = str(principal)
@@ -104,6 +110,20 @@ async def write_access(
 
 
 WriteAccess = Annotated[Principal | None, Depends(write_access)]
+
+
+async def fresh_write_access(request: Request, user: WriteAccess) -> Principal | None:
+    """The caller of a write, with credentials and grants read again (no cached answer).
+
+    A commit uses it: a grant revoked since the upload was opened counts at once,
+    whichever server process the commit reaches.
+    """
+    if user is None:
+        return None
+    return await _authenticate(request, fresh=True)
+
+
+FreshWriteAccess = Annotated[Principal | None, Depends(fresh_write_access)]
 
 
 async def global_reader(user: CurrentUser) -> Principal | None:

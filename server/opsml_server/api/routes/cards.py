@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import TypeAdapter, ValidationError
-from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
 from opsml.auth.roles import Principal, Role, require
@@ -34,11 +34,13 @@ from opsml_server.api.deps import (
 )
 from opsml_server.downloads import artifact_response
 from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
-from opsml_server.staging import StagedFile, UploadSessions
+from opsml_server.staging import UploadSessions
 
 router = APIRouter(prefix="/api/v1/cards", tags=["cards"], responses=ERROR_RESPONSES)
 
 MAX_FILES = 10_000
+READ_SIZE = 4 * 1024 * 1024
+"""Bytes read at a time from a request's file part."""
 MAX_TAGS_FILTER = 16_384
 """Characters of the ``tags`` filter of a listing."""
 MAX_TAGS_IN_FILTER = 100
@@ -194,18 +196,18 @@ async def register_card(
             )
         uploads.check_size(card)
         files = form.getlist("files")
-        public, staging = await run_in_threadpool(
-            _register_inline, backend, uploads, card, files, user
-        )
+        public = await run_in_threadpool(_register_inline, backend, uploads, card, files, user)
     finally:
         await form.close()
     metrics.registrations.labels(registry).inc()
     metrics.bytes_moved.labels("upload").inc(sum(f.size for f in card.files))
-    response = json_response(public, 201)
-    if staging is not None:
-        # the emptied staging folder goes after the response is sent, off the client's clock
-        response.background = BackgroundTask(uploads.remove, staging)
-    return response
+    return json_response(public, 201)
+
+
+def _read_all(handle: BinaryIO) -> Iterator[bytes]:
+    """The bytes of a request's file part, :data:`READ_SIZE` at a time."""
+    while chunk := handle.read(READ_SIZE):
+        yield chunk
 
 
 def _register_inline(
@@ -214,12 +216,12 @@ def _register_inline(
     card: CardCreate,
     files: list[Any],
     user: str | None,
-) -> tuple[CardPublic, FilePath | None]:
-    """Stage and verify the files, register the card; the caller removes the staging folder."""
+) -> CardPublic:
+    """Stage and verify the files in the store, register the card (nothing kept on failure)."""
     if not card.files and not files:  # metadata only: nothing to stage
-        return backend.register_card(card, uploads.root, actor=user), None
+        return backend.register_card(card, FilePath("."), actor=user)
     records = {f.path: f for f in card.files}
-    staging = uploads.inline_dir()
+    ticket = backend.create_upload(card)
     try:
         seen: set[str] = set()
         for upload in files:
@@ -232,18 +234,16 @@ def _register_inline(
             if path in seen:
                 raise InvalidInputError(f"file {path!r} is sent twice")
             seen.add(path)
-            StagedFile(staging / "files", staging / "parts", item).copy_from(upload.file)
+            uploads.stage(ticket.id, item, _read_all(upload.file))
         missing = [p for p in records if p not in seen]
         if missing:
             raise InvalidInputError(
                 f"{len(missing)} file(s) of the card were not sent: "
                 + ", ".join(repr(p) for p in missing[:5])
             )
-        ticket = backend.create_upload(card)
-        public = backend.commit_upload(ticket, card, source_dir=staging / "files", actor=user)
-        return public, staging
+        return backend.commit_upload(ticket, card, actor=user)
     except BaseException:
-        uploads.remove(staging)
+        backend.abort_upload(ticket)
         raise
 
 

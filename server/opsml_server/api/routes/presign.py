@@ -17,8 +17,8 @@ Protocol:
    SHA-256 differs from its record fails the registration (422) and nothing is
    kept. Verifying the copy rather than the staging object means a client
    rewriting its staging object after the check changes nothing. The staging
-   objects are then deleted (``DELETE`` aborts; a bucket lifecycle rule on
-   ``.uploads/`` removes the ones of abandoned sessions).
+   objects are then deleted (``DELETE`` aborts; the server's periodic sweep and
+   ``opsml db gc`` remove the ones of abandoned sessions after the TTL).
 
 Downloads: ``GET /api/v1/presign/cards/{registry}/{uid}/files/{path}`` answers a
 presigned ``GET`` URL for one file of one card, with its size and SHA-256; the
@@ -43,7 +43,14 @@ from opsml.schemas import (
     UploadTicket,
     check_relative_path,
 )
-from opsml_server.api.deps import BackendDep, CurrentUser, MetricsDep, UploadsDep, WriteAccess
+from opsml_server.api.deps import (
+    BackendDep,
+    CurrentUser,
+    FreshWriteAccess,
+    MetricsDep,
+    UploadsDep,
+    WriteAccess,
+)
 from opsml_server.api.routes.cards import json_response
 from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
 
@@ -75,7 +82,7 @@ def create_presigned_upload(
     uploads.check_size(card)
     require(user, Role.WRITER, card.repository)
     ticket = backend.create_upload(card, presigned=True, expires=EXPIRES)
-    uploads.create(card, user, ticket.id)
+    uploads.create(card, user, ticket.id, presigned=True)
     return PresignedUpload(id=ticket.id, expires_in=EXPIRES, files=ticket.files)
 
 
@@ -88,20 +95,21 @@ def commit_presigned_upload(
     backend: BackendDep,
     uploads: UploadsDep,
     metrics: MetricsDep,
-    user: WriteAccess,
+    user: FreshWriteAccess,
 ) -> Response:
     """Verify the uploaded objects and register the card (see the module docstring)."""
     session = uploads.begin_commit(session_id, user, staged=False)  # once: a second finds nothing
     try:
+        require(user, Role.WRITER, session.card.repository)  # grants as of now, not the create
         ticket = UploadTicket(id=session_id, presigned=True)
         public = backend.commit_upload(ticket, session.card, actor=user)
     except UploadIncompleteError:
         uploads.reopen(session)  # checked before any version: the client may upload and retry
         raise
     except BaseException:
-        uploads.remove(session.root)
+        uploads.remove(session_id)
         raise
-    uploads.remove(session.root)
+    uploads.remove(session_id)
     metrics.registrations.labels(public.registry).inc()
     return json_response(public, 201)
 
@@ -111,9 +119,8 @@ def abort_presigned_upload(
     session_id: SessionId, backend: BackendDep, uploads: UploadsDep, user: WriteAccess
 ) -> Response:
     """Drop a session and whatever was uploaded for it."""
-    session = uploads.get(session_id, user)
-    uploads.remove(session.root)
-    backend.abort_upload(UploadTicket(id=session_id, presigned=True))
+    uploads.get(session_id, user)
+    uploads.remove(session_id)  # its staging objects and its rows
     return Response(status_code=204)
 
 

@@ -1,15 +1,16 @@
 """Upload sessions, for registrations too large for one request.
 
 ``POST /api/v1/uploads`` (the CardCreate) → ``PUT /api/v1/uploads/{id}/files/{path}``
-(the raw bytes of each file, streamed to the staging folder and hashed while
-written) → ``POST /api/v1/uploads/{id}/commit`` (registers the card). Nothing
-reaches the artifact store before the commit; ``DELETE`` aborts; sessions idle
-for longer than ``OPSML_UPLOAD_SESSION_TTL`` are removed.
+(the raw bytes of each file, streamed to a staging object of the store and
+hashed while written) → ``POST /api/v1/uploads/{id}/commit`` (registers the
+card: the staging objects move into the card's folder). The session is a row
+of the registry database, so each of these requests may reach a different
+server process; ``DELETE`` aborts; sessions idle for longer than
+``OPSML_UPLOAD_SESSION_TTL`` are removed.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
@@ -26,16 +27,19 @@ from opsml.schemas import (
     UploadTicket,
     check_relative_path,
 )
-from opsml_server.api.deps import BackendDep, MetricsDep, UploadsDep, WriteAccess
+from opsml_server.api.deps import (
+    BackendDep,
+    FreshWriteAccess,
+    MetricsDep,
+    UploadsDep,
+    WriteAccess,
+)
 from opsml_server.api.routes.cards import BINARY, json_response
 from opsml_server.handlers import ERROR_RESPONSES
-from opsml_server.staging import StagedFile
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"], responses=ERROR_RESPONSES)
 
 SessionId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Upload session id.")]
-FLUSH_SIZE = 8 * 1024 * 1024
-"""Bytes gathered before one hash-and-write step runs in a worker thread."""
 
 
 @router.post("", operation_id="create_upload", status_code=201, response_model=UploadSessionPublic)
@@ -67,45 +71,17 @@ async def upload_file(
     """Stream the raw bytes of one announced file; size and SHA-256 are checked on arrival."""
     check_relative_path(path)
     session = await run_in_threadpool(uploads.get, session_id, user)
-    item = next((f for f in session.card.files if f.path == path), None)
-    if item is None:
-        raise InvalidInputError(f"file {path!r} is not listed in upload session {session_id}")
+    item = session.item(path)
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) != item.size):
         raise ArtifactIntegrityError(
             f"artifact {path!r} is announced as {item.size} bytes but the request carries "
             f"{length}; nothing was stored"
         )
-    staged = await run_in_threadpool(StagedFile, session.files_dir, session.parts_dir, item)
-    loop = asyncio.get_running_loop()
-    pending: asyncio.Future[None] | None = None
-    batch: list[bytes] = []
-    batched = 0
     try:
-        async for chunk in request.stream():
-            batch.append(chunk)
-            batched += len(chunk)
-            if batched >= FLUSH_SIZE:
-                if pending is not None:
-                    await pending
-                # hashed and written in a worker thread while the next batch arrives
-                pending = loop.run_in_executor(None, staged.write_chunks, batch)
-                batch, batched = [], 0
-        if pending is not None:
-            await pending
-        if batch:
-            await run_in_threadpool(staged.write_chunks, batch)
-        await run_in_threadpool(staged.finish)
+        await uploads.receive(session, path, request.stream())
     except ClientDisconnect:
-        if pending is not None:
-            await asyncio.gather(pending, return_exceptions=True)
-        staged.abort()
         raise InvalidInputError(f"the upload of {path!r} was cut off; nothing was stored") from None
-    except BaseException:
-        if pending is not None:
-            await asyncio.gather(pending, return_exceptions=True)
-        staged.abort()
-        raise
     metrics.bytes_moved.labels("upload").inc(item.size)
     return item
 
@@ -121,16 +97,20 @@ def commit_upload(
     backend: BackendDep,
     uploads: UploadsDep,
     metrics: MetricsDep,
-    user: WriteAccess,
+    user: FreshWriteAccess,
 ) -> Response:
-    """Register the card once every announced file has arrived intact."""
-    session = uploads.begin_commit(session_id, user)
+    """Register the card once every announced file has arrived intact.
+
+    The caller's role is checked again here, from the database (not a cached
+    credential): a ``writer`` grant revoked since the create is refused (403)
+    and nothing is registered.
+    """
+    session = uploads.begin_commit(session_id, user)  # once: a second caller finds nothing
     try:
-        public = backend.commit_upload(
-            UploadTicket(id=session.id), session.card, source_dir=session.files_dir, actor=user
-        )
+        require(user, Role.WRITER, session.card.repository)
+        public = backend.commit_upload(UploadTicket(id=session.id), session.card, actor=user)
     finally:
-        uploads.remove(session.root)
+        uploads.remove(session.id)
     metrics.registrations.labels(public.registry).inc()
     return json_response(public, 201)
 
@@ -138,6 +118,6 @@ def commit_upload(
 @router.delete("/{session_id}", operation_id="abort_upload", status_code=204)
 def abort_upload(session_id: SessionId, uploads: UploadsDep, user: WriteAccess) -> Response:
     """Drop an upload session and its staged files."""
-    session = uploads.get(session_id, user)
-    uploads.remove(session.root)
+    uploads.get(session_id, user)
+    uploads.remove(session_id)
     return Response(status_code=204)

@@ -1,0 +1,106 @@
+"""Register a run card with one 256 MiB file through the server, end to end, digest verified,
+beside the bare loopback upload measured in the same run (budget: at least 80% of it).
+
+    python benchmarks/upload_e2e.py [--size-mib 256] [--repeats 3] [--out DIR]
+
+The registry server runs on a free loopback port over SQLite and a folder store;
+the client is this process (``CardRegistry`` over HTTP: the card's files are
+written to its staging folder, described and sent). Each registration's stored
+file is hashed again afterwards (outside the clock) and must match. The bare
+upload is one streamed ``PUT`` of the same size to the smallest ASGI app
+(``benchmarks/_bare_app.py``) under the same uvicorn. The machine is shared:
+read the two numbers side by side, not alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import workloads
+from tests._emulators import write_blob
+from tests._live_server import running_server
+
+MIB = 1024 * 1024
+MB = 1e6
+
+
+def _bare_upload(root: Path, size: int, repeats: int) -> float:
+    """Median MB/s of a streamed PUT of ``size`` bytes to the bare app."""
+    bare = workloads.start_bare_server(root / "bare")
+    try:
+        runs = [workloads.machine_http(bare.url, 5, size)["http_up_mb_s"] for _ in range(repeats)]
+    finally:
+        bare.stop()
+    return statistics.median(runs)
+
+
+def _register(url: str, blob: Path, digest: str, storage: Path, n: int) -> float:
+    """Seconds to register a run card holding ``blob`` through the server at ``url``."""
+    from opsml import CardRegistry, RunCard
+    from opsml.config import OpsmlSettings
+
+    registry = CardRegistry("run", settings=OpsmlSettings(tracking_uri=url))
+    card = RunCard(name=f"big-{n}", repository="bench", contact="bench@example.com")
+    start = time.perf_counter()
+    card.log_artifact(blob)
+    registry.register_card(card)
+    elapsed = time.perf_counter() - start
+    public = card._registered()[0]
+    if [f.sha256 for f in public.files] != [digest]:
+        raise workloads.BenchmarkError("the registered record does not carry the file's digest")
+    stored = storage / "run" / "bench" / f"big-{n}" / f"v{public.version}" / public.files[0].path
+    check = hashlib.sha256()
+    with open(stored, "rb") as handle:
+        while chunk := handle.read(8 * MIB):
+            check.update(chunk)
+    if check.hexdigest() != digest:
+        raise workloads.BenchmarkError("the stored file differs from the one sent")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    size = args.size_mib * MIB
+    with tempfile.TemporaryDirectory(prefix="opsml-upload-e2e-") as tmp:
+        root = Path(tmp)
+        blob = root / "weights.bin"
+        digest = write_blob(blob, size)
+        bare = _bare_upload(root, size, args.repeats)
+        with running_server(root / "server") as server:
+            _register(server.url, blob, digest, server.storage_root, -1)  # warm-up
+            times = [
+                _register(server.url, blob, digest, server.storage_root, n)
+                for n in range(args.repeats)
+            ]
+    ours = size / statistics.median(times) / MB
+    result = {
+        "size_mib": args.size_mib,
+        "bare_upload_mb_s": round(bare, 1),
+        "register_e2e_mb_s": round(ours, 1),
+        "register_e2e_s": [round(t, 3) for t in times],
+        "ratio": round(ours / bare, 3),
+    }
+    print(f"bare loopback upload          {bare:8,.0f} MB/s")
+    print(
+        f"register 1 file end to end    {ours:8,.0f} MB/s  ({ours / bare:.0%} of bare; budget 80%)"
+    )
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "upload_e2e.json").write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
