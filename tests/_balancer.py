@@ -251,6 +251,19 @@ class Cluster:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
 
+    def revive(self, name: str) -> None:
+        """Replace a killed replica (the pod Kubernetes starts instead) and wait until it is UP."""
+        assert self.balancer is not None
+        self.retired.append(self.replicas[name])
+        self.replicas[name] = new = self.start_replica(name)
+        self.balancer.move(name, new.port)
+        self.balancer.wait_up([name])
+
+    def busy(self) -> dict[str, int]:
+        """Requests each replica is serving now (HAProxy's current sessions)."""
+        assert self.balancer is not None
+        return {name: int(v or 0) for name, v in self.balancer.stat("scur").items()}
+
     def stop(self) -> None:
         if self.balancer is not None:
             self.balancer.stop()

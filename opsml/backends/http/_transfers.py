@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -131,9 +132,10 @@ def commit_session(
 ) -> CardPublic:
     """Stream every file of ``card`` into the session, then commit it."""
     for item in card.files:
-        transport.send(
+        source = source_dir / item.path
+        transport.send_replayable(  # a replica may die mid-PUT: the file is sent again
             "PUT", transport.api("uploads", ticket.id, "files", item.path),
-            content=read_chunks(source_dir / item.path, progress),
+            functools.partial(read_chunks, source, progress),
             headers={"Content-Type": "application/octet-stream", "Content-Length": str(item.size)},
         )  # fmt: skip
     response = transport.send(

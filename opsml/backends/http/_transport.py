@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -187,6 +187,25 @@ class Transport:
             if response.status_code >= 400:
                 raise self.error(response)
             return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def send_replayable(
+        self, method: str, url: httpx.URL, body: Callable[[], Any], **kwargs: Any
+    ) -> httpx.Response:
+        """An idempotent request with a body (the PUT of a whole file), retried like a GET.
+
+        ``body()`` makes the content anew for each attempt. Retried on a broken or
+        refused connection and on 502/503/504 (a replica that died or stopped
+        mid-request, behind a balancer); the server's answer to a repeated PUT is
+        the same as to the first, since it replaces what an earlier one staged.
+        """
+        for attempt in range(1 + self.retries):
+            try:
+                return self.send(method, url, content=body(), **kwargs)
+            except BackendUnavailableError:
+                if attempt == self.retries:
+                    raise
+                self.backoff(attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def get_model(self, model: type[_M], url: httpx.URL, **kwargs: Any) -> _M:
