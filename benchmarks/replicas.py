@@ -100,11 +100,35 @@ def _row(stats: dict[str, Any], name: str) -> dict[str, float]:
     }
 
 
+def server_time(urls: list[str]) -> dict[str, dict[str, float]]:
+    """Time the replicas spent per route (their own histograms, summed): where it goes."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    routes: dict[str, dict[str, float]] = {}
+    for url in urls:
+        text = httpx.get(f"{url}/metrics", timeout=10, trust_env=False).text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if not sample.name.startswith("opsml_http_request_duration_seconds_"):
+                    continue
+                key = f"{sample.labels['method']} {sample.labels['route']}"
+                entry = routes.setdefault(key, {"count": 0.0, "total_s": 0.0})
+                if sample.name.endswith("_count"):
+                    entry["count"] += sample.value
+                elif sample.name.endswith("_sum"):
+                    entry["total_s"] += sample.value
+    for entry in routes.values():
+        entry["mean_ms"] = round(1000 * entry["total_s"] / max(entry["count"], 1), 2)
+        entry["total_s"] = round(entry["total_s"], 2)
+    return dict(sorted(routes.items(), key=lambda kv: -kv[1]["total_s"]))
+
+
 def measure(count: int, *, users: int, duration: int, root: Path, s3: Any) -> dict[str, Any]:
     """One replica count: start everything, run the load, read the counters."""
     from tests._balancer import cluster
 
-    with cluster(root / f"n{count}", count, s3=s3) as group:
+    with cluster(root / f"n{count}", count, s3=s3, check_interval_ms=2000) as group:
         uid = _seed(group.url, root)
         pids = {name: server.pid for name, server in group.replicas.items()}
         assert group.balancer is not None
@@ -115,6 +139,7 @@ def measure(count: int, *, users: int, duration: int, root: Path, s3: Any) -> di
         after = account.snapshot()
         rss_end = account.rss_mib()
         answered = sum(group.balancer.answered().values())
+        routes = server_time([server.url for server in group.replicas.values()])
         failed_http = sum(int(v or 0) for v in group.balancer.stat("hrsp_5xx").values())
     total = _row(stats, "Aggregated")
     cpu = {k: round(after[k] - before[k], 2) for k in after}
@@ -129,6 +154,7 @@ def measure(count: int, *, users: int, duration: int, root: Path, s3: Any) -> di
         "cpu_ms_per_op": {k: round(1000 * v / ops, 2) for k, v in cpu.items()},
         "rss_mib_start": rss_start,
         "rss_mib_end": rss_end,
+        "server_time_by_route": routes,
     }
 
 
@@ -153,6 +179,12 @@ def table(results: list[dict[str, Any]]) -> str:
     lines.append("CPU ms per operation, by process (all on this machine's cores):")
     for r in results:
         split = ", ".join(f"{k} {v:.2f}" for k, v in r["cpu_ms_per_op"].items())
+        lines.append(f"  {r['replicas']} replica(s): {split}")
+    lines.append("")
+    lines.append("Server time by route (request start to response start, all replicas):")
+    for r in results:
+        top = list(r["server_time_by_route"].items())[:5]
+        split = ", ".join(f"{k} {v['total_s']:.1f} s ({v['mean_ms']:.1f} ms avg)" for k, v in top)
         lines.append(f"  {r['replicas']} replica(s): {split}")
     return "\n".join(lines)
 

@@ -65,13 +65,15 @@ backend {backend}
     balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
-    default-server check inter 300ms fastinter 200ms downinter 300ms fall 2 rise 1
+    default-server check inter {inter}ms fastinter 200ms downinter 300ms fall 2 rise 1
     http-response set-header {header} %[srv_name]
 {servers}
 """
 
 
-def haproxy_config(port: int, servers: dict[str, int], socket_path: Path) -> str:
+def haproxy_config(
+    port: int, servers: dict[str, int], socket_path: Path, check_interval_ms: int = 300
+) -> str:
     """The HAProxy configuration: ``port`` in front, round-robin over ``servers`` (name: port).
 
     Example:
@@ -82,8 +84,9 @@ def haproxy_config(port: int, servers: dict[str, int], socket_path: Path) -> str
     """
     lines = "\n".join(f"    server {name} 127.0.0.1:{p}" for name, p in servers.items())
     return _CONFIG.format(
-        socket=socket_path, port=port, backend=BACKEND, header=REPLICA_HEADER, servers=lines
-    )
+        socket=socket_path, port=port, backend=BACKEND, header=REPLICA_HEADER, servers=lines,
+        inter=check_interval_ms,
+    )  # fmt: skip
 
 
 @dataclass
@@ -159,8 +162,10 @@ class Balancer:
                 self.process.wait(10)
 
 
-def start_haproxy(root: Path, servers: dict[str, int]) -> Balancer:
+def start_haproxy(root: Path, servers: dict[str, int], check_interval_ms: int = 300) -> Balancer:
     """Start HAProxy in the foreground over ``servers``; wait until it listens.
+
+    ``check_interval_ms``: between two ``/readyz`` checks of a server that is up.
 
     Raises:
         RuntimeError: HAProxy is missing or refused its configuration.
@@ -172,7 +177,7 @@ def start_haproxy(root: Path, servers: dict[str, int]) -> Balancer:
     for _ in range(5):
         port = free_port()
         cfg = root / "haproxy.cfg"
-        cfg.write_text(haproxy_config(port, servers, sock))
+        cfg.write_text(haproxy_config(port, servers, sock, check_interval_ms))
         log_path = root / "haproxy.log"
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
@@ -201,6 +206,7 @@ class Cluster:
     replicas: dict[str, LiveServer] = field(default_factory=dict)
     balancer: Balancer | None = None
     retired: list[LiveServer] = field(default_factory=list)
+    check_interval_ms: int = 300
 
     @property
     def url(self) -> str:
@@ -218,7 +224,7 @@ class Cluster:
         for i in range(1, count + 1):
             self.replicas[f"r{i}"] = self.start_replica(f"r{i}")
         ports = {name: server.port for name, server in self.replicas.items()}
-        self.balancer = start_haproxy(self.root / "haproxy", ports)
+        self.balancer = start_haproxy(self.root / "haproxy", ports, self.check_interval_ms)
         self.balancer.wait_up(list(ports))
 
     def roll(self, name: str, *, grace: float = 60.0) -> float:
@@ -273,13 +279,20 @@ class Cluster:
 
 @contextlib.contextmanager
 def cluster(
-    root: Path, count: int, *, s3: S3Emulator | None = None, env: dict[str, str] | None = None
+    root: Path,
+    count: int,
+    *,
+    s3: S3Emulator | None = None,
+    env: dict[str, str] | None = None,
+    check_interval_ms: int = 300,
 ) -> Iterator[Cluster]:
     """``count`` replicas on a scratch PostgreSQL database and moto S3, behind HAProxy.
 
     The database is migrated first (``opsml db upgrade``, the Kubernetes Job),
     and replicas run with ``OPSML_AUTO_MIGRATE=false``, as in the overlays.
     ``s3``: a running emulator to use (default: one started here).
+    ``check_interval_ms``: HAProxy's health-check period (each check reads the
+    database and the store; the load test uses 2 s, like a Kubernetes probe).
     """
     from opsml.backends.sql.migrate import upgrade_database
     from tests._databases import scratch_database
@@ -292,7 +305,7 @@ def cluster(
         upgrade_database(url)
         storage = f"s3://opsml-test/replicas-{uuid.uuid4().hex[:10]}"
         base_env = {**s3.server_env(), "OPSML_AUTO_MIGRATE": "false", **(env or {})}
-        group = Cluster(root, url, storage, base_env)
+        group = Cluster(root, url, storage, base_env, check_interval_ms=check_interval_ms)
         try:
             group.start(count)
             yield group

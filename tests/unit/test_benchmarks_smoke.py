@@ -102,4 +102,5 @@ def test_replica_load_test_runs_and_reports(tmp_path: Path) -> None:
     assert result["http_requests"] >= result["ops"] and result["http_5xx"] == 0
     assert result["cpu_ms_per_op"]["replicas"] > 0
     assert result["rss_mib_end"]["r1"] >= 50
+    assert result["server_time_by_route"]["POST /api/v1/cards/{registry}"]["count"] > 0
     assert "replicas" in replicas.table([result])
