@@ -26,10 +26,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from opsml import hooks, versioning
 from opsml.backends.base import ArtifactReader, ProgressCallback, RegistryBackend
-from opsml.backends.sql import _aliases, _gc, _queries, _reserve, _transfers, _writes
+from opsml.backends.sql import _aliases, _gc, _listing, _queries, _reserve, _transfers, _writes
 from opsml.backends.sql._db_errors import translate
 from opsml.backends.sql._queries import check_registry
-from opsml.backends.sql._rows import to_public
+from opsml.backends.sql._rows import check_sources, to_public
 from opsml.backends.sql.engine import WRITE, create_registry_engine
 from opsml.backends.sql.tables import AUDIT
 from opsml.errors import BackendUnavailableError, InvalidInputError, OpsmlError
@@ -37,6 +37,7 @@ from opsml.schemas import (
     PRESIGN_EXPIRES,
     AliasPublic,
     CardCreate,
+    CardPage,
     CardPublic,
     CardQuery,
     CardUpdate,
@@ -155,6 +156,18 @@ class SqlBackend(RegistryBackend):
         with self._connect() as conn:
             return _queries.list_cards(conn, registry, query)
 
+    def list_page(self, registry: RegistryType, query: CardQuery) -> CardPage:
+        """See :meth:`RegistryBackend.list_page`."""
+        registry = check_registry(registry)
+        with self._connect() as conn:
+            return _listing.list_page(conn, registry, query)
+
+    def count_cards(self, registry: RegistryType, query: CardQuery) -> int:
+        """See :meth:`RegistryBackend.count_cards`."""
+        registry = check_registry(registry)
+        with self._connect() as conn:
+            return _listing.count_cards(conn, registry, query)
+
     def get_card(
         self,
         registry: RegistryType,
@@ -215,7 +228,7 @@ class SqlBackend(RegistryBackend):
         if presigned:
             _transfers.require_presign(self.store)
         check_registry(card.registry)
-        self._check_sources(card, None)
+        check_sources(card, None)
         upload_id = uuid.uuid4().hex
         if not presigned:  # the files wait in the caller's folder: nothing to hold here
             return UploadTicket(id=upload_id)
@@ -242,7 +255,7 @@ class SqlBackend(RegistryBackend):
                 raise InvalidInputError("a staged upload is committed from a folder: source_dir")
             return self._register(card, Path(source_dir), actor, progress, move=True)
         if source_dir is not None:  # the caller holds the bytes: into the staging objects
-            self._check_sources(card, Path(source_dir))
+            check_sources(card, Path(source_dir))
             _transfers.put_staging(self.store, card, ticket.id, Path(source_dir), progress)
         prefix = _transfers.check_uploaded(self.store, card, ticket.id)
         try:
@@ -268,7 +281,7 @@ class SqlBackend(RegistryBackend):
     ) -> CardPublic:
         """Reserve a version, store the files, activate the row; undo everything on failure."""
         check_registry(card.registry)
-        self._check_sources(card, source_dir)
+        check_sources(card, source_dir)
         if not card.files:  # nothing to upload: one transaction
             _, version, uid, row = self._reserve_version(card, actor, activate=True)
             return self._registered(card, version, uid, row)
@@ -302,17 +315,6 @@ class SqlBackend(RegistryBackend):
         public = to_public(row)
         hooks.after_commit(public)
         return public
-
-    def _check_sources(self, card: CardCreate, source_dir: Path | None) -> None:
-        seen: set[str] = set()
-        for item in card.files:
-            if item.path in seen:
-                raise InvalidInputError(f"artifact {item.path!r} is listed twice")
-            seen.add(item.path)
-            if source_dir is not None and not (source_dir / item.path).is_file():
-                raise InvalidInputError(
-                    f"artifact {item.path!r} is listed but missing from the upload"
-                )
 
     def _reserve_version(
         self, card: CardCreate, actor: str | None, *, activate: bool = False
