@@ -13,24 +13,12 @@ from __future__ import annotations
 import re
 import uuid
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from benchmarks._chromium import CHROMIUM, CHROMIUM_ARGS
 from benchmarks.workloads import BenchmarkError, p50_ms, timed
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _pages(total: int) -> dict[str, str]:

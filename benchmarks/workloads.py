@@ -283,7 +283,7 @@ def seed_cards(db_url: str, total: int, names: int = 1000) -> None:
     from sqlalchemy import create_engine, func, select
 
     from opsml.backends.sql.migrate import upgrade_database
-    from opsml.backends.sql.tables import CARDS
+    from opsml.backends.sql.tables import CARDS, NAMES
 
     upgrade_database(db_url)
     engine = create_engine(db_url)
@@ -318,6 +318,11 @@ def seed_cards(db_url: str, total: int, names: int = 1000) -> None:
     with engine.begin() as conn:
         for lo in range(0, total, 20_000):
             conn.execute(CARDS.insert(), rows[lo : lo + 20_000])
+        names = {(r["repository"], r["name"]) for r in rows}  # the search index
+        conn.execute(
+            NAMES.insert(),
+            [{"registry": "model", "repository": r, "name": n} for r, n in sorted(names)],
+        )
         count = conn.execute(select(func.count()).select_from(CARDS)).scalar_one()
     engine.dispose()
     if count < total:
