@@ -93,8 +93,8 @@ def rows(result: dict[str, Any], total: int, row: Any) -> list[Any]:
     return [
         row(f"UI list page over {total:,} versions p50", "ms", result["list_p50_ms"], budget=20),
         row("UI card page p50", "ms", result["card_p50_ms"], budget=20),
-        row("UI search (part of a name) p50", "ms", result["search_p50_ms"]),
-        row("UI home page (counts, latest) p50", "ms", result["home_p50_ms"]),
+        row("UI search (part of a name) p50", "ms", result["search_p50_ms"], budget=20),
+        row("UI home page (counts, latest) p50", "ms", result["home_p50_ms"], budget=20),
         row("UI card page weight (HTML+CSS+JS)", "KB", result["card_weight_kb"], budget=150),
         row(
             "UI card page load event (chromium)",

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -318,10 +319,13 @@ def seed_cards(db_url: str, total: int, names: int = 1000) -> None:
     with engine.begin() as conn:
         for lo in range(0, total, 20_000):
             conn.execute(CARDS.insert(), rows[lo : lo + 20_000])
-        names = {(r["repository"], r["name"]) for r in rows}  # the search index
+        names = Counter((r["repository"], r["name"]) for r in rows)  # the names index
         conn.execute(
             NAMES.insert(),
-            [{"registry": "model", "repository": r, "name": n} for r, n in sorted(names)],
+            [
+                {"registry": "model", "repository": r, "name": n, "active_cards": k}
+                for (r, n), k in sorted(names.items())
+            ],
         )
         count = conn.execute(select(func.count()).select_from(CARDS)).scalar_one()
     engine.dispose()

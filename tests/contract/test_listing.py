@@ -70,6 +70,13 @@ def test_count_search_and_cursor_pages(registry_env: RegistryEnv, tmp_path: Path
     by_spec = _walk(backend, "model", name="Churn-0", version="^1.0", limit=1)
     assert len(by_spec) == 3
 
+    backend.delete_card("model", newest[-1], actor="tester")  # the oldest Churn-0
+    assert backend.count_cards("model", CardQuery()) == 8
+    assert backend.count_cards("model", CardQuery(name="Churn-0")) == 2
+    assert backend.count_cards("model", CardQuery(search="churn", repositories=["ds"])) == 6
+    assert backend.count_cards("model", CardQuery(repositories=[])) == 0
+    assert len(_walk(backend, "model", search="churn", limit=50)) == 7
+
 
 def test_list_rows_are_light(registry_env: RegistryEnv, tmp_path: Path) -> None:
     backend = _backend(registry_env)

@@ -73,8 +73,13 @@ def test_0004_listing_backfills_then_down_and_up(kind: str, tmp_path: Path) -> N
                 diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
                 ours = [d for d in diff if any(t in repr(d) for t in (*NEW_TABLES, "summary"))]
                 assert ours == []
-                names = conn.execute(text("SELECT registry, name FROM opsml_card_names")).all()
-                assert sorted(tuple(n) for n in names) == [("data", "iris"), ("model", "churn")]
+                names = conn.execute(
+                    text("SELECT registry, name, active_cards FROM opsml_card_names")
+                ).all()
+                assert sorted(tuple(n) for n in names) == [
+                    ("data", "iris", 1),
+                    ("model", "churn", 1),
+                ]
             backend = SqlBackend(url, (tmp_path / "store").as_posix(), auto_migrate=False)
             try:
                 (row,) = backend.list_page("model", CardQuery(links_to=data_uid)).items

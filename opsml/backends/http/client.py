@@ -185,16 +185,22 @@ class HttpBackend(RegistryBackend):
 
     def list_cards(self, registry: RegistryType, query: CardQuery) -> list[CardPublic]:
         """See :meth:`RegistryBackend.list_cards`."""
+        if query.repositories == []:  # no repository allowed (a query string cannot say so)
+            return []
         url = self.transport.api("cards", registry)
         return self.transport.get_model(Page, url, params=_query_params(query)).items
 
     def list_page(self, registry: RegistryType, query: CardQuery) -> CardPage:
         """See :meth:`RegistryBackend.list_page`."""
+        if query.repositories == []:
+            return CardPage(items=[])
         url = self.transport.api("cards", registry, "page")
         return self.transport.get_model(CardPage, url, params=_query_params(query))
 
     def count_cards(self, registry: RegistryType, query: CardQuery) -> int:
         """See :meth:`RegistryBackend.count_cards`."""
+        if query.repositories == []:
+            return 0
         url = self.transport.api("cards", registry, "count")
         return self.transport.get_model(CardCount, url, params=_query_params(query)).count
 

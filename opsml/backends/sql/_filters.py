@@ -25,17 +25,19 @@ NAME_MATCHES = 200
 """Most matching names a search looks up by name; more, and it scans the cards instead."""
 
 
+def names_matching(needle: str) -> ColumnElement[bool]:
+    """Rows of the names index whose name or repository contains ``needle``, any case."""
+    return or_(
+        NAMES.c.name.icontains(needle, autoescape=True),
+        NAMES.c.repository.icontains(needle, autoescape=True),
+    )
+
+
 def _search(conn: Connection, registry: RegistryType, needle: str) -> ColumnElement[bool]:
     """Cards whose name or repository contains ``needle``, any case."""
     pairs = conn.execute(
         select(NAMES.c.repository, NAMES.c.name)
-        .where(
-            NAMES.c.registry == registry,
-            or_(
-                NAMES.c.name.icontains(needle, autoescape=True),
-                NAMES.c.repository.icontains(needle, autoescape=True),
-            ),
-        )
+        .where(NAMES.c.registry == registry, NAMES.c.active_cards > 0, names_matching(needle))
         .limit(NAME_MATCHES + 1)
     ).all()
     if len(pairs) > NAME_MATCHES:

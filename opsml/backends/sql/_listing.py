@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 
 from opsml import versioning
-from opsml.backends.sql._filters import apply_filters, is_latest
+from opsml.backends.sql._filters import apply_filters, is_latest, names_matching
 from opsml.backends.sql._queries import latest_of_each, matching_rows
-from opsml.backends.sql.tables import CardRow
+from opsml.backends.sql.tables import NAMES, CardRow
 from opsml.card_index import decode_cursor, encode_cursor
 from opsml.schemas import CardPage, CardQuery, CardSummary, RegistryType
 
@@ -64,8 +64,27 @@ def list_page(conn: Connection, registry: RegistryType, query: CardQuery) -> Car
     return CardPage.model_construct(items=[_summary(r) for r in items], next_cursor=cursor)
 
 
+def _count_by_names(conn: Connection, registry: RegistryType, query: CardQuery) -> int:
+    """The count of a query on names only: the active cards of the matching names, added up."""
+    stmt = select(func.coalesce(func.sum(NAMES.c.active_cards), 0)).where(
+        NAMES.c.registry == registry
+    )
+    if query.name:
+        stmt = stmt.where(NAMES.c.name == query.name)
+    if query.repository:
+        stmt = stmt.where(NAMES.c.repository == query.repository)
+    if query.repositories is not None:
+        allowed = query.repositories
+        stmt = stmt.where(NAMES.c.repository.in_(allowed) if allowed else false())
+    if query.search:
+        stmt = stmt.where(names_matching(query.search))
+    return int(conn.execute(stmt).scalar_one())
+
+
 def count_cards(conn: Connection, registry: RegistryType, query: CardQuery) -> int:
     """How many cards match ``query`` (every filter; the cursor and limit are ignored)."""
+    if not query.tags and query.version is None and query.links_to is None:
+        return _count_by_names(conn, registry, query)
     if query.version is None or versioning.is_exact(query.version):
         stmt, _ = apply_filters(conn, registry, query, select(func.count()).select_from(CardRow))
         return int(conn.execute(stmt).scalar_one())

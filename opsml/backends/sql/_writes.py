@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 from sqlalchemy import update as sql_update
 
-from opsml.backends.sql._index import index_card, rewrite_links
+from opsml.backends.sql._index import index_card, rewrite_links, unindex_card
 from opsml.backends.sql._rows import now
 from opsml.backends.sql.tables import AUDIT, CARDS, TAGS, CardRow, TagRow
 from opsml.card_index import summary_of
@@ -115,6 +115,7 @@ def mark_deleted(conn: Connection, environment: str, card: CardPublic, actor: st
     ).rowcount
     if not changed:
         raise CardNotFoundError(f"no {card.registry} card with uid {card.uid}")
+    unindex_card(conn, card.registry, card.repository, card.name)
     audit(conn, environment, "delete", actor, card, card.uid, card.version, {})
 
 

@@ -101,13 +101,16 @@ class LinkRow(Base):
 
 
 class NameRow(Base):
-    """Each (registry, repository, name) ever activated: search matches here, then lists by name."""
+    """Each (registry, repository, name) ever activated, with how many of its cards are active:
+    search matches here, then lists by name; counts without other filters add these up.
+    """
 
     __tablename__ = "opsml_card_names"
 
     registry_type: Mapped[str] = mapped_column("registry", String(16), primary_key=True)
     repository: Mapped[str] = mapped_column(String(128), primary_key=True)
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    active_cards: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class AuditRow(Base):

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from opsml import versioning
 from opsml.auth.models import AuditEntry, AuditQuery
 from opsml.errors import OpsmlError
-from opsml.schemas import CardPublic, CardQuery, RegistryType
+from opsml.schemas import CardPublic, CardQuery, CardSummary, RegistryType
 from opsml_server.ui.charts import Chart, metric_charts
 from opsml_server.ui.lineage import LineageNode, flow_run_link, lineage
 
@@ -40,7 +40,7 @@ class CardPage:
     charts: list[Chart]
     lineage: dict[str, list[LineageNode]]
     flow_run_url: str | None
-    history: list[CardPublic]
+    history: list[CardSummary]
     audit: list[AuditEntry] | None
     aliases: list[AliasPublic]
 
@@ -79,11 +79,10 @@ def signature_rows(signature: object) -> list[tuple[str, str, str]]:
     return rows
 
 
-def history(backend: RegistryBackend, card: CardPublic) -> list[CardPublic]:
-    """The other versions of this name, SemVer high first."""
-    versions = backend.list_cards(
-        card.registry, CardQuery(name=card.name, repository=card.repository, limit=HISTORY)
-    )
+def history(backend: RegistryBackend, card: CardPublic) -> list[CardSummary]:
+    """The newest versions of this name (light rows), SemVer high first."""
+    query = CardQuery(name=card.name, repository=card.repository, limit=HISTORY)
+    versions = backend.list_page(card.registry, query).items
     return sorted(versions, key=lambda c: versioning.version_key(c.version), reverse=True)
 
 

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("registry", sa.String(length=16), nullable=False),
         sa.Column("repository", sa.String(length=128), nullable=False),
         sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("active_cards", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("registry", "repository", "name"),
     )
     _backfill()
@@ -53,15 +54,20 @@ def _backfill() -> None:
         sa.column("summary", sa.JSON()),
     )
     names = sa.table(
-        "opsml_card_names", sa.column("registry"), sa.column("repository"), sa.column("name")
+        "opsml_card_names",
+        sa.column("registry"),
+        sa.column("repository"),
+        sa.column("name"),
+        sa.column("active_cards"),
     )
     links = sa.table("opsml_card_links", sa.column("card_id"), sa.column("target_uid"))
-    distinct = (
-        sa.select(cards.c.registry, cards.c.repository, cards.c.name)
+    counted = (
+        sa.select(cards.c.registry, cards.c.repository, cards.c.name, sa.func.count())
         .where(cards.c.status == "active")
-        .distinct()
+        .group_by(cards.c.registry, cards.c.repository, cards.c.name)
     )
-    conn.execute(names.insert().from_select(["registry", "repository", "name"], distinct))
+    key = ["registry", "repository", "name", "active_cards"]
+    conn.execute(names.insert().from_select(key, counted))
     set_summary = (
         cards.update()
         .where(cards.c.id == sa.bindparam("b_id"))
