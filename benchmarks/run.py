@@ -31,6 +31,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks import _proc, mlflow_side, model_interfaces, ui_workloads, workloads  # noqa: E402
+from benchmarks import listing as listing_bench  # noqa: E402
 
 PG_URL = os.environ.get("OPSML_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 RESULTS = REPO / "benchmarks" / "results"
@@ -222,12 +223,20 @@ def ours(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> None
     server = workloads.start_server(seeded, db_url)
     try:
         listing = workloads.list_latency(server.url, sizes.repeats, sizes.seed)
-        log("opsml: web UI pages over the seeded registry")
+        log("opsml: list page 2,000 by cursor; web UI pages over the seeded registry")
+        raw["ours_deep_pages"] = listing_bench.deep_pages(server.url, sizes.repeats, sizes.seed)
         raw["ours_ui"] = ui_workloads.ui_pages(server.url, sizes.repeats, sizes.seed)
     finally:
         server.stop()
     raw["ours_list"] = listing
     rows.extend(ui_workloads.rows(raw["ours_ui"], sizes.seed, Row))
+    log("opsml: 500 sklearn ModelCards of one name, list 50 (light rows and full cards)")
+    server = workloads.start_server(work / "one-name")
+    try:
+        raw["ours_one_name"] = listing_bench.real_cards(server.url, sizes.repeats)
+    finally:
+        server.stop()
+    rows.extend(listing_bench.rows(raw["ours_one_name"], raw["ours_deep_pages"], sizes.seed, Row))
     rows.append(
         Row(f"list 50 of {sizes.seed:,} versions p50", "ms", listing["list_p50_ms"], budget=10)
     )

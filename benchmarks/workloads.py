@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -283,7 +284,7 @@ def seed_cards(db_url: str, total: int, names: int = 1000) -> None:
     from sqlalchemy import create_engine, func, select
 
     from opsml.backends.sql.migrate import upgrade_database
-    from opsml.backends.sql.tables import CARDS
+    from opsml.backends.sql.tables import CARDS, NAMES
 
     upgrade_database(db_url)
     engine = create_engine(db_url)
@@ -318,6 +319,14 @@ def seed_cards(db_url: str, total: int, names: int = 1000) -> None:
     with engine.begin() as conn:
         for lo in range(0, total, 20_000):
             conn.execute(CARDS.insert(), rows[lo : lo + 20_000])
+        names = Counter((r["repository"], r["name"]) for r in rows)  # the names index
+        conn.execute(
+            NAMES.insert(),
+            [
+                {"registry": "model", "repository": r, "name": n, "active_cards": k}
+                for (r, n), k in sorted(names.items())
+            ],
+        )
         count = conn.execute(select(func.count()).select_from(CARDS)).scalar_one()
     engine.dispose()
     if count < total:

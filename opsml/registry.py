@@ -14,6 +14,7 @@ from opsml.schemas import (
     VERSION_TYPES,
     ArtifactFile,
     CardCreate,
+    CardPage,
     CardQuery,
     CardUpdate,
     RegistryType,
@@ -215,6 +216,25 @@ class CardRegistry:
             card_type._from_public(p, backend)
             for p in backend.list_cards(self.registry_type, query)
         ]
+
+    def list_page(self, *, cursor: str | None = None, limit: int = 50, **filters: Any) -> CardPage:
+        """Light rows (``CardSummary``) newest first; ``next_cursor`` is the next page's ``cursor``.
+
+        ``filters`` are those of :meth:`list_cards` plus ``search`` (part of the
+        name or repository, any case) and ``links_to`` (a card uid its lineage names).
+
+        Example:
+            >>> registry = CardRegistry("model")  # doctest: +SKIP
+            >>> page = registry.list_page(search="churn")  # doctest: +SKIP
+            >>> registry.list_page(search="churn", cursor=page.next_cursor)  # doctest: +SKIP
+
+        """
+        query = build(CardQuery, cursor=cursor, limit=limit, **filters)
+        return self.backend.list_page(self.registry_type, query)
+
+    def count_cards(self, **filters: Any) -> int:
+        """How many cards match ``filters`` (those of :meth:`list_page`), exactly."""
+        return self.backend.count_cards(self.registry_type, build(CardQuery, **filters))
 
     def load_card(
         self,

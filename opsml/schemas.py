@@ -26,6 +26,9 @@ from opsml.schemas_aliases import AliasPublic as AliasPublic
 from opsml.schemas_aliases import AliasSet as AliasSet
 from opsml.schemas_aliases import check_alias as check_alias
 from opsml.schemas_aliases import check_alias_target as check_alias_target
+from opsml.schemas_listing import CardCount as CardCount  # light list rows live there
+from opsml.schemas_listing import CardPage as CardPage
+from opsml.schemas_listing import CardSummary as CardSummary
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -249,6 +252,25 @@ class CardQuery(BaseModel):
     version: str | None = Field(default=None, description="A version or spec, e.g. '^1.2'.")
     tags: Tags | None = None
     limit: int = Field(default=50, ge=1, le=1000)
+    search: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Part of the name or repository, any case (served by the database).",
+    )
+    links_to: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{32}$",
+        description="Only cards whose lineage references this card uid.",
+    )
+    repositories: list[Name] | None = Field(
+        default=None, max_length=1000, description="Only cards of one of these repositories."
+    )
+    cursor: str | None = Field(
+        default=None,
+        max_length=256,
+        description="The next_cursor of the previous page of the same query (list_page).",
+    )
 
 
 class Page(BaseModel):

@@ -52,6 +52,8 @@ def clear_tables(url: str) -> None:
                 "opsml_upload_sessions",
                 "opsml_card_aliases",
                 "opsml_card_tags",
+                "opsml_card_links",
+                "opsml_card_names",
                 "opsml_audit_log",
                 "opsml_cards",
                 "opsml_grants",

@@ -74,6 +74,7 @@ class AuditQuery(BaseModel):
     name: str | None = None
     user: str | None = None
     action: str | None = None
+    card_uid: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
     since: datetime | None = None
     cursor: int | None = Field(default=None, ge=0)
     limit: int = Field(default=100, ge=1, le=1000)

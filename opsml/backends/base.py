@@ -32,6 +32,7 @@ from opsml.schemas import (
     AliasPublic,
     ArtifactFile,
     CardCreate,
+    CardPage,
     CardPublic,
     CardQuery,
     CardUpdate,
@@ -110,6 +111,33 @@ class RegistryBackend(abc.ABC):
     @abc.abstractmethod
     def list_cards(self, registry: RegistryType, query: CardQuery) -> list[CardPublic]:
         """Cards matching every given filter, newest first, at most ``query.limit``."""
+
+    @abc.abstractmethod
+    def list_page(self, registry: RegistryType, query: CardQuery) -> CardPage:
+        """One page of light rows matching ``query``, newest first, and the next page's cursor.
+
+        Pass ``next_cursor`` back as ``query.cursor`` (same registry and filters)
+        for the next page; each page costs the same wherever it sits.
+
+        Raises:
+            InvalidInputError: the cursor is malformed or belongs to another query.
+
+        Example:
+            >>> page = backend.list_page("model", CardQuery(name="churn"))  # doctest: +SKIP
+            >>> more = backend.list_page(  # doctest: +SKIP
+            ...     "model", CardQuery(name="churn", cursor=page.next_cursor))
+
+        """
+
+    @abc.abstractmethod
+    def count_cards(self, registry: RegistryType, query: CardQuery) -> int:
+        """How many cards match every filter of ``query`` (exact; cursor and limit ignored).
+
+        Example:
+            >>> backend.count_cards("model", CardQuery(search="churn"))  # doctest: +SKIP
+            12
+
+        """
 
     @abc.abstractmethod
     def get_card(

@@ -31,7 +31,15 @@ from opsml.backends.sql.identity import SqlIdentityStore
 from opsml.errors import OpsmlError
 from opsml_server import handlers, ui
 from opsml_server.api.deps import CurrentUser
-from opsml_server.api.routes import aliases, cards, health, identity, presign, uploads
+from opsml_server.api.routes import (
+    aliases,
+    cards,
+    health,
+    identity,
+    listing,
+    presign,
+    uploads,
+)
 from opsml_server.auth import Authenticator
 from opsml_server.metrics import MetricsMiddleware, ServerMetrics
 from opsml_server.settings import ServerSettings, get_settings
@@ -231,6 +239,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.state.backend = None
     handlers.install(app)
     app.include_router(health.router)
+    app.include_router(listing.router)  # before cards: /{registry}/page is not a uid
     app.include_router(cards.router)
     app.include_router(uploads.router)
     app.include_router(presign.router)

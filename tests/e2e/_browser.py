@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from benchmarks._chromium import CHROMIUM as CHROMIUM
+from benchmarks._chromium import CHROMIUM_ARGS as CHROMIUM_ARGS
 
 
 def require_chromium() -> None:

@@ -154,6 +154,23 @@ def test_list_without_repository_shows_only_readable_cards(
     assert items and {item["repository"] for item in items} == {GRANTED}
 
 
+def test_page_and_count_show_only_readable_cards(
+    matrix: tuple[LiveServer, dict[str, str]],
+) -> None:
+    server, _ = matrix
+    with httpx.Client(base_url=server.url, auth=("u-reader", PASSWORD)) as client:
+        page = client.get("/api/v1/cards/run/page").json()
+        count = client.get("/api/v1/cards/run/count").json()["count"]
+        other = client.get("/api/v1/cards/run/count", params={"repositories": OTHER})
+        named = client.get("/api/v1/cards/run/count", params={"repository": OTHER})
+    assert {item["repository"] for item in page["items"]} == {GRANTED}
+    assert count == len(page["items"]) >= 1
+    assert other.json()["count"] == 0  # asking for another repository widens nothing
+    assert named.status_code == 403
+    with httpx.Client(base_url=server.url, auth=("u-global-admin", PASSWORD)) as client:
+        assert client.get("/api/v1/cards/run/count").json()["count"] > count
+
+
 def test_production_token_is_checked_as_well_as_the_role(tmp_path: Path) -> None:
     prod = "prod-token-0123456789abcdef"
     env = {

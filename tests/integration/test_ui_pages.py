@@ -77,6 +77,8 @@ def test_ui_story_every_mode(ui: TestClient, ui_env: Any, tmp_path: Path) -> Non
     links = _links(page)
     assert f"/ui/run/{story.run.uid}" in links and f"/ui/data/{story.data.uid}" in links
     assert f"/ui/pipeline/{story.pipeline.uid}" in links and FLOW_RUN_URL in links
+    audit = page.split('<h2 id="audit">Audit</h2>', 1)[1].split("</section>", 1)[0]
+    assert "<td>register</td>" in audit  # every mode, the HTTP backend included
 
     from opsml import CardRegistry
 
@@ -166,15 +168,41 @@ def test_list_paging_and_semver_order(tmp_path: Path) -> None:
         first = client.get("/ui/run").text
         versions = re.findall(r'<td class="ver">([^<]+)</td>', first)
         assert versions[:3] == ["2.0.59", "2.0.58", "2.0.57"] and len(versions) == 50
-        assert 'rel="next" href="/ui/run?page=2"' in first
-        second = client.get("/ui/run", params={"page": "2"}).text
+        assert 'Showing 1–50 of <span class="total">63</span>' in first
+        (next_url,) = re.findall(r'rel="next" href="([^"]+)"', first)
+        assert next_url.startswith("/ui/run?cursor=") and next_url.endswith("page=2")
+        second = client.get(next_url.replace("&amp;", "&")).text
         assert re.findall(r'<td class="ver">([^<]+)</td>', second)[-3:] == [
             "1.0.11",
             "1.0.10",
             "1.0.9",
         ]
+        assert "Showing 51–63" in second and 'rel="next"' not in second
+        assert 'rel="first" href="/ui/run"' in second
         bad = client.get("/ui/run", params={"tag": "no-equals"})
         assert bad.status_code == 400 and "key=value" in bad.text
+        cursor = re.search(r"cursor=([^&]+)", next_url)
+        assert cursor is not None
+        other = client.get("/ui/run", params={"q": "many", "cursor": cursor.group(1)})
+        assert other.status_code == 400 and "cursor belongs to another query" in other.text
+        broken = client.get("/ui/run", params={"cursor": "%%%"})
+        assert broken.status_code == 400 and "cursor is malformed" in broken.text
+
+
+def test_counts_and_search_past_the_newest_thousand(tmp_path: Path) -> None:
+    from benchmarks.workloads import seed_cards
+
+    settings = _sqlite(tmp_path)
+    seed_cards(settings.tracking_uri, 1100, names=11)  # model-00000 holds the oldest 100
+    with TestClient(create_ui_app(build_backend(settings))) as client:
+        home = client.get("/ui/").text
+        assert "<strong>1100</strong> cards" in home
+        found = client.get("/ui/model", params={"q": "L-00000"}).text
+        assert '<span class="total">100</span>' in found
+        assert len(re.findall(r'<td class="ver">', found)) == 50
+        assert "model-00001" not in found.split('id="results"')[1]
+        listed = client.get("/ui/model").text
+        assert '<span class="total">1100</span>' in listed
 
 
 def _sqlite(tmp_path: Path) -> Any:
@@ -233,3 +261,4 @@ def test_opsml_ui_command_serves_the_pages(tmp_path: Path, request: Any, over: s
     finally:
         proc.stop()
     assert "127.0.0.1" in proc.log()
+    assert ("a registry server" if over == "http" else "a SQL registry") in proc.log()

@@ -37,7 +37,9 @@ from opsml.schemas import (
     AliasPublic,
     AliasSet,
     ArtifactFile,
+    CardCount,
     CardCreate,
+    CardPage,
     CardPublic,
     CardQuery,
     CardUpdate,
@@ -58,6 +60,19 @@ __all__ = ["HttpBackend"]
 
 INLINE_LIMIT = 8 * 1024 * 1024
 """Registrations whose files total at most this go up in one multipart request."""
+
+
+def _query_params(query: CardQuery) -> list[tuple[str, str | int]]:
+    """The query string of a listing (``tags`` as JSON, ``repositories`` repeated)."""
+    params: list[tuple[str, str | int]] = [("limit", query.limit)]
+    for key in ("name", "repository", "version", "search", "links_to", "cursor"):
+        value = getattr(query, key)
+        if value is not None:
+            params.append((key, value))
+    if query.tags:
+        params.append(("tags", json.dumps(query.tags)))
+    params += [("repositories", repo) for repo in query.repositories or []]
+    return params
 
 
 def _check_sources(card: CardCreate, source_dir: Path) -> Path:
@@ -170,16 +185,24 @@ class HttpBackend(RegistryBackend):
 
     def list_cards(self, registry: RegistryType, query: CardQuery) -> list[CardPublic]:
         """See :meth:`RegistryBackend.list_cards`."""
-        params: dict[str, str | int] = {"limit": query.limit}
-        for key in ("name", "repository", "version"):
-            value = getattr(query, key)
-            if value is not None:
-                params[key] = value
-        if query.tags:
-            params["tags"] = json.dumps(query.tags)
-        return self.transport.get_model(
-            Page, self.transport.api("cards", registry), params=params
-        ).items
+        if query.repositories == []:  # no repository allowed (a query string cannot say so)
+            return []
+        url = self.transport.api("cards", registry)
+        return self.transport.get_model(Page, url, params=_query_params(query)).items
+
+    def list_page(self, registry: RegistryType, query: CardQuery) -> CardPage:
+        """See :meth:`RegistryBackend.list_page`."""
+        if query.repositories == []:
+            return CardPage(items=[])
+        url = self.transport.api("cards", registry, "page")
+        return self.transport.get_model(CardPage, url, params=_query_params(query))
+
+    def count_cards(self, registry: RegistryType, query: CardQuery) -> int:
+        """See :meth:`RegistryBackend.count_cards`."""
+        if query.repositories == []:
+            return 0
+        url = self.transport.api("cards", registry, "count")
+        return self.transport.get_model(CardCount, url, params=_query_params(query)).count
 
     def get_card(
         self,

@@ -18,6 +18,7 @@ _FILTERS = {
     "name": AUDIT.c.name,
     "user": AUDIT.c.actor,
     "action": AUDIT.c.action,
+    "card_uid": AUDIT.c.card_uid,
 }
 
 

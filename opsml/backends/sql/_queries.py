@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, select
 
 from opsml import versioning
+from opsml.backends.sql._filters import apply_filters, is_latest
 from opsml.backends.sql._rows import active, resolve, to_public
-from opsml.backends.sql.tables import CardRow, TagRow
+from opsml.backends.sql.tables import CARDS, CardRow
+from opsml.card_index import decode_cursor
 from opsml.errors import CardNotFoundError, InvalidInputError
 from opsml.schemas import REGISTRY_TYPES, CardPublic, CardQuery, RegistryType, check_uid
 
@@ -35,52 +37,45 @@ def check_registry(registry: str) -> RegistryType:
     return registry  # type: ignore[return-value]
 
 
-def filtered(registry: RegistryType, query: CardQuery) -> tuple[Select[Any], str | None]:
-    """The statement for every filter but a version range, and that range (if any)."""
-    stmt = active(registry)
-    if query.name:
-        stmt = stmt.where(CardRow.name == query.name)
-    if query.repository:
-        stmt = stmt.where(CardRow.repository == query.repository)
-    for key, value in (query.tags or {}).items():
-        stmt = stmt.where(
-            exists().where(TagRow.card_id == CardRow.id, TagRow.key == key, TagRow.value == value)
-        )
-    spec = query.version
-    if spec is not None:
-        versioning.validate_spec(spec)
-        if versioning.is_exact(spec):
-            stmt = stmt.where(CardRow.version == spec)
-            spec = None
-    return stmt.order_by(CardRow.id.desc()), spec
-
-
 def list_cards(conn: Connection, registry: RegistryType, query: CardQuery) -> list[CardPublic]:
     """Cards matching every filter of ``query``, newest first, at most ``query.limit``."""
-    stmt, spec = filtered(registry, query)
+    stmt, spec = apply_filters(conn, registry, query, select(CARDS))
+    after = decode_cursor(registry, query)
+    rows = matching_rows(conn, stmt.order_by(CardRow.id.desc()), spec, query.limit, after)
+    return [to_public(r) for r in rows]
+
+
+def matching_rows(
+    conn: Connection, stmt: Select[Any], spec: str | None, limit: int, after: int | None
+) -> list[Any]:
+    """The first ``limit`` rows of ``stmt`` (newest first), older than row ``after``,
+    whose version matches ``spec``.
+    """
+    if spec is not None and is_latest(spec):  # the highest of each name, wherever it sits
+        rows = latest_of_each(conn, stmt)
+        return [r for r in rows if after is None or r.id < after][:limit]
+    if after is not None:
+        stmt = stmt.where(CardRow.id < after)
     if spec is None:
-        return [to_public(r) for r in conn.execute(stmt.limit(query.limit)).all()]
-    if spec.strip().lower() == "latest":
-        return _latest_of_each(conn, stmt, query.limit)
-    out: list[CardPublic] = []
+        return list(conn.execute(stmt.limit(limit)).all())
+    out: list[Any] = []
     for row in conn.execute(stmt.execution_options(yield_per=500)):
         if versioning.resolve_version(spec, [row.version]) == row.version:
-            out.append(to_public(row))
-            if len(out) >= query.limit:
+            out.append(row)
+            if len(out) >= limit:
                 break
     return out
 
 
-def _latest_of_each(conn: Connection, stmt: Select[Any], limit: int) -> list[CardPublic]:
-    """The highest version of each (repository, name), newest first."""
+def latest_of_each(conn: Connection, stmt: Select[Any]) -> list[Any]:
+    """The rows of the highest version of each (repository, name), newest first."""
     best: dict[tuple[str, str], Any] = {}
     for row in conn.execute(stmt).all():
         ident = (row.repository, row.name)
         known = [best[ident].version] if ident in best else []
         if versioning.resolve_version(None, [row.version, *known]) == row.version:
             best[ident] = row
-    ordered = sorted(best.values(), key=lambda r: r.id, reverse=True)
-    return [to_public(r) for r in ordered[:limit]]
+    return sorted(best.values(), key=lambda r: r.id, reverse=True)
 
 
 def card_by_uid(conn: Connection, registry: RegistryType, uid: str) -> CardPublic:

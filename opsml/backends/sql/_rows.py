@@ -14,9 +14,13 @@ from sqlalchemy import Select, and_, select, text
 
 from opsml import versioning
 from opsml.backends.sql.tables import CARDS, CardRow
+from opsml.card_index import summary_of
+from opsml.errors import InvalidInputError
 from opsml.schemas import ArtifactFile, CardCreate, CardPublic
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sqlalchemy.engine import Connection
 
 PG_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
@@ -48,11 +52,23 @@ def insert_values(
         "description": card.description,
         "tags": card.tags,
         "metadata": card.metadata,
+        "summary": summary_of(card.registry, card.metadata),
         "files": [f.model_dump() for f in card.files],
         "created_at": now(),
         "created_by": actor or card.created_by,
         "updated_at": None,
     }
+
+
+def check_sources(card: CardCreate, source_dir: Path | None) -> None:
+    """Refuse a file listed twice, or missing from ``source_dir`` (when given)."""
+    seen: set[str] = set()
+    for item in card.files:
+        if item.path in seen:
+            raise InvalidInputError(f"artifact {item.path!r} is listed twice")
+        seen.add(item.path)
+        if source_dir is not None and not (source_dir / item.path).is_file():
+            raise InvalidInputError(f"artifact {item.path!r} is listed but missing from the upload")
 
 
 def next_version(conn: Connection, card: CardCreate) -> str:

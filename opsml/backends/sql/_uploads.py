@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from opsml.backends.sql import _transfers
 from opsml.backends.sql._queries import check_registry
+from opsml.backends.sql._rows import check_sources
 from opsml.backends.sql._sessions import UploadSessionStore
 from opsml.errors import OpsmlError
 from opsml.schemas import PRESIGN_EXPIRES, ArtifactFile, CardCreate, CardPublic, UploadTicket
@@ -53,10 +54,6 @@ class UploadsMixin(abc.ABC):
     def _register(self, card: CardCreate, actor: str | None, place: Place) -> CardPublic:
         """Reserve a version, ``place`` every file, activate the row (undone on failure)."""
 
-    @abc.abstractmethod
-    def _check_sources(self, card: CardCreate, source_dir: Path | None) -> None:
-        """Refuse a card listing a file twice, or missing from ``source_dir``."""
-
     @property
     def upload_sessions(self) -> UploadSessionStore:
         """The upload sessions of this registry (rows in its database, bytes in its store)."""
@@ -69,7 +66,7 @@ class UploadsMixin(abc.ABC):
         if presigned:
             _transfers.require_presign(self.store)
         check_registry(card.registry)
-        self._check_sources(card, None)
+        check_sources(card, None)
         upload_id = uuid.uuid4().hex
         if not presigned:  # the files go to .uploads/{id}/ as they arrive
             return UploadTicket(id=upload_id)
@@ -93,10 +90,10 @@ class UploadsMixin(abc.ABC):
         """
         prefix = _transfers.staging_prefix(ticket.id)
         if not ticket.presigned and source_dir is not None:
-            self._check_sources(card, Path(source_dir))
+            check_sources(card, Path(source_dir))
             return self._register(card, actor, self._from_folder(Path(source_dir), progress))
         if ticket.presigned and source_dir is not None:  # the caller holds the bytes
-            self._check_sources(card, Path(source_dir))
+            check_sources(card, Path(source_dir))
             _transfers.put_staging(self.store, card, ticket.id, Path(source_dir), progress)
         _transfers.check_uploaded(self.store, card, ticket.id)  # before any version
 

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 from sqlalchemy import update as sql_update
 
+from opsml.backends.sql._index import index_card, rewrite_links, unindex_card
 from opsml.backends.sql._rows import now
 from opsml.backends.sql.tables import AUDIT, CARDS, TAGS, CardRow, TagRow
+from opsml.card_index import summary_of
 from opsml.errors import CardNotFoundError
 
 if TYPE_CHECKING:
@@ -72,6 +74,7 @@ def activate(
             .values(status="active", created_at=now())
         )
     write_tags(conn, row_id, card.tags)
+    index_card(conn, row_id, card.registry, card.repository, card.name, card.metadata)
     detail = {"files": len(card.files)}
     audit(conn, environment, "register", actor or card.created_by, card, uid, version, detail)
     if row is not None:
@@ -91,8 +94,11 @@ def update_card(
         values["description"] = update.description
     if update.metadata is not None:
         values["card_metadata"] = {**card.metadata, **update.metadata}
+        values["summary"] = summary_of(card.registry, values["card_metadata"])
     row_id = conn.execute(select(CardRow.id).where(CardRow.uid == card.uid)).scalar_one()
     conn.execute(sql_update(CardRow).where(CardRow.id == row_id).values(**values))
+    if update.metadata is not None:
+        rewrite_links(conn, row_id, card.registry, values["card_metadata"])
     if update.tags is not None:
         conn.execute(delete(TagRow).where(TagRow.card_id == row_id))
         write_tags(conn, row_id, update.tags)
@@ -109,6 +115,7 @@ def mark_deleted(conn: Connection, environment: str, card: CardPublic, actor: st
     ).rowcount
     if not changed:
         raise CardNotFoundError(f"no {card.registry} card with uid {card.uid}")
+    unindex_card(conn, card.registry, card.repository, card.name)
     audit(conn, environment, "delete", actor, card, card.uid, card.version, {})
 
 

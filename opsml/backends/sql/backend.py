@@ -24,10 +24,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from opsml import hooks, versioning
 from opsml.backends.base import ArtifactReader, ProgressCallback, RegistryBackend
-from opsml.backends.sql import _aliases, _gc, _queries, _reserve, _transfers, _writes
+from opsml.backends.sql import _aliases, _gc, _listing, _queries, _reserve, _transfers, _writes
 from opsml.backends.sql._db_errors import translate
 from opsml.backends.sql._queries import check_registry
-from opsml.backends.sql._rows import to_public
+from opsml.backends.sql._rows import check_sources, to_public
 from opsml.backends.sql._uploads import Place, UploadsMixin
 from opsml.backends.sql.engine import WRITE, create_registry_engine
 from opsml.backends.sql.tables import AUDIT
@@ -36,6 +36,7 @@ from opsml.schemas import (
     PRESIGN_EXPIRES,
     AliasPublic,
     CardCreate,
+    CardPage,
     CardPublic,
     CardQuery,
     CardUpdate,
@@ -153,6 +154,18 @@ class SqlBackend(UploadsMixin, RegistryBackend):
         with self._connect() as conn:
             return _queries.list_cards(conn, registry, query)
 
+    def list_page(self, registry: RegistryType, query: CardQuery) -> CardPage:
+        """See :meth:`RegistryBackend.list_page`."""
+        registry = check_registry(registry)
+        with self._connect() as conn:
+            return _listing.list_page(conn, registry, query)
+
+    def count_cards(self, registry: RegistryType, query: CardQuery) -> int:
+        """See :meth:`RegistryBackend.count_cards`."""
+        registry = check_registry(registry)
+        with self._connect() as conn:
+            return _listing.count_cards(conn, registry, query)
+
     def get_card(
         self,
         registry: RegistryType,
@@ -204,13 +217,13 @@ class SqlBackend(UploadsMixin, RegistryBackend):
         progress: ProgressCallback | None = None,
     ) -> CardPublic:
         """See :meth:`RegistryBackend.register_card`; files are copied, digests checked."""
-        self._check_sources(card, Path(source_dir))
+        check_sources(card, Path(source_dir))
         return self._register(card, actor, self._from_folder(Path(source_dir), progress))
 
     def _register(self, card: CardCreate, actor: str | None, place: Place) -> CardPublic:
         """Reserve a version, ``place`` the files, activate the row; undo everything on failure."""
         check_registry(card.registry)
-        self._check_sources(card, None)
+        check_sources(card, None)
         if not card.files:  # nothing to upload: one transaction
             _, version, uid, row = self._reserve_version(card, actor, activate=True)
             return self._registered(card, version, uid, row)
@@ -239,17 +252,6 @@ class SqlBackend(UploadsMixin, RegistryBackend):
         public = to_public(row)
         hooks.after_commit(public)
         return public
-
-    def _check_sources(self, card: CardCreate, source_dir: Path | None) -> None:
-        seen: set[str] = set()
-        for item in card.files:
-            if item.path in seen:
-                raise InvalidInputError(f"artifact {item.path!r} is listed twice")
-            seen.add(item.path)
-            if source_dir is not None and not (source_dir / item.path).is_file():
-                raise InvalidInputError(
-                    f"artifact {item.path!r} is listed but missing from the upload"
-                )
 
     def _reserve_version(
         self, card: CardCreate, actor: str | None, *, activate: bool = False

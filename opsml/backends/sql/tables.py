@@ -55,6 +55,8 @@ class CardRow(Base):
     tags: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     card_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
     files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # what a list row shows of the metadata (opsml.card_index.summary_of): lists never read metadata
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -84,6 +86,32 @@ class TagRow(Base):
     value: Mapped[str] = mapped_column(String(1024))
 
     __table_args__ = (Index("ix_tags_key_value", "key", "value", mysql_length={"value": 191}),)
+
+
+class LinkRow(Base):
+    """A lineage reference of a card (``links_to``): one row per uid its metadata points to."""
+
+    __tablename__ = "opsml_card_links"
+
+    card_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("opsml_cards.id", ondelete="CASCADE"), primary_key=True
+    )
+    target_uid: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+    __table_args__ = (Index("ix_links_target", "target_uid", "card_id"),)
+
+
+class NameRow(Base):
+    """Each (registry, repository, name) ever activated, with how many of its cards are active:
+    search matches here, then lists by name; counts without other filters add these up.
+    """
+
+    __tablename__ = "opsml_card_names"
+
+    registry_type: Mapped[str] = mapped_column("registry", String(16), primary_key=True)
+    repository: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    active_cards: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class AuditRow(Base):
@@ -166,6 +194,8 @@ class AliasRow(Base):
 
 CARDS: Table = CardRow.__table__  # type: ignore[assignment]
 TAGS: Table = TagRow.__table__  # type: ignore[assignment]
+LINKS: Table = LinkRow.__table__  # type: ignore[assignment]
+NAMES: Table = NameRow.__table__  # type: ignore[assignment]
 AUDIT: Table = AuditRow.__table__  # type: ignore[assignment]
 USERS: Table = UserRow.__table__  # type: ignore[assignment]
 TOKENS: Table = TokenRow.__table__  # type: ignore[assignment]

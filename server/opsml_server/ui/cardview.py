@@ -13,16 +13,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from opsml import versioning
-from opsml.schemas import CardPublic, CardQuery, RegistryType
+from opsml.auth.models import AuditEntry, AuditQuery
+from opsml.errors import OpsmlError
+from opsml.schemas import CardPublic, CardQuery, CardSummary, RegistryType
 from opsml_server.ui.charts import Chart, metric_charts
 from opsml_server.ui.lineage import LineageNode, flow_run_link, lineage
 
 if TYPE_CHECKING:
+    from opsml.auth.store import IdentityStore
     from opsml.backends.base import RegistryBackend
     from opsml.schemas import AliasPublic
 
 HISTORY = 50
-AUDIT_SCAN = 1000
+AUDIT_ROWS = 100
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,8 @@ class CardPage:
     charts: list[Chart]
     lineage: dict[str, list[LineageNode]]
     flow_run_url: str | None
-    history: list[CardPublic]
-    audit: list[dict[str, Any]] | None
+    history: list[CardSummary]
+    audit: list[AuditEntry] | None
     aliases: list[AliasPublic]
 
 
@@ -76,21 +79,41 @@ def signature_rows(signature: object) -> list[tuple[str, str, str]]:
     return rows
 
 
-def history(backend: RegistryBackend, card: CardPublic) -> list[CardPublic]:
-    """The other versions of this name, SemVer high first."""
-    versions = backend.list_cards(
-        card.registry, CardQuery(name=card.name, repository=card.repository, limit=HISTORY)
-    )
+def history(backend: RegistryBackend, card: CardPublic) -> list[CardSummary]:
+    """The newest versions of this name (light rows), SemVer high first."""
+    query = CardQuery(name=card.name, repository=card.repository, limit=HISTORY)
+    versions = backend.list_page(card.registry, query).items
     return sorted(versions, key=lambda c: versioning.version_key(c.version), reverse=True)
 
 
-def audit_entries(backend: RegistryBackend, card: CardPublic) -> list[dict[str, Any]] | None:
-    """Audit entries of this card when the backend exposes an audit log, else ``None``."""
-    reader = getattr(backend, "audit_log", None)
-    if not callable(reader):
+def audit_entries(backend: RegistryBackend, card: CardPublic) -> list[AuditEntry] | None:
+    """The newest audit entries of this card, or ``None`` when the backend has no audit log."""
+    store = audit_store(backend)
+    if store is None:
         return None
-    entries = reader(limit=AUDIT_SCAN)
-    return [e for e in entries if isinstance(e, dict) and e.get("card_uid") == card.uid]
+    query = AuditQuery(
+        registry=card.registry, repository=card.repository, card_uid=card.uid, limit=AUDIT_ROWS
+    )
+    try:
+        return store.list_audit(query).items
+    except OpsmlError:  # e.g. a server that refuses this caller its audit log
+        return None
+
+
+def audit_store(backend: RegistryBackend) -> IdentityStore | None:
+    """The identity store beside ``backend`` (its audit log), if it has one."""
+    from opsml.backends.http import HttpBackend
+    from opsml.backends.sql import SqlBackend
+
+    if isinstance(backend, SqlBackend):
+        from opsml.backends.sql.identity import SqlIdentityStore
+
+        return SqlIdentityStore(backend)
+    if isinstance(backend, HttpBackend):
+        from opsml.backends.http.identity import HttpIdentityStore
+
+        return HttpIdentityStore(backend.transport)
+    return None
 
 
 def _dict(value: object) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 Forward links come from the card's own metadata (a model's ``datacard_uid``
 and ``runcard_uid``, a run's ``datacard_uids`` and ``modelcard_uids``, a
 pipeline's ``card_uids``). Backward links (which runs used this data, which
-pipeline registered this model) are found among the newest
-:data:`REVERSE_SCAN` cards of the other registries, through the interface.
+pipeline registered this model) are one ``links_to`` query per registry,
+through the interface.
 
 Example:
     >>> forward_links("model", {"datacard_uid": "a" * 32, "runcard_uid": None})
@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from opsml.card_index import flow_run_key
 from opsml.errors import OpsmlError
 from opsml.schemas import CardPublic, CardQuery
 
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
     from opsml.backends.base import RegistryBackend
 
 STAGES: tuple[str, ...] = ("data", "run", "model", "pipeline")
-REVERSE_SCAN = 200
+REVERSE_LINKS = 20
+"""Most cards of one registry shown as pointing back to a card."""
 _UID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -60,23 +62,24 @@ def forward_links(registry: str, meta: dict[str, Any]) -> dict[str, list[str]]:
     return {k: v for k, v in links.items() if v}
 
 
-def _points_back(card: CardPublic, target: CardPublic) -> bool:
-    if target.uid in forward_links(card.registry, card.metadata).get(target.registry, []):
-        return True
-    run_id = (target.metadata.get("lineage") or {}).get("flow_run_id")
-    return bool(
-        card.registry == "pipeline" and run_id and card.metadata.get("flow_run_id") == run_id
-    )
-
-
 def backward_links(backend: RegistryBackend, card: CardPublic) -> dict[str, list[str]]:
-    """Uids of recent cards of the other registries that point to ``card``."""
+    """Uids of cards of the other registries whose lineage references ``card`` (``links_to``).
+
+    A pipeline also counts when it ran the flow run ``card`` was registered in.
+    """
+    lineage_meta = card.metadata.get("lineage")
+    run_key = (
+        flow_run_key(lineage_meta.get("flow_run_id")) if isinstance(lineage_meta, dict) else None
+    )
     out: dict[str, list[str]] = {}
     for registry in STAGES:
         if registry == card.registry or registry == "data":
             continue
-        recent = backend.list_cards(registry, CardQuery(limit=REVERSE_SCAN))  # type: ignore[arg-type]
-        found = [c.uid for c in recent if _points_back(c, card)]
+        targets = [card.uid, *([run_key] if registry == "pipeline" and run_key else [])]
+        found: list[str] = []
+        for target in targets:
+            page = backend.list_page(registry, CardQuery(links_to=target, limit=REVERSE_LINKS))  # type: ignore[arg-type]
+            found += [c.uid for c in page.items if c.uid not in found]
         if found:
             out[registry] = found
     return out

@@ -102,9 +102,12 @@ def registry_list(
     tag: Annotated[list[str] | None, Query()] = None,
     version: str | None = None,
     page_number: Annotated[str | None, Query(alias="page")] = None,
+    cursor: Annotated[str | None, Query(max_length=256)] = None,
 ) -> Response:
-    """One registry's cards: search, tag and version filters, SemVer order, paging."""
-    filters = listing.ListFilters.parse(q=q, tag=tag, version=version, page=page_number)
+    """One registry's cards: search, tag and version filters, SemVer order, cursor paging."""
+    filters = listing.ListFilters.parse(
+        q=q, tag=tag, version=version, page=page_number, cursor=cursor
+    )
     result = listing.list_page(backend, registry, filters)
     return page(request, "list.html", _context(registry=registry, result=result, user=user))
 

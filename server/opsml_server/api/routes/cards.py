@@ -9,16 +9,14 @@ from typing import Annotated, Any, BinaryIO
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
-from opsml.auth.roles import Principal, Role, require
+from opsml.auth.roles import Role, require
 from opsml.backends.base import RegistryBackend
 from opsml.errors import InvalidInputError
 from opsml.schemas import (
     CardCreate,
     CardPublic,
-    CardQuery,
     CardUpdate,
     Page,
     RegistryType,
@@ -32,6 +30,7 @@ from opsml_server.api.deps import (
     UploadsDep,
     WriteAccess,
 )
+from opsml_server.api.routes.listing import QueryDep, readable
 from opsml_server.downloads import artifact_response
 from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
 from opsml_server.staging import UploadSessions
@@ -41,10 +40,6 @@ router = APIRouter(prefix="/api/v1/cards", tags=["cards"], responses=ERROR_RESPO
 MAX_FILES = 10_000
 READ_SIZE = 4 * 1024 * 1024
 """Bytes read at a time from a request's file part."""
-MAX_TAGS_FILTER = 16_384
-"""Characters of the ``tags`` filter of a listing."""
-MAX_TAGS_IN_FILTER = 100
-_TAGS = TypeAdapter(dict[str, str])  # jiter bounds the nesting depth (a clear error)
 Uid = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The card's uid.")]
 
 MULTIPART_BODY: dict[str, Any] = {
@@ -80,42 +75,11 @@ def json_response(model: CardPublic | Page, status_code: int = 200) -> Response:
 
 @router.get("/{registry}", operation_id="list_cards", response_model=Page)
 def list_cards(
-    registry: RegistryType,
-    backend: BackendDep,
-    user: CurrentUser,
-    name: str | None = None,
-    repository: str | None = None,
-    version: Annotated[str | None, Query(description="A version or spec, e.g. '^1.2'.")] = None,
-    tags: Annotated[
-        str | None,
-        Query(max_length=MAX_TAGS_FILTER, description="Tags to match, as a JSON object."),
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    registry: RegistryType, query: QueryDep, backend: BackendDep, user: CurrentUser
 ) -> Response:
-    """Cards matching every given filter, newest first."""
-    query = CardQuery(
-        name=name, repository=repository, version=version, tags=_parse_tags(tags), limit=limit
-    )
-    if repository is not None:
-        require(user, Role.READER, repository)
-    items = backend.list_cards(registry, query)
-    if isinstance(user, Principal):  # only the repositories the caller may read
-        items = [card for card in items if user.allows(Role.READER, card.repository)]
+    """Cards matching every given filter, newest first (full cards; ``/page`` for light rows)."""
+    items = backend.list_cards(registry, readable(user, query))
     return json_response(Page(items=items))
-
-
-def _parse_tags(tags: str | None) -> dict[str, str] | None:
-    """The ``tags`` filter: a flat JSON object of strings, bounded in size and depth."""
-    if tags is None:
-        return None
-    try:
-        parsed = _TAGS.validate_json(tags)
-    except ValidationError as exc:
-        why = exc.errors()[0]["msg"]
-        raise InvalidInputError(f"tags must be a flat JSON object of strings ({why})") from None
-    if len(parsed) > MAX_TAGS_IN_FILTER:
-        raise InvalidInputError(f"tags may hold at most {MAX_TAGS_IN_FILTER} tags to match")
-    return parsed
 
 
 @router.get("/{registry}/resolve", operation_id="find_card", response_model=CardPublic)
