@@ -34,8 +34,11 @@ def promote(
     source: OpsmlCredentials | str = "opsml-staging",
     target: OpsmlCredentials | str = "opsml-prod",
     registry_type: str = "model",
+    with_lineage: bool = False,
 ) -> dict[str, Any]:
     """Copy ``alias`` of ``repository/name`` from ``source`` into ``target`` and set it there.
+
+    ``with_lineage=True`` copies the data and run cards it links to first.
 
     Returns:
         ``version`` and ``uid`` of the promoted card.
@@ -49,7 +52,7 @@ def promote(
     card = load_card(
         registry_type, name=name, repository=repository, alias=alias, credentials=source_creds
     )
-    copied = copy_card(card, target_creds, credentials=source_creds)
+    copied = copy_card(card, target_creds, credentials=source_creds, with_lineage=with_lineage)
     set_alias(copied, alias, credentials=target_creds)
     print(f"promoted {repository}/{name} v{copied.version} as {alias}")
     return {"version": copied.version, "uid": copied.uid}

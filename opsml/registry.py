@@ -329,21 +329,31 @@ class CardRegistry:
         backend.delete_card(self.registry_type, public.uid)
         card._public = None
 
-    def copy_card(self, card: Card, *, to: CardRegistry) -> Card:
-        """Copy this registry's ``card`` into the registry ``to``, same version and digests.
+    def copy_card(
+        self,
+        card: Card,
+        *,
+        to: CardRegistry,
+        with_lineage: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> Card:
+        """Copy this registry's ``card`` into the registry ``to``, same version, uid and digests.
 
-        Idempotent for the same files; the same version with other files is a
-        :class:`~opsml.errors.VersionConflictError`; nothing is written on failure.
-        See :mod:`opsml.promotion`.
+        Files stream from this registry into ``to`` (no local copy), verified on
+        both sides. Idempotent for the same files; the same version with other
+        files is a :class:`~opsml.errors.VersionConflictError`; nothing of the
+        card is written on failure. ``with_lineage=True`` copies the data and
+        run cards it links to first (same uids and versions), so that its links
+        resolve in ``to``. See :mod:`opsml.promotion`.
 
         Example:
             >>> prod = CardRegistry("model", tracking_uri="http://prod:8080", prod_token="t")
-            >>> staging.copy_card(card, to=prod).version  # doctest: +SKIP
+            >>> staging.copy_card(card, to=prod, with_lineage=True).version  # doctest: +SKIP
             '1.2.0'
 
         """
         from opsml.config import describe_location, get_settings
-        from opsml.promotion import copy_public
+        from opsml.promotion import copy_cards
 
         if to.registry_type != self.registry_type:
             raise InvalidInputError(
@@ -351,8 +361,11 @@ class CardRegistry:
             )
         public, backend = self._owned(card)
         where = describe_location((self._settings or get_settings()).resolved_tracking_uri())
-        copied = copy_public(backend, public, to.backend, source_location=where)
-        return to._card_type()._from_public(copied, to.backend)
+        copied = copy_cards(
+            backend, public, to.backend, source_location=where,
+            with_lineage=with_lineage, progress=progress,
+        )  # fmt: skip
+        return to._card_type()._from_public(copied[-1].card, to.backend)
 
     def _owned(self, card: Card) -> tuple[Any, RegistryBackend]:
         from opsml.cards.base import Card

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from opsml.backends.base import ArtifactReader
-from opsml.errors import PresignUnsupportedError, UploadIncompleteError
+from opsml.errors import InvalidInputError, PresignUnsupportedError, UploadIncompleteError
 from opsml.schemas import (
     ArtifactFile,
     CardCreate,
@@ -115,3 +115,14 @@ def put_staging(
     prefix = staging_prefix(upload_id)
     for item in card.files:
         store.put_file(source_dir / item.path, f"{prefix}/{item.path}", item, progress=progress)
+
+
+def check_sources(card: CardCreate, source_dir: Path | None) -> None:
+    """Refuse a file listed twice, or listed but missing from ``source_dir`` (when given)."""
+    seen: set[str] = set()
+    for item in card.files:
+        if item.path in seen:
+            raise InvalidInputError(f"artifact {item.path!r} is listed twice")
+        seen.add(item.path)
+        if source_dir is not None and not (source_dir / item.path).is_file():
+            raise InvalidInputError(f"artifact {item.path!r} is listed but missing from the upload")

@@ -25,7 +25,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from opsml import hooks, versioning
-from opsml.backends.base import ArtifactReader, ProgressCallback, RegistryBackend
+from opsml.backends.base import (
+    ArtifactReader,
+    FileSource,
+    ProgressCallback,
+    RegistryBackend,
+)
 from opsml.backends.sql import _aliases, _gc, _queries, _reserve, _transfers, _writes
 from opsml.backends.sql._db_errors import translate
 from opsml.backends.sql._queries import check_registry
@@ -208,6 +213,17 @@ class SqlBackend(RegistryBackend):
         """See :meth:`RegistryBackend.register_card`; files are copied, digests checked."""
         return self._register(card, Path(source_dir), actor, progress)
 
+    def register_streams(
+        self,
+        card: CardCreate,
+        source: FileSource,
+        *,
+        actor: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> CardPublic:
+        """See :meth:`RegistryBackend.register_streams`: each file straight into the store."""
+        return self._register(card, source, actor, progress)
+
     def create_upload(
         self, card: CardCreate, *, presigned: bool = False, expires: int = PRESIGN_EXPIRES
     ) -> UploadTicket:
@@ -215,7 +231,7 @@ class SqlBackend(RegistryBackend):
         if presigned:
             _transfers.require_presign(self.store)
         check_registry(card.registry)
-        self._check_sources(card, None)
+        _transfers.check_sources(card, None)
         upload_id = uuid.uuid4().hex
         if not presigned:  # the files wait in the caller's folder: nothing to hold here
             return UploadTicket(id=upload_id)
@@ -242,7 +258,7 @@ class SqlBackend(RegistryBackend):
                 raise InvalidInputError("a staged upload is committed from a folder: source_dir")
             return self._register(card, Path(source_dir), actor, progress, move=True)
         if source_dir is not None:  # the caller holds the bytes: into the staging objects
-            self._check_sources(card, Path(source_dir))
+            _transfers.check_sources(card, Path(source_dir))
             _transfers.put_staging(self.store, card, ticket.id, Path(source_dir), progress)
         prefix = _transfers.check_uploaded(self.store, card, ticket.id)
         try:
@@ -259,7 +275,7 @@ class SqlBackend(RegistryBackend):
     def _register(
         self,
         card: CardCreate,
-        source_dir: Path | None,
+        source: Path | FileSource | None,
         actor: str | None,
         progress: ProgressCallback | None,
         *,
@@ -268,7 +284,7 @@ class SqlBackend(RegistryBackend):
     ) -> CardPublic:
         """Reserve a version, store the files, activate the row; undo everything on failure."""
         check_registry(card.registry)
-        self._check_sources(card, source_dir)
+        _transfers.check_sources(card, source if isinstance(source, Path) else None)
         if not card.files:  # nothing to upload: one transaction
             _, version, uid, row = self._reserve_version(card, actor, activate=True)
             return self._registered(card, version, uid, row)
@@ -280,8 +296,11 @@ class SqlBackend(RegistryBackend):
                 if staged_prefix:
                     self.store.put_staged(f"{staged_prefix}/{item.path}", key, item)
                     continue
-                assert source_dir is not None
-                self.store.put_file(source_dir / item.path, key, item, move=move, progress=progress)
+                if isinstance(source, Path):
+                    self.store.put_file(source / item.path, key, item, move=move, progress=progress)
+                else:  # a stream (a copy from another registry), checked as it is stored
+                    assert source is not None
+                    self.store.put_stream(iter(source(item)), key, item, progress)
             with self._connect(write=True) as conn:
                 reserved = (row_id, uid, version)
                 row = _writes.activate(conn, self.environment, card, actor, reserved, update=True)
@@ -291,28 +310,11 @@ class SqlBackend(RegistryBackend):
         return self._registered(card, version, uid, row)
 
     def _registered(self, card: CardCreate, version: str, uid: str, row: Any) -> CardPublic:
-        logger.info(
-            "registered %s card %s/%s v%s (uid %s)",
-            card.registry,
-            card.repository,
-            card.name,
-            version,
-            uid,
-        )
+        what = (card.registry, card.repository, card.name, version, uid)
+        logger.info("registered %s card %s/%s v%s (uid %s)", *what)
         public = to_public(row)
         hooks.after_commit(public)
         return public
-
-    def _check_sources(self, card: CardCreate, source_dir: Path | None) -> None:
-        seen: set[str] = set()
-        for item in card.files:
-            if item.path in seen:
-                raise InvalidInputError(f"artifact {item.path!r} is listed twice")
-            seen.add(item.path)
-            if source_dir is not None and not (source_dir / item.path).is_file():
-                raise InvalidInputError(
-                    f"artifact {item.path!r} is listed but missing from the upload"
-                )
 
     def _reserve_version(
         self, card: CardCreate, actor: str | None, *, activate: bool = False
