@@ -234,8 +234,8 @@ class CardRegistry:
                 (``"^1.2"``, ``"~1.2.3"``, ``">=1.0,<2"``), or ``None``/``"latest"``
                 for the highest release.
             uid: the card's uid instead of name and version.
-            alias: an alias (``"champion"``) instead of a version spec; needs
-                name and repository.
+            alias: an alias (``"champion"``) instead of a version spec; with a
+                name, and its repository when several repositories hold the name.
 
         Raises:
             CardNotFoundError: nothing matches.
@@ -254,6 +254,8 @@ class CardRegistry:
         ):
             if value is not None and not isinstance(value, str):
                 raise InvalidInputError(f"{label} must be a string, got {type(value).__name__}")
+        if alias is not None and version is None and name and not repository:
+            repository = self._repository_of(name)
         public = self.backend.get_card(
             self.registry_type,
             uid=uid,
@@ -283,16 +285,24 @@ class CardRegistry:
         public, backend = self._owned(card)
         return backend.set_alias(self.registry_type, public.uid, alias)
 
-    def delete_alias(self, *, name: str, repository: str, alias: str) -> None:
+    def _repository_of(self, name: str) -> str:
+        """The one repository holding ``name`` (else the backend's error naming them)."""
+        return self.backend.get_card(self.registry_type, name=name).repository
+
+    def delete_alias(self, *, name: str, repository: str | None = None, alias: str) -> None:
         """Remove ``alias`` of ``repository/name``; the version it pointed to stays.
+
+        Without ``repository``, the one repository holding ``name`` (several: an error
+        naming them), as for every alias operation.
 
         Example:
             >>> registry.delete_alias(name="churn", repository="ds", alias="old")  # doctest: +SKIP
 
         """
+        repository = repository or self._repository_of(name)
         self.backend.delete_alias(self.registry_type, name, repository, alias)
 
-    def list_aliases(self, *, name: str, repository: str) -> dict[str, str]:
+    def list_aliases(self, *, name: str, repository: str | None = None) -> dict[str, str]:
         """Each alias of ``repository/name`` and the version it points to.
 
         Example:
@@ -300,6 +310,7 @@ class CardRegistry:
             {'champion': '1.2.0'}
 
         """
+        repository = repository or self._repository_of(name)
         found = self.backend.list_aliases(self.registry_type, name, repository)
         return {a.alias: a.version for a in found}
 
