@@ -212,3 +212,22 @@ def test_lineage_between_two_servers_and_the_cli(
     prod = _registries(tracking_uri=prod_server.url)
     for kind, card in cards.items():
         assert _digests(prod[kind].load_card(uid=card.uid)) == _digests(card)
+
+
+def test_promote_flow_with_lineage(
+    tmp_path: Path, staging_server: LiveServer, prod_server: LiveServer, prefect_api: str
+) -> None:
+    from flows.promote import promote
+    from opsml_prefect import OpsmlCredentials
+
+    staging = _registries(tracking_uri=staging_server.url)
+    cards = _lineage(staging, "lin-flow", tmp_path)
+    staging["model"].set_alias(cards["model"], "champion")
+    source = OpsmlCredentials(tracking_uri=staging_server.url)
+    target = OpsmlCredentials(tracking_uri=prod_server.url, prod_token=TOKEN)
+    out = promote(name="lin-flow", repository="ds", source=source, target=target, with_lineage=True)
+    assert out == {"version": cards["model"].version, "uid": cards["model"].uid}
+    prod = _registries(tracking_uri=prod_server.url)
+    for kind, card in cards.items():
+        assert _digests(prod[kind].load_card(uid=card.uid)) == _digests(card)
+    assert prod["model"].list_aliases(name="lin-flow") == {"champion": cards["model"].version}
