@@ -1,4 +1,4 @@
-"""Promotion flow: copy the ``champion`` of the staging registry into prod and set it there.
+r"""Promotion flow: copy the ``champion`` of the staging registry into prod and set it there.
 
 Each environment has its own registry (its own server). The flow loads the
 version the alias points to in staging, copies it into prod (same version,
@@ -6,7 +6,11 @@ every digest verified, provenance recorded; a no-op when prod already has the
 same content) and moves the same alias in prod, which emits
 ``opsml.card.alias_set`` there (the deploy gate of ``deployments/prefect.yaml``).
 Both registries are named by ``OpsmlCredentials`` blocks (the prod block
-carries the production token).
+carries the production token), or, from the shell, by their URIs::
+
+    OPSML_SOURCE_TRACKING_URI=http://127.0.0.1:8080 \
+    OPSML_TARGET_TRACKING_URI=http://127.0.0.1:8081 OPSML_TARGET_PROD_TOKEN=… \
+    python flows/promote.py --name churn --repository ds-team [--with-lineage]
 
 Example:
     >>> from flows.promote import promote
@@ -17,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from prefect import flow
@@ -34,8 +39,11 @@ def promote(
     source: OpsmlCredentials | str = "opsml-staging",
     target: OpsmlCredentials | str = "opsml-prod",
     registry_type: str = "model",
+    with_lineage: bool = False,
 ) -> dict[str, Any]:
     """Copy ``alias`` of ``repository/name`` from ``source`` into ``target`` and set it there.
+
+    ``with_lineage=True`` copies the data and run cards it links to first.
 
     Returns:
         ``version`` and ``uid`` of the promoted card.
@@ -49,17 +57,53 @@ def promote(
     card = load_card(
         registry_type, name=name, repository=repository, alias=alias, credentials=source_creds
     )
-    copied = copy_card(card, target_creds, credentials=source_creds)
+    copied = copy_card(card, target_creds, credentials=source_creds, with_lineage=with_lineage)
     set_alias(copied, alias, credentials=target_creds)
     print(f"promoted {repository}/{name} v{copied.version} as {alias}")
     return {"version": copied.version, "uid": copied.uid}
 
 
-if __name__ == "__main__":
+def registry_arg(value: str, prod_token: str | None = None) -> OpsmlCredentials | str:
+    """A block name as it is, or a registry URI (``http://…``, a database URL) as credentials.
+
+    Example:
+        >>> registry_arg("opsml-prod")
+        'opsml-prod'
+        >>> registry_arg("http://127.0.0.1:8080").tracking_uri
+        'http://127.0.0.1:8080'
+
+    """
+    if "://" not in value:
+        return value
+    return OpsmlCredentials(tracking_uri=value, prod_token=prod_token)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the flow from the shell: blocks by name, or URIs from the arguments or environment."""
+    env = os.environ.get
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--name", default="iris-classifier")
     parser.add_argument("--repository", default="ds-team")
-    parser.add_argument("--source", default="opsml-staging")
-    parser.add_argument("--target", default="opsml-prod")
-    args = parser.parse_args()
-    promote(name=args.name, repository=args.repository, source=args.source, target=args.target)
+    parser.add_argument("--alias", default="champion")
+    parser.add_argument("--registry", default="model")
+    parser.add_argument("--with-lineage", action="store_true")
+    parser.add_argument(
+        "--source", default=env("OPSML_SOURCE_TRACKING_URI", "opsml-staging"),
+        help="block name or registry URI (default: $OPSML_SOURCE_TRACKING_URI, else opsml-staging)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--target", default=env("OPSML_TARGET_TRACKING_URI", "opsml-prod"),
+        help="block name or registry URI (default: $OPSML_TARGET_TRACKING_URI, else opsml-prod); "
+        "a URI target takes its production token from $OPSML_TARGET_PROD_TOKEN",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    return promote(
+        name=args.name, repository=args.repository, alias=args.alias,
+        source=registry_arg(args.source), registry_type=args.registry,
+        target=registry_arg(args.target, env("OPSML_TARGET_PROD_TOKEN")),
+        with_lineage=args.with_lineage,
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -254,8 +254,8 @@ class CardRegistry:
                 (``"^1.2"``, ``"~1.2.3"``, ``">=1.0,<2"``), or ``None``/``"latest"``
                 for the highest release.
             uid: the card's uid instead of name and version.
-            alias: an alias (``"champion"``) instead of a version spec; needs
-                name and repository.
+            alias: an alias (``"champion"``) instead of a version spec; with a
+                name, and its repository when several repositories hold the name.
 
         Raises:
             CardNotFoundError: nothing matches.
@@ -274,6 +274,8 @@ class CardRegistry:
         ):
             if value is not None and not isinstance(value, str):
                 raise InvalidInputError(f"{label} must be a string, got {type(value).__name__}")
+        if alias is not None and version is None and name and not repository:
+            repository = self._repository_of(name)
         public = self.backend.get_card(
             self.registry_type,
             uid=uid,
@@ -303,16 +305,24 @@ class CardRegistry:
         public, backend = self._owned(card)
         return backend.set_alias(self.registry_type, public.uid, alias)
 
-    def delete_alias(self, *, name: str, repository: str, alias: str) -> None:
+    def _repository_of(self, name: str) -> str:
+        """The one repository holding ``name`` (else the backend's error naming them)."""
+        return self.backend.get_card(self.registry_type, name=name).repository
+
+    def delete_alias(self, *, name: str, repository: str | None = None, alias: str) -> None:
         """Remove ``alias`` of ``repository/name``; the version it pointed to stays.
+
+        Without ``repository``, the one repository holding ``name`` (several: an error
+        naming them), as for every alias operation.
 
         Example:
             >>> registry.delete_alias(name="churn", repository="ds", alias="old")  # doctest: +SKIP
 
         """
+        repository = repository or self._repository_of(name)
         self.backend.delete_alias(self.registry_type, name, repository, alias)
 
-    def list_aliases(self, *, name: str, repository: str) -> dict[str, str]:
+    def list_aliases(self, *, name: str, repository: str | None = None) -> dict[str, str]:
         """Each alias of ``repository/name`` and the version it points to.
 
         Example:
@@ -320,6 +330,7 @@ class CardRegistry:
             {'champion': '1.2.0'}
 
         """
+        repository = repository or self._repository_of(name)
         found = self.backend.list_aliases(self.registry_type, name, repository)
         return {a.alias: a.version for a in found}
 
@@ -349,21 +360,31 @@ class CardRegistry:
         backend.delete_card(self.registry_type, public.uid)
         card._public = None
 
-    def copy_card(self, card: Card, *, to: CardRegistry) -> Card:
-        """Copy this registry's ``card`` into the registry ``to``, same version and digests.
+    def copy_card(
+        self,
+        card: Card,
+        *,
+        to: CardRegistry,
+        with_lineage: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> Card:
+        """Copy this registry's ``card`` into the registry ``to``, same version, uid and digests.
 
-        Idempotent for the same files; the same version with other files is a
-        :class:`~opsml.errors.VersionConflictError`; nothing is written on failure.
-        See :mod:`opsml.promotion`.
+        Files stream from this registry into ``to`` (no local copy), verified on
+        both sides. Idempotent for the same files; the same version with other
+        files is a :class:`~opsml.errors.VersionConflictError`; nothing of the
+        card is written on failure. ``with_lineage=True`` copies the data and
+        run cards it links to first (same uids and versions), so that its links
+        resolve in ``to``. See :mod:`opsml.promotion`.
 
         Example:
             >>> prod = CardRegistry("model", tracking_uri="http://prod:8080", prod_token="t")
-            >>> staging.copy_card(card, to=prod).version  # doctest: +SKIP
+            >>> staging.copy_card(card, to=prod, with_lineage=True).version  # doctest: +SKIP
             '1.2.0'
 
         """
         from opsml.config import describe_location, get_settings
-        from opsml.promotion import copy_public
+        from opsml.promotion import copy_cards
 
         if to.registry_type != self.registry_type:
             raise InvalidInputError(
@@ -371,8 +392,11 @@ class CardRegistry:
             )
         public, backend = self._owned(card)
         where = describe_location((self._settings or get_settings()).resolved_tracking_uri())
-        copied = copy_public(backend, public, to.backend, source_location=where)
-        return to._card_type()._from_public(copied, to.backend)
+        copied = copy_cards(
+            backend, public, to.backend, source_location=where,
+            with_lineage=with_lineage, progress=progress,
+        )  # fmt: skip
+        return to._card_type()._from_public(copied[-1].card, to.backend)
 
     def _owned(self, card: Card) -> tuple[Any, RegistryBackend]:
         from opsml.cards.base import Card

@@ -144,19 +144,25 @@ def _set_alias(card: Card, alias: str, credentials: OpsmlCredentials | None) -> 
 
 @task(task_run_name="copy-{card.name}", **_TASK_OPTIONS)
 def copy_card(
-    card: Card, target: OpsmlCredentials, credentials: OpsmlCredentials | None = None
+    card: Card,
+    target: OpsmlCredentials,
+    credentials: OpsmlCredentials | None = None,
+    with_lineage: bool = False,
 ) -> Card:
     """Copy a registered card into the registry ``target`` names: same version and digests.
 
     Idempotent for the same content; the same version with other files fails
     and changes nothing (see :meth:`opsml.CardRegistry.copy_card`).
+    ``with_lineage=True`` copies the data and run cards it links to first.
 
     Example:
         >>> prod_card = copy_card(card, OpsmlCredentials.load("opsml-prod"))  # doctest: +SKIP
 
     """
     source = _registry(card.registry_type, credentials)
-    return source.copy_card(card, to=target.get_registry(card.registry_type))
+    return source.copy_card(
+        card, to=target.get_registry(card.registry_type), with_lineage=with_lineage
+    )
 
 
 # -- sync tasks -----------------------------------------------------------------------

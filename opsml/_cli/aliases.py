@@ -3,6 +3,7 @@
 Example:
     $ opsml cards alias set champion --name churn --repository ds-team --version 1.2.0
     $ opsml cards alias list --name churn --repository ds-team
+    $ opsml cards alias list --name churn     # one repository holds churn
     $ opsml cards alias delete champion --name churn --repository ds-team
 
 """
@@ -20,7 +21,10 @@ alias_app = typer.Typer(help="Set, move, delete and list aliases.", no_args_is_h
 
 Registry = Annotated[str, typer.Option(help=REGISTRY_HELP)]
 Name = Annotated[str, typer.Option(help="Card name.")]
-Repository = Annotated[str, typer.Option(help="Repository of the card.")]
+Repository = Annotated[
+    str | None,
+    typer.Option(help="Repository of the card (needed when several repositories hold the name)."),
+]
 AliasArg = Annotated[str, typer.Argument(help="The alias, e.g. champion.")]
 
 
@@ -28,7 +32,7 @@ AliasArg = Annotated[str, typer.Argument(help="The alias, e.g. champion.")]
 def set_alias(
     alias: AliasArg,
     name: Name,
-    repository: Repository,
+    repository: Repository = None,
     version: Annotated[
         str | None, typer.Option(help="The version (or spec) the alias moves to.")
     ] = None,
@@ -43,7 +47,7 @@ def set_alias(
         card = reg.load_card(name=name, repository=repository, version=version)
         moved = reg.set_alias(card, alias)
         typer.echo(
-            f"alias {moved.alias} of {registry} card {repository}/{name} -> v{moved.version} "
+            f"alias {moved.alias} of {registry} card {card.repository}/{name} -> v{moved.version} "
             f"(uid {moved.uid})"
         )
 
@@ -52,7 +56,7 @@ def set_alias(
 
 @alias_app.command("delete")
 def delete_alias(
-    alias: AliasArg, name: Name, repository: Repository, registry: Registry = "model"
+    alias: AliasArg, name: Name, repository: Repository = None, registry: Registry = "model"
 ) -> None:
     """Remove ALIAS; the version it pointed to stays."""
 
@@ -60,7 +64,8 @@ def delete_alias(
         from opsml.registry import CardRegistry
 
         CardRegistry(registry).delete_alias(name=name, repository=repository, alias=alias)  # type: ignore[arg-type]
-        typer.echo(f"deleted alias {alias} of {registry} card {repository}/{name}")
+        where = f"{repository}/{name}" if repository else name
+        typer.echo(f"deleted alias {alias} of {registry} card {where}")
 
     run(body)
 
@@ -68,7 +73,7 @@ def delete_alias(
 @alias_app.command("list")
 def list_aliases(
     name: Name,
-    repository: Repository,
+    repository: Repository = None,
     registry: Registry = "model",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
@@ -82,7 +87,8 @@ def list_aliases(
             typer.echo(json.dumps(found, indent=2))
             return
         if not found:
-            typer.echo(f"{registry} card {repository}/{name} has no aliases", err=True)
+            where = f"{repository}/{name}" if repository else name
+            typer.echo(f"{registry} card {where} has no aliases", err=True)
         for key, value in found.items():
             typer.echo(f"{key}\t{value}")
 

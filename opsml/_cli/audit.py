@@ -43,7 +43,7 @@ def audit_list(
     def show(store: IdentityStore) -> None:
         page = store.list_audit(query)
         for entry in page.items:
-            card = f"{entry.registry}/{entry.repository}/{entry.name} {entry.version or ''}"
+            card = f"{entry.registry}/{entry.repository or '-'}/{entry.name} {entry.version or ''}"
             typer.echo(f"{entry.at.isoformat()}\t{entry.actor or '-'}\t{entry.action}\t{card}")
         if page.next_cursor is not None:
             typer.echo(f"more: --cursor {page.next_cursor}")

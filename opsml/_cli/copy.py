@@ -3,6 +3,7 @@
 Example:
     $ OPSML_TARGET_PROD_TOKEN=… opsml cards copy --from http://staging:8080
           --to http://prod:8080 --name churn --repository ds-team --alias champion
+          --with-lineage
 
 """
 
@@ -33,6 +34,9 @@ def copy_card(
         str | None,
         typer.Option(envvar="OPSML_TARGET_PROD_TOKEN", help="The target's production token."),
     ] = None,
+    with_lineage: Annotated[
+        bool, typer.Option(help="Copy the data and run cards it links to first (same uids).")
+    ] = False,
 ) -> None:
     """Copy one version (same number, every digest verified) into another registry."""
 
@@ -46,10 +50,23 @@ def copy_card(
             kind, tracking_uri=target, storage_uri=to_storage, prod_token=to_prod_token
         )
         card = src.load_card(name=name, repository=repository, version=version, alias=alias)
-        copied = src.copy_card(card, to=dst)
+        copied = src.copy_card(card, to=dst, with_lineage=with_lineage)
+        if with_lineage:
+            _echo_lineage(dst, copied)
         typer.echo(
             f"copied {kind} card {repository}/{name} v{copied.version} (uid {copied.uid}) "
             f"into {describe_location(target)}"
         )
 
     run(body)
+
+
+def _echo_lineage(target: Any, copied: Any) -> None:
+    """One line per linked card, as resolved in the target (so the links are checked there)."""
+    from opsml.promotion import linked_cards
+
+    for linked in linked_cards(target.backend, copied._registered()[0]):
+        typer.echo(
+            f"with {linked.registry} card {linked.repository}/{linked.name} v{linked.version} "
+            f"(uid {linked.uid})"
+        )

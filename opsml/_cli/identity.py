@@ -32,6 +32,16 @@ Repository = Annotated[str | None, typer.Option(help="The repository (default: e
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 
+def _me() -> str | None:
+    """Who runs the command, for the audit log of a database (a server records its caller)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no user database entry in some containers
+        return None
+
+
 @contextmanager
 def _store() -> Iterator[IdentityStore]:
     from opsml.backends import backend_scheme
@@ -99,7 +109,24 @@ def users_add(
     """Add a user (the password is stored as an argon2 hash)."""
     if password is None and not no_password:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    with_store(lambda store: typer.echo(f"added user {store.add_user(name, password).name}"))
+    with_store(
+        lambda store: typer.echo(f"added user {store.add_user(name, password, actor=_me()).name}")
+    )
+
+
+@users_app.command("passwd")
+def users_passwd(
+    name: str,
+    password: Annotated[
+        str | None, typer.Option(help="The new password (asked for when not given).")
+    ] = None,
+) -> None:
+    """Replace a user's password (audited; the old one stops working)."""
+    if password is None:
+        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    with_store(
+        lambda store: store.set_password(name, password, actor=_me()), f"changed password of {name}"
+    )
 
 
 @users_app.command("list")
@@ -117,21 +144,23 @@ def users_list() -> None:
 @users_app.command("remove")
 def users_remove(name: str) -> None:
     """Remove a user with its roles and tokens."""
-    with_store(lambda store: store.remove_user(name), f"removed user {name}")
+    with_store(lambda store: store.remove_user(name, actor=_me()), f"removed user {name}")
 
 
 @users_app.command("grant")
 def users_grant(user: str, role: Role, repository: Repository = None) -> None:
     """Give USER the ROLE (reader, writer, admin) on --repository, or on every repository."""
     where = repository or "every repository"
-    with_store(lambda store: store.grant(user, role, repository), f"{user}: {role} on {where}")
+    done = f"{user}: {role} on {where}"
+    with_store(lambda store: store.grant(user, role, repository, actor=_me()), done)
 
 
 @users_app.command("revoke")
 def users_revoke(user: str, role: Role, repository: Repository = None) -> None:
     """Take the ROLE on --repository (or the global one) from USER."""
     where = repository or "every repository"
-    with_store(lambda store: store.revoke(user, role, repository), f"{user}: no {role} on {where}")
+    done = f"{user}: no {role} on {where}"
+    with_store(lambda store: store.revoke(user, role, repository, actor=_me()), done)
 
 
 @tokens_app.command("create")
@@ -142,7 +171,9 @@ def tokens_create(
 ) -> None:
     """Create a service token; it is printed once and never shown again."""
     expires_at = parse_expiry(expires)
-    with_store(lambda store: typer.echo(store.create_token(name, user, expires_at).token))
+    with_store(
+        lambda store: typer.echo(store.create_token(name, user, expires_at, actor=_me()).token)
+    )
 
 
 @tokens_app.command("list")
@@ -161,4 +192,4 @@ def tokens_list(user: Annotated[str | None, typer.Option(help="Only this user's.
 @tokens_app.command("revoke")
 def tokens_revoke(name: str) -> None:
     """Revoke a service token."""
-    with_store(lambda store: store.revoke_token(name), f"revoked token {name}")
+    with_store(lambda store: store.revoke_token(name, actor=_me()), f"revoked token {name}")

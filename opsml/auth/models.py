@@ -32,6 +32,12 @@ class UserCreate(BaseModel):
     password: SecretStr | None = None
 
 
+class PasswordSet(BaseModel):
+    """A user's new password (none: service tokens only)."""
+
+    password: SecretStr | None = None
+
+
 class UserPublic(BaseModel):
     """A user as listed (never its password hash)."""
 

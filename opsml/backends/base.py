@@ -45,6 +45,9 @@ from opsml.schemas import (
 ProgressCallback = Callable[[int], None]
 """Called with the number of bytes just moved (for progress bars)."""
 
+FileSource = Callable[[ArtifactFile], Iterable[bytes]]
+"""The bytes of one file of a card being registered, in chunks (see ``register_streams``)."""
+
 
 class ArtifactReader(abc.ABC):
     """One stored artifact opened for reading: its record, its size and its bytes.
@@ -107,6 +110,36 @@ class RegistryBackend(abc.ABC):
             InvalidInputError: the request is malformed.
 
         """
+
+    def register_streams(
+        self,
+        card: CardCreate,
+        source: FileSource,
+        *,
+        actor: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> CardPublic:
+        """Register ``card`` taking each file's bytes from ``source(item)``, one file at a time.
+
+        As :meth:`register_card`, but nothing needs to be on the local disk: a
+        copy between registries streams each file from the source's download to
+        the target's store, in bounded memory. The bytes are checked against
+        ``card.files`` as they are stored; nothing is registered when one differs.
+        This default spools the files into a temporary folder; the SQL and HTTP
+        backends override it to stream.
+
+        Example:
+            >>> backend.register_streams(card, lambda item: [b"..."])  # doctest: +SKIP
+
+        """
+        with tempfile.TemporaryDirectory(prefix="opsml-spool-") as tmp:
+            for item in card.files:
+                path = Path(tmp) / check_relative_path(item.path)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with open(path, "wb") as out:
+                    for chunk in source(item):
+                        out.write(chunk)
+            return self.register_card(card, Path(tmp), actor=actor, progress=progress)
 
     @abc.abstractmethod
     def list_cards(self, registry: RegistryType, query: CardQuery) -> list[CardPublic]:

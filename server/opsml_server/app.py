@@ -198,7 +198,8 @@ def _lifespan(settings: ServerSettings) -> Callable[[FastAPI], AbstractAsyncCont
         sweeper = asyncio.create_task(_sweep_forever(backend, pending, ttl))
         from opsml_server.logs import log_ready
 
-        log_ready(logger, settings)  # where the database and the artifacts are
+        auth_on = await run_in_threadpool(app.state.auth.auth_on)
+        log_ready(logger, settings, auth=auth_on)  # where the database and artifacts are
         try:
             yield
         finally:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from fastapi.concurrency import run_in_threadpool
 
 from opsml.auth.roles import GLOBAL, Principal, Role
-from opsml.errors import AuthenticationError, TooManyAttemptsError
+from opsml.errors import AuthenticationError, OpsmlError, TooManyAttemptsError
 
 if TYPE_CHECKING:
     from opsml.backends.sql.identity import SqlIdentityStore
@@ -120,6 +120,16 @@ class Authenticator:
         self.limiter = LoginLimiter(settings.login_failure_limit, settings.login_failure_window)
         self._cache: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
         self._has_users: tuple[float, bool] = (0.0, False)
+
+    def auth_on(self) -> bool:
+        """Whether requests need credentials: a bootstrap administrator, or users in the database.
+
+        A database that cannot be read counts as auth on (never open by mistake).
+        """
+        try:
+            return self._auth_on()
+        except OpsmlError:
+            return True
 
     def _auth_on(self) -> bool:
         if self.settings.auth_enabled:

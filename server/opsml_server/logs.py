@@ -64,10 +64,14 @@ def log_config(level: str = "INFO", json_logs: bool = True) -> dict[str, Any]:
     }
 
 
-def log_ready(logger: logging.Logger, settings: ServerSettings) -> None:
+def log_ready(
+    logger: logging.Logger, settings: ServerSettings, *, auth: bool | None = None
+) -> None:
     """Say the server is ready, and where its database and artifacts are (no credentials).
 
     Local paths are made absolute; passwords and secret query values are masked.
+    ``auth``: whether requests need credentials (the database may hold users
+    even without a bootstrap administrator); default: the bootstrap setting.
 
     Example:
         >>> from opsml_server.settings import ServerSettings
@@ -82,7 +86,7 @@ def log_ready(logger: logging.Logger, settings: ServerSettings) -> None:
         f"registry server ready: database {database}, artifacts {storage}",
         extra={
             "environment": settings.app_env,
-            "auth": settings.auth_enabled,
+            "auth": settings.auth_enabled if auth is None else auth,
             "database": database,
             "storage": storage,
         },

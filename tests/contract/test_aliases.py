@@ -92,8 +92,30 @@ def test_spec_and_alias_never_both(registry_env: RegistryEnv) -> None:
     reg.set_alias(card, "champion")
     with pytest.raises(InvalidInputError, match="not both"):
         reg.load_card(name="train", repository="ds-team", version="1.0.0", alias="champion")
-    with pytest.raises(InvalidInputError, match="repository="):
+    with pytest.raises(InvalidInputError, match="not both"):
+        reg.load_card(name="train", version="1.0.0", alias="champion")
+
+
+def test_a_name_alone_is_enough_when_one_repository_holds_it(registry_env: RegistryEnv) -> None:
+    reg = registry_env.registry("run")
+    first, second = _versions(registry_env, 2)
+    reg.set_alias(first, "champion")
+    reg.set_alias(second, "latest-good")
+    assert reg.load_card(name="train", alias="champion").uid == first.uid
+    assert reg.list_aliases(name="train") == {"champion": "1.0.0", "latest-good": "1.1.0"}
+    reg.delete_alias(name="train", alias="latest-good")
+    assert reg.list_aliases(name="train", repository="ds-team") == {"champion": "1.0.0"}
+    reg.register_card(run_card(repository="vision"))  # now two repositories hold "train"
+    before = registry_env.snapshot()
+    ambiguous = r"several repositories \(ds-team, vision\): pass repository="
+    with pytest.raises(InvalidInputError, match=ambiguous):
         reg.load_card(name="train", alias="champion")
+    with pytest.raises(InvalidInputError, match=ambiguous):
+        reg.list_aliases(name="train")
+    with pytest.raises(InvalidInputError, match=ambiguous):
+        reg.delete_alias(name="train", alias="champion")
+    assert registry_env.snapshot() == before
+    assert reg.list_aliases(name="train", repository="ds-team") == {"champion": "1.0.0"}
 
 
 def test_deleting_an_aliased_version_is_refused(registry_env: RegistryEnv) -> None:

@@ -114,3 +114,34 @@ def test_audit_filters_and_cursor_paging(store: SqlIdentityStore, tmp_path: Path
     assert len(store.list_audit(AuditQuery(name="n1", action="register")).items) == 2
     future = datetime.now(UTC) + timedelta(hours=1)
     assert store.list_audit(AuditQuery(since=future)).items == []
+
+
+def test_identity_changes_are_audited(store: SqlIdentityStore) -> None:
+    """Users, passwords, grants and tokens: each change is one audit entry, never a secret."""
+    store.add_user("carol", "pw-carol-1", actor="root")
+    store.set_password("carol", "pw-carol-2", actor="root")
+    store.grant("carol", Role.WRITER, "vision", actor="root")
+    store.grant("carol", Role.WRITER, "vision", actor="root")  # held already: no change
+    store.revoke("carol", Role.WRITER, "vision", actor="root")
+    store.revoke("carol", Role.WRITER, "vision", actor="root")  # not held: no change
+    created = store.create_token("carol-ci", "carol", None, actor="root")
+    store.revoke_token("carol-ci", actor="root")
+    store.remove_user("carol", actor="root")
+    page = store.list_audit(AuditQuery(registry="identity"))
+    entries = [(e.action, e.name, e.repository, e.actor) for e in reversed(page.items)]
+    assert entries == [
+        ("user_add", "carol", None, "root"),
+        ("password_set", "carol", None, "root"),
+        ("grant", "carol", "vision", "root"),
+        ("revoke", "carol", "vision", "root"),
+        ("token_create", "carol-ci", None, "root"),
+        ("token_revoke", "carol-ci", None, "root"),
+        ("user_remove", "carol", None, "root"),
+    ]
+    assert page.items[1].detail == {"user": "carol"}  # the revoked token's owner
+    assert {e.environment for e in page.items} == {store.backend.environment}
+    text = page.model_dump_json()
+    assert "pw-carol" not in text and created.token not in text and "$argon2" not in text
+    assert store.principal_for_password("carol", "pw-carol-2") is None  # removed
+    with pytest.raises(IdentityNotFoundError):
+        store.set_password("nobody", "x", actor="root")

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,8 +17,9 @@ from opsml_server.auth import CACHE_SECONDS
 from opsml.backends.http import HttpBackend
 from opsml.backends.sql import SqlBackend
 from opsml.backends.sql.identity import SqlIdentityStore
+from opsml.schemas import CardQuery
 from tests._live_server import LiveServer, running_server
-from tests.integration.identity_helpers import ROOT, add_user, admin, register
+from tests.integration.identity_helpers import PASSWORD, ROOT, add_user, admin, register
 
 BOUND = CACHE_SECONDS + 1.5  # the stated bound, plus slack for a loaded machine
 TOKENS: list[str] = []
@@ -195,3 +197,89 @@ def test_card_registry_token_argument_addresses_a_registry_with_a_bearer_token(
     with admin(server) as client:
         page = client.get("/api/v1/audit", params={"name": "by-registry-token"})
     assert [entry["actor"] for entry in page.json()["items"]] == ["ci/ci-registry-arg"]
+
+
+def _cli(args: list[str], env: dict[str, str]) -> Any:
+    """``opsml …`` in-process, reading ``env`` (not settings cached by earlier tests)."""
+    import os
+    from unittest import mock
+
+    from typer.testing import CliRunner
+
+    from opsml import configure
+    from opsml.cli import app
+
+    try:
+        with mock.patch.dict(os.environ, env):
+            configure()  # caches the settings of ``env``
+            return CliRunner().invoke(app, args)
+    finally:
+        configure()
+
+
+def test_identity_changes_through_the_server_are_audited(server: LiveServer) -> None:
+    with admin(server) as client:
+        client.post("/api/v1/users", json={"name": "dave", "password": "pw-dave-1"})
+        changed = client.put("/api/v1/users/dave/password", json={"password": "pw-dave-2"})
+        assert changed.status_code == 204, changed.text
+        client.post("/api/v1/users/dave/grants", json={"role": "reader", "repository": "granted"})
+        client.delete(
+            "/api/v1/users/dave/grants", params={"role": "reader", "repository": "granted"}
+        )
+        created = client.post("/api/v1/tokens", json={"name": "dave-ci", "user": "dave"})
+        TOKENS.append(created.json()["token"])
+        client.delete("/api/v1/tokens/dave-ci")
+        client.delete("/api/v1/users/dave")
+        page = client.get("/api/v1/audit", params={"registry": "identity", "limit": 1000})
+    assert page.status_code == 200, page.text
+    mine = [e for e in reversed(page.json()["items"]) if e["name"] in ("dave", "dave-ci")]
+    assert [(e["action"], e["name"], e["actor"]) for e in mine] == [
+        ("user_add", "dave", ROOT[0]),
+        ("password_set", "dave", ROOT[0]),
+        ("grant", "dave", ROOT[0]),
+        ("revoke", "dave", ROOT[0]),
+        ("token_create", "dave-ci", ROOT[0]),
+        ("token_revoke", "dave-ci", ROOT[0]),
+        ("user_remove", "dave", ROOT[0]),
+    ]
+    assert "pw-dave" not in page.text and created.json()["token"] not in page.text
+    # the CLI reads the same entries back
+    env = {"OPSML_TRACKING_URI": server.url, "OPSML_USERNAME": ROOT[0], "OPSML_PASSWORD": ROOT[1]}
+    listed = _cli(["audit", "list", "--registry", "identity"], env)
+    assert listed.exit_code == 0, listed.output
+    assert "token_revoke\tidentity/-/dave-ci" in listed.output
+
+
+def test_users_passwd_changes_the_password(server: LiveServer) -> None:
+    add_user(server, "erin", [])
+    env = {"OPSML_TRACKING_URI": server.url, "OPSML_USERNAME": ROOT[0], "OPSML_PASSWORD": ROOT[1]}
+    done = _cli(["users", "passwd", "erin", "--password", "pw-erin-new"], env)
+    assert done.exit_code == 0, done.output
+    ok = httpx.get(f"{server.url}/api/v1/cards/run", auth=("erin", "pw-erin-new"))
+    old = httpx.get(f"{server.url}/api/v1/cards/run", auth=("erin", PASSWORD))
+    assert ok.status_code in (200, 403) and old.status_code == 401  # 403: erin has no role
+
+
+def test_a_server_on_a_database_with_users_says_auth_is_on(tmp_path: Path) -> None:
+    """README walk: `opsml users add` against the database, then start a server on it."""
+    import json
+
+    db_url = f"sqlite:///{(tmp_path / 'registry.db').as_posix()}"
+    added = _cli(["users", "add", "alice", "--password", "alice-pw-123"],
+                 {"OPSML_TRACKING_URI": db_url})  # fmt: skip
+    assert added.exit_code == 0, added.output
+    with running_server(
+        tmp_path / "server", db_url=db_url, env={"OPSML_LOG_LEVEL": "INFO"}
+    ) as live:
+        ready = [
+            json.loads(line)
+            for line in live.log().splitlines()
+            if "registry server ready" in line and line.startswith("{")
+        ]
+        backend = HttpBackend(live.url, username="alice", password="alice-pw-123")
+        try:
+            assert backend.list_cards("run", CardQuery()) == []  # alice logs in
+        finally:
+            backend.close()
+        assert httpx.get(f"{live.url}/api/v1/cards/run").status_code == 401
+    assert [entry["auth"] for entry in ready] == [True]

@@ -172,7 +172,7 @@ def test_promote_flow_copies_champion_and_sets_it_in_prod(
     assert again == out  # idempotent: the same content is not copied twice
 
 
-def _model_card() -> Any:
+def _model_card(name: str = "promo") -> Any:
     from sklearn.linear_model import LogisticRegression
 
     from opsml import ModelCard
@@ -180,5 +180,32 @@ def _model_card() -> Any:
     x = [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.9, 0.1]]
     model = LogisticRegression().fit(x, [0, 1, 0, 1])
     return ModelCard(
-        name="promo", repository="ds", contact="ds@example.com", model=model, sample_input=x[:2]
+        name=name, repository="ds", contact="ds@example.com", model=model, sample_input=x[:2]
     )
+
+
+def test_promote_script_runs_from_the_shell_with_the_readme_variables(
+    staging_server: LiveServer, prod_server: LiveServer, prefect_api: str
+) -> None:
+    """README: the source and target from OPSML_SOURCE/TARGET_TRACKING_URI, from the shell."""
+    import subprocess
+    import sys
+
+    staging = CardRegistry("model", tracking_uri=staging_server.url)
+    card = staging.register_card(_model_card("shell-promo"))
+    staging.set_alias(card, "champion")
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSML_")}
+    env |= {
+        "PREFECT_API_URL": prefect_api,
+        "OPSML_SOURCE_TRACKING_URI": staging_server.url,
+        "OPSML_TARGET_TRACKING_URI": prod_server.url,
+        "OPSML_TARGET_PROD_TOKEN": TOKEN,
+    }
+    args = [sys.executable, "flows/promote.py", "--name", "shell-promo", "--repository", "ds"]
+    done = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"promoted ds/shell-promo v{card.version} as champion" in done.stdout + done.stderr
+    prod = CardRegistry("model", tracking_uri=prod_server.url)
+    assert prod.list_aliases(name="shell-promo", repository="ds") == {"champion": card.version}
+    assert TOKEN not in done.stdout + done.stderr

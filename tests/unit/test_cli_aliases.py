@@ -67,3 +67,25 @@ def test_bad_alias_is_one_line_error(embedded: Path) -> None:
     assert result.exit_code == 1
     assert "not a valid alias" in result.output
     assert "Traceback" not in result.output
+
+
+def test_alias_commands_take_a_name_alone_when_one_repository_holds_it(embedded: Path) -> None:
+    registry = CardRegistry("model")
+    registry.register_card(model_card())
+    name = ["--name", "churn"]
+    moved = runner.invoke(app, ["cards", "alias", "set", "champion", *name])
+    assert moved.exit_code == 0, moved.output
+    assert "model card ds-team/churn -> v1.0.0" in moved.output
+    listed = runner.invoke(app, ["cards", "alias", "list", *name, "--json"])
+    assert json.loads(listed.output) == {"champion": "1.0.0"}
+    out = embedded / "pulled"
+    pulled = runner.invoke(
+        app, ["models", "pull", *name, "--alias", "champion", "--out", str(out), "--quiet"]
+    )
+    assert pulled.exit_code == 0, pulled.output
+    registry.register_card(model_card(repository="vision"))
+    refused = runner.invoke(app, ["cards", "alias", "delete", "champion", *name])
+    assert refused.exit_code == 1
+    assert "several repositories (ds-team, vision): pass repository=" in refused.output
+    deleted = runner.invoke(app, ["cards", "alias", "delete", "champion", *CARD])
+    assert deleted.exit_code == 0, deleted.output

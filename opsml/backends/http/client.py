@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 import httpx
 from pydantic import SecretStr
 
-from opsml.backends.base import ArtifactReader, ProgressCallback, RegistryBackend
-from opsml.backends.http import _transfers
+from opsml.backends.base import ArtifactReader, FileSource, ProgressCallback, RegistryBackend
+from opsml.backends.http import _streamed, _transfers
 from opsml.backends.http._presigned import PresignedTransfers
 from opsml.backends.http._transport import Transport, secret, strip_userinfo
 from opsml.errors import InvalidInputError, OpsmlError, PresignUnsupportedError
@@ -282,6 +282,19 @@ class HttpBackend(RegistryBackend):
             with contextlib.suppress(OpsmlError):  # else the server sweeps it later
                 self.abort_upload(ticket)
             raise
+
+    def register_streams(
+        self,
+        card: CardCreate,
+        source: FileSource,
+        *,
+        actor: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> CardPublic:
+        """See :meth:`RegistryBackend.register_streams`: one streamed ``PUT`` per file."""
+        if not card.files:  # nothing to stream: the one-request registration
+            return _transfers.register_inline(self.transport, card, Path(), progress)
+        return _streamed.register_streams(self.transport, card, source, progress)
 
     def create_upload(
         self, card: CardCreate, *, presigned: bool = False, expires: int = PRESIGN_EXPIRES

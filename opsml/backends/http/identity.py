@@ -1,5 +1,6 @@
 """``HttpIdentityStore``: users, grants, tokens and the audit log of a registry server, over
-its REST API (global administrator credentials; the audit log: a reader's).
+its REST API (global administrator credentials; the audit log: a reader's). The
+``actor`` arguments are ignored: the server records the authenticated caller.
 
 Example:
     >>> from opsml.backends.http import HttpBackend
@@ -44,26 +45,39 @@ class HttpIdentityStore:
         body = self._send("POST", "users", json={"name": name, "password": password})
         return UserPublic.model_validate_json(body)
 
-    def remove_user(self, name: str) -> None:
+    def remove_user(self, name: str, *, actor: str | None = None) -> None:
         """Remove a user, its grants and tokens."""
         self._send("DELETE", "users", name)
+
+    def set_password(self, name: str, password: str | None, *, actor: str | None = None) -> None:
+        """Replace a user's password (``None``: tokens only)."""
+        self._send("PUT", "users", name, "password", json={"password": password})
 
     def list_users(self) -> list[UserPublic]:
         """Every user with its grants."""
         return _USERS.validate_json(self._send("GET", "users"))
 
-    def grant(self, name: str, role: Role, repository: str | None = None) -> None:
+    def grant(
+        self, name: str, role: Role, repository: str | None = None, *, actor: str | None = None
+    ) -> None:
         """Give a role on a repository (``None``: every repository)."""
         body = {"role": role.value, "repository": repository}
         self._send("POST", "users", name, "grants", json=body)
 
-    def revoke(self, name: str, role: Role, repository: str | None = None) -> None:
+    def revoke(
+        self, name: str, role: Role, repository: str | None = None, *, actor: str | None = None
+    ) -> None:
         """Take a role on a repository (``None``: the global one)."""
         params = {"role": role.value, **({"repository": repository} if repository else {})}
         self._send("DELETE", "users", name, "grants", params=params)
 
     def create_token(
-        self, name: str, user: str | None, expires_at: datetime | None
+        self,
+        name: str,
+        user: str | None,
+        expires_at: datetime | None,
+        *,
+        actor: str | None = None,
     ) -> TokenCreated:
         """A new service token (the only time it is shown)."""
         body = {"name": name, "user": user, "expires_at": expires_at and expires_at.isoformat()}
@@ -74,7 +88,7 @@ class HttpIdentityStore:
         params = {"user": user} if user else {}
         return _TOKENS.validate_json(self._send("GET", "tokens", params=params))
 
-    def revoke_token(self, name: str) -> None:
+    def revoke_token(self, name: str, *, actor: str | None = None) -> None:
         """Revoke a service token."""
         self._send("DELETE", "tokens", name)
 

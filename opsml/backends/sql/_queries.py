@@ -107,6 +107,10 @@ def find_card(
     return to_public(row)
 
 
+NAMED_REPOSITORIES = 10
+"""Repositories an ambiguous-name error names (then ``…``)."""
+
+
 def _refuse_ambiguous(conn: Connection, registry: RegistryType, name: str) -> None:
     """Without a repository, a name must belong to one repository only."""
     repos = (
@@ -116,13 +120,15 @@ def _refuse_ambiguous(conn: Connection, registry: RegistryType, name: str) -> No
                 CardRow.registry_type == registry, CardRow.name == name, CardRow.status == "active"
             )
             .distinct()
-            .limit(2)
+            .limit(NAMED_REPOSITORIES + 1)
         )
         .scalars()
         .all()
     )
     if len(repos) > 1:
+        named = ", ".join(sorted(repos)[:NAMED_REPOSITORIES])
+        more = ", …" if len(repos) > NAMED_REPOSITORIES else ""
         raise InvalidInputError(
             f"{registry} card name {name!r} exists in several repositories "
-            f"({', '.join(sorted(repos))}…): pass repository="
+            f"({named}{more}): pass repository="
         )

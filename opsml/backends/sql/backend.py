@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from opsml import hooks, versioning
-from opsml.backends.base import ArtifactReader, ProgressCallback, RegistryBackend
+from opsml.backends.base import ArtifactReader, FileSource, ProgressCallback, RegistryBackend
 from opsml.backends.sql import _aliases, _gc, _listing, _queries, _reserve, _transfers, _writes
 from opsml.backends.sql._db_errors import translate
 from opsml.backends.sql._queries import check_registry
@@ -35,6 +35,7 @@ from opsml.errors import BackendUnavailableError, InvalidInputError, OpsmlError
 from opsml.schemas import (
     PRESIGN_EXPIRES,
     AliasPublic,
+    ArtifactFile,
     CardCreate,
     CardPage,
     CardPublic,
@@ -220,6 +221,22 @@ class SqlBackend(UploadsMixin, RegistryBackend):
         check_sources(card, Path(source_dir))
         return self._register(card, actor, self._from_folder(Path(source_dir), progress))
 
+    def register_streams(
+        self,
+        card: CardCreate,
+        source: FileSource,
+        *,
+        actor: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> CardPublic:
+        """See :meth:`RegistryBackend.register_streams`: each file straight into the store."""
+        store = self.store
+
+        def place(item: ArtifactFile, key: str) -> None:  # checked as it is stored
+            store.put_stream(iter(source(item)), key, item, progress)
+
+        return self._register(card, actor, place)
+
     def _register(self, card: CardCreate, actor: str | None, place: Place) -> CardPublic:
         """Reserve a version, ``place`` the files, activate the row; undo everything on failure."""
         check_registry(card.registry)
@@ -241,14 +258,8 @@ class SqlBackend(UploadsMixin, RegistryBackend):
         return self._registered(card, version, uid, row)
 
     def _registered(self, card: CardCreate, version: str, uid: str, row: Any) -> CardPublic:
-        logger.info(
-            "registered %s card %s/%s v%s (uid %s)",
-            card.registry,
-            card.repository,
-            card.name,
-            version,
-            uid,
-        )
+        what = (card.registry, card.repository, card.name, version, uid)
+        logger.info("registered %s card %s/%s v%s (uid %s)", *what)
         public = to_public(row)
         hooks.after_commit(public)
         return public

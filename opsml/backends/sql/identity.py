@@ -32,7 +32,7 @@ from opsml.auth.models import (
 from opsml.auth.roles import GLOBAL, Principal, Role
 from opsml.auth.secrets import VerifiedPasswords, hash_password, new_token, token_digest
 from opsml.backends.sql._audit import read_audit
-from opsml.backends.sql.tables import GRANTS, TOKENS, USERS
+from opsml.backends.sql.tables import AUDIT, GRANTS, TOKENS, USERS
 from opsml.errors import IdentityConflictError, IdentityNotFoundError, InvalidInputError
 
 if TYPE_CHECKING:
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
     from opsml.backends.sql.backend import SqlBackend
 
+IDENTITY = "identity"
+"""The ``registry`` of the audit entries of user, password, grant and token changes."""
 LAST_USE_PRECISION = timedelta(minutes=1)
 """A token's ``last_used_at`` is written at most this often (not on every request)."""
 
@@ -75,6 +77,24 @@ class SqlIdentityStore:
         if user_id is None:
             raise IdentityNotFoundError(f"no user named {name!r}")
         return int(user_id)
+
+    def _audit(
+        self,
+        conn: Connection,
+        action: str,
+        actor: str | None,
+        name: str,
+        repository: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """One audit entry of an identity change, in the change's transaction (never a secret)."""
+        conn.execute(
+            insert(AUDIT).values(
+                at=datetime.now(UTC), actor=actor, environment=self.backend.environment,
+                action=action, registry=IDENTITY, card_uid=None, name=name,
+                repository=repository, version=None, detail=detail or {},
+            )
+        )  # fmt: skip
 
     @staticmethod
     def _grants(conn: Connection, user_ids: list[int]) -> dict[int, list[GrantPublic]]:
@@ -115,6 +135,7 @@ class SqlIdentityStore:
         try:
             with self._connect(write=True) as conn:
                 conn.execute(insert(USERS).values(**row))
+                self._audit(conn, "user_add", actor, name)
         except IntegrityError as exc:
             raise IdentityConflictError(f"a user named {name!r} exists already") from exc
         return UserPublic(
@@ -124,7 +145,7 @@ class SqlIdentityStore:
             created_by=actor,
         )
 
-    def remove_user(self, name: str) -> None:
+    def remove_user(self, name: str, *, actor: str | None = None) -> None:
         """Remove a user with its grants and tokens.
 
         Raises:
@@ -136,6 +157,23 @@ class SqlIdentityStore:
             conn.execute(delete(GRANTS).where(GRANTS.c.user_id == user_id))
             conn.execute(delete(TOKENS).where(TOKENS.c.user_id == user_id))
             conn.execute(delete(USERS).where(USERS.c.id == user_id))
+            self._audit(conn, "user_remove", actor, name)
+
+    def set_password(self, name: str, password: str | None, *, actor: str | None = None) -> None:
+        """Replace the password of ``name`` (argon2; ``None``: tokens only from now on).
+
+        Raises:
+            IdentityNotFoundError: no such user.
+
+        Example:
+            >>> store.set_password("alice", "n3w-s3cret", actor="root")  # doctest: +SKIP
+
+        """
+        digest = hash_password(password) if password else None
+        with self._connect(write=True) as conn:
+            user_id = self._user_id(conn, name)
+            conn.execute(update(USERS).where(USERS.c.id == user_id).values(password_hash=digest))
+            self._audit(conn, "password_set", actor, name)
 
     def list_users(self) -> list[UserPublic]:
         """Every user with its grants, by name."""
@@ -153,7 +191,9 @@ class SqlIdentityStore:
             for row in rows
         ]
 
-    def grant(self, name: str, role: Role, repository: str | None = None) -> None:
+    def grant(
+        self, name: str, role: Role, repository: str | None = None, *, actor: str | None = None
+    ) -> None:
         """Give ``name`` the ``role`` on ``repository`` (``None``: every repository); idempotent.
 
         Raises:
@@ -170,8 +210,11 @@ class SqlIdentityStore:
             ).scalar_one()
             if not exists:
                 conn.execute(insert(GRANTS).values(**key))
+                self._audit(conn, "grant", actor, name, repository, {"role": role.value})
 
-    def revoke(self, name: str, role: Role, repository: str | None = None) -> None:
+    def revoke(
+        self, name: str, role: Role, repository: str | None = None, *, actor: str | None = None
+    ) -> None:
         """Take ``role`` on ``repository`` from ``name`` (nothing when not held).
 
         Raises:
@@ -180,16 +223,23 @@ class SqlIdentityStore:
         """
         with self._connect(write=True) as conn:
             user_id = self._user_id(conn, name)
-            conn.execute(
+            removed = conn.execute(
                 delete(GRANTS).where(
                     GRANTS.c.user_id == user_id,
                     GRANTS.c.repository == (repository or GLOBAL),
                     GRANTS.c.role == role.value,
                 )
-            )
+            ).rowcount
+            if removed:
+                self._audit(conn, "revoke", actor, name, repository, {"role": role.value})
 
     def create_token(
-        self, name: str, user: str | None, expires_at: datetime | None
+        self,
+        name: str,
+        user: str | None,
+        expires_at: datetime | None,
+        *,
+        actor: str | None = None,
     ) -> TokenCreated:
         """A new service token of ``user``; the returned ``token`` is never stored.
 
@@ -212,6 +262,9 @@ class SqlIdentityStore:
             with self._connect(write=True) as conn:
                 row["user_id"] = self._user_id(conn, user)
                 conn.execute(insert(TOKENS).values(**row))
+                expiry = expires_at.isoformat() if expires_at else None
+                self._audit(conn, "token_create", actor, name, None,
+                            {"user": user, "expires_at": expiry})  # fmt: skip
         except IntegrityError as exc:
             raise IdentityConflictError(f"a token named {name!r} exists already") from exc
         return TokenCreated(
@@ -242,16 +295,19 @@ class SqlIdentityStore:
             for row in rows
         ]
 
-    def revoke_token(self, name: str) -> None:
+    def revoke_token(self, name: str, *, actor: str | None = None) -> None:
         """Delete the token ``name``: it stops working (see the server's cache bound).
 
         Raises:
             IdentityNotFoundError: no such token.
 
         """
+        owner = select(USERS.c.name).join(TOKENS, TOKENS.c.user_id == USERS.c.id)
         with self._connect(write=True) as conn:
+            user = conn.execute(owner.where(TOKENS.c.name == name)).scalar()
             if not conn.execute(delete(TOKENS).where(TOKENS.c.name == name)).rowcount:
                 raise IdentityNotFoundError(f"no token named {name!r}")
+            self._audit(conn, "token_revoke", actor, name, None, {"user": user})
 
     def _principal(self, conn: Connection, user_id: int, name: str) -> Principal:
         held: dict[str, Role] = {}

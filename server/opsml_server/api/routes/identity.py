@@ -12,6 +12,7 @@ from opsml.auth.models import (
     AuditPage,
     AuditQuery,
     GrantPublic,
+    PasswordSet,
     TokenCreate,
     TokenCreated,
     TokenPublic,
@@ -59,14 +60,24 @@ def list_users(store: IdentityDep, caller: AdminAccess) -> list[UserPublic]:
 @router.delete("/users/{name}", operation_id="remove_user", status_code=204)
 def remove_user(name: Name, store: IdentityDep, caller: AdminAccess) -> Response:
     """Remove a user, its grants and its tokens."""
-    store.remove_user(name)
+    store.remove_user(name, actor=caller)
+    return Response(status_code=204)
+
+
+@router.put("/users/{name}/password", operation_id="set_password", status_code=204)
+def set_password(
+    name: Name, body: PasswordSet, store: IdentityDep, caller: AdminAccess
+) -> Response:
+    """Replace a user's password (argon2; none: the user can only use service tokens)."""
+    store.set_password(name, body.password.get_secret_value() if body.password else None,
+                       actor=caller)  # fmt: skip
     return Response(status_code=204)
 
 
 @router.post("/users/{name}/grants", operation_id="grant_role", status_code=204)
 def grant_role(name: Name, grant: GrantPublic, store: IdentityDep, caller: AdminAccess) -> Response:
     """Give a user a role on a repository (no repository: on every repository)."""
-    store.grant(name, grant.role, grant.repository)
+    store.grant(name, grant.role, grant.repository, actor=caller)
     return Response(status_code=204)
 
 
@@ -79,7 +90,7 @@ def revoke_role(
     repository: str | None = None,
 ) -> Response:
     """Take a role on a repository (no repository: the global one) from a user."""
-    store.revoke(name, role, repository)
+    store.revoke(name, role, repository, actor=caller)
     return Response(status_code=204)
 
 
@@ -87,7 +98,7 @@ def revoke_role(
 def create_token(token: TokenCreate, store: IdentityDep, caller: AdminAccess) -> TokenCreated:
     """A new service token; the answer is the only time the token is shown."""
     owner = token.user or (str(caller).split("/")[0] if caller is not None else None)
-    return store.create_token(token.name, owner, token.expires_at)
+    return store.create_token(token.name, owner, token.expires_at, actor=caller)
 
 
 @router.get("/tokens", operation_id="list_tokens", response_model=list[TokenPublic])
@@ -101,7 +112,7 @@ def list_tokens(
 @router.delete("/tokens/{name}", operation_id="revoke_token", status_code=204)
 def revoke_token(name: Name, store: IdentityDep, caller: AdminAccess) -> Response:
     """Revoke a token: refused on every replica within the credential cache bound."""
-    store.revoke_token(name)
+    store.revoke_token(name, actor=caller)
     return Response(status_code=204)
 
 
