@@ -9,9 +9,10 @@ byte stream (:meth:`RegistryBackend.open_artifact`).
 Besides the card operations, the interface carries what a registry server
 needs from the backend behind it, so that the server never touches storage:
 open an artifact (its size, a byte range, its chunks), open / commit / abort an
-upload (*staged*: the verified files sit in a local folder; *presigned*: the
-bytes go straight to the store with one URL per file), and presign a download
-where the store can (S3). Storage keys and chunk sizes stay inside the backend.
+upload (*staged*: the verified files wait under the store's ``.uploads/``, or in
+a local folder; *presigned*: the bytes go straight to the store with one URL per
+file), and presign a download where the store can (S3). Storage keys and chunk
+sizes stay inside the backend.
 """
 
 from __future__ import annotations
@@ -273,11 +274,12 @@ class RegistryBackend(abc.ABC):
     ) -> CardPublic:
         """Register ``card`` with the files of an upload opened by :meth:`create_upload`.
 
-        A staged upload takes the files from ``source_dir``: they count as
-        verified (a registry server's staging hashed them as they arrived), so a
-        folder store may rename them into place and the folder is consumed. A
-        presigned upload takes the objects PUT to the ticket's URLs (PUT first
-        from ``source_dir`` when it is given), checks that all exist before a
+        A staged upload takes the files from ``source_dir`` (copied, digests
+        checked) or, without it, from the store's ``.uploads/{id}/`` where a
+        registry server's upload session put them, verified as they arrived:
+        they move into place by rename or server-side copy. A presigned upload
+        takes the objects PUT to the ticket's URLs (PUT first from
+        ``source_dir`` when it is given), checks that all exist before a
         version is reserved, and verifies the stored copies: nothing is kept
         when one differs from its record.
 

@@ -187,3 +187,37 @@ def test_abandoned_sessions_are_swept(tmp_path: Path) -> None:
     assert (tmp_path / "store" / ".uploads" / live.id / "weights.bin").read_bytes() == data
     assert sessions.get(live.id, None).missing() == []
     backend.close()
+
+
+def test_db_gc_sweeps_old_sessions_and_ownerless_staging_objects(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from typer.testing import CliRunner
+
+    from opsml.backends.sql import SqlBackend
+    from opsml.cli import app
+
+    url, store = f"sqlite:///{tmp_path / 'r.db'}", tmp_path / "store"
+    backend = SqlBackend(url, str(store))
+    sessions = backend.upload_sessions
+    session = sessions.open(_card(b"abc"), None)
+    sessions.receive(session, "weights.bin", iter([b"abc"]))
+    old_orphan = store / ".uploads" / ("c" * 32) / "left.bin"  # an abandoned inline upload
+    new_orphan = store / ".uploads" / ("d" * 32) / "busy.bin"  # one being written now
+    for orphan in (old_orphan, new_orphan):
+        orphan.parent.mkdir(parents=True)
+        orphan.write_bytes(b"x")
+    two_hours_ago = time.time() - 7200
+    os.utime(old_orphan, (two_hours_ago, two_hours_ago))
+    assert backend.collect_garbage(timedelta(hours=1)) == 1  # the session is in use
+    assert not old_orphan.exists() and new_orphan.exists()
+    assert sessions.get(session.id, None).missing() == []
+    backend.close()
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["db", "gc", "--older-than", "0"], env={"OPSML_TRACKING_URI": url,
+                                                     "OPSML_STORAGE_URI": str(store)},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "removed 2" in result.output  # the session and the other folder, both older than 0 s
+    assert list((store / ".uploads").iterdir()) == []
