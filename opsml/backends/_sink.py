@@ -7,7 +7,6 @@ compares what arrived with the card's record. Used by the download workflow of
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -19,41 +18,19 @@ __all__ = ["SINK_BATCH", "DigestSink", "verify_digest"]
 SINK_BATCH = 8 * 1024 * 1024
 """Downloaded bytes gathered before one hash-and-write step runs in the helper thread."""
 
-_IOV_MAX = 512
-"""Chunks handed to one ``writev`` (POSIX guarantees at least 16; Linux takes 1024)."""
-
 
 class DigestSink:
     """Hash and write downloaded chunks in a helper thread, overlapped with receiving.
 
-    Chunks are gathered into batches of :data:`SINK_BATCH` bytes; while the next
-    batch arrives, the helper hashes the previous one and writes it with a few
-    ``writev`` calls (``hashlib`` and ``writev`` release the GIL). The chunks are
-    never joined or copied, and at most two batches exist at a time, so memory
-    stays bounded. Small files never start the thread.
-
-    One helper rather than one for hashing and one for writing: on a two-core
-    machine the receiving thread and the server already hold the cores, and a
-    third busy thread only adds GIL hand-offs (measured: more CPU per byte, not
-    more bytes per second).
-
-    Args:
-        digest: a ``hashlib`` object fed every byte, in order.
-        fd: the file descriptor the bytes go to, in order.
-
-    Example:
-        >>> import hashlib, tempfile
-        >>> digest = hashlib.sha256()
-        >>> with tempfile.TemporaryFile() as out, DigestSink(digest, out.fileno()) as sink:
-        ...     sink.add(b"abc")
-        >>> digest.hexdigest()[:12]
-        'ba7816bf8f01'
-
+    Chunks are gathered into batches of :data:`SINK_BATCH` bytes; one batch is
+    hashed and written (``hashlib`` and file writes release the GIL) while the
+    next one arrives, and at most two batches exist at a time, so memory stays
+    bounded. Small files never start the thread.
     """
 
-    def __init__(self, digest: Any, fd: int) -> None:
+    def __init__(self, digest: Any, out: Any) -> None:
         self._digest = digest
-        self._fd = fd
+        self._out = out
         self._batch: list[bytes] = []
         self._batched = 0
         self._pending: Future[None] | None = None
@@ -63,7 +40,6 @@ class DigestSink:
         return self
 
     def add(self, chunk: bytes) -> None:
-        """Take the next received chunk (not copied: it must not change afterwards)."""
         self._batch.append(chunk)
         self._batched += len(chunk)
         if self._batched >= SINK_BATCH:
@@ -76,14 +52,10 @@ class DigestSink:
     def _consume(self, batch: list[bytes]) -> None:
         for chunk in batch:
             self._digest.update(chunk)
-        for at in range(0, len(batch), _IOV_MAX):
-            views = [memoryview(chunk) for chunk in batch[at : at + _IOV_MAX] if chunk]
-            while views:
-                written = _writev(self._fd, views)
-                while views and written >= len(views[0]):  # drop what went out whole
-                    written -= len(views.pop(0))
-                if views and written:
-                    views[0] = views[0][written:]
+        for chunk in batch:
+            view = memoryview(chunk)
+            while view:
+                view = view[self._out.write(view) :]
 
     def _wait(self) -> None:
         if self._pending is not None:
@@ -98,13 +70,6 @@ class DigestSink:
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
-
-
-def _writev(fd: int, views: list[memoryview]) -> int:
-    """``os.writev``, or one ``os.write`` where the platform has no ``writev``."""
-    if hasattr(os, "writev"):
-        return os.writev(fd, views)
-    return os.write(fd, views[0])  # pragma: no cover - Windows
 
 
 def verify_digest(
