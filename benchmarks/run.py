@@ -30,7 +30,14 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks import _proc, mlflow_side, model_interfaces, ui_workloads, workloads  # noqa: E402
+from benchmarks import (  # noqa: E402
+    _proc,
+    downloads,
+    mlflow_side,
+    model_interfaces,
+    ui_workloads,
+    workloads,
+)
 from benchmarks import listing as listing_bench  # noqa: E402
 
 PG_URL = os.environ.get("OPSML_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -48,6 +55,16 @@ class Row:
     budget: float | None = None
     higher_is_better: bool = False
     note: str = ""
+    limit: float | None = None
+    """The machine's own limit for this workload, measured in the same run."""
+    limit_name: str = ""
+
+    @property
+    def of_limit(self) -> float | None:
+        """``ours`` as a fraction of the limit (transfers: 1.0 is the machine's speed)."""
+        if not self.ours or not self.limit:
+            return None
+        return self.ours / self.limit if self.higher_is_better else self.limit / self.ours
 
     @property
     def passed(self) -> bool | None:
@@ -75,6 +92,7 @@ class Sizes:
     per_writer: int
     seed: int
     mlflow_seed: int
+    gib_runs: int = 3
 
 
 FULL = Sizes(
@@ -86,6 +104,7 @@ FULL = Sizes(
     per_writer=50,
     seed=100_000,
     mlflow_seed=100_000,
+    gib_runs=5,
 )
 QUICK = Sizes(
     repeats=25,
@@ -112,7 +131,9 @@ def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
-def ours(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> None:
+def ours(
+    sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any], limits: dict[str, float]
+) -> None:
     """Our workloads (registry server on SQLite, and PostgreSQL where reachable)."""
     log("opsml: server start to ready")
     starts = []
@@ -169,6 +190,8 @@ def ours(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> None
                 med["upload_mb_s"],
                 budget=400,
                 higher_is_better=True,
+                limit=limits.get("http_up_mb_s"),
+                limit_name="bare upload",
             ),
             Row(
                 f"{label} upload: server RSS growth",
@@ -182,8 +205,20 @@ def ours(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> None
                 med["download_mb_s"],
                 budget=600,
                 higher_is_better=True,
+                limit=limits.get("http_down_mb_s"),
+                limit_name="bare download",
             ),
         ]
+        log(f"opsml: 1 GiB download x{sizes.gib_runs}, bare loopback download beside each")
+        bare = workloads.start_bare_server(work / "bare-gib")
+        try:
+            gib = downloads.gib_download(
+                server.url, server.pid, bare.url, work / "gib", sizes.gib_runs
+            )
+        finally:
+            bare.stop()
+        raw["ours_gib_download"] = gib
+        rows += downloads.rows(gib, Row)
         log("opsml: 8 writers on SQLite (SQL backend, then server)")
         sqlite_url = server_db(work / "main")
         storage = (work / "main" / "storage").as_posix()
@@ -392,7 +427,7 @@ def table(rows: list[Row], limits: dict[str, float]) -> str:
             return "-"
         return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.2f}"
 
-    head = ("workload", "unit", "ours", "MLflow", "ours vs MLflow", "budget", "pass")
+    head = ("workload", "unit", "ours", "MLflow", "ours vs MLflow", "budget", "pass", "limit")
     body = []
     for r in rows:
         budget = (
@@ -404,7 +439,10 @@ def table(rows: list[Row], limits: dict[str, float]) -> str:
             "-" if r.ratio is None else f"{r.ratio:.1f}x " + ("better" if r.ratio >= 1 else "worse")
         )
         passed = {True: "PASS", False: "FAIL", None: "-"}[r.passed]
-        body.append((r.workload, r.unit, fmt(r.ours), fmt(r.mlflow), ratio, budget, passed))
+        limit = "-"
+        if r.limit is not None and r.of_limit is not None:
+            limit = f"{fmt(r.limit)} {r.limit_name} ({r.of_limit:.0%})"
+        body.append((r.workload, r.unit, fmt(r.ours), fmt(r.mlflow), ratio, budget, passed, limit))
     widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
     line = "  ".join(f"{{:<{w}}}" for w in widths)
     text = [line.format(*head), line.format(*("-" * w for w in widths))]
@@ -413,6 +451,7 @@ def table(rows: list[Row], limits: dict[str, float]) -> str:
     text += [
         "",
         "machine limits (same run):",
+        "  (each transfer row shows its limit beside it, as a share of the limit)",
         f"  SHA-256, one core       {limits.get('sha256_mb_s', 0):,.0f} MB/s",
         f"  file copy (same size)   {limits.get('copy_mb_s', 0):,.0f} MB/s",
         f"  bare loopback GET p50   {limits.get('http_p50_ms', 0):.3f} ms",
@@ -485,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
                 budget=150,
             )
         )
-        ours(sizes, work, rows, raw)
+        ours(sizes, work, rows, raw, limits)
         if not args.no_mlflow:
             mlflow(sizes, work, rows, raw)
     finally:

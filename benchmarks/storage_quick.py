@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
+from benchmarks import workloads
 from tests._emulators import (
     GcsEmulator,
     S3Emulator,
@@ -76,6 +77,7 @@ def main() -> None:
                         assert result["sha256"] == digest
                         name = "presigned" if result["presigned"] else "proxied"
                         rows.append(_row(kind, name, size, result, sampler.growth))
+        limits = _limits(root, blob, size)
     print(f"\n{args.size_mib} MiB, SHA-256 verified on every download\n")
     print(
         "| storage | transfer | upload MB/s | download MB/s | client RSS +MiB | server RSS +MiB |"
@@ -84,6 +86,24 @@ def main() -> None:
     for kind, mode, up, down, client, server_growth in rows:
         srv = "–" if server_growth is None else f"{server_growth:.0f}"
         print(f"| {kind} | {mode} | {up:.0f} | {down:.0f} | {client:.0f} | {srv} |")
+    print("\nlimits of this machine, same run (bare: the minimal ASGI app on loopback):\n")
+    print("| bare upload | bare download | SHA-256, one core | disk copy |")
+    print("| ---: | ---: | ---: | ---: |")
+    print(
+        f"| {limits['http_up_mb_s']:.0f} | {limits['http_down_mb_s']:.0f} "
+        f"| {limits['sha256_mb_s']:.0f} | {limits['copy_mb_s']:.0f} |"
+    )
+
+
+def _limits(root: Path, blob: Path, size: int) -> dict[str, float]:
+    """The machine's own limits for transfers of ``size`` bytes, in MB/s."""
+    out = {**workloads.machine_sha256(size), **workloads.machine_copy(blob, root / "copy.bin")}
+    bare = workloads.start_bare_server(root / "bare")
+    try:
+        out.update(workloads.machine_http(bare.url, 20, size))
+    finally:
+        bare.stop()
+    return out
 
 
 def _row(kind: str, mode: str, size: int, result: dict[str, float], growth: int | None) -> Row:

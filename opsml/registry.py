@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
-import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from opsml._cleanup import remove_later
 from opsml.errors import InvalidInputError
 from opsml.schemas import (
     REGISTRY_TYPES,
@@ -149,7 +150,7 @@ class CardRegistry:
             request = self._create_request(card, version_type, staging)
             public = self.backend.register_card(request, staging, progress=progress)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_later(staging)  # off the caller's clock
         card.version = public.version
         card.uid = public.uid
         card.created_at = public.created_at
@@ -424,6 +425,7 @@ class CardRegistry:
         return public, self.backend
 
 
+@functools.cache
 def _whoami() -> str | None:
     try:
         return getpass.getuser()

@@ -98,10 +98,19 @@ class RunCard(Card):
             self.artifact_names = [*self.artifact_names, name]
 
     def _write_artifacts(self, dest: Path) -> dict[str, Any]:
+        """Link each logged file into ``dest`` (a copy only where links are refused).
+
+        No bytes are copied here: the registration hashes the file where it lies
+        and the store (or the server) copies it once, checking that it still has
+        the digest just taken, so a file changed mid-registration is refused.
+        """
         for name, source in self._artifact_paths.items():
             target = dest / "artifacts" / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+            try:
+                target.symlink_to(source.absolute())
+            except OSError:  # no symlinks here (some Windows setups): copy
+                shutil.copyfile(source, target)
         return {}
 
     def download_artifact(self, name: str, dest: str | Path) -> Path:

@@ -65,6 +65,8 @@ class LocalStore(ArtifactStore, kind="local"):
             raise
 
     def _move(self, source: Path, key: str) -> bool:
+        if source.is_symlink():  # a link to someone's file: the store keeps its own copy
+            return False
         target = self.local_path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:

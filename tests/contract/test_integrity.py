@@ -101,3 +101,30 @@ def test_changed_data_file_is_detected_on_download(
     with pytest.raises(ArtifactIntegrityError, match="data/data.parquet"):
         reg.load_card(name="churn-data").download_artifacts(tmp_path / "out")
     assert not list((tmp_path / "out").rglob("*.parquet"))  # nothing unverified left behind
+
+
+def test_large_download_is_verified_across_batches(
+    registry_env: RegistryEnv, tmp_path: Path
+) -> None:
+    """A file of several sink batches arrives whole; one byte changed mid-file is refused."""
+    from opsml.backends._sink import SINK_BATCH
+
+    size = 2 * SINK_BATCH + 12_345  # two full batches in the helper threads, a tail inline
+    blob = tmp_path / "weights.bin"
+    pattern = bytes(range(256)) * (size // 256 + 1)
+    blob.write_bytes(pattern[:size])
+    card = run_card()
+    card.log_artifact(blob)
+    reg = registry_env.registry("run")
+    reg.register_card(card)
+    out = reg.load_card(name=card.name).download_artifacts(tmp_path / "ok")
+    [got] = list(out.rglob("weights.bin"))
+    assert got.read_bytes() == pattern[:size]
+
+    stored = _stored(registry_env, "weights.bin")
+    raw = registry_env.read_file(stored)
+    middle = SINK_BATCH + 7  # inside the second batch: the threads' digest must catch it
+    registry_env.write_file(stored, raw[:middle] + bytes([raw[middle] ^ 0xFF]) + raw[middle + 1 :])
+    with pytest.raises(ArtifactIntegrityError, match="weights.bin"):
+        reg.load_card(name=card.name).download_artifacts(tmp_path / "bad")
+    assert not [p for p in (tmp_path / "bad").rglob("*") if p.is_file()]  # no .part either

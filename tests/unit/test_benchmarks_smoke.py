@@ -64,11 +64,24 @@ def test_table_json_and_chart(tmp_path: Path) -> None:
             note="skipped",
         ),
     ]
+    rows.append(
+        run.Row(
+            "256 MiB download (digest verified)",
+            "MB/s",
+            800.0,
+            budget=600,
+            higher_is_better=True,
+            limit=2000.0,
+            limit_name="bare download",
+        )
+    )
+    assert rows[3].of_limit == pytest.approx(0.4)
     assert rows[0].passed and rows[0].ratio == pytest.approx(20.0)
     assert rows[1].passed is False and rows[1].ratio == pytest.approx(500 / 150)
     assert rows[2].passed is None
     text = run.table(rows, {"sha256_mb_s": 1000.0})
     assert "PASS" in text and "FAIL" in text and "20.0x better" in text
+    assert "2,000 bare download (40%)" in text
     run.chart(rows, tmp_path / "chart.png")
     assert (tmp_path / "chart.png").stat().st_size > 0
     json.dumps([{**vars(r), "ratio": r.ratio, "passed": r.passed} for r in rows])
@@ -104,3 +117,19 @@ def test_replica_load_test_runs_and_reports(tmp_path: Path) -> None:
     assert result["rss_mib_end"]["r1"] >= 50
     assert result["server_time_by_route"]["POST /api/v1/cards/{registry}"]["count"] > 0
     assert "replicas" in replicas.table([result])
+
+
+def test_gib_download_rows_show_best_median_and_the_bare_limit() -> None:
+    from benchmarks import downloads
+
+    result = {
+        "ours_mb_s": [700.0, 950.0, 800.0],
+        "bare_mb_s": [1900.0, 2000.0, 1800.0],
+        "server_rss_mib": [12.0, 17.0, 9.0],
+        "runs": 3,
+    }
+    speed, rss = downloads.rows(result, run.Row)
+    assert speed.ours == 800.0 and speed.limit == 1900.0
+    assert speed.budget == pytest.approx(0.45 * 1900.0)  # under 900: the share of bare decides
+    assert speed.passed is False and "best 950" in speed.note
+    assert rss.ours == 17.0 and rss.passed
