@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import functools
-import getpass
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opsml._cleanup import remove_later
+from opsml._registration import check_new_card, create_request
 from opsml.errors import InvalidInputError
 from opsml.schemas import (
     REGISTRY_TYPES,
-    VERSION_TYPES,
-    ArtifactFile,
-    CardCreate,
     CardPage,
     CardQuery,
     CardUpdate,
@@ -27,28 +23,6 @@ if TYPE_CHECKING:
     from opsml.cards.base import Card
     from opsml.config import OpsmlSettings
     from opsml.schemas import AliasPublic
-
-
-def _stage_manifest(root: Path, backend: RegistryBackend | None = None) -> list[ArtifactFile]:
-    """Every file under ``root`` with its size and SHA-256; when ``backend`` hashes while it
-    sends (``digests_on_send``), the digests are left empty so that each byte is read once.
-    """
-    from opsml.storage.digest import sha256_file
-
-    paths = sorted(p for p in root.rglob("*") if p.is_file())
-    later = getattr(backend, "digests_on_send", None)
-    if later is not None and later(sum(p.stat().st_size for p in paths)):
-        return [
-            ArtifactFile.model_construct(
-                path=p.relative_to(root).as_posix(), size=p.stat().st_size, sha256=""
-            )
-            for p in paths
-        ]
-    files = []
-    for path in paths:
-        sha, size = sha256_file(path)
-        files.append(ArtifactFile(path=path.relative_to(root).as_posix(), size=size, sha256=sha))
-    return files
 
 
 class CardRegistry:
@@ -143,11 +117,11 @@ class CardRegistry:
         """
         from opsml import hooks
 
-        self._check_new_card(card, version_type)
+        check_new_card(self.registry_type, card, version_type)
         hooks.before_register(card)
         staging = Path(tempfile.mkdtemp(prefix="opsml-stage-"))
         try:
-            request = self._create_request(card, version_type, staging)
+            request = create_request(self.backend, self.registry_type, card, version_type, staging)
             public = self.backend.register_card(request, staging, progress=progress)
         finally:
             remove_later(staging)  # off the caller's clock
@@ -158,54 +132,6 @@ class CardRegistry:
         card._attach(public, self.backend)
         hooks.after_register(card)
         return card
-
-    def _check_new_card(self, card: Card, version_type: str) -> None:
-        """Refuse a card of another kind, an unknown bump, or a card already registered."""
-        from opsml.cards.base import Card
-
-        card_type = self._card_type()
-        if not isinstance(card, Card):
-            raise InvalidInputError(
-                f"register_card needs a {card_type.__name__}, got {type(card).__name__}"
-            )
-        if not isinstance(card, card_type):
-            raise InvalidInputError(
-                f"a {type(card).__name__} cannot go into the {self.registry_type} registry: "
-                f"use CardRegistry({card.registry_type!r})"
-            )
-        if version_type not in VERSION_TYPES:
-            raise InvalidInputError(
-                f"unknown version_type {version_type!r}: use one of {', '.join(VERSION_TYPES)}"
-            )
-        if card.uid is not None and card._public is not None:
-            raise InvalidInputError(
-                f"{type(card).__name__} {card.repository}/{card.name} v{card.version} is "
-                "already registered: use update_card, or make a new card"
-            )
-
-    def _create_request(self, card: Card, version_type: str, staging: Path) -> CardCreate:
-        """Write the card's artifacts into ``staging`` and describe the registration."""
-        meta = {**card._card_metadata(), **card._write_artifacts(staging)}
-        # a data card records its data's digest in its metadata: hashed up front
-        files = _stage_manifest(staging, None if card.registry_type == "data" else self.backend)
-        if card.registry_type == "data" and "data" in meta:
-            main = [f for f in files if f.path.startswith("data/") and "/splits/" not in f.path]
-            if len(main) == 1:
-                meta["data"]["digest"] = main[0].sha256
-        return build(
-            CardCreate,
-            registry=self.registry_type,
-            name=card.name,
-            repository=card.repository,
-            contact=card.contact,
-            tags=card.tags,
-            description=card.description,
-            metadata=meta,
-            version=card.version,
-            version_type=version_type,
-            created_by=card.created_by or _whoami(),
-            files=files,
-        )
 
     def list_cards(
         self,
@@ -423,11 +349,3 @@ class CardRegistry:
             )
         public, _ = card._registered()
         return public, self.backend
-
-
-@functools.cache
-def _whoami() -> str | None:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user database entry in some containers
-        return None
