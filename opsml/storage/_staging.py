@@ -84,3 +84,40 @@ def staging_ages(store: ArtifactStore) -> dict[str, float]:
         if not Path(full).exists():
             return {}
     return dict(store._call("list", STAGING, walk))
+
+
+def abort_stale_multipart(store: ArtifactStore, cutoff: float, keep: set[str]) -> int:
+    """Abort S3 multipart uploads under ``.uploads/`` started before ``cutoff`` (epoch seconds),
+    except those of the upload ids in ``keep`` (sessions still in use: a long PUT).
+
+    A server killed in the middle of a PUT leaves its multipart upload open:
+    invisible, but its parts are stored (and billed) until aborted. Other stores
+    have nothing to do here (a GCS resumable session expires by itself).
+
+    Returns:
+        How many multipart uploads were aborted (at most one page of 1,000 per call).
+
+    """
+    if store.cloud != "s3":
+        return 0
+    bucket, _, prefix = store._full(STAGING).partition("/")
+    fs: Any = store.fs
+
+    def run() -> int:
+        answer = fs.call_s3("list_multipart_uploads", Bucket=bucket, Prefix=f"{prefix}/")
+        aborted = 0
+        for upload in answer.get("Uploads", []):
+            upload_id = upload["Key"][len(prefix) + 1 :].split("/", 1)[0]
+            if upload_id in keep:
+                continue
+            if _timestamp({"LastModified": upload.get("Initiated")}) < cutoff:
+                fs.call_s3(
+                    "abort_multipart_upload",
+                    Bucket=bucket,
+                    Key=upload["Key"],
+                    UploadId=upload["UploadId"],
+                )
+                aborted += 1
+        return aborted
+
+    return int(store._call("delete", STAGING, run))

@@ -17,8 +17,10 @@ Sessions unused for longer than the TTL are removed by :meth:`UploadSessions.swe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
@@ -116,6 +118,28 @@ class UploadSessions:
     def remove(self, session_id: str) -> None:
         """Drop a session: its staging objects and its rows."""
         self.store.drop(session_id)
+
+    @contextlib.contextmanager
+    def keep_alive(self, session_id: str, every: float = 30.0) -> Iterator[None]:
+        """Mark the session as used every ``every`` seconds while the block runs (a long
+        commit copying large files), so that the sweep never takes it from under it.
+        """
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(every):
+                try:
+                    self.store.touch(session_id)
+                except Exception:  # the next beat tries again; the commit goes on
+                    logger.warning("could not mark upload session %s as used", session_id)
+
+        thread = threading.Thread(target=beat, name=f"keep-alive-{session_id[:8]}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def sweep(self) -> int:
         """Remove sessions (and ownerless staging objects) unused for longer than the TTL."""

@@ -221,3 +221,20 @@ def test_db_gc_sweeps_old_sessions_and_ownerless_staging_objects(tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert "removed 2" in result.output  # the session and the other folder, both older than 0 s
     assert list((store / ".uploads").iterdir()) == []
+
+
+def test_a_long_commit_keeps_its_session_alive(tmp_path: Path) -> None:
+    from opsml.backends.sql import SqlBackend
+
+    backend = SqlBackend(f"sqlite:///{tmp_path / 'r.db'}", str(tmp_path / "store"))
+    sessions = UploadSessions(backend.upload_sessions, ttl=0.3, max_upload_size=10**9)
+    session = sessions.create(_card(b"abc"), None, "f" * 32)
+    sessions.store.receive(session, "weights.bin", iter([b"abc"]))
+    sessions.begin_commit(session.id, None)
+    with sessions.keep_alive(session.id, every=0.05):
+        for _ in range(10):  # a commit 1 s long, with a TTL of 0.3 s and sweeps meanwhile
+            time.sleep(0.1)
+            assert sessions.sweep() == 0
+    time.sleep(0.4)
+    assert sessions.sweep() == 1  # once the commit stopped marking it, the session goes
+    backend.close()

@@ -208,6 +208,9 @@ def test_abandoned_sessions_and_staging_objects_are_swept_live_ones_kept(
         # a presigned upload's leftover: an object under .uploads/ that no session owns
         orphan = pair.uri.removeprefix("s3://") + "/.uploads/" + "e" * 32 + "/left.bin"
         pair.fs.pipe(orphan, b"left over")
+        # and a PUT cut short by a killed server: an open multipart upload under .uploads/
+        bucket, _, key = (orphan + ".part").partition("/")
+        pair.fs.call_s3("create_multipart_upload", Bucket=bucket, Key=key)
         live = _open(pair.b, _card(files, name="live"))
         deadline = time.monotonic() + 6
         while time.monotonic() < deadline:  # in use: each PUT marks it as used
@@ -215,6 +218,8 @@ def test_abandoned_sessions_and_staging_objects_are_swept_live_ones_kept(
             time.sleep(0.5)
         assert _commit(pair.b, abandoned).status_code == 404
         assert [p for p in pair.staged() if abandoned in p or "e" * 32 in p] == []
+        open_parts = pair.fs.call_s3("list_multipart_uploads", Bucket=bucket, Prefix=key)
+        assert open_parts.get("Uploads", []) == []
         assert _put(pair.b, live, "y.bin", files["y.bin"]).status_code == 200
         committed = _commit(pair.a, live)
         assert committed.status_code == 201, committed.text

@@ -30,10 +30,10 @@ from sqlalchemy import delete, insert, select, update
 
 from opsml.backends.sql._rows import now
 from opsml.backends.sql.tables import UPLOAD_FILES, UPLOAD_SESSIONS
-from opsml.errors import ArtifactIntegrityError, CardNotFoundError, InvalidInputError
+from opsml.errors import ArtifactIntegrityError, CardNotFoundError, InvalidInputError, OpsmlError
 from opsml.schemas import ArtifactFile, CardCreate
 from opsml.storage import staging_prefix
-from opsml.storage._staging import staging_ages
+from opsml.storage._staging import abort_stale_multipart, staging_ages
 from opsml.storage._verify import Arriving, CallerError
 
 if TYPE_CHECKING:
@@ -283,6 +283,10 @@ class UploadSessionStore:
             except Exception:  # a foreign folder under .uploads/: not ours to judge
                 logger.warning("could not remove staging folder %s", upload_id)
         removed = len(stale) + len(orphans)
+        try:
+            removed += abort_stale_multipart(self.store, cutoff.timestamp(), live - set(stale))
+        except OpsmlError:  # the objects are gone; a leftover part waits for the next sweep
+            logger.warning("could not abort stale multipart uploads under .uploads/")
         if removed:
             logger.info("removed abandoned uploads", extra={"count": removed})
         return removed

@@ -102,7 +102,8 @@ def commit_presigned_upload(
     try:
         require(user, Role.WRITER, session.card.repository)  # grants as of now, not the create
         ticket = UploadTicket(id=session_id, presigned=True)
-        public = backend.commit_upload(ticket, session.card, actor=user)
+        with uploads.keep_alive(session_id):
+            public = backend.commit_upload(ticket, session.card, actor=user)
     except UploadIncompleteError:
         uploads.reopen(session)  # checked before any version: the client may upload and retry
         raise

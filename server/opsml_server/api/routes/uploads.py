@@ -119,7 +119,8 @@ def commit_upload(
     try:
         require(user, Role.WRITER, session.card.repository)
         card = session.settle(digests.files if digests else {})
-        public = backend.commit_upload(UploadTicket(id=session.id), card, actor=user)
+        with uploads.keep_alive(session.id):
+            public = backend.commit_upload(UploadTicket(id=session.id), card, actor=user)
     finally:
         uploads.remove(session.id)
     metrics.registrations.labels(public.registry).inc()
