@@ -295,9 +295,8 @@ class SqlBackend(RegistryBackend):
                     continue
                 assert source_dir is not None
                 self.store.put_file(source_dir / item.path, key, item, move=move, progress=progress)
-            with self._connect(write=True) as conn:
-                reserved = (row_id, uid, version)
-                row = _writes.activate(conn, self.environment, card, actor, reserved, update=True)
+            connect = lambda: self._connect(write=True)  # noqa: E731
+            row = _reserve.activate(connect, self.environment, card, actor, (row_id, uid, version))
         except BaseException:
             self._abandon(row_id, prefix)
             raise
