@@ -18,4 +18,4 @@ def test_ui_workload_measures_and_checks_pages(tmp_path: Path) -> None:
     assert result["list_p50_ms"] > 0 and result["card_p50_ms"] > 0
     assert 5 < result["card_weight_kb"] < 150 and 5 < result["list_weight_kb"] < 150
     table = ui_workloads.rows(result, 300, run.Row)
-    assert [r.budget for r in table] == [20, 20, None, None, 150, 300]
+    assert [r.budget for r in table] == [20, 20, 20, 20, 150, 300]

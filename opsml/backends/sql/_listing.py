@@ -15,7 +15,7 @@ from sqlalchemy import false, func, select
 from opsml import versioning
 from opsml.backends.sql._filters import apply_filters, is_latest, names_matching
 from opsml.backends.sql._queries import latest_of_each, matching_rows
-from opsml.backends.sql.tables import NAMES, CardRow
+from opsml.backends.sql.tables import CARDS, NAMES
 from opsml.card_index import decode_cursor, encode_cursor
 from opsml.schemas import CardPage, CardQuery, CardSummary, RegistryType
 
@@ -23,16 +23,16 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 _COLUMNS = (
-    CardRow.id,
-    CardRow.registry_type,
-    CardRow.name,
-    CardRow.repository,
-    CardRow.version,
-    CardRow.uid,
-    CardRow.created_at,
-    CardRow.created_by,
-    CardRow.tags,
-    CardRow.summary,
+    CARDS.c.id,
+    CARDS.c.registry,
+    CARDS.c.name,
+    CARDS.c.repository,
+    CARDS.c.version,
+    CARDS.c.uid,
+    CARDS.c.created_at,
+    CARDS.c.created_by,
+    CARDS.c.tags,
+    CARDS.c.summary,
 )
 
 
@@ -56,8 +56,8 @@ def _summary(row: Any) -> CardSummary:
 def list_page(conn: Connection, registry: RegistryType, query: CardQuery) -> CardPage:
     """One page of summaries matching ``query``, and the cursor of the next page."""
     after = decode_cursor(registry, query)
-    stmt, spec = apply_filters(conn, registry, query, select(*_COLUMNS))
-    rows = matching_rows(conn, stmt.order_by(CardRow.id.desc()), spec, query.limit + 1, after)
+    stmt, spec = apply_filters(conn, registry, query, select(*_COLUMNS), ordered=True)
+    rows = matching_rows(conn, stmt, spec, query.limit + 1, after)
     items = rows[: query.limit]
     more = len(rows) > query.limit
     cursor = encode_cursor(registry, query, items[-1].id) if more else None
@@ -86,9 +86,9 @@ def count_cards(conn: Connection, registry: RegistryType, query: CardQuery) -> i
     if not query.tags and query.version is None and query.links_to is None:
         return _count_by_names(conn, registry, query)
     if query.version is None or versioning.is_exact(query.version):
-        stmt, _ = apply_filters(conn, registry, query, select(func.count()).select_from(CardRow))
+        stmt, _ = apply_filters(conn, registry, query, select(func.count()).select_from(CARDS))
         return int(conn.execute(stmt).scalar_one())
-    columns: tuple[Any, ...] = (CardRow.id, CardRow.name, CardRow.repository, CardRow.version)
+    columns: tuple[Any, ...] = (CARDS.c.id, CARDS.c.name, CARDS.c.repository, CARDS.c.version)
     stmt, spec = apply_filters(conn, registry, query, select(*columns))
     assert spec is not None
     if is_latest(spec):

@@ -39,9 +39,9 @@ def check_registry(registry: str) -> RegistryType:
 
 def list_cards(conn: Connection, registry: RegistryType, query: CardQuery) -> list[CardPublic]:
     """Cards matching every filter of ``query``, newest first, at most ``query.limit``."""
-    stmt, spec = apply_filters(conn, registry, query, select(CARDS))
+    stmt, spec = apply_filters(conn, registry, query, select(CARDS), ordered=True)
     after = decode_cursor(registry, query)
-    rows = matching_rows(conn, stmt.order_by(CardRow.id.desc()), spec, query.limit, after)
+    rows = matching_rows(conn, stmt, spec, query.limit, after)
     return [to_public(r) for r in rows]
 
 
@@ -55,7 +55,7 @@ def matching_rows(
         rows = latest_of_each(conn, stmt)
         return [r for r in rows if after is None or r.id < after][:limit]
     if after is not None:
-        stmt = stmt.where(CardRow.id < after)
+        stmt = stmt.where(CARDS.c.id < after)
     if spec is None:
         return list(conn.execute(stmt.limit(limit)).all())
     out: list[Any] = []

@@ -80,6 +80,34 @@ def reserve_version(
     )
 
 
+def activate(
+    connect: Connect,
+    environment: str,
+    card: CardCreate,
+    actor: str | None,
+    reserved: tuple[int, str, str],
+) -> Any:
+    """Mark the reserved row active (tags, names index, links, audit), retrying deadlocks.
+
+    Concurrent first registrations of one name all add it to the names index;
+    MariaDB may answer one of those upserts with a deadlock, which a fresh
+    transaction resolves (the rolled-back one changed nothing).
+    """
+
+    def refuse(exc: IntegrityError) -> None:
+        raise exc
+
+    return retrying(
+        connect,
+        lambda conn: _writes.activate(conn, environment, card, actor, reserved, update=True),
+        on_conflict=refuse,
+        exhausted=BackendUnavailableError(
+            f"could not activate {card.repository}/{card.name} under concurrent registration; "
+            "try again"
+        ),
+    )
+
+
 def retrying(
     connect: Connect,
     step: Callable[[Connection], T],

@@ -249,9 +249,8 @@ class SqlBackend(UploadsMixin, RegistryBackend):
         try:
             for item in card.files:
                 place(item, f"{prefix}/{item.path}")
-            with self._connect(write=True) as conn:
-                reserved = (row_id, uid, version)
-                row = _writes.activate(conn, self.environment, card, actor, reserved, update=True)
+            connect = lambda: self._connect(write=True)  # noqa: E731
+            row = _reserve.activate(connect, self.environment, card, actor, (row_id, uid, version))
         except BaseException:
             self._abandon(row_id, prefix)
             raise
