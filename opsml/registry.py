@@ -27,11 +27,23 @@ if TYPE_CHECKING:
     from opsml.schemas import AliasPublic
 
 
-def _stage_manifest(root: Path) -> list[ArtifactFile]:
+def _stage_manifest(root: Path, backend: RegistryBackend | None = None) -> list[ArtifactFile]:
+    """Every file under ``root`` with its size and SHA-256; when ``backend`` hashes while it
+    sends (``digests_on_send``), the digests are left empty so that each byte is read once.
+    """
     from opsml.storage.digest import sha256_file
 
+    paths = sorted(p for p in root.rglob("*") if p.is_file())
+    later = getattr(backend, "digests_on_send", None)
+    if later is not None and later(sum(p.stat().st_size for p in paths)):
+        return [
+            ArtifactFile.model_construct(
+                path=p.relative_to(root).as_posix(), size=p.stat().st_size, sha256=""
+            )
+            for p in paths
+        ]
     files = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    for path in paths:
         sha, size = sha256_file(path)
         files.append(ArtifactFile(path=path.relative_to(root).as_posix(), size=size, sha256=sha))
     return files
@@ -172,7 +184,8 @@ class CardRegistry:
     def _create_request(self, card: Card, version_type: str, staging: Path) -> CardCreate:
         """Write the card's artifacts into ``staging`` and describe the registration."""
         meta = {**card._card_metadata(), **card._write_artifacts(staging)}
-        files = _stage_manifest(staging)
+        # a data card records its data's digest in its metadata: hashed up front
+        files = _stage_manifest(staging, None if card.registry_type == "data" else self.backend)
         if card.registry_type == "data" and "data" in meta:
             main = [f for f in files if f.path.startswith("data/") and "/splits/" not in f.path]
             if len(main) == 1:

@@ -37,16 +37,19 @@ def rechunk(chunks: Iterator[bytes], block: int) -> Iterator[bytes]:
         [b'ab', b'cd', b'e']
 
     """
-    pending: list[bytes] = []
+    pending: list[bytes | memoryview] = []
     held = 0
     for chunk in chunks:
-        pending.append(chunk)
-        held += len(chunk)
-        while held >= block:
+        view = memoryview(chunk)
+        while held + len(view) >= block:  # one copy per block: the join, never a slice of it
+            take = block - held
+            pending.append(view[:take])
             joined = b"".join(pending)
-            yield joined[:block]
-            rest = joined[block:]
-            pending, held = ([rest] if rest else []), len(rest)
+            pending, held, view = [], 0, view[take:]
+            yield joined  # the pieces are released while the caller sends this block
+        if view:
+            pending.append(view)
+            held += len(view)
     if pending:
         yield b"".join(pending)
 

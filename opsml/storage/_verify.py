@@ -34,8 +34,28 @@ def report(progress: ProgressCallback | None, n: int) -> None:
             raise CallerError(exc) from exc
 
 
+class Arriving:
+    """The record of a file whose SHA-256 is not known before it arrives (a client that
+    hashes while it sends): the size is checked as usual, and once every byte is in,
+    ``sha256`` is the digest of what arrived, for the caller to compare afterwards.
+
+    Example:
+        >>> record = Arriving("a.bin", 3)
+        >>> record.sha256
+        ''
+
+    """
+
+    def __init__(self, path: str, size: int) -> None:
+        self.path = path
+        self.size = size
+        self.sha256 = ""
+
+
 def check(expected: ArtifactFile, digest: Any, size: int, *, final: bool) -> None:
     """Raise when the bytes read so far cannot be (or, when ``final``, are not) ``expected``."""
+    if final and isinstance(expected, Arriving) and size == expected.size:
+        expected.sha256 = digest.hexdigest()  # the store's own hash of what arrived
     if size > expected.size or (
         final and (size != expected.size or digest.hexdigest() != expected.sha256)
     ):

@@ -27,13 +27,14 @@ from fastapi.concurrency import run_in_threadpool
 
 from opsml.errors import InvalidInputError, PayloadTooLargeError, UploadIncompleteError
 from opsml.schemas import ArtifactFile, CardCreate
+from opsml.schemas_uploads import UploadCreate
 
 if TYPE_CHECKING:
     from opsml.backends.sql._sessions import OpenSession, UploadSessionStore
 
 logger = logging.getLogger("opsml_server.staging")
 
-FLUSH_SIZE = 8 * 1024 * 1024
+FLUSH_SIZE = 2 * 1024 * 1024
 """Bytes gathered from the request before they are handed to the writing thread."""
 QUEUE_DEPTH = 2
 """Batches waiting for the writing thread (memory per PUT: about (depth + 2) batches)."""
@@ -131,6 +132,26 @@ class UploadSessions:
     def stage(self, upload_id: str, item: ArtifactFile, chunks: Iterator[bytes]) -> None:
         """Write one file of a single-request registration to its staging object."""
         self.store.stage(upload_id, item, chunks)
+
+
+def announced_card(body: UploadCreate) -> CardCreate:
+    """The card of an upload's create; files announced without a SHA-256 keep it empty.
+
+    Example:
+        >>> body = UploadCreate(registry="run", name="n", repository="r", contact="me",
+        ...                     files=[{"path": "w.bin", "size": 3}])
+        >>> announced_card(body).files[0].sha256
+        ''
+
+    """
+    files = [
+        ArtifactFile(path=f.path, size=f.size, sha256=f.sha256)
+        if f.sha256
+        else ArtifactFile.model_construct(path=f.path, size=f.size, sha256="")
+        for f in body.files
+    ]
+    card = CardCreate.model_validate(body.model_dump(mode="json", exclude={"files"}))
+    return card.model_copy(update={"files": files})
 
 
 async def through_thread(

@@ -87,16 +87,17 @@ def test_one_session_alternates_replicas(replicas: Cluster, tmp_path: Path) -> N
 
 def _slowed(monkeypatch: pytest.MonkeyPatch, started: threading.Event) -> None:
     """PUT bodies trickle (so that a replica can be killed mid-PUT)."""
-    real = _transfers.read_chunks
 
-    def slow(path: Path, progress: object) -> Iterator[bytes]:
-        for chunk in real(path, None):
+    def trickle(chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
             for start in range(0, len(chunk), 256 * 1024):
                 started.set()
                 time.sleep(0.02)
                 yield chunk[start : start + 256 * 1024]
 
-    monkeypatch.setattr(_transfers, "read_chunks", slow)
+    plain, hashed = _transfers.read_chunks, _transfers.hashed_chunks
+    monkeypatch.setattr(_transfers, "read_chunks", lambda *a: trickle(plain(*a)))
+    monkeypatch.setattr(_transfers, "hashed_chunks", lambda *a: trickle(hashed(*a)))
 
 
 def test_a_replica_killed_mid_session_the_others_finish(

@@ -4,14 +4,18 @@
   ``POST /api/v1/cards/{registry}`` with the ``CardCreate`` JSON and the files;
 - larger: ``POST /api/v1/uploads`` (the card) → one streamed
   ``PUT /api/v1/uploads/{id}/files/{path}`` per file → ``POST …/{id}/commit``;
+  a file whose digest is not known yet is read once: hashed while it is sent,
+  its digest sent with the commit (the server's own hash of what arrived decides);
 - downloads stream ``GET /api/v1/cards/{registry}/{uid}/files/{path}`` and
   resume with ``Range`` after a dropped connection.
 """
 
 from __future__ import annotations
 
-import functools
+import hashlib
+import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -116,11 +120,81 @@ def register_inline(
 
 
 def open_session(transport: Transport, card: CardCreate) -> UploadTicket:
-    """``POST /api/v1/uploads``: a staged upload session on the server."""
-    session = transport.parse(
-        UploadSessionPublic, transport.send_json("POST", transport.api("uploads"), card)
-    )
+    """``POST /api/v1/uploads``: a staged upload session on the server.
+
+    Files whose ``sha256`` is empty (not computed yet) are announced without one:
+    the client hashes them while it sends them (:func:`commit_session`).
+    """
+    body = card.model_dump(mode="json", exclude_none=True)
+    for item in body["files"]:
+        if not item["sha256"]:
+            del item["sha256"]
+    response = transport.send(
+        "POST", transport.api("uploads"), content=json.dumps(body),
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    session = transport.parse(UploadSessionPublic, response)
     return UploadTicket(id=session.id)
+
+
+def hashed_chunks(
+    path: Path, digest: hashlib._Hash, progress: Callable[[int], None] | None
+) -> Iterator[bytes]:
+    """The bytes of ``path``, read once: each chunk is hashed in a worker thread while the
+    previous one is being sent (``hashlib`` releases the GIL), so at most two chunks are held.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="opsml-hash") as pool:
+        pending: Future[None] | None = None
+        with open(path, "rb") as handle:
+            while chunk := handle.read(UPLOAD_CHUNK):
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(digest.update, chunk)
+                if progress:
+                    progress(len(chunk))
+                yield chunk
+        if pending is not None:
+            pending.result()
+
+
+def with_digests(card: CardCreate, source_dir: Path) -> CardCreate:
+    """``card`` with the SHA-256 of every file that has none yet (read from ``source_dir``)."""
+    if all(item.sha256 for item in card.files):
+        return card
+    from opsml.storage.digest import sha256_file
+
+    files = []
+    for item in card.files:
+        sha256 = item.sha256 or sha256_file(source_dir / item.path)[0]
+        files.append(ArtifactFile(path=item.path, size=item.size, sha256=sha256))
+    return card.model_copy(update={"files": files})
+
+
+def put_file(
+    transport: Transport,
+    ticket: UploadTicket,
+    item: ArtifactFile,
+    source: Path,
+    progress: ProgressCallback | None,
+) -> str | None:
+    """PUT one file into the session; its SHA-256 when it was hashed on the way.
+
+    A replica that dies mid-PUT costs one more PUT of the whole file (the
+    server replaces what the first one staged), hashed afresh.
+    """
+    hashers: list[hashlib._Hash] = []
+
+    def body() -> Iterator[bytes]:
+        if item.sha256:
+            return read_chunks(source, progress)
+        hashers.append(hashlib.sha256())
+        return hashed_chunks(source, hashers[-1], progress)
+
+    transport.send_replayable(
+        "PUT", transport.api("uploads", ticket.id, "files", item.path), body,
+        headers={"Content-Type": "application/octet-stream", "Content-Length": str(item.size)},
+    )  # fmt: skip
+    return hashers[-1].hexdigest() if hashers else None
 
 
 def commit_session(
@@ -130,16 +204,20 @@ def commit_session(
     source_dir: Path,
     progress: ProgressCallback | None,
 ) -> CardPublic:
-    """Stream every file of ``card`` into the session, then commit it."""
+    """Stream every file of ``card`` into the session, then commit it.
+
+    A file without a digest is hashed while it is sent and its digest goes with
+    the commit; the server compares it with its own hash of what arrived.
+    """
+    digests: dict[str, str] = {}
     for item in card.files:
-        source = source_dir / item.path
-        transport.send_replayable(  # a replica may die mid-PUT: the file is sent again
-            "PUT", transport.api("uploads", ticket.id, "files", item.path),
-            functools.partial(read_chunks, source, progress),
-            headers={"Content-Type": "application/octet-stream", "Content-Length": str(item.size)},
-        )  # fmt: skip
+        digest = put_file(transport, ticket, item, source_dir / item.path, progress)
+        if digest is not None:
+            digests[item.path] = digest
+    body = json.dumps({"files": digests}) if digests else None  # none: the old protocol
     response = transport.send(
-        "POST", transport.api("uploads", ticket.id, "commit"),
+        "POST", transport.api("uploads", ticket.id, "commit"), content=body,
+        headers={"Content-Type": "application/json"} if body else None,
         read_timeout=max(transport.timeout, COMMIT_TIMEOUT),
     )  # fmt: skip
     return transport.parse(CardPublic, response)

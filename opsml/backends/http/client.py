@@ -247,18 +247,37 @@ class HttpBackend(RegistryBackend):
         source_dir = _check_sources(card, Path(source_dir))
         total = sum(f.size for f in card.files)
         if total <= self.inline_limit:
+            card = _transfers.with_digests(card, source_dir)
             return _transfers.register_inline(self.transport, card, source_dir, progress)
         ticket = None
         if self._direct(total):
+            card = _transfers.with_digests(card, source_dir)
             with contextlib.suppress(PresignUnsupportedError):
                 ticket = self.create_upload(card, presigned=True)
-        ticket = ticket or self.create_upload(card)
+        if ticket is None:
+            card, ticket = self._open_session(card, source_dir)
         try:
             return self.commit_upload(ticket, card, source_dir=source_dir, progress=progress)
         except BaseException:
             with contextlib.suppress(OpsmlError):  # else the server sweeps it later
                 self.abort_upload(ticket)
             raise
+
+    def digests_on_send(self, total: int) -> bool:
+        """Whether files of ``total`` bytes may be registered before they are hashed: they go
+        through an upload session, hashed while sent (each byte read once).
+        """
+        return total > self.inline_limit and not self._direct(total)
+
+    def _open_session(self, card: CardCreate, source_dir: Path) -> tuple[CardCreate, UploadTicket]:
+        """An upload session; a server that wants every digest up front (older) gets them."""
+        try:
+            return card, self.create_upload(card)
+        except InvalidInputError:
+            if all(item.sha256 for item in card.files):
+                raise
+        card = _transfers.with_digests(card, source_dir)
+        return card, self.create_upload(card)
 
     def create_upload(
         self, card: CardCreate, *, presigned: bool = False, expires: int = PRESIGN_EXPIRES

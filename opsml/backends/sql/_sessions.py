@@ -24,17 +24,17 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import delete, insert, select, update
 
 from opsml.backends.sql._rows import now
 from opsml.backends.sql.tables import UPLOAD_FILES, UPLOAD_SESSIONS
-from opsml.errors import CardNotFoundError, InvalidInputError
+from opsml.errors import ArtifactIntegrityError, CardNotFoundError, InvalidInputError
 from opsml.schemas import ArtifactFile, CardCreate
 from opsml.storage import staging_prefix
 from opsml.storage._staging import staging_ages
-from opsml.storage._verify import CallerError
+from opsml.storage._verify import Arriving, CallerError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -59,7 +59,39 @@ class OpenSession:
 
     def missing(self) -> list[str]:
         """Paths announced but not received (intact) yet."""
-        return [f.path for f in self.card.files if self.received.get(f.path) != (f.size, f.sha256)]
+        return [f.path for f in self.card.files if not self._arrived(f)]
+
+    def _arrived(self, item: ArtifactFile) -> bool:
+        got = self.received.get(item.path)
+        if got is None or got[0] != item.size:
+            return False
+        return not item.sha256 or got[1] == item.sha256  # no digest yet: the commit brings it
+
+    def settle(self, digests: dict[str, str]) -> CardCreate:
+        """The card with every digest: the server's hash of what arrived, checked against
+        the client's (``digests``, sent with the commit by a client that hashed while sending).
+
+        Raises:
+            ArtifactIntegrityError: a client digest differs from what arrived (naming the file).
+            InvalidInputError: a file was announced without a digest and the commit has none.
+
+        """
+        files = []
+        for item in self.card.files:
+            arrived = self.received[item.path][1]
+            claimed = digests.get(item.path) or item.sha256
+            if not claimed:
+                raise InvalidInputError(
+                    f"artifact {item.path!r} was announced without a SHA-256 and the commit "
+                    "carries none"
+                )
+            if claimed != arrived:
+                raise ArtifactIntegrityError(
+                    f"artifact {item.path!r} arrived with sha256 {arrived[:12]}…, but the "
+                    f"client computed {claimed[:12]}…; nothing was registered"
+                )
+            files.append({"path": item.path, "size": item.size, "sha256": arrived})
+        return CardCreate.model_validate({**self.card.model_dump(mode="json"), "files": files})
 
     def item(self, path: str) -> ArtifactFile:
         """The record of ``path``; a path the card does not list is refused."""
@@ -124,7 +156,7 @@ class UploadSessionStore:
                 .where(UPLOAD_SESSIONS.c.id == session_id)
                 .values(touched_at=now())
             )
-            card = CardCreate.model_validate(row.card)
+            card = _stored_card(row.card)
             files = conn.execute(
                 select(UPLOAD_FILES).where(UPLOAD_FILES.c.session_id == session_id)
             ).all()
@@ -158,7 +190,9 @@ class UploadSessionStore:
 
         """
         item = session.item(path)
-        self.stage(session.id, item, self._touching(session.id, chunks))
+        # announced without a digest: the size is checked, the store's hash is kept
+        record = item if item.sha256 else cast("ArtifactFile", Arriving(item.path, item.size))
+        self.stage(session.id, record, self._touching(session.id, chunks))
         position = session.card.files.index(item)
         with self._connect() as conn:
             state = conn.execute(
@@ -173,7 +207,7 @@ class UploadSessionStore:
             )
             conn.execute(
                 insert(UPLOAD_FILES).values(
-                    session_id=session.id, position=position, size=item.size, sha256=item.sha256
+                    session_id=session.id, position=position, size=item.size, sha256=record.sha256
                 )
             )
             conn.execute(
@@ -252,6 +286,20 @@ class UploadSessionStore:
         if removed:
             logger.info("removed abandoned uploads", extra={"count": removed})
         return removed
+
+
+def _stored_card(raw: dict[str, Any]) -> CardCreate:
+    """A session's card as stored; files announced without a digest keep ``sha256`` empty."""
+    deferred = {f["path"] for f in raw.get("files", []) if not f.get("sha256")}
+    placeholder = [{**f, "sha256": f.get("sha256") or "0" * 64} for f in raw.get("files", [])]
+    card = CardCreate.model_validate({**raw, "files": placeholder})
+    files = [
+        ArtifactFile.model_construct(path=f.path, size=f.size, sha256="")
+        if f.path in deferred
+        else f
+        for f in card.files
+    ]
+    return card.model_copy(update={"files": files})
 
 
 def _theirs(chunks: Iterator[bytes]) -> Iterator[bytes]:

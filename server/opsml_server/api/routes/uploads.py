@@ -21,12 +21,12 @@ from opsml.auth.roles import Role, require
 from opsml.errors import ArtifactIntegrityError, InvalidInputError
 from opsml.schemas import (
     ArtifactFile,
-    CardCreate,
     CardPublic,
     UploadSessionPublic,
     UploadTicket,
     check_relative_path,
 )
+from opsml.schemas_uploads import UploadCreate, UploadDigests
 from opsml_server.api.deps import (
     BackendDep,
     FreshWriteAccess,
@@ -36,6 +36,7 @@ from opsml_server.api.deps import (
 )
 from opsml_server.api.routes.cards import BINARY, json_response
 from opsml_server.handlers import ERROR_RESPONSES
+from opsml_server.staging import announced_card
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"], responses=ERROR_RESPONSES)
 
@@ -44,9 +45,14 @@ SessionId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Upload s
 
 @router.post("", operation_id="create_upload", status_code=201, response_model=UploadSessionPublic)
 def create_upload(
-    card: CardCreate, backend: BackendDep, uploads: UploadsDep, user: WriteAccess
+    body: UploadCreate, backend: BackendDep, uploads: UploadsDep, user: WriteAccess
 ) -> UploadSessionPublic:
-    """Announce a registration: the card and the size and SHA-256 of every file."""
+    """Announce a registration: the card and the size (and SHA-256) of every file.
+
+    A file announced without its SHA-256 is hashed by the server as it arrives;
+    the client sends its own digest with the commit, and the two must agree.
+    """
+    card = announced_card(body)
     uploads.check_size(card)
     require(user, Role.WRITER, card.repository)
     ticket = backend.create_upload(card)
@@ -98,17 +104,22 @@ def commit_upload(
     uploads: UploadsDep,
     metrics: MetricsDep,
     user: FreshWriteAccess,
+    digests: UploadDigests | None = None,
 ) -> Response:
     """Register the card once every announced file has arrived intact.
 
-    The caller's role is checked again here, from the database (not a cached
+    The optional body carries the SHA-256 of files announced without one (a
+    client that hashed while sending); each must equal the server's own hash of
+    what arrived, else 422 naming the file and nothing is registered. The
+    caller's role is checked again here, from the database (not a cached
     credential): a ``writer`` grant revoked since the create is refused (403)
     and nothing is registered.
     """
     session = uploads.begin_commit(session_id, user)  # once: a second caller finds nothing
     try:
         require(user, Role.WRITER, session.card.repository)
-        public = backend.commit_upload(UploadTicket(id=session.id), session.card, actor=user)
+        card = session.settle(digests.files if digests else {})
+        public = backend.commit_upload(UploadTicket(id=session.id), card, actor=user)
     finally:
         uploads.remove(session.id)
     metrics.registrations.labels(public.registry).inc()
