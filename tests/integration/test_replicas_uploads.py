@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -87,8 +86,7 @@ def test_one_session_alternates_replicas(replicas: Cluster, tmp_path: Path) -> N
 
 
 def _slowed(monkeypatch: pytest.MonkeyPatch, started: threading.Event) -> None:
-    """PUT bodies trickle (so that a replica can be killed mid-PUT), hashed on send or not."""
-    real_read, real_hashed = _transfers.read_chunks, _transfers.hashed_chunks
+    """PUT bodies trickle (so that a replica can be killed mid-PUT)."""
 
     def trickle(chunks: Iterator[bytes]) -> Iterator[bytes]:
         for chunk in chunks:
@@ -97,14 +95,9 @@ def _slowed(monkeypatch: pytest.MonkeyPatch, started: threading.Event) -> None:
                 time.sleep(0.02)
                 yield chunk[start : start + 256 * 1024]
 
-    def slow_read(path: Path, progress: object) -> Iterator[bytes]:
-        return trickle(real_read(path, None))
-
-    def slow_hashed(path: Path, digest: Any, progress: object) -> Iterator[bytes]:
-        return trickle(real_hashed(path, digest, None))
-
-    monkeypatch.setattr(_transfers, "read_chunks", slow_read)
-    monkeypatch.setattr(_transfers, "hashed_chunks", slow_hashed)
+    plain, hashed = _transfers.read_chunks, _transfers.hashed_chunks
+    monkeypatch.setattr(_transfers, "read_chunks", lambda *a: trickle(plain(*a)))
+    monkeypatch.setattr(_transfers, "hashed_chunks", lambda *a: trickle(hashed(*a)))
 
 
 def test_a_replica_killed_mid_session_the_others_finish(

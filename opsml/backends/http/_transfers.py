@@ -170,27 +170,31 @@ def with_digests(card: CardCreate, source_dir: Path) -> CardCreate:
     return card.model_copy(update={"files": files})
 
 
-def _put_file(
+def put_file(
     transport: Transport,
     ticket: UploadTicket,
     item: ArtifactFile,
     source: Path,
     progress: ProgressCallback | None,
 ) -> str | None:
-    """PUT one file of a session; the SHA-256 computed while sending when none was announced."""
-    hashes: list[hashlib._Hash] = []
+    """PUT one file into the session; its SHA-256 when it was hashed on the way.
 
-    def chunks() -> Iterator[bytes]:
+    A replica that dies mid-PUT costs one more PUT of the whole file (the
+    server replaces what the first one staged), hashed afresh.
+    """
+    hashers: list[hashlib._Hash] = []
+
+    def body() -> Iterator[bytes]:
         if item.sha256:
             return read_chunks(source, progress)
-        hashes.append(hashlib.sha256())  # a replayed PUT hashes anew
-        return hashed_chunks(source, hashes[-1], progress)
+        hashers.append(hashlib.sha256())
+        return hashed_chunks(source, hashers[-1], progress)
 
-    transport.send_replayable(  # a replica may die mid-PUT: the file is sent again
-        "PUT", transport.api("uploads", ticket.id, "files", item.path), chunks,
+    transport.send_replayable(
+        "PUT", transport.api("uploads", ticket.id, "files", item.path), body,
         headers={"Content-Type": "application/octet-stream", "Content-Length": str(item.size)},
     )  # fmt: skip
-    return hashes[-1].hexdigest() if hashes else None
+    return hashers[-1].hexdigest() if hashers else None
 
 
 def commit_session(
@@ -207,8 +211,8 @@ def commit_session(
     """
     digests: dict[str, str] = {}
     for item in card.files:
-        digest = _put_file(transport, ticket, item, source_dir / item.path, progress)
-        if digest:
+        digest = put_file(transport, ticket, item, source_dir / item.path, progress)
+        if digest is not None:
             digests[item.path] = digest
     body = json.dumps({"files": digests}) if digests else None  # none: the old protocol
     response = transport.send(

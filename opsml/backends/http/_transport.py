@@ -78,6 +78,17 @@ def _root_cause(exc: BaseException) -> BaseException:
     return exc
 
 
+def _unanswered(exc: httpx.RemoteProtocolError) -> bool:
+    """The peer closed the connection before sending a single byte of an answer."""
+    return "without sending a response" in str(exc)
+
+
+def _replayable(kwargs: dict[str, Any]) -> bool:
+    """The request body can be sent again (bytes, form fields, seekable files)."""
+    content = kwargs.get("content")
+    return content is None or isinstance(content, bytes | str)
+
+
 class Transport:
     """Requests to one registry server over one pooled ``httpx.Client``.
 
@@ -151,14 +162,26 @@ class Transport:
     def request(
         self, method: str, url: httpx.URL, *, headers: dict[str, str] | None = None, **kwargs: Any
     ) -> httpx.Response:
-        """One request, errors left to the caller; a connection failure is unavailable."""
-        try:
-            return self.client.request(
-                method, url, headers={**self.headers, **(headers or {})},
-                auth=self.auth or httpx.USE_CLIENT_DEFAULT, **kwargs,
-            )  # fmt: skip
-        except httpx.TransportError as exc:
-            raise self.unavailable(exc) from None
+        """One request, errors left to the caller; a connection failure is unavailable.
+
+        A kept-alive connection closed with no answer at all (a balancer or a
+        replica shutting down closes it before processing the request: the HTTP
+        keep-alive race) gets the request once more on a new connection, whatever
+        the method, when its body can be sent again (not a generator).
+        """
+        for attempt in (0, 1):
+            try:
+                return self.client.request(
+                    method, url, headers={**self.headers, **(headers or {})},
+                    auth=self.auth or httpx.USE_CLIENT_DEFAULT, **kwargs,
+                )  # fmt: skip
+            except httpx.RemoteProtocolError as exc:
+                if attempt == 0 and _unanswered(exc) and _replayable(kwargs):
+                    continue
+                raise self.unavailable(exc) from None
+            except httpx.TransportError as exc:
+                raise self.unavailable(exc) from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def send(
         self,
