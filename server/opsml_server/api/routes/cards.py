@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path as FilePath
 from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -33,7 +32,6 @@ from opsml_server.api.deps import (
 from opsml_server.api.routes.listing import QueryDep, readable
 from opsml_server.downloads import artifact_response
 from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
-from opsml_server.staging import UploadSessions
 
 router = APIRouter(prefix="/api/v1/cards", tags=["cards"], responses=ERROR_RESPONSES)
 
@@ -160,7 +158,7 @@ async def register_card(
             )
         uploads.check_size(card)
         files = form.getlist("files")
-        public = await run_in_threadpool(_register_inline, backend, uploads, card, files, user)
+        public = await run_in_threadpool(_register_inline, backend, card, files, user)
     finally:
         await form.close()
     metrics.registrations.labels(registry).inc()
@@ -176,39 +174,40 @@ def _read_all(handle: BinaryIO) -> Iterator[bytes]:
 
 def _register_inline(
     backend: RegistryBackend,
-    uploads: UploadSessions,
     card: CardCreate,
     files: list[Any],
     user: str | None,
 ) -> CardPublic:
-    """Stage and verify the files in the store, register the card (nothing kept on failure)."""
-    if not card.files and not files:  # metadata only: nothing to stage
-        return backend.register_card(card, FilePath("."), actor=user)
-    records = {f.path: f for f in card.files}
-    ticket = backend.create_upload(card)
-    try:
-        seen: set[str] = set()
-        for upload in files:
-            if not isinstance(upload, UploadFile):
-                raise InvalidInputError("'files' parts must be files (with a filename)")
-            path = check_relative_path(upload.filename or "")
-            item = records.get(path)
-            if item is None:
-                raise InvalidInputError(f"file {path!r} is not listed in the card's files")
-            if path in seen:
-                raise InvalidInputError(f"file {path!r} is sent twice")
-            seen.add(path)
-            uploads.stage(ticket.id, item, _read_all(upload.file))
-        missing = [p for p in records if p not in seen]
-        if missing:
-            raise InvalidInputError(
-                f"{len(missing)} file(s) of the card were not sent: "
-                + ", ".join(repr(p) for p in missing[:5])
-            )
-        return backend.commit_upload(ticket, card, actor=user)
-    except BaseException:
-        backend.abort_upload(ticket)
-        raise
+    """Check the form's files against the card, then stream each into the store.
+
+    The files go straight to their final keys, hashed as they are stored
+    (``register_streams``): no staging copy, no session rows. A file that does
+    not match its record fails the registration and nothing is kept.
+    """
+    parts = _parts_by_path(card, files)
+    return backend.register_streams(card, lambda item: _read_all(parts[item.path].file), actor=user)
+
+
+def _parts_by_path(card: CardCreate, files: list[Any]) -> dict[str, UploadFile]:
+    """The form's file parts by path: each listed in the card, none twice, none missing."""
+    records = {f.path for f in card.files}
+    parts: dict[str, UploadFile] = {}
+    for upload in files:
+        if not isinstance(upload, UploadFile):
+            raise InvalidInputError("'files' parts must be files (with a filename)")
+        path = check_relative_path(upload.filename or "")
+        if path not in records:
+            raise InvalidInputError(f"file {path!r} is not listed in the card's files")
+        if path in parts:
+            raise InvalidInputError(f"file {path!r} is sent twice")
+        parts[path] = upload
+    missing = [p for p in records if p not in parts]
+    if missing:
+        raise InvalidInputError(
+            f"{len(missing)} file(s) of the card were not sent: "
+            + ", ".join(repr(p) for p in missing[:5])
+        )
+    return parts
 
 
 @router.get(
