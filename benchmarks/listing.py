@@ -36,7 +36,7 @@ PER_PAGE = 50
 DEEP_PAGE = 2000
 
 
-def real_cards(url: str, n: int, versions: int = 500) -> dict[str, Any]:
+def real_cards(url: str, n: int, versions: int = 500, per_page: int = PER_PAGE) -> dict[str, Any]:
     """Register ``versions`` small sklearn ModelCards of one name; p50 of listing 50 of them."""
     from opsml import CardRegistry, ModelCard
     from opsml.backends.http import HttpBackend
@@ -52,12 +52,12 @@ def real_cards(url: str, n: int, versions: int = 500) -> dict[str, Any]:
         registry.register_card(card, version_type="patch")
 
     def light() -> None:
-        page = registry.list_page(name=name, repository="bench", limit=PER_PAGE)
-        if len(page.items) != PER_PAGE or page.next_cursor is None:
+        page = registry.list_page(name=name, repository="bench", limit=per_page)
+        if len(page.items) != per_page or page.next_cursor is None:
             raise BenchmarkError(f"list_page returned {len(page.items)} rows")
 
     def full() -> None:
-        if len(registry.list_cards(name=name, repository="bench", limit=PER_PAGE)) != PER_PAGE:
+        if len(registry.list_cards(name=name, repository="bench", limit=per_page)) != per_page:
             raise BenchmarkError("list_cards did not return 50 cards")
 
     out = {
@@ -69,23 +69,23 @@ def real_cards(url: str, n: int, versions: int = 500) -> dict[str, Any]:
     return out
 
 
-def deep_pages(url: str, n: int, total: int) -> dict[str, Any]:
-    """p50 of page 1 and of page :data:`DEEP_PAGE` by cursor, over ``total`` seeded versions."""
+def deep_pages(url: str, n: int, total: int, deep_page: int = DEEP_PAGE) -> dict[str, Any]:
+    """p50 of page 1 and of page ``deep_page`` by cursor, over ``total`` seeded versions."""
     from opsml.backends.http import HttpBackend
     from opsml.schemas import CardQuery
 
     backend = HttpBackend(url)
     cursor: str | None = None
-    for _ in range(DEEP_PAGE - 1):  # walk there, as a user paging would
+    for _ in range(deep_page - 1):  # walk there, as a user paging would
         cursor = backend.list_page("model", CardQuery(limit=PER_PAGE, cursor=cursor)).next_cursor
         if cursor is None:
-            raise BenchmarkError(f"fewer than {DEEP_PAGE} pages of {PER_PAGE}")
-    first_id = total - (DEEP_PAGE - 1) * PER_PAGE  # seeded uids are UUID(int=i + 1)
+            raise BenchmarkError(f"fewer than {deep_page} pages of {PER_PAGE}")
+    first_id = total - (deep_page - 1) * PER_PAGE  # seeded uids are UUID(int=i + 1)
 
     def deep() -> None:
         page = backend.list_page("model", CardQuery(limit=PER_PAGE, cursor=cursor))
         if uuid.UUID(page.items[0].uid).int != first_id:
-            raise BenchmarkError("page 2,000 does not start where it should")
+            raise BenchmarkError(f"page {deep_page} does not start where it should")
 
     def first() -> None:
         backend.list_page("model", CardQuery(limit=PER_PAGE))
