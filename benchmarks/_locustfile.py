@@ -23,6 +23,9 @@ from typing import Any
 
 from locust import User, constant, task
 
+from opsml import CardRegistry, RunCard  # imported before the clock starts
+from opsml.config import OpsmlSettings
+
 NAME = "load"
 REPOSITORY = "bench"
 
@@ -33,9 +36,6 @@ class RegistryUser(User):
     wait_time = constant(0)
 
     def on_start(self) -> None:
-        from opsml import CardRegistry
-        from opsml.config import OpsmlSettings
-
         self.registry = CardRegistry("run", settings=OpsmlSettings(tracking_uri=self.host))
         self.folder = Path(tempfile.mkdtemp(prefix="locust-"))
         self.small = self.folder / "notes.txt"
@@ -63,8 +63,6 @@ class RegistryUser(User):
         )
 
     def _register(self) -> None:
-        from opsml import RunCard
-
         self.step += 1
         card = RunCard(
             name=NAME, repository=REPOSITORY, contact="bench@example.com", git_commit=None

@@ -87,14 +87,19 @@ def _locust(url: str, uid: str, users: int, duration: int, prefix: Path) -> dict
         return {row["Name"]: row for row in csv.DictReader(handle)}
 
 
-def _row(stats: dict[str, Any], name: str) -> dict[str, float]:
+def _ms(value: str) -> float | None:
+    """A Locust percentile (``N/A`` when an operation never ran)."""
+    return None if value == "N/A" else float(value)
+
+
+def _row(stats: dict[str, Any], name: str) -> dict[str, Any]:
     row = stats[name]
     count = int(row["Request Count"])
     return {
         "ops": count,
         "ops_per_s": float(row["Requests/s"]),
-        "p50_ms": float(row["50%"]),
-        "p99_ms": float(row["99%"]),
+        "p50_ms": _ms(row["50%"]),
+        "p99_ms": _ms(row["99%"]),
         "errors": int(row["Failure Count"]),
         "error_rate": int(row["Failure Count"]) / count if count else 0.0,
     }
@@ -152,6 +157,7 @@ def measure(count: int, *, users: int, duration: int, root: Path, s3: Any) -> di
         "http_5xx": failed_http,
         "cpu_s": cpu,
         "cpu_ms_per_op": {k: round(1000 * v / ops, 2) for k, v in cpu.items()},
+        "replica_cpu_ms_per_http_request": round(1000 * cpu["replicas"] / max(answered, 1), 2),
         "rss_mib_start": rss_start,
         "rss_mib_end": rss_end,
         "server_time_by_route": routes,
@@ -162,7 +168,7 @@ def table(results: list[dict[str, Any]]) -> str:
     """The summary: one line per replica count, then where the CPU went."""
     lines = [
         f"{'replicas':>8} {'ops/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>8} "
-        f"{'HTTP req':>9} {'server CPU ms/op':>17}  RSS MiB start -> end (per replica)"
+        f"{'HTTP req':>9} {'server CPU ms/op':>17} {'/HTTP req':>9}  RSS MiB start -> end"
     ]
     for r in results:
         rss = ", ".join(
@@ -171,9 +177,11 @@ def table(results: list[dict[str, Any]]) -> str:
             if name.startswith("r")
         )
         lines.append(
-            f"{r['replicas']:>8} {r['ops_per_s']:>8.1f} {r['p50_ms']:>8.0f} {r['p99_ms']:>8.0f} "
+            f"{r['replicas']:>8} {r['ops_per_s']:>8.1f} {r['p50_ms'] or 0:>8.0f} "
+            f"{r['p99_ms'] or 0:>8.0f} "
             f"{r['errors']:>8} {r['http_requests']:>9} "
-            f"{r['cpu_ms_per_op']['replicas']:>17.2f}  {rss}"
+            f"{r['cpu_ms_per_op']['replicas']:>17.2f} "
+            f"{r['replica_cpu_ms_per_http_request']:>9.2f}  {rss}"
         )
     lines.append("")
     lines.append("CPU ms per operation, by process (all on this machine's cores):")
