@@ -189,13 +189,17 @@ def test_abandoned_sessions_are_swept(tmp_path: Path) -> None:
     backend.close()
 
 
-def test_db_gc_sweeps_old_sessions_and_ownerless_staging_objects(tmp_path: Path) -> None:
+def test_db_gc_sweeps_old_sessions_and_ownerless_staging_objects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from datetime import timedelta
 
     from typer.testing import CliRunner
 
+    from opsml.backends import clear_backend_cache
     from opsml.backends.sql import SqlBackend
     from opsml.cli import app
+    from opsml.config import configure
 
     url, store = f"sqlite:///{tmp_path / 'r.db'}", tmp_path / "store"
     backend = SqlBackend(url, str(store))
@@ -213,11 +217,16 @@ def test_db_gc_sweeps_old_sessions_and_ownerless_staging_objects(tmp_path: Path)
     assert not old_orphan.exists() and new_orphan.exists()
     assert sessions.get(session.id, None).missing() == []
     backend.close()
-    runner = CliRunner()
-    result = runner.invoke(
-        app, ["db", "gc", "--older-than", "0"], env={"OPSML_TRACKING_URI": url,
-                                                     "OPSML_STORAGE_URI": str(store)},
-    )  # fmt: skip
+    monkeypatch.setenv("OPSML_TRACKING_URI", url)
+    monkeypatch.setenv("OPSML_STORAGE_URI", str(store))
+    configure()  # the CLI reads the environment, not settings cached by earlier tests
+    clear_backend_cache()
+    try:
+        result = CliRunner().invoke(app, ["db", "gc", "--older-than", "0"])
+    finally:
+        monkeypatch.undo()
+        configure()
+        clear_backend_cache()
     assert result.exit_code == 0, result.output
     assert "removed 2" in result.output  # the session and the other folder, both older than 0 s
     assert list((store / ".uploads").iterdir()) == []
