@@ -7,6 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests._live_server import LiveServer, running_server
+from tests.integration.promotion_helpers import PROD_TOKEN
+
 
 @pytest.fixture(scope="module")
 def prefect_api() -> Iterator[str]:
@@ -20,3 +23,18 @@ def prefect_api() -> Iterator[str]:
         return
     with prefect_test_harness(server_startup_timeout=90):
         yield str(PREFECT_API_URL.value())
+
+
+@pytest.fixture(scope="module")
+def staging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A registry server on its own SQLite database and folder (the promotion source)."""
+    with running_server(tmp_path_factory.mktemp("staging")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def prod_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A registry server with ``APP_ENV=production`` and the token ``PROD_TOKEN``."""
+    env = {"APP_ENV": "production", "OPSML_PROD_TOKEN": PROD_TOKEN}
+    with running_server(tmp_path_factory.mktemp("prod"), env=env) as server:
+        yield server

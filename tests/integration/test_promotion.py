@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,31 +14,8 @@ from opsml.errors import (
     PermissionDeniedError,
     VersionConflictError,
 )
-from tests._live_server import LiveServer, running_server
-from tests.conftest import RegistryEnv
-
-TOKEN = "prod-token-promotion-0123456789"
-
-
-@pytest.fixture(scope="module")
-def staging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with running_server(tmp_path_factory.mktemp("staging")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def prod_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {"APP_ENV": "production", "OPSML_PROD_TOKEN": TOKEN}
-    with running_server(tmp_path_factory.mktemp("prod"), env=env) as server:
-        yield server
-
-
-def _snapshot(server: LiveServer) -> Any:
-    from opsml.config import OpsmlSettings
-
-    return RegistryEnv(
-        "http", OpsmlSettings(tracking_uri=server.url), server.db_url, server.storage_root
-    ).snapshot()
+from tests._live_server import LiveServer
+from tests.integration.promotion_helpers import PROD_TOKEN, server_snapshot
 
 
 def _card(tmp_path: Path, data: bytes, name: str = "promoted") -> RunCard:
@@ -77,9 +53,9 @@ def test_copy_from_embedded_sqlite_to_a_server(tmp_path: Path, staging_server: L
     out = target.load_card(uid=card.uid).download_artifacts(tmp_path / "out")
     pulled = [p.read_bytes() for p in Path(out).rglob("*.bin")]
     assert pulled == [(tmp_path / "promoted-300000.bin").read_bytes()]
-    before = _snapshot(staging_server)
+    before = server_snapshot(staging_server)
     again = source.copy_card(card, to=target)  # the same content: a no-op
-    assert again.uid == copied.uid and _snapshot(staging_server) == before
+    assert again.uid == copied.uid and server_snapshot(staging_server) == before
 
 
 def test_same_version_other_content_is_a_conflict(
@@ -92,10 +68,10 @@ def test_same_version_other_content_is_a_conflict(
     other = second.register_card(_card(tmp_path, os.urandom(200), name="clash"))
     assert one.version == other.version
     first.copy_card(one, to=target)
-    before = _snapshot(staging_server)
+    before = server_snapshot(staging_server)
     with pytest.raises(VersionConflictError, match="other files"):
         second.copy_card(other, to=target)
-    assert _snapshot(staging_server) == before
+    assert server_snapshot(staging_server) == before
 
 
 def test_copy_between_two_servers_needs_the_production_token(
@@ -103,13 +79,13 @@ def test_copy_between_two_servers_needs_the_production_token(
 ) -> None:
     staging = CardRegistry("run", tracking_uri=staging_server.url)
     card = staging.register_card(_card(tmp_path, os.urandom(50_000), name="to-prod"))
-    before = _snapshot(prod_server)
+    before = server_snapshot(prod_server)
     for token in (None, "wrong-token-0123456789"):
         no_token = CardRegistry("run", tracking_uri=prod_server.url, prod_token=token)
         with pytest.raises(PermissionDeniedError, match="production token"):
             staging.copy_card(card, to=no_token)
-        assert _snapshot(prod_server) == before
-    prod = CardRegistry("run", tracking_uri=prod_server.url, prod_token=TOKEN)
+        assert server_snapshot(prod_server) == before
+    prod = CardRegistry("run", tracking_uri=prod_server.url, prod_token=PROD_TOKEN)
     copied = staging.copy_card(card, to=prod)
     assert (copied.version, copied.uid) == (card.version, card.uid)
     provenance = copied._registered()[0].metadata["provenance"]
@@ -126,10 +102,10 @@ def test_a_tampered_source_file_leaves_nothing_in_the_target(
     stored = next((tmp_path / "src-artifacts").rglob("tampered-4096.bin"))
     stored.write_bytes(b"x" * 4096)
     target = CardRegistry("run", tracking_uri=staging_server.url)
-    before = _snapshot(staging_server)
+    before = server_snapshot(staging_server)
     with pytest.raises(ArtifactIntegrityError, match="does not match its record"):
         source.copy_card(card, to=target)
-    assert _snapshot(staging_server) == before
+    assert server_snapshot(staging_server) == before
 
 
 def test_cli_copies_the_alias_into_production(
@@ -146,7 +122,7 @@ def test_cli_copies_the_alias_into_production(
     args += ["--registry", "run", "--name", "cli-copy", "--repository", "ds", "--alias", "champion"]
     refused = CliRunner().invoke(app, args)
     assert refused.exit_code == 1 and "production token" in refused.output
-    done = CliRunner().invoke(app, args, env={"OPSML_TARGET_PROD_TOKEN": TOKEN})
+    done = CliRunner().invoke(app, args, env={"OPSML_TARGET_PROD_TOKEN": PROD_TOKEN})
     assert done.exit_code == 0, done.output
     assert f"v{card.version} (uid {card.uid})" in done.output
     prod = CardRegistry("run", tracking_uri=prod_server.url)
@@ -163,7 +139,7 @@ def test_promote_flow_copies_champion_and_sets_it_in_prod(
     card = staging.register_card(_model_card())
     staging.set_alias(card, "champion")
     source = OpsmlCredentials(tracking_uri=staging_server.url)
-    target = OpsmlCredentials(tracking_uri=prod_server.url, prod_token=TOKEN)
+    target = OpsmlCredentials(tracking_uri=prod_server.url, prod_token=PROD_TOKEN)
     out = promote(name="promo", repository="ds", source=source, target=target)
     assert out == {"version": card.version, "uid": card.uid}
     prod = CardRegistry("model", tracking_uri=prod_server.url)
@@ -200,7 +176,7 @@ def test_promote_script_runs_from_the_shell_with_the_readme_variables(
         "PREFECT_API_URL": prefect_api,
         "OPSML_SOURCE_TRACKING_URI": staging_server.url,
         "OPSML_TARGET_TRACKING_URI": prod_server.url,
-        "OPSML_TARGET_PROD_TOKEN": TOKEN,
+        "OPSML_TARGET_PROD_TOKEN": PROD_TOKEN,
     }
     args = [sys.executable, "flows/promote.py", "--name", "shell-promo", "--repository", "ds"]
     done = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=300)
@@ -208,4 +184,4 @@ def test_promote_script_runs_from_the_shell_with_the_readme_variables(
     assert f"promoted ds/shell-promo v{card.version} as champion" in done.stdout + done.stderr
     prod = CardRegistry("model", tracking_uri=prod_server.url)
     assert prod.list_aliases(name="shell-promo", repository="ds") == {"champion": card.version}
-    assert TOKEN not in done.stdout + done.stderr
+    assert PROD_TOKEN not in done.stdout + done.stderr

@@ -22,7 +22,7 @@ from benchmarks.workloads import write_random_file
 from opsml import CardRegistry, RunCard
 from opsml.errors import CardNotFoundError
 from tests._live_server import LiveServer, running_server
-from tests.conftest import RegistryEnv
+from tests.integration.promotion_helpers import server_snapshot
 
 MIB = 1024 * 1024
 
@@ -51,14 +51,6 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServ
         running_server(tmp_path_factory.mktemp("target")) as target,
     ):
         yield source, target
-
-
-def _snapshot(server: LiveServer) -> Any:
-    from opsml.config import OpsmlSettings
-
-    return RegistryEnv(
-        "http", OpsmlSettings(tracking_uri=server.url), server.db_url, server.storage_root
-    ).snapshot()
 
 
 def _staged_bytes(server: LiveServer) -> int:
@@ -96,7 +88,7 @@ def test_a_copy_killed_half_way_leaves_nothing_and_can_be_retried(
     source_server, target_server = servers
     size = 128 * MIB
     card = _register_large(tmp_path, source_server, "killed-copy", size)
-    before = _snapshot(target_server)
+    before = server_snapshot(target_server)
     scratch = tmp_path / "client-tmp"  # the copier's temporary folder: it must stay empty
     scratch.mkdir()
     env = {**os.environ, "TMPDIR": str(scratch), "PYTHONUNBUFFERED": "1"}
@@ -126,7 +118,7 @@ def test_a_copy_killed_half_way_leaves_nothing_and_can_be_retried(
     assert [p for p in scratch.rglob("*") if p.is_file()] == []  # nothing spooled locally
     # the target: no card, no version, nothing stored
     target = CardRegistry("run", tracking_uri=target_server.url)
-    assert _visible(_snapshot(target_server)) == _visible(before)
+    assert _visible(server_snapshot(target_server)) == _visible(before)
     assert target.list_cards(name="killed-copy") == []
     with pytest.raises(CardNotFoundError):
         target.load_card(uid=card.uid)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,31 +11,8 @@ import pytest
 
 from opsml import CardRegistry, DataCard, ModelCard, RunCard
 from opsml.errors import ArtifactIntegrityError, CardNotFoundError, VersionConflictError
-from tests._live_server import LiveServer, running_server
-from tests.conftest import RegistryEnv
-
-TOKEN = "prod-token-lineage-0123456789"
-
-
-@pytest.fixture(scope="module")
-def staging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with running_server(tmp_path_factory.mktemp("staging")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def prod_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {"APP_ENV": "production", "OPSML_PROD_TOKEN": TOKEN}
-    with running_server(tmp_path_factory.mktemp("prod"), env=env) as server:
-        yield server
-
-
-def _snapshot(server: LiveServer) -> Any:
-    from opsml.config import OpsmlSettings
-
-    return RegistryEnv(
-        "http", OpsmlSettings(tracking_uri=server.url), server.db_url, server.storage_root
-    ).snapshot()
+from tests._live_server import LiveServer
+from tests.integration.promotion_helpers import PROD_TOKEN, server_snapshot
 
 
 def _embedded(root: Path, kind: Any) -> CardRegistry:
@@ -87,7 +63,7 @@ def test_lineage_from_embedded_sqlite_to_a_server(
     source = {kind: _embedded(tmp_path, kind) for kind in ("data", "run", "model")}
     cards = _lineage(source, "lin-emb", tmp_path)
     target = _registries(tracking_uri=staging_server.url)
-    before = _snapshot(staging_server)
+    before = server_snapshot(staging_server)
     copied = source["model"].copy_card(cards["model"], to=target["model"], with_lineage=True)
     assert (copied.uid, copied.version) == (cards["model"].uid, cards["model"].version)
     for kind, card in cards.items():  # every card there, same uid, version and digests
@@ -97,10 +73,12 @@ def test_lineage_from_embedded_sqlite_to_a_server(
     assert target["data"].load_card(uid=copied.datacard_uid).name == "lin-emb"
     run = target["run"].load_card(uid=copied.runcard_uid)
     assert [target["data"].load_card(uid=u).uid for u in run.datacard_uids] == [cards["data"].uid]
-    assert _snapshot(staging_server) != before
-    after = _snapshot(staging_server)  # again: everything is there already, nothing is written
+    assert server_snapshot(staging_server) != before
+    after = server_snapshot(
+        staging_server
+    )  # again: everything is there already, nothing is written
     source["model"].copy_card(cards["model"], to=target["model"], with_lineage=True)
-    assert _snapshot(staging_server) == after
+    assert server_snapshot(staging_server) == after
 
 
 def test_without_lineage_only_the_model_is_copied(
@@ -130,10 +108,10 @@ def test_a_conflicting_linked_card_writes_nothing(
     assert clash.version == cards["data"].version
     target = _registries(tracking_uri=staging_server.url)
     other.copy_card(clash, to=target["data"])
-    before = _snapshot(staging_server)
+    before = server_snapshot(staging_server)
     with pytest.raises(VersionConflictError, match="other files"):
         source["model"].copy_card(cards["model"], to=target["model"], with_lineage=True)
-    assert _snapshot(staging_server) == before  # neither the run nor the model
+    assert server_snapshot(staging_server) == before  # neither the run nor the model
 
 
 def test_a_linked_card_with_another_uid_is_a_conflict(
@@ -153,10 +131,10 @@ def test_a_linked_card_with_another_uid_is_a_conflict(
         version=public.version, files=public.files, metadata=public.metadata,
     )  # fmt: skip
     target["data"].backend.register_card(request, src_dir)
-    before = _snapshot(staging_server)
+    before = server_snapshot(staging_server)
     with pytest.raises(VersionConflictError, match="would not resolve"):
         source["model"].copy_card(cards["model"], to=target["model"], with_lineage=True)
-    assert _snapshot(staging_server) == before
+    assert server_snapshot(staging_server) == before
 
 
 def test_a_failed_linked_copy_leaves_the_model_out(
@@ -181,10 +159,10 @@ def test_a_dangling_link_writes_nothing(tmp_path: Path, staging_server: LiveServ
     source = _embedded(tmp_path, "model")
     card = source.register_card(_model("lin-dangling", "f" * 32, None))
     target = CardRegistry("model", tracking_uri=staging_server.url)
-    before = _snapshot(staging_server)
+    before = server_snapshot(staging_server)
     with pytest.raises(CardNotFoundError, match="f{32}.*datacard_uid.*does not have"):
         source.copy_card(card, to=target, with_lineage=True)
-    assert _snapshot(staging_server) == before
+    assert server_snapshot(staging_server) == before
 
 
 def test_lineage_between_two_servers_and_the_cli(
@@ -199,11 +177,11 @@ def test_lineage_between_two_servers_and_the_cli(
     staging["model"].set_alias(cards["model"], "champion")
     args = ["cards", "copy", "--from", staging_server.url, "--to", prod_server.url]
     args += ["--name", "lin-cli", "--repository", "ds", "--alias", "champion", "--with-lineage"]
-    before = _snapshot(prod_server)
+    before = server_snapshot(prod_server)
     refused = CliRunner().invoke(app, args)  # no production token: nothing at all
     assert refused.exit_code == 1 and "production token" in refused.output
-    assert _snapshot(prod_server) == before
-    done = CliRunner().invoke(app, args, env={"OPSML_TARGET_PROD_TOKEN": TOKEN})
+    assert server_snapshot(prod_server) == before
+    done = CliRunner().invoke(app, args, env={"OPSML_TARGET_PROD_TOKEN": PROD_TOKEN})
     assert done.exit_code == 0, done.output
     assert f"with data card ds/lin-cli v{cards['data'].version} (uid {cards['data'].uid})" in (
         done.output
@@ -224,7 +202,7 @@ def test_promote_flow_with_lineage(
     cards = _lineage(staging, "lin-flow", tmp_path)
     staging["model"].set_alias(cards["model"], "champion")
     source = OpsmlCredentials(tracking_uri=staging_server.url)
-    target = OpsmlCredentials(tracking_uri=prod_server.url, prod_token=TOKEN)
+    target = OpsmlCredentials(tracking_uri=prod_server.url, prod_token=PROD_TOKEN)
     out = promote(name="lin-flow", repository="ds", source=source, target=target, with_lineage=True)
     assert out == {"version": cards["model"].version, "uid": cards["model"].uid}
     prod = _registries(tracking_uri=prod_server.url)
