@@ -153,10 +153,6 @@ class UploadSessions:
             chunks, lambda blocks: self.store.receive(session, path, blocks)
         )
 
-    def stage(self, upload_id: str, item: ArtifactFile, chunks: Iterator[bytes]) -> None:
-        """Write one file of a single-request registration to its staging object."""
-        self.store.stage(upload_id, item, chunks)
-
 
 def announced_card(body: UploadCreate) -> CardCreate:
     """The card of an upload's create; files announced without a SHA-256 keep it empty.
