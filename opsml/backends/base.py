@@ -371,7 +371,7 @@ class RegistryBackend(abc.ABC):
             dir=target.parent, prefix=f".{target.name}.", suffix=".part"
         )
         try:
-            with os.fdopen(fd, "wb", buffering=0) as out, DigestSink(digest, out) as sink:
+            with os.fdopen(fd, "r+b", buffering=0), DigestSink(digest, fd) as sink:
                 for chunk in self.iter_artifact(card, item.path):
                     sink.add(chunk)
                     size += len(chunk)

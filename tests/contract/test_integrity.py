@@ -109,7 +109,7 @@ def test_large_download_is_verified_across_batches(
     """A file of several sink batches arrives whole; one byte changed mid-file is refused."""
     from opsml.backends._sink import SINK_BATCH
 
-    size = 2 * SINK_BATCH + 12_345  # two full batches in the helper threads, a tail inline
+    size = 2 * SINK_BATCH + 12_345  # two batches hashed by the helper thread, a tail inline
     blob = tmp_path / "weights.bin"
     pattern = bytes(range(256)) * (size // 256 + 1)
     blob.write_bytes(pattern[:size])
@@ -123,7 +123,7 @@ def test_large_download_is_verified_across_batches(
 
     stored = _stored(registry_env, "weights.bin")
     raw = registry_env.read_file(stored)
-    middle = SINK_BATCH + 7  # inside the second batch: the threads' digest must catch it
+    middle = SINK_BATCH + 7  # inside the second batch: the helper thread must catch it
     registry_env.write_file(stored, raw[:middle] + bytes([raw[middle] ^ 0xFF]) + raw[middle + 1 :])
     with pytest.raises(ArtifactIntegrityError, match="weights.bin"):
         reg.load_card(name=card.name).download_artifacts(tmp_path / "bad")
