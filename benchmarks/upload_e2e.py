@@ -21,7 +21,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,18 +37,10 @@ def _bare_upload(url: str, size: int) -> float:
     """Seconds of one streamed ``PUT`` of ``size`` bytes (4 MiB blocks) to the bare app."""
     import httpx
 
-    block = b"\1" * (4 * MIB)
-
-    def body() -> Iterator[bytes]:
-        sent = 0
-        while sent < size:
-            piece = block[: size - sent]
-            sent += len(piece)
-            yield piece
-
+    body = workloads.repeated_body(size)
     with httpx.Client(trust_env=False, timeout=120) as client:
         start = time.perf_counter()
-        answer = client.put(f"{url}/sink", content=body(), headers={"Content-Length": str(size)})
+        answer = client.put(f"{url}/sink", content=body, headers={"Content-Length": str(size)})
         elapsed = time.perf_counter() - start
     if int(answer.text) != size:
         raise workloads.BenchmarkError(f"the bare app received {answer.text} bytes, not {size}")

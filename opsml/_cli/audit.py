@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from pydantic import ValidationError
 
+from opsml._cli.common import fail
 from opsml._cli.identity import with_store
 from opsml.auth.models import AuditQuery
 
@@ -24,21 +26,28 @@ def audit_list(
     name: Filter = None,
     user: Filter = None,
     action: Filter = None,
+    card_uid: Annotated[str | None, typer.Option(help="The card's uid (32 hex digits).")] = None,
     since: Annotated[datetime | None, typer.Option(help="ISO time (UTC).")] = None,
     cursor: Annotated[int | None, typer.Option(help="The cursor a previous page printed.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
 ) -> None:
     """Audit entries (who did what to which card, when), newest first."""
-    query = AuditQuery(
-        registry=registry,
-        repository=repository,
-        name=name,
-        user=user,
-        action=action,
-        since=since,
-        cursor=cursor,
-        limit=limit,
-    )
+    # the options are AuditQuery's fields, the query parameters of GET /api/v1/audit
+    try:
+        query = AuditQuery(
+            registry=registry,
+            repository=repository,
+            name=name,
+            user=user,
+            action=action,
+            card_uid=card_uid,
+            since=since,
+            cursor=cursor,
+            limit=limit,
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        fail(f"--{'-'.join(str(p) for p in err['loc']).replace('_', '-')}: {err['msg']}")
 
     def show(store: IdentityStore) -> None:
         page = store.list_audit(query)

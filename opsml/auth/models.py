@@ -82,7 +82,7 @@ class AuditQuery(BaseModel):
     action: str | None = None
     card_uid: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
     since: datetime | None = None
-    cursor: int | None = Field(default=None, ge=0)
+    cursor: int | None = Field(default=None, ge=0, le=2**63 - 1)  # a BIGINT audit id
     limit: int = Field(default=100, ge=1, le=1000)
 
 

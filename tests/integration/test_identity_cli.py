@@ -4,6 +4,7 @@ and against a live server (administrator credentials), and the client's ``OPSML_
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from opsml import CardRegistry, configure
+from opsml._cli.audit import audit_list
+from opsml.auth.models import AuditQuery
 from opsml.cli import app
 from tests._live_server import running_server
 from tests.contract._helpers import run_card
@@ -57,6 +60,28 @@ def test_first_administrator_through_the_database(env: pytest.MonkeyPatch, tmp_p
     _ok("users", "revoke", "bot", "writer", "--repository", "vision")
     _ok("users", "remove", "bot")
     assert "bot" not in _ok("users", "list")
+
+
+def test_audit_list_filters_by_card_uid(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env.setenv("OPSML_TRACKING_URI", f"sqlite:///{(tmp_path / 'r.db').as_posix()}")
+    env.setenv("OPSML_STORAGE_URI", (tmp_path / "artifacts").as_posix())
+    configure()
+    registry = CardRegistry("run")
+    kept = registry.register_card(run_card(name="kept"))
+    registry.register_card(run_card(name="other"))
+    registry.register_card(run_card(name="kept"))  # a second version: another uid
+    everything = _ok("audit", "list", "--registry", "run")
+    assert everything.count("\tregister\t") == 3
+    lines = _ok("audit", "list", "--card-uid", kept.uid).splitlines()
+    assert len(lines) == 1 and f"\tregister\trun/ds-team/kept {kept.version}" in lines[0], lines
+    bad = runner.invoke(app, ["audit", "list", "--card-uid", "not-a-uid"])
+    assert bad.exit_code == 1 and "--card-uid" in bad.output
+
+
+def test_audit_list_options_are_the_audit_query_fields() -> None:
+    """``opsml audit list`` accepts the filters of ``GET /api/v1/audit`` (AuditQuery's fields)."""
+    options = set(inspect.signature(audit_list).parameters)
+    assert options == set(AuditQuery.model_fields)
 
 
 def test_users_tokens_and_audit_against_a_server(env: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -146,3 +146,12 @@ def test_get_retries_on_503_then_maps_it(tmp_path: Path) -> None:
     with pytest.raises(BackendUnavailableError):
         backend.delete_card("run", "a" * 32)
     assert calls["n"] == 1  # writes are never retried
+
+
+def test_audit_cursor_beyond_a_database_integer_is_invalid_input(client: TestClient) -> None:
+    """An audit ``cursor`` no database column holds (2**63) is a 400, never a 500."""
+    too_large = client.get("/api/v1/audit", params={"cursor": 2**63, "card_uid": "0" * 32})
+    assert too_large.status_code == 400, too_large.text
+    assert "cursor" in too_large.json()["error"]["message"]
+    largest = client.get("/api/v1/audit", params={"cursor": 2**63 - 1})
+    assert largest.status_code == 200, largest.text

@@ -133,3 +133,10 @@ def test_gib_download_rows_show_best_median_and_the_bare_limit() -> None:
     assert speed.budget == pytest.approx(0.45 * 1900.0)  # under 900: the share of bare decides
     assert speed.passed is False and "best 950" in speed.note
     assert rss.ours == 17.0 and rss.passed
+
+
+def test_repeated_body_streams_exactly_size_bytes_in_blocks() -> None:
+    for size in (0, 1, workloads.BLOCK, workloads.BLOCK + 1, 3 * workloads.BLOCK - 5):
+        pieces = list(workloads.repeated_body(size))
+        assert b"".join(pieces) == b"\1" * size
+        assert all(0 < len(piece) <= workloads.BLOCK for piece in pieces)

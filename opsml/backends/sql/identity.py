@@ -36,6 +36,8 @@ from opsml.backends.sql.tables import AUDIT, GRANTS, TOKENS, USERS
 from opsml.errors import IdentityConflictError, IdentityNotFoundError, InvalidInputError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.engine import Connection
 
     from opsml.backends.sql.backend import SqlBackend
@@ -54,6 +56,25 @@ def _utc(value: datetime) -> datetime:
 def _aware(value: datetime | None) -> datetime | None:
     """:func:`_utc`, passing ``None`` through."""
     return None if value is None else _utc(value)
+
+
+def _matching(key: dict[str, Any]) -> list[Any]:
+    """The conditions selecting the grant row ``key``."""
+    return [GRANTS.c[column] == value for column, value in key.items()]
+
+
+def _insert_grant(conn: Connection, key: dict[str, Any]) -> bool:
+    """Insert the grant row ``key`` unless held already; whether it was inserted."""
+    exists = conn.execute(select(func.count()).select_from(GRANTS).where(*_matching(key)))
+    if exists.scalar_one():
+        return False
+    conn.execute(insert(GRANTS).values(**key))
+    return True
+
+
+def _delete_grant(conn: Connection, key: dict[str, Any]) -> bool:
+    """Delete the grant row ``key``; whether there was one."""
+    return bool(conn.execute(delete(GRANTS).where(*_matching(key))).rowcount)
 
 
 class SqlIdentityStore:
@@ -200,17 +221,7 @@ class SqlIdentityStore:
             IdentityNotFoundError: no such user.
 
         """
-        with self._connect(write=True) as conn:
-            user_id = self._user_id(conn, name)
-            key = {"user_id": user_id, "repository": repository or GLOBAL, "role": role.value}
-            exists = conn.execute(
-                select(func.count())
-                .select_from(GRANTS)
-                .where(*(GRANTS.c[column] == value for column, value in key.items()))
-            ).scalar_one()
-            if not exists:
-                conn.execute(insert(GRANTS).values(**key))
-                self._audit(conn, "grant", actor, name, repository, {"role": role.value})
+        self._change_grant("grant", name, role, repository, actor, _insert_grant)
 
     def revoke(
         self, name: str, role: Role, repository: str | None = None, *, actor: str | None = None
@@ -221,17 +232,25 @@ class SqlIdentityStore:
             IdentityNotFoundError: no such user.
 
         """
+        self._change_grant("revoke", name, role, repository, actor, _delete_grant)
+
+    def _change_grant(
+        self,
+        action: str,
+        name: str,
+        role: Role,
+        repository: str | None,
+        actor: str | None,
+        change: Callable[[Connection, dict[str, Any]], bool],
+    ) -> None:
+        """``change`` the grant row of (``name``, ``role``, ``repository``); when it changed
+        something, the ``action`` audit entry, in the same transaction.
+        """
         with self._connect(write=True) as conn:
             user_id = self._user_id(conn, name)
-            removed = conn.execute(
-                delete(GRANTS).where(
-                    GRANTS.c.user_id == user_id,
-                    GRANTS.c.repository == (repository or GLOBAL),
-                    GRANTS.c.role == role.value,
-                )
-            ).rowcount
-            if removed:
-                self._audit(conn, "revoke", actor, name, repository, {"role": role.value})
+            key = {"user_id": user_id, "repository": repository or GLOBAL, "role": role.value}
+            if change(conn, key):
+                self._audit(conn, action, actor, name, repository, {"role": role.value})
 
     def create_token(
         self,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -118,29 +117,8 @@ def revoke_token(name: Name, store: IdentityDep, caller: AdminAccess) -> Respons
 
 @router.get("/audit", operation_id="list_audit", response_model=AuditPage)
 def list_audit(
-    store: IdentityDep,
-    caller: CurrentUser,
-    registry: str | None = None,
-    repository: str | None = None,
-    name: str | None = None,
-    user: str | None = None,
-    action: str | None = None,
-    card_uid: str | None = None,
-    since: datetime | None = None,
-    cursor: Annotated[int | None, Query(ge=0)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    store: IdentityDep, caller: CurrentUser, query: Annotated[AuditQuery, Query()]
 ) -> AuditPage:
     """The audit log, newest first; readers of a repository read its entries."""
-    require(caller, Role.READER, repository)
-    query = AuditQuery(
-        registry=registry,
-        repository=repository,
-        name=name,
-        user=user,
-        action=action,
-        card_uid=card_uid,
-        since=since,
-        cursor=cursor,
-        limit=limit,
-    )
+    require(caller, Role.READER, query.repository)
     return store.list_audit(query)
