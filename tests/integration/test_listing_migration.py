@@ -68,7 +68,7 @@ def test_0005_listing_backfills_then_down_and_up(kind: str, tmp_path: Path) -> N
         engine = create_engine(url)
         try:
             data_uid, model_uid = _seed_before_0005(engine)
-            command.upgrade(cfg, "0005_listing")
+            command.upgrade(cfg, "head")  # 0005 and what follows it: the backend wants head
             with engine.connect() as conn:
                 diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
                 ours = [d for d in diff if any(t in repr(d) for t in (*NEW_TABLES, "summary"))]

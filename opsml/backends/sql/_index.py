@@ -8,6 +8,7 @@ search matches a few hundred names instead of every version;
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete
@@ -22,25 +23,26 @@ if TYPE_CHECKING:
 _KEY = ("registry", "repository", "name")
 
 
-def _add_active(conn: Connection, values: dict[str, Any]) -> None:
-    """Insert the name with one active card, or add one to it: one upsert statement."""
-    dialect = conn.dialect.name
+@functools.cache
+def _add_active_statement(dialect: str) -> Any:
+    """Insert a name with one active card, or add one to it: one upsert, built once per dialect."""
     plus_one = {"active_cards": NAMES.c.active_cards + 1}
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        pg = pg_insert(NAMES).values(**values, active_cards=1)
-        conn.execute(pg.on_conflict_do_update(index_elements=list(_KEY), set_=plus_one))
-    elif dialect == "sqlite":
+        return pg_insert(NAMES).on_conflict_do_update(index_elements=list(_KEY), set_=plus_one)
+    if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        lite = sqlite_insert(NAMES).values(**values, active_cards=1)
-        conn.execute(lite.on_conflict_do_update(index_elements=list(_KEY), set_=plus_one))
-    else:  # MySQL / MariaDB
-        from sqlalchemy.dialects.mysql import insert as mysql_insert
+        return sqlite_insert(NAMES).on_conflict_do_update(index_elements=list(_KEY), set_=plus_one)
+    from sqlalchemy.dialects.mysql import insert as mysql_insert  # MySQL / MariaDB
 
-        upsert = mysql_insert(NAMES).values(**values, active_cards=1)
-        conn.execute(upsert.on_duplicate_key_update(active_cards=NAMES.c.active_cards + 1))
+    return mysql_insert(NAMES).on_duplicate_key_update(**plus_one)
+
+
+def _add_active(conn: Connection, values: dict[str, Any]) -> None:
+    """Count one more active card under a name (added with one when new)."""
+    conn.execute(_add_active_statement(conn.dialect.name), {**values, "active_cards": 1})
 
 
 def index_card(

@@ -10,7 +10,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, select, text
+from sqlalchemy import Select, and_, bindparam, select, text
 
 from opsml import versioning
 from opsml.backends.sql.tables import CARDS, CardRow
@@ -24,6 +24,33 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 PG_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def _highest_triple_versions() -> Select[Any]:
+    """The versions of a name sharing its highest (major, minor, patch), any status.
+
+    Built once with bound parameters: constructing the statement costs ten
+    times what SQLite needs to answer it.
+    """
+    same_card = (
+        CardRow.registry_type == bindparam("registry"),
+        CardRow.repository == bindparam("repository"),
+        CardRow.name == bindparam("name"),
+    )
+    top = (
+        select(CardRow.major, CardRow.minor, CardRow.patch)
+        .where(*same_card)
+        .order_by(CardRow.major.desc(), CardRow.minor.desc(), CardRow.patch.desc())
+        .limit(1)
+        .subquery()
+    )
+    triple = and_(
+        CardRow.major == top.c.major, CardRow.minor == top.c.minor, CardRow.patch == top.c.patch
+    )
+    return select(CardRow.version).join(top, triple).where(*same_card)
+
+
+HIGHEST_TRIPLE_VERSIONS = _highest_triple_versions()
 
 
 def now() -> datetime:
@@ -79,34 +106,8 @@ def next_version(conn: Connection, card: CardCreate) -> str:
     would be the highest), so only those are read and parsed: the cost does
     not grow with the number of versions a name has.
     """
-    same_card = (
-        CardRow.registry_type == card.registry,
-        CardRow.repository == card.repository,
-        CardRow.name == card.name,
-    )
-    top = (
-        select(CardRow.major, CardRow.minor, CardRow.patch)
-        .where(*same_card)
-        .order_by(CardRow.major.desc(), CardRow.minor.desc(), CardRow.patch.desc())
-        .limit(1)
-        .subquery()
-    )
-    existing = (
-        conn.execute(  # one round trip: the versions of the highest triple
-            select(CardRow.version)
-            .join(
-                top,
-                and_(
-                    CardRow.major == top.c.major,
-                    CardRow.minor == top.c.minor,
-                    CardRow.patch == top.c.patch,
-                ),
-            )
-            .where(*same_card)
-        )
-        .scalars()
-        .all()
-    )
+    same_card = {"registry": card.registry, "repository": card.repository, "name": card.name}
+    existing = conn.execute(HIGHEST_TRIPLE_VERSIONS, same_card).scalars().all()
     return versioning.next_version(existing, card.version_type)
 
 

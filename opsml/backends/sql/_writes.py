@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy import update as sql_update
 
 from opsml.backends.sql._index import index_card, rewrite_links, unindex_card
@@ -20,6 +20,15 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from opsml.schemas import AliasPublic, CardCreate, CardPublic, CardUpdate
+
+
+# built once (building costs more than running them): the statements of every registration
+_MARK_ACTIVE = (
+    sql_update(CardRow)
+    .where(CardRow.id == bindparam("row_id"))
+    .values(status="active", created_at=bindparam("at"))
+)
+_ROW_BY_ID = select(CARDS).where(CardRow.id == bindparam("row_id"))
 
 
 def audit(
@@ -68,11 +77,7 @@ def activate(
     """
     row_id, uid, version = reserved
     if update:
-        conn.execute(
-            sql_update(CardRow)
-            .where(CardRow.id == row_id)
-            .values(status="active", created_at=now())
-        )
+        conn.execute(_MARK_ACTIVE, {"row_id": row_id, "at": now()})
     write_tags(conn, row_id, card.tags)
     index_card(conn, row_id, card.registry, card.repository, card.name, card.metadata)
     detail = {"files": len(card.files)}
@@ -80,7 +85,7 @@ def activate(
     if row is not None:
         return row
     # read back in the same transaction: no extra connection checkout
-    return conn.execute(select(CARDS).where(CardRow.id == row_id)).one()
+    return conn.execute(_ROW_BY_ID, {"row_id": row_id}).one()
 
 
 def update_card(

@@ -68,6 +68,8 @@ class CardRow(Base):
             "ix_cards_lookup", "registry", "name", "repository", "status", "major", "minor", "patch"
         ),
         Index("ix_cards_repository", "registry", "repository", "status", "id"),
+        # the next version of a name, whatever the status: its highest triple, read backwards
+        Index("ix_cards_versions", "registry", "name", "repository", "major", "minor", "patch"),
         # list by name, newest first: without it a name's 50 newest versions scan
         # the whole repository backwards through ix_cards_repository
         Index("ix_cards_name", "registry", "name", "repository", "status", "id"),
