@@ -107,3 +107,16 @@ def test_unknown_version_names_card(registry_env: RegistryEnv) -> None:
     _register(registry_env)
     with pytest.raises(CardNotFoundError, match="train"):
         registry_env.registry("run").load_card(name="train", version="9.9.9")
+
+
+def test_bumps_read_every_version_of_the_highest_triple(registry_env: RegistryEnv) -> None:
+    """More versions share the highest triple than the backend reads from the top at once
+    (``TOP_ROWS``), the highest of them stored first: the bump still sees them all."""
+    from opsml.backends.sql._rows import TOP_ROWS
+
+    highest = TOP_ROWS + 7
+    for n in [highest, *range(1, highest)]:  # the highest is the oldest row
+        _register(registry_env, version=f"3.0.0-rc.{n}")
+    assert _register(registry_env, bump="pre") == f"3.0.0-rc.{TOP_ROWS + 8}"
+    assert _register(registry_env, bump="build") == f"3.0.0-rc.{TOP_ROWS + 8}+build.1"
+    assert _register(registry_env, bump="patch") == "3.0.0"

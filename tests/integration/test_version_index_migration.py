@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from opsml.backends.sql import SqlBackend
-from opsml.backends.sql._rows import HIGHEST_TRIPLE_VERSIONS
+from opsml.backends.sql._rows import TOP_VERSIONS
 from opsml.backends.sql.migrate import alembic_config
 from opsml.backends.sql.tables import Base
 from opsml.schemas import CardCreate
@@ -66,7 +66,7 @@ def test_next_version_reads_the_index_without_sorting(tmp_path: Path) -> None:
         for _ in range(3):
             card = CardCreate(registry="model", name="m", repository="r", contact="me")
             backend.register_card(card, tmp_path)
-        compiled = HIGHEST_TRIPLE_VERSIONS.compile(dialect=backend.engine.dialect)
+        compiled = TOP_VERSIONS.compile(dialect=backend.engine.dialect)
         params = {"registry": "model", "repository": "r", "name": "m"}
         sql = str(compiled)
         bound = compiled.construct_params(params)
@@ -77,7 +77,7 @@ def test_next_version_reads_the_index_without_sorting(tmp_path: Path) -> None:
         assert "TEMP B-TREE" not in steps, steps
         assert INDEX in steps, steps
         with backend.engine.connect() as conn:
-            versions = conn.execute(HIGHEST_TRIPLE_VERSIONS, params).scalars().all()
-        assert versions == ["1.2.0"]
+            versions = [row.version for row in conn.execute(TOP_VERSIONS, params)]
+        assert versions == ["1.2.0", "1.1.0", "1.0.0"]
     finally:
         backend.close()

@@ -10,7 +10,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, bindparam, select, text
+from sqlalchemy import Select, bindparam, select, text
 
 from opsml import versioning
 from opsml.backends.sql.tables import CARDS, CardRow
@@ -26,31 +26,29 @@ if TYPE_CHECKING:
 PG_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 
-def _highest_triple_versions() -> Select[Any]:
-    """The versions of a name sharing its highest (major, minor, patch), any status.
+TOP_ROWS = 20
+"""Rows read from the top of a name's versions; more are read only when all share one triple."""
 
-    Built once with bound parameters: constructing the statement costs ten
-    times what SQLite needs to answer it.
-    """
-    same_card = (
-        CardRow.registry_type == bindparam("registry"),
-        CardRow.repository == bindparam("repository"),
-        CardRow.name == bindparam("name"),
-    )
-    top = (
-        select(CardRow.major, CardRow.minor, CardRow.patch)
-        .where(*same_card)
-        .order_by(CardRow.major.desc(), CardRow.minor.desc(), CardRow.patch.desc())
-        .limit(1)
-        .subquery()
-    )
-    triple = and_(
-        CardRow.major == top.c.major, CardRow.minor == top.c.minor, CardRow.patch == top.c.patch
-    )
-    return select(CardRow.version).join(top, triple).where(*same_card)
-
-
-HIGHEST_TRIPLE_VERSIONS = _highest_triple_versions()
+_SAME_CARD = (
+    CardRow.registry_type == bindparam("registry"),
+    CardRow.repository == bindparam("repository"),
+    CardRow.name == bindparam("name"),
+)
+# Built once with bound parameters (building a statement costs more than SQLite needs to
+# answer it), and plain enough that every planner reads ix_cards_versions backwards: a join
+# on the top triple made PostgreSQL loop over every version of the name.
+TOP_VERSIONS = (
+    select(CardRow.major, CardRow.minor, CardRow.patch, CardRow.version)
+    .where(*_SAME_CARD)
+    .order_by(CardRow.major.desc(), CardRow.minor.desc(), CardRow.patch.desc())
+    .limit(TOP_ROWS)
+)
+TRIPLE_VERSIONS = select(CardRow.version).where(
+    *_SAME_CARD,
+    CardRow.major == bindparam("major"),
+    CardRow.minor == bindparam("minor"),
+    CardRow.patch == bindparam("patch"),
+)
 
 
 def now() -> datetime:
@@ -107,7 +105,13 @@ def next_version(conn: Connection, card: CardCreate) -> str:
     not grow with the number of versions a name has.
     """
     same_card = {"registry": card.registry, "repository": card.repository, "name": card.name}
-    existing = conn.execute(HIGHEST_TRIPLE_VERSIONS, same_card).scalars().all()
+    rows = conn.execute(TOP_VERSIONS, same_card).all()
+    top = tuple(rows[0][:3]) if rows else ()
+    if len(rows) == TOP_ROWS and tuple(rows[-1][:3]) == top:  # the triple may have more
+        triple = dict(zip(("major", "minor", "patch"), top, strict=True))
+        existing = list(conn.execute(TRIPLE_VERSIONS, {**same_card, **triple}).scalars())
+    else:
+        existing = [row.version for row in rows if tuple(row[:3]) == top]
     return versioning.next_version(existing, card.version_type)
 
 
