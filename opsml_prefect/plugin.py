@@ -33,6 +33,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -52,16 +53,33 @@ logger = logging.getLogger("opsml_prefect.plugin")
 
 
 def _profile_api_url() -> str | None:
-    """``PREFECT_API_URL`` of the active profile in ``profiles.toml``, read without Prefect."""
+    """``PREFECT_API_URL`` of the active profile in ``profiles.toml``, read without Prefect.
+
+    Asked on every commit: the file is parsed again only when its inode, size
+    or modification time changed (one ``stat`` otherwise).
+    """
     home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
     path = home / "profiles.toml"
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    return _api_url_of_profile(path, version, os.environ.get("PREFECT_PROFILE"))
+
+
+@functools.lru_cache(maxsize=8)
+def _api_url_of_profile(
+    path: Path, version: tuple[int, int, int], profile_name: str | None
+) -> str | None:
+    """The active profile's API URL in ``path`` as it was at ``version`` (the cache key)."""
     try:
         import tomllib
 
         data = tomllib.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    active = os.environ.get("PREFECT_PROFILE") or data.get("active") or "ephemeral"
+    active = profile_name or data.get("active") or "ephemeral"
     profile = (data.get("profiles") or {}).get(active) or {}
     url = profile.get("PREFECT_API_URL")
     return str(url) if url else None

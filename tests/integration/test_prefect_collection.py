@@ -86,6 +86,12 @@ def test_api_configured_from_env_or_profile(
     assert plugin._profile_api_url() == "http://127.0.0.1:4200/api"
     (tmp_path / "profiles.toml").write_text('active = "dev"\n[profiles.dev]\n')
     assert plugin._profile_api_url() is None
+    # parsed once per version of the file: an edit of the same length is seen by its mtime
+    profile = tmp_path / "profiles.toml"
+    for port in ("4200", "4201"):
+        profile.write_text(f'active = "dev"\n[profiles.dev]\nPREFECT_API_URL = "http://h:{port}"\n')
+        os.utime(profile, ns=(0, int(port) * 10**9))
+        assert plugin._profile_api_url() == f"http://h:{port}"
 
 
 # -- events ------------------------------------------------------------------------
