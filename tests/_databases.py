@@ -6,6 +6,8 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 
@@ -40,6 +42,28 @@ def scratch_database(kind: str) -> Iterator[str]:
             else:
                 conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
         admin.dispose()
+
+
+@contextmanager
+def migration_database(kind: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database to migrate: a SQLite file under ``tmp_path``, or a scratch database."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'r.db'}"
+        return
+    with scratch_database(kind) as url:
+        yield url
+
+
+def schema_diff(engine: Any, *names: str) -> list[Any]:
+    """What Alembic finds between ``engine``'s schema and the models, about any of ``names``."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from opsml.backends.sql.tables import Base
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    return [d for d in diff if any(name in repr(d) for name in names)]
 
 
 def clear_tables(url: str) -> None:

@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from opsml.backends.sql.migrate import alembic_config
-from opsml.backends.sql.tables import Base
-from tests.integration.test_alias_migration import _database
+from tests._databases import migration_database, schema_diff
 
 TABLES = ("opsml_upload_sessions", "opsml_upload_files")
 
@@ -17,19 +16,16 @@ TABLES = ("opsml_upload_sessions", "opsml_upload_files")
 @pytest.mark.parametrize("kind", ["sqlite", "postgres", "mariadb"])
 def test_0004_upload_sessions_up_down_up(kind: str, tmp_path: Path) -> None:
     from alembic import command
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
 
-    with _database(kind, tmp_path) as url:
+    with migration_database(kind, tmp_path) as url:
         cfg = alembic_config(url)
         command.upgrade(cfg, "0004_upload_sessions")
         engine = create_engine(url)
         try:
+            assert schema_diff(engine, *TABLES) == []
             with engine.connect() as conn:
                 for table in TABLES:
                     assert inspect(conn).has_table(table)
-                diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-                assert [d for d in diff if any(t in repr(d) for t in TABLES)] == []
                 keys = inspect(conn).get_foreign_keys("opsml_upload_files")
                 assert [k["referred_table"] for k in keys] == ["opsml_upload_sessions"]
             command.downgrade(cfg, "0003_identity")
@@ -62,7 +58,7 @@ def test_session_store_on_each_database(kind: str, tmp_path: Path) -> None:
         files=[ArtifactFile(path="a/b.bin", size=len(data),
                             sha256=hashlib.sha256(data).hexdigest())],
     )  # fmt: skip
-    with _database(kind, tmp_path) as url:
+    with migration_database(kind, tmp_path) as url:
         backend = SqlBackend(url, str(tmp_path / "store"))
         sessions = backend.upload_sessions
         opened = sessions.open(card, "alice")

@@ -3,8 +3,6 @@ the next version of a name is read from the index, not by sorting every version 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,20 +11,10 @@ from sqlalchemy import create_engine, inspect
 from opsml.backends.sql import SqlBackend
 from opsml.backends.sql._rows import TOP_VERSIONS
 from opsml.backends.sql.migrate import alembic_config
-from opsml.backends.sql.tables import Base
 from opsml.schemas import CardCreate
-from tests._databases import scratch_database
+from tests._databases import migration_database, schema_diff
 
 INDEX = "ix_cards_versions"
-
-
-@contextmanager
-def _database(kind: str, tmp_path: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'r.db'}"
-        return
-    with scratch_database(kind) as url:
-        yield url
 
 
 def _indexes(engine: object) -> set[str]:
@@ -37,10 +25,8 @@ def _indexes(engine: object) -> set[str]:
 @pytest.mark.parametrize("kind", ["sqlite", "postgres", "mariadb"])
 def test_0006_adds_the_index_then_down_and_up(kind: str, tmp_path: Path) -> None:
     from alembic import command
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
 
-    with _database(kind, tmp_path) as url:
+    with migration_database(kind, tmp_path) as url:
         cfg = alembic_config(url)
         command.upgrade(cfg, "0005_listing")
         engine = create_engine(url)
@@ -48,9 +34,7 @@ def test_0006_adds_the_index_then_down_and_up(kind: str, tmp_path: Path) -> None
             assert INDEX not in _indexes(engine)
             command.upgrade(cfg, "0006_version_index")
             assert INDEX in _indexes(engine)
-            with engine.connect() as conn:
-                diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-                assert [d for d in diff if INDEX in repr(d)] == []
+            assert schema_diff(engine, INDEX) == []
             command.downgrade(cfg, "0005_listing")
             assert INDEX not in _indexes(engine)
             command.upgrade(cfg, "0006_version_index")
