@@ -28,7 +28,12 @@ from opsml.backends.sql._reserve import MAX_VERSION_ATTEMPTS
 from opsml.backends.sql.backend import SqlBackend
 from opsml.backends.sql.migrate import upgrade_database
 from opsml.errors import BackendUnavailableError, RegistryDatabaseError, VersionConflictError
-from tests._databases import MARIADB_ADMIN_URL, PG_ADMIN_URL, scratch_database
+from tests._databases import (
+    MARIADB_ADMIN_URL,
+    PG_ADMIN_URL,
+    migration_database,
+    scratch_database,
+)
 from tests.conftest import RegistryEnv
 from tests.contract._helpers import run_card
 
@@ -110,20 +115,11 @@ def test_item_14_wrong_password_is_a_login_failure_without_the_password(tmp_path
     assert PASSWORD not in str(error)
 
 
-@contextmanager
-def _database(kind: str, tmp_path: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{(tmp_path / 'registry.db').as_posix()}"
-        return
-    with scratch_database(kind) as url:
-        yield url
-
-
 @pytest.mark.parametrize("kind", ["sqlite", *SERVERS])
 def test_issue_18_failed_migration_says_migration_not_unreachable(
     kind: str, tmp_path: Path
 ) -> None:
-    with _database(kind, tmp_path) as url:
+    with migration_database(kind, tmp_path) as url:
         engine = create_engine(url)
         with engine.begin() as conn:  # a table in the way of the first migration
             conn.execute(text("CREATE TABLE opsml_cards (x INTEGER)"))
