@@ -3,7 +3,9 @@
 One 1 GiB artifact is registered through the server once; then the client downloads it
 ``n`` times (digest verified, renamed into place), each run interleaved with a bare
 loopback download of the same size from the minimal ASGI app, so that both see the same
-machine load. Reports the best and the median of each, and the server's RSS growth.
+machine load. Dirty pages of earlier work are flushed (``sync``) before each pair, so that
+the kernel's write-back of other gigabytes does not land inside a timed download. Reports the
+best and the median of each, and the server's RSS growth.
 
 Example:
     >>> summary([100.0, 300.0, 200.0])
@@ -13,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import time
@@ -54,6 +57,8 @@ def gib_download(url: str, server_pid: int, bare_url: str, work: Path, n: int) -
         public = backend.register_card(card, src)
         (src / "weights.bin").unlink()
         for i in range(n):
+            # earlier workloads' gigabytes are written back now, not during the timed download
+            os.sync()
             bare.append(workloads.machine_http(bare_url, 5, GIB)["http_down_mb_s"])
             dest = work / f"gib-dest-{i}"
             with _proc.RssSampler(server_pid) as sampler:
