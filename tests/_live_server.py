@@ -176,6 +176,20 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             server.log_path.unlink(missing_ok=True)
 
 
+PROD_TOKEN = "prod-token-0123456789abcdef"
+"""The production token of the ``prod_server`` fixture (tests/integration/conftest.py)."""
+
+
+def server_snapshot(server: LiveServer) -> object:
+    """Every card row and stored file of a live server: to check that nothing changed."""
+    from opsml.config import OpsmlSettings
+    from tests.conftest import RegistryEnv
+
+    return RegistryEnv(
+        "http", OpsmlSettings(tracking_uri=server.url), server.db_url, server.storage_root
+    ).snapshot()
+
+
 def http_env(request: pytest.FixtureRequest, tmp_path: Path) -> RegistryEnv:
     """An empty registry behind the session's live server (mode ``http``)."""
     from opsml.config import OpsmlSettings

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests._live_server import LiveServer, running_server
-from tests.integration.promotion_helpers import PROD_TOKEN
+from tests._live_server import PROD_TOKEN, LiveServer, running_server
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +33,7 @@ def staging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
 
 @pytest.fixture(scope="module")
 def prod_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A registry server with ``APP_ENV=production`` and the token ``PROD_TOKEN``."""
+    """A registry server with ``APP_ENV=production`` and ``PROD_TOKEN`` (one per module)."""
     env = {"APP_ENV": "production", "OPSML_PROD_TOKEN": PROD_TOKEN}
     with running_server(tmp_path_factory.mktemp("prod"), env=env) as server:
         yield server

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,20 +9,11 @@ import pytest
 from opsml.backends.http import HttpBackend
 from opsml.errors import PermissionDeniedError
 from opsml.schemas import CardCreate
-from tests._live_server import LiveServer, running_server
-
-TOKEN = "prod-token-alias-0123456789"
-
-
-@pytest.fixture(scope="module")
-def prod_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {"APP_ENV": "production", "OPSML_PROD_TOKEN": TOKEN}
-    with running_server(tmp_path_factory.mktemp("prod-alias"), env=env) as server:
-        yield server
+from tests._live_server import PROD_TOKEN, LiveServer
 
 
 def test_alias_moves_need_the_production_token(prod_server: LiveServer, tmp_path: Path) -> None:
-    writer = HttpBackend(prod_server.url, prod_token=TOKEN)
+    writer = HttpBackend(prod_server.url, prod_token=PROD_TOKEN)
     reader = HttpBackend(prod_server.url)
     wrong = HttpBackend(prod_server.url, prod_token="wrong-token-0123456789")
     try:

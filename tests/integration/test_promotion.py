@@ -14,8 +14,7 @@ from opsml.errors import (
     PermissionDeniedError,
     VersionConflictError,
 )
-from tests._live_server import LiveServer
-from tests.integration.promotion_helpers import PROD_TOKEN, server_snapshot
+from tests._live_server import PROD_TOKEN, LiveServer, server_snapshot
 
 
 def _card(tmp_path: Path, data: bytes, name: str = "promoted") -> RunCard:

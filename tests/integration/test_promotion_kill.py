@@ -21,8 +21,7 @@ import pytest
 from benchmarks.workloads import write_random_file
 from opsml import CardRegistry, RunCard
 from opsml.errors import CardNotFoundError
-from tests._live_server import LiveServer, running_server
-from tests.integration.promotion_helpers import server_snapshot
+from tests._live_server import LiveServer, running_server, server_snapshot
 
 MIB = 1024 * 1024
 

@@ -11,8 +11,7 @@ import pytest
 
 from opsml import CardRegistry, DataCard, ModelCard, RunCard
 from opsml.errors import ArtifactIntegrityError, CardNotFoundError, VersionConflictError
-from tests._live_server import LiveServer
-from tests.integration.promotion_helpers import PROD_TOKEN, server_snapshot
+from tests._live_server import PROD_TOKEN, LiveServer, server_snapshot
 
 
 def _embedded(root: Path, kind: Any) -> CardRegistry:

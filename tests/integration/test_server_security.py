@@ -20,19 +20,9 @@ from opsml.backends.http import HttpBackend
 from opsml.backends.sql import SqlBackend
 from opsml.errors import AuthenticationError, BackendUnavailableError, PermissionDeniedError
 from opsml.schemas import ArtifactFile, CardCreate, CardQuery, CardUpdate
-from tests._live_server import LiveServer, running_server
-from tests.conftest import RegistryEnv
+from tests._live_server import PROD_TOKEN, LiveServer, running_server, server_snapshot
 
 USER, PASSWORD = "ds-team", "correct horse battery staple"
-TOKEN = "prod-token-0123456789abcdef"
-
-
-def _snapshot(server: LiveServer) -> tuple[list[tuple[object, ...]], list[str]]:
-    from opsml.config import OpsmlSettings
-
-    return RegistryEnv(
-        "http", OpsmlSettings(tracking_uri=server.url), server.db_url, server.storage_root
-    ).snapshot()
 
 
 def _card_with_file(tmp_path: Path, size: int = 1000, name: str = "secured") -> CardCreate:
@@ -52,13 +42,6 @@ def _card_with_file(tmp_path: Path, size: int = 1000, name: str = "secured") -> 
 def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     env = {"OPSML_USERNAME": USER, "OPSML_PASSWORD": PASSWORD}
     with running_server(tmp_path_factory.mktemp("auth"), env=env) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def prod_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {"APP_ENV": "production", "OPSML_PROD_TOKEN": TOKEN}
-    with running_server(tmp_path_factory.mktemp("prod"), env=env) as server:
         yield server
 
 
@@ -119,14 +102,14 @@ def test_audit_log_records_the_authenticated_user(auth_server: LiveServer, tmp_p
 def test_production_write_without_token_is_403_and_writes_nothing(
     prod_server: LiveServer, tmp_path: Path, token: str | None, inline: bool
 ) -> None:
-    before = _snapshot(prod_server)
+    before = server_snapshot(prod_server)
     backend = HttpBackend(
         prod_server.url, prod_token=token, inline_limit=8 * 1024 * 1024 if inline else 0
     )
     with pytest.raises(PermissionDeniedError, match="production token"):
         backend.register_card(_card_with_file(tmp_path, 64 * 1024), tmp_path / "src")
     backend.close()
-    assert _snapshot(prod_server) == before
+    assert server_snapshot(prod_server) == before
     staged = [p for p in prod_server.staging_root.rglob("*") if p.is_file()]
     assert staged == []
 
@@ -134,9 +117,9 @@ def test_production_write_without_token_is_403_and_writes_nothing(
 def test_production_reads_need_no_token_writes_need_it(
     prod_server: LiveServer, tmp_path: Path
 ) -> None:
-    writer = HttpBackend(prod_server.url, prod_token=TOKEN)
+    writer = HttpBackend(prod_server.url, prod_token=PROD_TOKEN)
     public = writer.register_card(_card_with_file(tmp_path, name="prod-model"), tmp_path / "src")
-    assert "prod_token='***'" in repr(writer) and TOKEN not in repr(writer)
+    assert "prod_token='***'" in repr(writer) and PROD_TOKEN not in repr(writer)
 
     reader = HttpBackend(prod_server.url)
     assert reader.get_card("run", uid=public.uid).version == public.version
@@ -144,14 +127,14 @@ def test_production_reads_need_no_token_writes_need_it(
     paths = reader.download_artifacts(public, tmp_path / "out")
     assert paths[0].read_bytes() == (tmp_path / "src" / "blob.bin").read_bytes()
 
-    before = _snapshot(prod_server)
+    before = server_snapshot(prod_server)
     with pytest.raises(PermissionDeniedError):
         reader.update_card("run", public.uid, CardUpdate(description="changed"))
     with pytest.raises(PermissionDeniedError):
         reader.delete_card("run", public.uid)
     raw = httpx.put(f"{prod_server.url}/api/v1/uploads/{'0' * 32}/files/x.bin", content=b"x")
     assert raw.status_code == 403
-    assert _snapshot(prod_server) == before
+    assert server_snapshot(prod_server) == before
     assert reader.get_card("run", uid=public.uid).description is None
 
     writer.delete_card("run", public.uid)
