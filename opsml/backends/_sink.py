@@ -72,7 +72,6 @@ class DigestSink:
             self._done = done
             self._wake.notify()
         if self._thread is None and not done:
-            self._buffer = memoryview(bytearray(SINK_BATCH))
             self._thread = threading.Thread(
                 target=self._trail, name="opsml-download-hash", daemon=True
             )
@@ -92,7 +91,7 @@ class DigestSink:
             self._failure = exc
 
     def _hash_upto(self, upto: int) -> None:
-        if len(self._buffer) == 0:
+        if len(self._buffer) == 0:  # first use: one batch, or the whole of a smaller file
             self._buffer = memoryview(bytearray(min(SINK_BATCH, max(upto - self._hashed, 1))))
         while self._hashed < upto:
             want = min(len(self._buffer), upto - self._hashed)

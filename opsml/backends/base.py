@@ -371,6 +371,7 @@ class RegistryBackend(abc.ABC):
             dir=target.parent, prefix=f".{target.name}.", suffix=".part"
         )
         try:
+            # the file object only closes ``fd``: the sink writes and reads it back by number
             with os.fdopen(fd, "r+b", buffering=0), DigestSink(digest, fd) as sink:
                 for chunk in self.iter_artifact(card, item.path):
                     sink.add(chunk)
