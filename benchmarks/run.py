@@ -401,10 +401,11 @@ def mlflow(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> No
 
 
 def machine(sizes: Sizes, work: Path) -> dict[str, float]:
-    """The machine's own limits: one core's SHA-256, a file copy, bare loopback HTTP."""
-    log("machine: SHA-256, file copy, bare loopback HTTP")
+    """The machine's own limits: one core's SHA-256 and Python, a file copy, bare loopback HTTP."""
+    log("machine: SHA-256, Python reference, file copy, bare loopback HTTP")
     out: dict[str, float] = {}
     out.update(median_of([workloads.machine_sha256(min(sizes.big, 512 * 2**20)) for _ in range(3)]))
+    out.update(workloads.machine_python(sizes.healthz // 4))
     src = work / "copy-src.bin"
     workloads.write_random_file(src, sizes.big)
     out.update(median_of([workloads.machine_copy(src, work / "copy-dst.bin") for _ in range(3)]))
@@ -453,6 +454,7 @@ def table(rows: list[Row], limits: dict[str, float]) -> str:
         "machine limits (same run):",
         "  (each transfer row shows its limit beside it, as a share of the limit)",
         f"  SHA-256, one core       {limits.get('sha256_mb_s', 0):,.0f} MB/s",
+        f"  Python reference p50    {limits.get('python_ref_ms', 0):.2f} ms (interpreter-bound)",
         f"  file copy (same size)   {limits.get('copy_mb_s', 0):,.0f} MB/s",
         f"  bare loopback GET p50   {limits.get('http_p50_ms', 0):.3f} ms",
         f"  bare loopback download  {limits.get('http_down_mb_s', 0):,.0f} MB/s",

@@ -133,6 +133,27 @@ def machine_sha256(size: int) -> dict[str, float]:
     return {"sha256_mb_s": done / seconds / MB}
 
 
+def _reference_work() -> int:
+    """A fixed piece of pure-Python work: dicts, strings, calls and the pure-Python JSON encoder."""
+    import json
+
+    rows = [
+        {"name": f"card-{i}", "version": (i % 7, i % 5, i), "tags": {"k": str(i)}}
+        for i in range(300)
+    ]
+    rows.sort(key=lambda row: (row["version"], row["name"]))
+    return len(json.dumps(rows, indent=2))  # ``indent`` selects the pure-Python encoder
+
+
+def machine_python(n: int) -> dict[str, float]:
+    """p50 of :func:`_reference_work` in ms: how fast this machine runs interpreter-bound code.
+
+    The millisecond rows (registration, listing) are interpreter-bound; their
+    budgets are absolute, so a run on a slower machine is read against this line.
+    """
+    return {"python_ref_ms": p50_ms(timed(_reference_work, n, warmup=5))}
+
+
 def write_random_file(path: Path, size: int) -> str:
     """Write ``size`` pseudo-random bytes (4 MiB random blocks, varied) and return the SHA-256."""
     digest = hashlib.sha256()
