@@ -1,14 +1,17 @@
-"""Packaging flow (Scenario 2): turn a registered model into a tested container build context.
+"""Packaging flow (Scenario 2): turn a registered model into a built, started, checked image.
 
 Reads a model-API spec (``flows/model_spec.yaml``), checks it against the
 registry before doing anything (malformed YAML, a missing field, an unknown
 model or version: the run fails at once with a message naming the problem),
-pulls the model with digest checks, assembles the build context (the FastAPI
-app of ``flows/model_api/``, the model files, ``card.json``, pinned
-requirements, a Dockerfile), smoke-tests the API in-process on the card's
-recorded sample input, renders the Kubernetes Deployment and Service with the
-image tagged by the model version, and builds the image when a container engine
-answers (else it prints the build command).
+pulls the model with digest checks, assembles an offline build context (the
+FastAPI app of ``flows/model_api/``, the model files, ``card.json``, the
+serving dependencies as hashed wheels, a Dockerfile), smoke-tests the API
+in-process on the card's recorded sample input (the fast first check), renders
+the Kubernetes Deployment and Service with the image tagged by the model
+version, and, when a container engine answers (docker, podman or buildah),
+builds the image, starts it as its own user, and checks its answers over HTTP
+(else it prints the build command). The return value and the run's artifact
+give the image id, digest and size, and the seconds of each step.
 
 The ``opsml-packaging`` deployment in ``deployments/prefect.yaml`` runs it when
 ``opsml.card.alias_set`` arrives for the alias ``champion`` of the spec's model,
@@ -66,9 +69,15 @@ def check_spec(
 
 
 @task(**_PLAIN)
-def assemble_context(spec: steps.ModelApiSpec, spec_dir: str, model_dir: str, out_dir: str) -> str:
-    """Task form of `flows.model_packaging.assemble_context`."""
-    return str(steps.assemble_context(spec, spec_dir, model_dir, out_dir))
+def assemble_context(
+    spec: steps.ModelApiSpec,
+    spec_dir: str,
+    model_dir: str,
+    out_dir: str,
+    base_image: str | None = None,
+) -> str:
+    """Task form of `flows.model_packaging.assemble_context` (wheels included)."""
+    return str(steps.assemble_context(spec, spec_dir, model_dir, out_dir, base_image=base_image))
 
 
 @task(**_PLAIN)
@@ -84,12 +93,14 @@ def render_manifests(spec: steps.ModelApiSpec, model_dir: str, out_dir: str) -> 
 
 
 @task(**_PLAIN)
-def build_image(context: str, image: str, build: bool = True) -> dict[str, Any]:
-    """Build the image when an engine answers and ``build``; else return the command."""
-    if not build:
-        command = " ".join(steps.build_command(context, image))
-        return {"built": False, "image": image, "command": command}
-    return steps.build_image(context, image)
+def build_image(
+    context: str, image: str, out_dir: str, build: bool = True, engine: str | None = None
+) -> dict[str, Any]:
+    """Build, start and check the image when an engine answers and ``build``; else the command.
+
+    See `flows.model_packaging.image_step`.
+    """
+    return steps.image_step(context, image, out_dir, build=build, engine=engine)
 
 
 def _holds(model_dir: str | None, uid: str) -> bool:
@@ -129,6 +140,7 @@ def _publish(
     image: str,
     built: dict[str, Any],
     smoke: dict[str, Any],
+    timings: dict[str, float],
 ) -> None:
     """The run's markdown artifact: what was packaged and where it is."""
     create_markdown_artifact(
@@ -144,12 +156,27 @@ def _publish(
                 f"| build context | `{context}` |",
                 *[f"| manifest | `{m}` |" for m in manifests],
                 f"| image | `{image}` ({'built' if built['built'] else 'not built'}) |",
+                *_image_rows(built),
                 f"| smoke test | predictions `{smoke['predictions']}` = card sample output |",
+                f"| seconds per step | {', '.join(f'{k} {v}' for k, v in timings.items())} |",
                 "",
                 f"Build: `{built['command']}`",
             ]
         ),
     )
+
+
+def _image_rows(built: dict[str, Any]) -> list[str]:
+    if not built["built"]:
+        return []
+    check = built["check"]
+    return [
+        f"| image id / digest | `{built['image_id']}` / `{built['digest']}` |",
+        f"| image size | {built['size_mb']} MB ({built['engine']}) |",
+        f"| started as | user `{built['user']}` with {check['started_with']} |",
+        f"| HTTP check | `{check['predictions']}` = card sample output; "
+        f"{check['refused']} bad requests got 422 |",
+    ]
 
 
 @flow(name="opsml-packaging", log_prints=True)
@@ -160,8 +187,9 @@ def packaging(
     build: bool = True,
     model_dir: str | None = None,
     credentials: OpsmlCredentials | str | None = None,
+    base_image: str | None = None,
 ) -> dict[str, Any]:
-    """Package the model a spec names: pull, assemble, smoke-test, render manifests, build.
+    """Package the model a spec names: pull, assemble, smoke-test, render, build, start, check.
 
     Args:
         spec_path: the model-API spec file.
@@ -169,15 +197,20 @@ def packaging(
             passes the version of the ``opsml.card.alias_set`` event).
         output_dir: where ``model/``, ``context/`` and ``k8s/`` are written
             (one sub-folder per model version).
-        build: try to build the image (only when ``docker info`` answers).
+        build: build the image when a container engine answers (the spec's
+            ``api.engine``, ``$OPSML_CONTAINER_ENGINE``, else docker, podman, buildah),
+            then start it as its user and check its answers over HTTP.
         model_dir: a folder where the deployment's ``pull_model`` step already put a
             model; used when its ``card.json`` is the resolved version, else ignored.
         credentials: an ``OpsmlCredentials`` block or the name of a saved one
             (what the deployments pass); default the environment.
+        base_image: overrides the spec's ``api.base_image`` (default
+            ``python:<card's x.y>-slim``).
 
     Returns:
         ``version``, ``uid``, ``context``, ``manifests``, ``image``, ``built``,
-        ``command``, ``smoke_test`` and ``timings``.
+        ``command``, ``smoke_test`` and ``timings`` (seconds per step); when built,
+        also ``image_id``, ``digest``, ``size_mb``, ``engine`` and ``check``.
 
     Example:
         >>> packaging(spec_path="flows/model_spec.yaml", version="1.0.0")  # doctest: +SKIP
@@ -185,20 +218,39 @@ def packaging(
     """
     logger = get_run_logger()
     credentials = as_credentials(credentials)  # a block name loads the saved block
-    started = time.perf_counter()
+    clock = _Clock()
     checked = check_spec(spec_path, version, credentials)
     spec: steps.ModelApiSpec = checked["spec"]
+    clock.lap("check_spec")
     out = Path(output_dir) / f"{spec.model.name}-{steps.image_tag(checked['version'])}"
     model_dir = _model_folder(model_dir, spec, checked, out, credentials)
-    context = assemble_context(spec, str(Path(spec_path).resolve().parent), model_dir, str(out))
+    clock.lap("pull")
+    spec_dir = str(Path(spec_path).resolve().parent)
+    context = assemble_context(spec, spec_dir, model_dir, str(out), base_image)
+    clock.lap("context")
     smoke = smoke_test(context)
+    clock.lap("smoke_test")
     manifests = render_manifests(spec, model_dir, str(out))
+    clock.lap("manifests")
     image = f"{spec.api.image}:{steps.image_tag(checked['version'])}"
-    built = build_image(context, image, build)
-    if not built["built"]:
-        print(f"No container engine answered; build the image with:\n  {built['command']}")
-    _publish(spec, checked, context, manifests, image, built, smoke)
-    seconds = round(time.perf_counter() - started, 3)
+    built = build_image(context, image, str(out), build, spec.api.engine)
+    if built["built"]:
+        clock.timings.update(built.pop("timings"))
+        logger.info(
+            "image %s (%s MB, %s) answered over HTTP when started with %s",
+            image,
+            built["size_mb"],
+            built["digest"],
+            built["check"]["started_with"],
+        )
+    else:
+        clock.lap("image")
+        print(
+            "No container engine answered (install podman or buildah: "
+            f"apt-get install podman); build the image with:\n  {built['command']}"
+        )
+    _publish(spec, checked, context, manifests, image, built, smoke, clock.timings)
+    seconds = clock.total()
     logger.info(
         "packaged %s v%s in %.3f s: %s", spec.model.name, checked["version"], seconds, context
     )
@@ -210,8 +262,24 @@ def packaging(
         "manifests": manifests,
         "smoke_test": smoke,
         **built,
-        "timings": {"flow_seconds": seconds},
+        "timings": {**clock.timings, "flow_seconds": seconds},
     }
+
+
+class _Clock:
+    """Seconds per step, in order."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.timings[step] = round(now - self.last, 3)
+        self.last = now
+
+    def total(self) -> float:
+        return round(time.perf_counter() - self.started, 3)
 
 
 def _main() -> None:
@@ -220,10 +288,15 @@ def _main() -> None:
     parser.add_argument("--version", default=None)
     parser.add_argument("--out", default="build")
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--base-image", default=None)
     args = parser.parse_args()
     print(
         packaging(
-            spec_path=args.spec, version=args.version, output_dir=args.out, build=not args.no_build
+            spec_path=args.spec,
+            version=args.version,
+            output_dir=args.out,
+            build=not args.no_build,
+            base_image=args.base_image,
         )
     )
 

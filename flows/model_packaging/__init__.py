@@ -10,7 +10,13 @@ module per job:
 - :mod:`~flows.model_packaging.context`: the build context;
 - :mod:`~flows.model_packaging.smoke`: the smoke test;
 - :mod:`~flows.model_packaging.manifests`: the Kubernetes manifests;
-- :mod:`~flows.model_packaging.image`: the image build;
+- :mod:`~flows.model_packaging.requirements`: what the image installs (follows the card);
+- :mod:`~flows.model_packaging.wheels`: those dependencies as hashed wheels in the context;
+- :mod:`~flows.model_packaging.engine`: docker, podman or buildah, and their commands;
+- :mod:`~flows.model_packaging.debian_base`: a base image from Debian's packages (mmdebstrap);
+- :mod:`~flows.model_packaging.image`: the image build and what the engine says of it;
+- :mod:`~flows.model_packaging.container`: the image started as its user, and stopped;
+- :mod:`~flows.model_packaging.image_check`: build, labels, start, check over HTTP;
 - :mod:`~flows.model_packaging.cli`: every step after the pull, for CI
   (``python -m flows.model_packaging``, run by ``flows/ci_package.sh``).
 
@@ -25,10 +31,24 @@ Example:
 
 from __future__ import annotations
 
-from flows.model_packaging.context import DEFAULT_API_CODE, assemble_context, not_readable_by_all
-from flows.model_packaging.image import build_command, build_image, container_engine
+from flows.model_packaging.context import (
+    DEFAULT_API_CODE,
+    assemble_context,
+    base_image_for,
+    not_readable_by_all,
+)
+from flows.model_packaging.debian_base import BaseImageError, DebianBase
+from flows.model_packaging.engine import ENGINES, Engine, find_engine
+from flows.model_packaging.image import (
+    ImageInfo,
+    PackagingError,
+    build_command,
+    build_image,
+    inspect_image,
+)
+from flows.model_packaging.image_check import build_and_check, check_image, image_step
 from flows.model_packaging.manifests import k8s_name, render_manifests
-from flows.model_packaging.smoke import SmokeTestError, smoke_test
+from flows.model_packaging.smoke import SmokeTestError, check_answers, smoke_test
 from flows.model_packaging.spec import (
     ApiSpec,
     DeploySpec,
@@ -41,21 +61,36 @@ from flows.model_packaging.spec import (
     read_card,
     resolve_model,
 )
+from flows.model_packaging.wheels import WheelError, WheelTarget, vendor_wheels
 
 __all__ = [
     "DEFAULT_API_CODE",
+    "ENGINES",
     "ApiSpec",
+    "BaseImageError",
+    "DebianBase",
     "DeploySpec",
+    "Engine",
+    "ImageInfo",
     "ModelApiSpec",
     "ModelRef",
+    "PackagingError",
     "Resources",
     "SmokeTestError",
     "SpecError",
+    "WheelError",
+    "WheelTarget",
     "assemble_context",
+    "base_image_for",
+    "build_and_check",
     "build_command",
     "build_image",
-    "container_engine",
+    "check_answers",
+    "check_image",
+    "find_engine",
+    "image_step",
     "image_tag",
+    "inspect_image",
     "k8s_name",
     "load_spec",
     "not_readable_by_all",
@@ -63,4 +98,5 @@ __all__ = [
     "render_manifests",
     "resolve_model",
     "smoke_test",
+    "vendor_wheels",
 ]

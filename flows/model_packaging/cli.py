@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from flows.model_packaging.context import assemble_context
-from flows.model_packaging.image import build_command, build_image
+from flows.model_packaging.debian_base import DebianBase
+from flows.model_packaging.engine import find_engine
+from flows.model_packaging.image_check import image_step
 from flows.model_packaging.manifests import render_manifests
 from flows.model_packaging.smoke import smoke_test
 from flows.model_packaging.spec import SpecError, image_tag, load_spec, read_card
@@ -30,7 +32,12 @@ __all__ = ["main", "package"]
 
 
 def package(
-    spec_path: str | Path, model_dir: str | Path, out_dir: str | Path, *, build: bool = True
+    spec_path: str | Path,
+    model_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    build: bool = True,
+    base_image: str | None = None,
 ) -> dict[str, Any]:
     """Every step after the pull, for a model already pulled into ``model_dir``.
 
@@ -45,15 +52,13 @@ def package(
             f"{model_dir} holds {card['repository']}/{card['name']}, the spec names "
             f"{spec.model.repository}/{spec.model.name}"
         )
-    context = assemble_context(spec, Path(spec_path).parent, model_dir, out_dir)
+    context = assemble_context(
+        spec, Path(spec_path).parent, model_dir, out_dir, base_image=base_image
+    )
     smoke = smoke_test(context)
     manifests = render_manifests(spec, card, out_dir)
     image = f"{spec.api.image}:{image_tag(card['version'])}"
-    result = (
-        build_image(context, image)
-        if build
-        else {"built": False, "image": image, "command": " ".join(build_command(context, image))}
-    )
+    result = image_step(context, image, out_dir, build=build, engine=spec.api.engine)
     return {
         "context": str(context),
         "manifests": [str(p) for p in manifests],
@@ -86,8 +91,22 @@ def main(argv: list[str] | None = None) -> int:
     pkg.add_argument("--model-dir", required=True)
     pkg.add_argument("--out", default="build")
     pkg.add_argument("--no-build", action="store_true", help="never run the container engine")
+    pkg.add_argument("--base-image", default=None, help="overrides the spec's api.base_image")
+    base = sub.add_parser(
+        "base", help="make the Debian base image (mmdebstrap) and print its reference"
+    )
+    base.add_argument("--engine", default=None, help="docker, podman or buildah")
     args = parser.parse_args(argv)
     try:
+        if args.command == "base":
+            engine = find_engine(args.engine)
+            if engine is None:
+                print(
+                    "error: no container engine answers (docker, podman, buildah)", file=sys.stderr
+                )
+                return 1
+            print(DebianBase().ensure(engine))
+            return 0
         if args.command == "env":
             spec = load_spec(args.spec)
             version = "" if spec.model.version == "latest" else spec.model.version
@@ -99,7 +118,13 @@ def main(argv: list[str] | None = None) -> int:
             ):
                 print(f"{key}={shlex.quote(value)}")
             return 0
-        result = package(args.spec, args.model_dir, args.out, build=not args.no_build)
+        result = package(
+            args.spec,
+            args.model_dir,
+            args.out,
+            build=not args.no_build,
+            base_image=args.base_image,
+        )
     except OpsmlError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1

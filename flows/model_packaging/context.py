@@ -1,4 +1,4 @@
-"""The container build context: API code, model files, ``card.json``, pins, Dockerfile.
+"""The container build context: API code, model files, ``card.json``, wheels, Dockerfile.
 
 Every file of the context is made readable by everyone (folders searchable): the
 Dockerfile copies them and runs the API as an unprivileged user (``USER 10001``).
@@ -11,7 +11,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib.metadata
 import shutil
 import stat
 import string
@@ -19,53 +18,68 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from flows.model_packaging.requirements import serving_requirements
 from flows.model_packaging.spec import ModelApiSpec, SpecError, read_card
+from flows.model_packaging.wheels import WheelTarget, vendor_wheels
 
-__all__ = ["DEFAULT_API_CODE", "assemble_context", "not_readable_by_all", "pinned_requirements"]
+__all__ = [
+    "DEFAULT_API_CODE",
+    "assemble_context",
+    "base_image_for",
+    "card_python",
+    "not_readable_by_all",
+]
 
 DEFAULT_API_CODE = Path(__file__).resolve().parent.parent / "model_api"
 
-# The model's own libraries: pinned to the versions recorded on its card.
-_CARD_PINNED = {"scikit-learn": "sklearn", "skops": "skops", "numpy": "numpy"}
 
-
-def pinned_requirements(template: Path, card: dict[str, Any]) -> str:
-    r"""Pin every requirement: the model's libraries to its card, the rest to the tested ones.
+def card_python(card: dict[str, Any]) -> str:
+    """The Python ``major.minor`` the card's model was saved with (else this one's).
 
     Example:
-        >>> pinned_requirements(DEFAULT_API_CODE / "requirements.txt", card)  # doctest: +SKIP
-        'fastapi==0.115.0\n...'
+        >>> card_python({"metadata": {"model": {"library_versions": {"python": "3.11.7"}}}})
+        '3.11'
 
     """
-    recorded = card.get("metadata", {}).get("model", {}).get("library_versions", {})
-    lines = []
-    for raw in template.read_text().splitlines():
-        name = raw.split("#", 1)[0].strip()
-        if not name:
-            continue
-        if any(op in name for op in "=<>~!@ "):
-            lines.append(name)  # already pinned by the author
-            continue
-        version = recorded.get(_CARD_PINNED.get(name, ""))
-        if version is None:
-            try:
-                version = importlib.metadata.version(name)
-            except importlib.metadata.PackageNotFoundError:
-                version = None
-        lines.append(f"{name}=={version}" if version else name)
-    return "\n".join(lines) + "\n"
+    recorded = card.get("metadata", {}).get("model", {}).get("library_versions", {}).get("python")
+    python = recorded or f"{sys.version_info.major}.{sys.version_info.minor}"
+    return ".".join(str(python).split(".")[:2])
+
+
+def base_image_for(spec: ModelApiSpec, card: dict[str, Any], override: str | None = None) -> str:
+    """``override``, else the spec's ``api.base_image``, else ``python:<card's x.y>-slim``.
+
+    Example:
+        >>> base_image_for(spec, {"metadata": {}}, "localhost/base:1")  # doctest: +SKIP
+        'localhost/base:1'
+
+    """
+    return override or spec.api.base_image or f"python:{card_python(card)}-slim"
 
 
 def assemble_context(
-    spec: ModelApiSpec, spec_dir: str | Path, model_dir: str | Path, out_dir: str | Path
+    spec: ModelApiSpec,
+    spec_dir: str | Path,
+    model_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    base_image: str | None = None,
+    wheel_cache: str | Path | None = None,
 ) -> Path:
-    """Write the container build context: API code, model files, ``card.json``, pins, Dockerfile.
+    """Write the container build context: API code, model files, ``card.json``, wheels, Dockerfile.
+
+    The wheels of the API's and the model's dependencies go to ``wheels/``,
+    hashed in ``requirements.txt`` (``requirements.in`` keeps the top-level
+    pins), so that the image builds with no network.
 
     Args:
         spec: the validated spec.
         spec_dir: folder of the spec file (``api.code`` is relative to it).
         model_dir: the pulled model (files and ``card.json``).
         out_dir: where to write; the context goes to ``out_dir/context``.
+        base_image: overrides the spec's ``api.base_image`` (see :func:`base_image_for`).
+        wheel_cache: wheel cache folder (default ``$OPSML_WHEEL_CACHE`` or
+            ``~/.cache/opsml/wheels``).
 
     Returns:
         The context folder.
@@ -94,26 +108,27 @@ def assemble_context(
     template = code / "requirements.txt"
     if not template.is_file():
         template = DEFAULT_API_CODE / "requirements.txt"
-    (context / "requirements.txt").write_text(pinned_requirements(template, card))
-    (context / "Dockerfile").write_text(_dockerfile(code, spec, card))
-    (context / ".dockerignore").write_text("__pycache__/\n*.pyc\n")
+    vendor_wheels(
+        serving_requirements(template, card),
+        context,
+        WheelTarget(python=card_python(card)),
+        wheel_cache,
+    )
+    base = base_image_for(spec, card, base_image)
+    (context / "Dockerfile").write_text(_dockerfile(code, spec, card, base))
+    (context / ".dockerignore").write_text("__pycache__/\n*.pyc\nrequirements.in\n")
     _make_readable_by_all(context)
     return context
 
 
-def _dockerfile(code: Path, spec: ModelApiSpec, card: dict[str, Any]) -> str:
+def _dockerfile(code: Path, spec: ModelApiSpec, card: dict[str, Any], base: str) -> str:
     """The API's ``Dockerfile.template`` (or the example's) filled in for this model."""
     dockerfile = code / "Dockerfile.template"
     if not dockerfile.is_file():
         dockerfile = DEFAULT_API_CODE / "Dockerfile.template"
-    python = (
-        card.get("metadata", {})
-        .get("model", {})
-        .get("library_versions", {})
-        .get("python", f"{sys.version_info.major}.{sys.version_info.minor}")
-    )
     return string.Template(dockerfile.read_text()).substitute(
-        python_version=".".join(str(python).split(".")[:2]),
+        base_image=base,
+        python_version=card_python(card),
         port=spec.api.port,
         model_name=card["name"],
         model_repository=card["repository"],

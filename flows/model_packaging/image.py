@@ -1,4 +1,7 @@
-"""The image: build it when a container engine answers, else say the command.
+"""The image: build it with the chosen engine, and read back what was built.
+
+Every failure is a :class:`PackagingError`: one line naming the step, the
+image and the tail of the engine's log, and the build folder is kept.
 
 Example:
     >>> build_command("build/context", "example.com/iris-api:1.0.0")[:2]
@@ -8,32 +11,65 @@ Example:
 
 from __future__ import annotations
 
-import shutil
+import json
 import subprocess
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["build_command", "build_image", "container_engine"]
+from flows.model_packaging.engine import Engine
+from opsml.errors import OpsmlError
+
+__all__ = [
+    "ImageInfo",
+    "PackagingError",
+    "build_command",
+    "build_image",
+    "inspect_image",
+    "log_tail",
+]
 
 
-def container_engine() -> str | None:
-    """``docker`` or ``podman`` when its daemon answers ``info``, else ``None``.
+class PackagingError(OpsmlError):
+    """A packaging step failed: the message names the step, the image and the log's tail.
 
     Example:
-        >>> container_engine() in (None, "docker", "podman")
-        True
+        >>> str(PackagingError("build", "iris-api:1.0.0", "exit 1", "no such image", "build/x"))
+        'build of iris-api:1.0.0 failed: exit 1 | log: no such image | build folder kept: build/x'
 
     """
-    for engine in ("docker", "podman"):
-        if shutil.which(engine) is None:
-            continue
-        try:
-            done = subprocess.run([engine, "info"], capture_output=True, timeout=20, check=False)
-        except (OSError, subprocess.SubprocessError):
-            continue
-        if done.returncode == 0:
-            return engine
-    return None
+
+    code = "packaging_failed"
+
+    def __init__(
+        self, step: str, image: str, reason: str, log: str = "", folder: str | Path = ""
+    ) -> None:
+        self.step, self.image, self.reason, self.log, self.folder = (
+            step,
+            image,
+            reason,
+            log,
+            str(folder),
+        )
+        parts = [f"{step} of {image} failed: {reason}"]
+        if log:
+            parts.append(f"log: {log}")
+        if folder:
+            parts.append(f"build folder kept: {folder}")
+        super().__init__(" | ".join(parts))
+
+
+def log_tail(text: str, lines: int = 8) -> str:
+    r"""The last non-empty ``lines`` of ``text`` on one line.
+
+    Example:
+        >>> log_tail("a\n\nb\nc\n", lines=2)
+        'b / c'
+
+    """
+    kept = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return " / ".join(kept[-lines:])
 
 
 def build_command(context: str | Path, image: str, engine: str = "docker") -> list[str]:
@@ -41,26 +77,116 @@ def build_command(context: str | Path, image: str, engine: str = "docker") -> li
 
     Example:
         >>> build_command("build/context", "example.com/iris-api:1.0.0")
-        ['docker', 'build', '-t', 'example.com/iris-api:1.0.0', 'build/context']
+        ['docker', 'build', '--tag', 'example.com/iris-api:1.0.0', 'build/context']
 
     """
-    return [engine, "build", "-t", image, str(context)]
+    return Engine(engine).build_command(context, image)  # type: ignore[arg-type]
 
 
-def build_image(context: str | Path, image: str) -> dict[str, Any]:
-    """Build the image when a container engine answers; else return the command to run.
-
-    Returns:
-        ``built`` (bool), ``image``, ``command`` (the build command as a string).
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the engine says of a built image.
 
     Example:
-        >>> build_image("build/context", "example.com/iris-api:1.0.0")  # doctest: +SKIP
-        {'built': False, 'image': ..., 'command': 'docker build -t ...'}
+        >>> ImageInfo(reference="a:1", id="sha256:0", digest="", size=1).user
+        ''
 
     """
-    engine = container_engine()
-    command = build_command(context, image, engine or "docker")
-    if engine is None:
-        return {"built": False, "image": image, "command": " ".join(command)}
-    subprocess.run(command, check=True)
-    return {"built": True, "image": image, "command": " ".join(command)}
+
+    reference: str
+    id: str
+    digest: str
+    size: int
+    user: str = ""
+    command: list[str] = field(default_factory=list)
+    workdir: str = ""
+    env: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields the flow returns (no environment)."""
+        return {
+            "image": self.reference,
+            "image_id": self.id,
+            "digest": self.digest,
+            "size_bytes": self.size,
+            "size_mb": round(self.size / 1e6, 1),
+            "user": self.user,
+            "labels": self.labels,
+        }
+
+
+def _buildah_size(image: str) -> int:
+    done = subprocess.run(
+        ["buildah", "images", "--json", image], capture_output=True, text=True, check=False
+    )
+    rows = json.loads(done.stdout or "[]") if done.returncode == 0 else []
+    return int(rows[0].get("size", 0)) if rows else 0
+
+
+def inspect_image(engine: Engine, image: str) -> ImageInfo:
+    """Id, digest, size, ``USER``, command, working directory and labels of ``image``.
+
+    Example:
+        >>> inspect_image(Engine("podman"), "iris-api:1.0.0").user  # doctest: +SKIP
+        '10001'
+
+    """
+    done = subprocess.run(
+        engine.inspect_command(image), capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise PackagingError("inspect", image, "the engine does not know it", log_tail(done.stderr))
+    data = json.loads(done.stdout)
+    if engine.name == "buildah":
+        config = data.get("OCIv1", {}).get("config", {})
+        ident, digest, size = data.get("FromImageID", ""), data.get("FromImageDigest", ""), 0
+        size = _buildah_size(image)
+    else:
+        data = data[0]
+        config = data.get("Config") or {}
+        ident, size = data.get("Id", ""), int(data.get("Size", 0))
+        digest = data.get("Digest") or next(iter(data.get("RepoDigests") or []), "") or ident
+        digest = digest.split("@")[-1]
+    return ImageInfo(
+        reference=image,
+        id=ident if ident.startswith("sha256:") else f"sha256:{ident}",
+        digest=digest,
+        size=size,
+        user=str(config.get("User") or ""),
+        command=[*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])],
+        workdir=str(config.get("WorkingDir") or ""),
+        env=list(config.get("Env") or []),
+        labels=dict(config.get("Labels") or {}),
+    )
+
+
+def build_image(engine: Engine, context: str | Path, image: str, folder: str | Path) -> ImageInfo:
+    """Build ``image`` from ``context`` with ``engine``; the build log goes to ``folder``.
+
+    Raises:
+        PackagingError: the build failed (the message has the log's tail).
+
+    Example:
+        >>> podman = Engine("podman")
+        >>> build_image(podman, "build/context", "iris-api:1.0.0", "build")  # doctest: +SKIP
+        ImageInfo(reference='iris-api:1.0.0', id='sha256:…', size=402000000, …)
+
+    """
+    log = Path(folder) / "image-build.log"
+    command = engine.build_command(context, image)
+    started = time.perf_counter()
+    with log.open("w") as stream:
+        stream.write("$ " + " ".join(command) + "\n")
+        stream.flush()
+        done = subprocess.run(command, stdout=stream, stderr=subprocess.STDOUT, check=False)
+    if done.returncode != 0:
+        raise PackagingError(
+            "build",
+            image,
+            f"`{engine.name} build` exited {done.returncode} after "
+            f"{time.perf_counter() - started:.0f} s",
+            log_tail(log.read_text(errors="replace")),
+            folder,
+        )
+    return inspect_image(engine, image)

@@ -20,7 +20,7 @@ from flows.model_packaging.context import not_readable_by_all
 from flows.model_packaging.spec import read_card
 from opsml.errors import OpsmlError
 
-__all__ = ["SmokeTestError", "bad_requests", "smoke_test"]
+__all__ = ["SmokeTestError", "bad_requests", "check_answers", "smoke_test"]
 
 
 class SmokeTestError(OpsmlError):
@@ -121,8 +121,7 @@ def smoke_test(context: str | Path) -> dict[str, Any]:
 
     context = Path(context)
     _check_readable(context)
-    signature = _signature(read_card(context / "model"))
-    sample, expected = signature["sample_input"], signature["sample_output"]
+    card = read_card(context / "model")
     name = f"opsml_model_api_{uuid.uuid4().hex}"
     module_spec = importlib.util.spec_from_file_location(name, context / "app.py")
     if module_spec is None or module_spec.loader is None:
@@ -133,24 +132,46 @@ def smoke_test(context: str | Path) -> dict[str, Any]:
     try:
         module_spec.loader.exec_module(module)
         with TestClient(module.create_app(context / "model")) as client:
-            if client.get("/readyz").status_code != 200:
-                raise SmokeTestError("the model API is not ready after start-up")
-            response = client.post("/predict", json={"inputs": sample})
-            refused = _check_refusals(client, sample, signature) if response.is_success else 0
+            answers = check_answers(client, card)
     except SmokeTestError:
         raise
     except Exception as exc:
         raise SmokeTestError(f"the model API failed to start or answer: {exc!r}") from exc
     finally:
         sys.modules.pop(name, None)
+    return {**answers, "seconds": round(time.perf_counter() - start, 3)}
+
+
+def check_answers(client: Any, card: dict[str, Any]) -> dict[str, Any]:
+    """The model API behind ``client`` answers the card's sample and refuses bad requests.
+
+    ``client`` is an ``httpx.Client`` on the API (FastAPI's ``TestClient`` in
+    process, or a client on a started image's URL): ``/readyz`` must be 200,
+    ``POST /predict`` of the sample input must return the sample output, and
+    each of :func:`bad_requests` must get a 422 naming its field.
+
+    Returns:
+        ``predictions``, ``expected`` and ``refused`` (bad requests checked).
+
+    Raises:
+        SmokeTestError: naming what the API answered instead.
+
+    Example:
+        >>> with httpx.Client(base_url="http://127.0.0.1:8000") as client:  # doctest: +SKIP
+        ...     check_answers(client, read_card("build/context/model"))["refused"]
+        2
+
+    """
+    signature = _signature(card)
+    sample, expected = signature["sample_input"], signature["sample_output"]
+    ready = client.get("/readyz")
+    if ready.status_code != 200:
+        raise SmokeTestError(f"the model API is not ready after start-up: {ready.text}")
+    response = client.post("/predict", json={"inputs": sample})
     if response.status_code != 200:
         raise SmokeTestError(f"POST /predict answered {response.status_code}: {response.text}")
     predictions = response.json()["predictions"]
     if not _same(predictions, expected):
         raise SmokeTestError(f"POST /predict answered {predictions}, the card recorded {expected}")
-    return {
-        "predictions": predictions,
-        "expected": expected,
-        "refused": refused,
-        "seconds": round(time.perf_counter() - start, 3),
-    }
+    refused = _check_refusals(client, sample, signature)
+    return {"predictions": predictions, "expected": expected, "refused": refused}

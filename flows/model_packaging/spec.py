@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -41,6 +41,10 @@ __all__ = [
 ]
 
 _IMAGE_RE = re.compile(r"^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
+_REFERENCE_RE = re.compile(
+    r"^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
+)
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -85,6 +89,26 @@ class ApiSpec(_Strict):
     code: str = Field(default="model_api", description="API code folder, relative to the spec.")
     image: str = Field(description="Image name without tag; the tag is the model version.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
+    base_image: str | None = Field(
+        default=None,
+        description="Image to build FROM (a digest pin allowed); default "
+        "python:<the card's Python major.minor>-slim.",
+    )
+    engine: Literal["docker", "podman", "buildah"] | None = Field(
+        default=None,
+        description="Container engine; default $OPSML_CONTAINER_ENGINE, else the first of "
+        "docker, podman, buildah that answers.",
+    )
+
+    @field_validator("base_image")
+    @classmethod
+    def _image_reference(cls, value: str | None) -> str | None:
+        if value is not None and not _REFERENCE_RE.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not an image reference (name[:tag][@sha256:<64 hex>], "
+                "e.g. python:3.11-slim)"
+            )
+        return value
 
     @field_validator("image")
     @classmethod

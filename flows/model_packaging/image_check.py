@@ -1,0 +1,130 @@
+"""Build the serving image, start it as its user and check it over HTTP, timing each step.
+
+The check after the build: the image's labels name the card's uid and
+version; its own command, started as its ``USER``, answers ``/healthz``; the
+card's sample input gets the card's sample output; each bad request gets a
+422; ``/metadata`` names the card's uid. Then the container is stopped.
+
+Example:
+    >>> podman = Engine("podman")
+    >>> build_and_check(podman, "build/x/context", "iris-api:1.0.0", "build/x")  # doctest: +SKIP
+    {'image': 'iris-api:1.0.0', 'digest': 'sha256:…', 'size_mb': 402.1, 'started_with': …}
+
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from flows.model_packaging.container import running
+from flows.model_packaging.engine import Engine, find_engine
+from flows.model_packaging.image import ImageInfo, PackagingError, build_image
+from flows.model_packaging.smoke import SmokeTestError, check_answers
+from flows.model_packaging.spec import read_card
+
+__all__ = ["build_and_check", "check_image", "check_labels", "image_step"]
+
+
+def check_labels(info: ImageInfo, card: dict[str, Any], folder: str | Path = "") -> None:
+    """The image's ``ai.opsml.model.*`` labels name the card's uid and version.
+
+    Example:
+        >>> info = ImageInfo("a:1", "sha256:0", "", 1, labels={
+        ...     "ai.opsml.model.uid": "u", "ai.opsml.model.version": "1.0.0"})
+        >>> check_labels(info, {"uid": "u", "version": "1.0.0"})
+
+    """
+    wanted = {"ai.opsml.model.uid": card["uid"], "ai.opsml.model.version": card["version"]}
+    wrong = {k: info.labels.get(k) for k, v in wanted.items() if info.labels.get(k) != v}
+    if wrong:
+        raise PackagingError(
+            "label check", info.reference, f"labels {wrong} should be {wanted}", folder=folder
+        )
+
+
+def check_image(
+    engine: Engine, info: ImageInfo, card: dict[str, Any], folder: str | Path
+) -> dict[str, Any]:
+    """Start the image, check its answers over HTTP, stop it.
+
+    Returns:
+        ``started_with`` (``podman run`` or ``buildah run``), ``healthy_seconds``,
+        ``predictions`` and ``refused``.
+
+    Raises:
+        PackagingError: it did not start, or answered something else (with the log's tail).
+
+    """
+    import httpx
+
+    started = time.perf_counter()
+    with running(engine, info, folder) as (url, how):
+        healthy = time.perf_counter() - started
+        try:
+            with httpx.Client(base_url=url, timeout=30) as client:
+                answers = check_answers(client, card)
+                metadata = client.get("/metadata").json()
+        except SmokeTestError as exc:
+            raise PackagingError("HTTP check", info.reference, exc.message, folder=folder) from exc
+        if metadata.get("uid") != card["uid"]:
+            raise PackagingError(
+                "HTTP check",
+                info.reference,
+                f"/metadata names uid {metadata.get('uid')!r}, the card is {card['uid']!r}",
+                folder=folder,
+            )
+    return {"started_with": how, "healthy_seconds": round(healthy, 2), **answers}
+
+
+def build_and_check(
+    engine: Engine, context: str | Path, image: str, folder: str | Path
+) -> dict[str, Any]:
+    """Build ``image`` from ``context``, check labels, start it and check its answers.
+
+    Returns:
+        What :meth:`ImageInfo.as_dict` gives, ``engine``, ``check`` (what
+        :func:`check_image` returns) and ``timings`` (seconds of ``build`` and ``check``).
+
+    Raises:
+        PackagingError: one line naming the step, the image and the log's tail.
+
+    """
+    card = read_card(Path(context) / "model")
+    started = time.perf_counter()
+    info = build_image(engine, context, image, folder)
+    built = time.perf_counter()
+    check_labels(info, card, folder)
+    check = check_image(engine, info, card, folder)
+    done = time.perf_counter()
+    return {
+        **info.as_dict(),
+        "engine": engine.name,
+        "check": check,
+        "timings": {"build": round(built - started, 2), "check": round(done - built, 2)},
+    }
+
+
+def image_step(
+    context: str | Path, image: str, folder: str | Path, *, build: bool, engine: str | None
+) -> dict[str, Any]:
+    """The packaging's image step: build and check when an engine answers, else say how.
+
+    ``engine`` is the spec's ``api.engine`` (else ``$OPSML_CONTAINER_ENGINE``, else
+    the first of docker, podman, buildah that answers).
+
+    Returns:
+        ``built`` (bool), ``image``, ``command`` (the build command); when built,
+        also what :func:`build_and_check` returns.
+
+    Example:
+        >>> image_step("ctx", "iris-api:1.0.0", "build", build=False, engine=None)["command"]
+        'docker build --tag iris-api:1.0.0 ctx'
+
+    """
+    found = find_engine(engine) if build else None
+    command = " ".join((found or Engine(engine or "docker")).build_command(context, image))  # type: ignore[arg-type]
+    if found is None:
+        return {"built": False, "image": image, "command": command}
+    return {"built": True, "command": command, **build_and_check(found, context, image, folder)}
