@@ -7,9 +7,12 @@
 # Needs: the `opsml` command (pip install "opsml-prefect[...]", or `uv sync` and
 # `source .venv/bin/activate` in a checkout) in a Python environment that also has
 # the API's test dependencies (fastapi, httpx, pandas, scikit-learn, skops, pyyaml).
-# A container engine is used when `docker info` answers; otherwise the build command
-# is printed. Set MODEL_VERSION to override the spec's version (e.g. from a release
-# tag), PYTHON to choose the interpreter (default: the one next to `opsml`).
+# The image is built, started as its user and checked over HTTP with the first
+# container engine that answers (docker, podman, buildah; OPSML_CONTAINER_ENGINE or
+# the spec's api.engine name one); with none, the build command is printed.
+# Set MODEL_VERSION to override the spec's version (e.g. from a release tag),
+# BASE_IMAGE to override the spec's api.base_image, BUILD=0 to stop at the context,
+# PYTHON to choose the interpreter (default: the one next to `opsml`).
 set -euo pipefail
 
 SPEC="${1:-flows/model_spec.yaml}"
@@ -46,5 +49,9 @@ if [ -n "$MODEL_VERSION" ]; then pull+=(--version "$MODEL_VERSION")
 elif [ -n "$MODEL_ALIAS" ]; then pull+=(--alias "$MODEL_ALIAS"); fi
 "${pull[@]}"
 
-# 3. build context, in-process smoke test, Kubernetes manifests, image (when an engine answers)
-run_steps package "$SPEC" --model-dir "$OUT/model" --out "$OUT"
+# 3. build context, in-process smoke test, Kubernetes manifests, then (when an engine
+#    answers) the image: built, started as its user, checked over HTTP
+package=(package "$SPEC" --model-dir "$OUT/model" --out "$OUT")
+if [ -n "${BASE_IMAGE:-}" ]; then package+=(--base-image "$BASE_IMAGE"); fi
+if [ "${BUILD:-1}" = "0" ]; then package+=(--no-build); fi
+run_steps "${package[@]}"

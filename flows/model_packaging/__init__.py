@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+from flows.model_packaging.container import run_once, running
 from flows.model_packaging.context import (
     DEFAULT_API_CODE,
     assemble_context,
@@ -46,7 +47,7 @@ from flows.model_packaging.image import (
     build_image,
     inspect_image,
 )
-from flows.model_packaging.image_check import build_and_check, check_image, image_step
+from flows.model_packaging.image_check import build_and_check, check_image, check_labels, image_step
 from flows.model_packaging.manifests import k8s_name, render_manifests
 from flows.model_packaging.smoke import SmokeTestError, check_answers, smoke_test
 from flows.model_packaging.spec import (
@@ -87,6 +88,7 @@ __all__ = [
     "build_image",
     "check_answers",
     "check_image",
+    "check_labels",
     "find_engine",
     "image_step",
     "image_tag",
@@ -97,6 +99,8 @@ __all__ = [
     "read_card",
     "render_manifests",
     "resolve_model",
+    "run_once",
+    "running",
     "smoke_test",
     "vendor_wheels",
 ]

@@ -130,8 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(json.dumps(result, indent=2))
     if not result["built"]:
+        why = "--no-build" if args.no_build else "no container engine answered"
         print(
-            f"no container engine answered; build the image with:\n  {result['command']}",
+            f"{why} (apt-get install podman, or docker); build the image with:\n"
+            f"  {result['command']}",
             file=sys.stderr,
         )
     return 0

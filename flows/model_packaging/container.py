@@ -29,7 +29,14 @@ from pathlib import Path
 from flows.model_packaging.engine import Engine
 from flows.model_packaging.image import ImageInfo, PackagingError, log_tail
 
-__all__ = ["free_port", "running", "wait_healthy"]
+__all__ = [
+    "buildah_container",
+    "buildah_run_command",
+    "free_port",
+    "run_once",
+    "running",
+    "wait_healthy",
+]
 
 
 def free_port() -> int:
@@ -50,8 +57,8 @@ def wait_healthy(
 ) -> float:
     """Poll ``url/healthz`` until it answers 200; seconds waited.
 
-    ``alive`` is a callable that says whether the server process still runs
-    (a crash fails at once, with the log's tail, rather than at the timeout).
+    ``alive`` says whether the server process still runs: a crash fails at once,
+    with the log's tail, rather than at the timeout.
     """
     import httpx
 
@@ -62,11 +69,15 @@ def wait_healthy(
                 return time.perf_counter() - started
         if not alive():
             raise PackagingError(
-                "start", image, "the container exited before /healthz answered", _tail(log)
+                "start",
+                image,
+                "the container exited before /healthz answered",
+                _tail(log),
+                log.parent,
             )
         time.sleep(0.2)
     raise PackagingError(
-        "start", image, f"/healthz did not answer within {timeout:.0f} s", _tail(log)
+        "start", image, f"/healthz did not answer within {timeout:.0f} s", _tail(log), log.parent
     )
 
 
@@ -74,23 +85,22 @@ def _tail(log: Path) -> str:
     return log_tail(log.read_text(errors="replace")) if log.is_file() else ""
 
 
+def _env_options(env: dict[str, str]) -> list[str]:
+    return [option for key, value in env.items() for option in ("--env", f"{key}={value}")]
+
+
+class _CannotStart(Exception):
+    """The engine could not start an OCI container at all (not: the image failed)."""
+
+
 @contextlib.contextmanager
 def _oci_run(
-    engine: Engine, info: ImageInfo, port: int, log: Path
-) -> Iterator[tuple[str, Callable[[], bool]]]:
+    engine: Engine, info: ImageInfo, port: int, env: dict[str, str], log: Path, host_network: bool
+) -> Iterator[Callable[[], bool]]:
     name = f"opsml-check-{uuid.uuid4().hex[:10]}"
-    command = [
-        engine.name,
-        "run",
-        "--detach",
-        "--name",
-        name,
-        "--publish",
-        f"127.0.0.1:{port}:{port}",
-        "--env",
-        f"UVICORN_PORT={port}",
-        info.reference,
-    ]
+    command = [engine.name, "run", "--detach", "--name", name]
+    network = ["--network", "host"] if host_network else ["--publish", f"127.0.0.1:{port}:{port}"]
+    command += [*network, *_env_options(env), info.reference]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         log.write_text(done.stdout + done.stderr)
@@ -107,15 +117,34 @@ def _oci_run(
         return state.stdout.strip() == "true"
 
     try:
-        yield f"http://127.0.0.1:{port}", alive
+        yield alive
     finally:
         logs = subprocess.run([engine.name, "logs", name], capture_output=True, text=True)
         log.write_text(logs.stdout + logs.stderr)
         subprocess.run([engine.name, "rm", "--force", name], capture_output=True, check=False)
 
 
+def buildah_run_command(
+    info: ImageInfo, container: str, env: dict[str, str], command: list[str] | None = None
+) -> list[str]:
+    """``buildah run --isolation chroot --user <USER> --network host … -- <command>``.
+
+    Example:
+        >>> info = ImageInfo("a:1", "sha256:0", "", 1, user="10001", command=["uvicorn", "app:app"])
+        >>> buildah_run_command(info, "c1", {"UVICORN_PORT": "9000"})[-4:]
+        ['c1', '--', 'uvicorn', 'app:app']
+
+    """
+    run = ["buildah", "run", "--isolation", "chroot", "--network", "host"]
+    run += ["--user", info.user or "0", *_env_options(env)]
+    if info.workdir:
+        run += ["--workingdir", info.workdir]
+    return [*run, container, "--", *(command or info.command)]
+
+
 @contextlib.contextmanager
-def _buildah_run(info: ImageInfo, port: int, log: Path) -> Iterator[tuple[str, Callable[[], bool]]]:
+def buildah_container(info: ImageInfo) -> Iterator[str]:
+    """A working container of the image (``buildah from``), removed afterwards."""
     made = subprocess.run(
         ["buildah", "from", "--pull-never", info.reference],
         capture_output=True,
@@ -125,26 +154,25 @@ def _buildah_run(info: ImageInfo, port: int, log: Path) -> Iterator[tuple[str, C
     if made.returncode != 0:
         raise PackagingError("start", info.reference, "buildah from failed", log_tail(made.stderr))
     container = made.stdout.strip().splitlines()[-1]
-    command = ["buildah", "run", "--isolation", "chroot", "--network", "host"]
-    command += ["--user", info.user or "0", "--env", f"UVICORN_PORT={port}"]
-    if info.workdir:
-        command += ["--workingdir", info.workdir]
-    with log.open("w") as stream:
+    try:
+        yield container
+    finally:
+        subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
+
+
+@contextlib.contextmanager
+def _buildah_run(info: ImageInfo, env: dict[str, str], log: Path) -> Iterator[Callable[[], bool]]:
+    with buildah_container(info) as container, log.open("w") as stream:
         process = subprocess.Popen(
-            [*command, container, "--", *info.command],
+            buildah_run_command(info, container, env),
             stdout=stream,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # the server's whole process group is stopped below
         )
-    try:
-        yield f"http://127.0.0.1:{port}", lambda: process.poll() is None
-    finally:
-        _stop(process)
-        subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
-
-
-class _CannotStart(Exception):
-    """The engine could not start an OCI container at all (not: the image failed)."""
+        try:
+            yield lambda: process.poll() is None
+        finally:
+            _stop(process)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -159,11 +187,21 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def running(
-    engine: Engine, info: ImageInfo, folder: str | Path, timeout: float = 90.0
+    engine: Engine,
+    info: ImageInfo,
+    folder: str | Path,
+    *,
+    port_env: str = "UVICORN_PORT",
+    env: dict[str, str] | None = None,
+    timeout: float = 90.0,
+    host_network: bool = False,
 ) -> Iterator[tuple[str, str]]:
     """Run the image's own command as its user until the block ends; yields (url, how).
 
-    ``how`` says which way it was started (``podman run`` or ``buildah run``).
+    The server listens on a free loopback port, passed in ``port_env``; ``env``
+    adds variables; ``host_network`` lets it reach services on the machine's
+    loopback (``buildah run`` always does). ``how`` says which way it was started
+    (``podman run`` or ``buildah run``).
 
     Raises:
         PackagingError: the image could not be started, or ``/healthz`` never answered
@@ -172,17 +210,53 @@ def running(
     """
     log = Path(folder) / "image-run.log"
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    variables = {**(env or {}), port_env: str(port)}
     if engine.name != "buildah":
         try:
-            with _oci_run(engine, info, port, log) as (url, alive):
+            with _oci_run(engine, info, port, variables, log, host_network) as alive:
                 wait_healthy(url, alive, timeout, info.reference, log)
                 yield url, f"{engine.name} run"
                 return
         except _CannotStart as cannot:
             if shutil.which("buildah") is None:
                 raise PackagingError(
-                    "start", info.reference, f"`{engine.name} run` cannot start it", str(cannot)
+                    "start",
+                    info.reference,
+                    f"`{engine.name} run` cannot start it (install buildah to start it with "
+                    "`buildah run --isolation chroot`)",
+                    str(cannot),
+                    folder,
                 ) from None
-    with _buildah_run(info, port, log) as (url, alive):
+    with _buildah_run(info, variables, log) as alive:
         wait_healthy(url, alive, timeout, info.reference, log)
         yield url, "buildah run"
+
+
+def run_once(
+    engine: Engine, info: ImageInfo, command: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in the image as its user, on the host's network, to its end.
+
+    ``<engine> run --rm`` where the engine can start a container, else ``buildah run``.
+
+    Example:
+        >>> run_once(Engine("podman"), info, ["opsml", "db", "upgrade"], env)  # doctest: +SKIP
+        CompletedProcess(args=[...], returncode=0, ...)
+
+    """
+    variables = env or {}
+    if engine.name != "buildah":
+        oci = [engine.name, "run", "--rm", "--network", "host", *_env_options(variables)]
+        done = subprocess.run(
+            [*oci, info.reference, *command], capture_output=True, text=True, check=False
+        )
+        if done.returncode not in (125, 126, 127) or shutil.which("buildah") is None:
+            return done  # the command's own result (125-127: the engine could not start it)
+    with buildah_container(info) as container:
+        return subprocess.run(
+            buildah_run_command(info, container, variables, command),
+            capture_output=True,
+            text=True,
+            check=False,
+        )

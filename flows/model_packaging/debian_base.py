@@ -38,11 +38,11 @@ logger = logging.getLogger(__name__)
 _PACKAGES = ("python3", "python3-venv", "ca-certificates")
 # Documentation, manual pages and translations are not needed to serve a model.
 _EXCLUDES = (
-    "--dpkg-opt=path-exclude=/usr/share/doc/*",
-    "--dpkg-opt=path-include=/usr/share/doc/*/copyright",
-    "--dpkg-opt=path-exclude=/usr/share/man/*",
-    "--dpkg-opt=path-exclude=/usr/share/locale/*",
-    "--dpkg-opt=path-exclude=/usr/share/info/*",
+    "--dpkgopt=path-exclude=/usr/share/doc/*",
+    "--dpkgopt=path-include=/usr/share/doc/*/copyright",
+    "--dpkgopt=path-exclude=/usr/share/man/*",
+    "--dpkgopt=path-exclude=/usr/share/locale/*",
+    "--dpkgopt=path-exclude=/usr/share/info/*",
 )
 
 

@@ -62,22 +62,16 @@ class Engine:
         probe = ("info",) if self.name != "buildah" else ("images", "--quiet")
         return _answers(self.name, *probe)
 
-    def build_command(self, context: str | Path, image: str) -> list[str]:
-        """The command that builds ``image`` from ``context``."""
+    def build_command(
+        self, context: str | Path, image: str, build_args: dict[str, str] | None = None
+    ) -> list[str]:
+        """The command that builds ``image`` from ``context`` (``--build-arg`` for each arg)."""
+        args = [o for k, v in (build_args or {}).items() for o in ("--build-arg", f"{k}={v}")]
         if self.name == "docker":
-            return ["docker", "build", "--tag", image, str(context)]
+            return ["docker", "build", *args, "--tag", image, str(context)]
         verb = "build" if self.name == "podman" else "bud"
-        return [
-            self.name,
-            verb,
-            "--isolation",
-            "chroot",
-            "--network",
-            "host",
-            "--tag",
-            image,
-            str(context),
-        ]
+        isolation = ["--isolation", "chroot", "--network", "host"]
+        return [self.name, verb, *isolation, *args, "--tag", image, str(context)]
 
     def inspect_command(self, image: str) -> list[str]:
         """The command that prints the image's configuration as JSON."""

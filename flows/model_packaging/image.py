@@ -161,7 +161,13 @@ def inspect_image(engine: Engine, image: str) -> ImageInfo:
     )
 
 
-def build_image(engine: Engine, context: str | Path, image: str, folder: str | Path) -> ImageInfo:
+def build_image(
+    engine: Engine,
+    context: str | Path,
+    image: str,
+    folder: str | Path,
+    build_args: dict[str, str] | None = None,
+) -> ImageInfo:
     """Build ``image`` from ``context`` with ``engine``; the build log goes to ``folder``.
 
     Raises:
@@ -174,7 +180,7 @@ def build_image(engine: Engine, context: str | Path, image: str, folder: str | P
 
     """
     log = Path(folder) / "image-build.log"
-    command = engine.build_command(context, image)
+    command = engine.build_command(context, image, build_args)
     started = time.perf_counter()
     with log.open("w") as stream:
         stream.write("$ " + " ".join(command) + "\n")

@@ -45,9 +45,15 @@ def check_labels(info: ImageInfo, card: dict[str, Any], folder: str | Path = "")
 
 
 def check_image(
-    engine: Engine, info: ImageInfo, card: dict[str, Any], folder: str | Path
+    engine: Engine,
+    info: ImageInfo,
+    card: dict[str, Any],
+    folder: str | Path,
+    start_timeout: float = 90.0,
 ) -> dict[str, Any]:
     """Start the image, check its answers over HTTP, stop it.
+
+    ``start_timeout``: seconds ``/healthz`` gets to answer.
 
     Returns:
         ``started_with`` (``podman run`` or ``buildah run``), ``healthy_seconds``,
@@ -60,7 +66,7 @@ def check_image(
     import httpx
 
     started = time.perf_counter()
-    with running(engine, info, folder) as (url, how):
+    with running(engine, info, folder, timeout=start_timeout) as (url, how):
         healthy = time.perf_counter() - started
         try:
             with httpx.Client(base_url=url, timeout=30) as client:
@@ -79,7 +85,11 @@ def check_image(
 
 
 def build_and_check(
-    engine: Engine, context: str | Path, image: str, folder: str | Path
+    engine: Engine,
+    context: str | Path,
+    image: str,
+    folder: str | Path,
+    start_timeout: float = 90.0,
 ) -> dict[str, Any]:
     """Build ``image`` from ``context``, check labels, start it and check its answers.
 
@@ -96,7 +106,7 @@ def build_and_check(
     info = build_image(engine, context, image, folder)
     built = time.perf_counter()
     check_labels(info, card, folder)
-    check = check_image(engine, info, card, folder)
+    check = check_image(engine, info, card, folder, start_timeout)
     done = time.perf_counter()
     return {
         **info.as_dict(),

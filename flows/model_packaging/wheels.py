@@ -171,14 +171,21 @@ def vendor_wheels(
     context: str | Path,
     target: WheelTarget,
     cache: str | Path | None = None,
+    *,
+    folder: str = "wheels",
+    lock: str = "requirements.txt",
 ) -> dict[str, Any]:
     """Put the wheels of ``requirements`` and of everything they need into ``context/wheels``.
 
     Args:
-        requirements: pinned requirement lines (``fastapi==0.115.0``).
+        requirements: pinned requirement lines (``fastapi==0.115.0``), or the lines of
+            a requirements file with hashes (``uv export``).
         context: the build context; ``wheels/`` and ``requirements.txt`` are written there.
         target: the image's Python and platform.
         cache: wheel cache folder (default :func:`default_wheel_cache`).
+        folder: the wheels' folder in the context.
+        lock: the hashed requirements file written in the context (``requirements.in``
+            beside it, or ``<lock stem>.in``, keeps what was asked for).
 
     Returns:
         ``wheels`` (count), ``bytes`` (their size), ``downloaded`` (whether the
@@ -195,11 +202,11 @@ def vendor_wheels(
     """
     cache_dir = Path(cache) if cache is not None else default_wheel_cache()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    folder = Path(context) / "wheels"
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    wanted = Path(context) / "requirements.in"
+    wheels = Path(context) / folder
+    if wheels.exists():
+        shutil.rmtree(wheels)
+    wheels.mkdir(parents=True)
+    wanted = Path(context) / f"{Path(lock).stem}.in"
     wanted.write_text("\n".join(requirements) + "\n")
     downloaded = False
     try:
@@ -211,9 +218,9 @@ def vendor_wheels(
     lines, size = [], 0
     for item in sorted(items, key=lambda i: str(i["metadata"]["name"]).lower()):
         source = Path(unquote(urlparse(item["download_info"]["url"]).path))
-        placed = _place(source, folder)
+        placed = _place(source, wheels)
         size += placed.stat().st_size
         name, version = item["metadata"]["name"], item["metadata"]["version"]
         lines.append(f"{name}=={version} --hash=sha256:{_sha256(placed)}")
-    (Path(context) / "requirements.txt").write_text("\n".join(lines) + "\n")
+    (Path(context) / lock).write_text("\n".join(lines) + "\n")
     return {"wheels": len(lines), "bytes": size, "downloaded": downloaded, "requirements": lines}

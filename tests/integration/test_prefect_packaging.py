@@ -161,8 +161,9 @@ def test_packaging_flow_builds_a_tested_context(
     }
     requirements = (context / "requirements.txt").read_text().splitlines()
     sklearn_version = card.model_info["library_versions"]["sklearn"]
-    assert f"scikit-learn=={sklearn_version}" in requirements
-    assert all("==" in line for line in requirements)
+    assert any(line.startswith(f"scikit-learn=={sklearn_version} ") for line in requirements)
+    assert all("==" in line and " --hash=sha256:" in line for line in requirements)
+    assert len(list((context / "wheels").glob("*.whl"))) == len(requirements)
     assert result["smoke_test"]["predictions"] == card.signature["sample_output"]
     deployment = yaml.safe_load(Path(result["manifests"][0]).read_text())
     assert deployment["kind"] == "Deployment" and deployment["spec"]["replicas"] == 2
@@ -171,7 +172,7 @@ def test_packaging_flow_builds_a_tested_context(
     assert container["resources"]["limits"]["memory"] == "512Mi"
     service = yaml.safe_load(Path(result["manifests"][1]).read_text())
     assert service["kind"] == "Service"
-    assert result["built"] is False and result["command"].startswith("docker build -t ")
+    assert result["built"] is False and result["command"].startswith("docker build --tag ")
 
     # the rendered files pass the offline linters/validators of the project's toolchain
     bindir = Path(sys.executable).parent
@@ -211,6 +212,7 @@ def test_ci_script_pulls_and_packages_without_prefect(
         **registry_env,
         "PYTHON": sys.executable,
         "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "BUILD": "0",  # the image itself: tests/integration/test_model_image.py
     }
     env.pop("PREFECT_API_URL", None)
     done = subprocess.run(
@@ -225,7 +227,7 @@ def test_ci_script_pulls_and_packages_without_prefect(
     assert f"pulled model ds-team/iris-classifier v{card.version}" in done.stdout
     assert (tmp_path / "ci" / "context" / "Dockerfile").is_file()
     assert (tmp_path / "ci" / "k8s" / "deployment.yaml").is_file()
-    assert "docker build -t registry.example.com/ds-team/iris-api:1.0.0" in done.stderr
+    assert "build --tag registry.example.com/ds-team/iris-api:1.0.0" in done.stderr
 
     bad = _write_spec(tmp_path, version="^5")
     failed = subprocess.run(
