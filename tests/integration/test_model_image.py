@@ -20,7 +20,7 @@ import yaml
 
 from flows import model_packaging as steps
 from flows.model_packaging.cli import package
-from tests.integration.test_prefect_packaging import REPO_ROOT, _register, _write_spec
+from tests.integration.test_prefect_packaging import _register, _write_spec
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
