@@ -251,3 +251,19 @@ def sql_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry
 @pytest.fixture
 def make_registry(registry_env: RegistryEnv) -> Callable[[str], object]:
     return registry_env.registry
+
+
+@pytest.fixture(scope="session")
+def container_engine() -> Any:
+    """The engine that builds images here (fails in CI, skips elsewhere, when there is none)."""
+    from tests._engines import engine_or_missing
+
+    return engine_or_missing()
+
+
+@pytest.fixture(scope="session")
+def debian_base(container_engine: Any) -> str:
+    """A base image made from Debian's packages (python:3.11-slim cannot be pulled here)."""
+    from tests._engines import debian_base_or_missing
+
+    return debian_base_or_missing(container_engine)

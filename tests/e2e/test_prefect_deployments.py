@@ -8,8 +8,10 @@ root, ``prefect worker start`` with ``OPSML_PROJECT_DIR``; then a training run
 started through the API. The deploy gate (issue 13): the model registration
 alone packages nothing; moving the alias ``champion`` to it triggers the
 packaging run (which must complete with its build context and manifests); a
-direct registration again packages nothing until the alias moves to it. The
-delays alias move -> run created -> running -> completed are printed.
+direct registration again packages nothing until the alias moves to it. Each
+packaging run ends with an image that was built, started as its user and
+answered predictions over HTTP (issue 28). The delays alias move -> run
+created -> running -> completed are printed.
 """
 
 from __future__ import annotations
@@ -74,10 +76,16 @@ def _delays(registered_at: datetime, run: Any) -> dict[str, float]:
     }
 
 
-def _check_packaged(project: Path, version: str) -> None:
-    from flows.model_packaging import not_readable_by_all
+def _check_packaged(project: Path, version: str, engine: Any) -> None:
+    from flows.model_packaging import inspect_image, not_readable_by_all
 
     out = project / "build" / f"iris-classifier-{version}"
+    # the image was built, started as its user and answered over HTTP (its access log)
+    image = inspect_image(engine, f"registry.example.com/ds-team/iris-api:{version}")
+    assert image.labels["ai.opsml.model.version"] == version and image.user == "10001"
+    served = (out / "image-run.log").read_text()
+    assert '"POST /predict HTTP/1.1" 200' in served, served[-2000:]
+    assert served.count('"POST /predict HTTP/1.1" 422') == 2, served[-2000:]
     context = out / "context"
     assert (context / "Dockerfile").is_file(), sorted(p.name for p in out.glob("*"))
     card = (context / "model" / "card.json").read_text()
@@ -112,12 +120,23 @@ def _set_up(stack: PrefectStack, project: Path, registry_url: str) -> None:
     )
 
 
-def test_issue_20_prefect_path_as_users_run_it(tmp_path: Path) -> None:
+def _use_base(project: Path, base: str) -> None:
+    """The copied spec builds on the Debian base (python:3.11-slim cannot be pulled here)."""
+    path = project / "flows" / "model_spec.yaml"
+    spec = yaml.safe_load(path.read_text())
+    spec["api"]["base_image"] = base
+    path.write_text(yaml.safe_dump(spec))
+
+
+def test_issue_20_prefect_path_as_users_run_it(
+    tmp_path: Path, container_engine: Any, debian_base: str
+) -> None:
     from opsml import CardRegistry, ModelCard
     from opsml.config import OpsmlSettings
     from tests._live_server import start_server
 
     project = copy_project(tmp_path / "project")
+    _use_base(project, debian_base)
     with prefect_stack(tmp_path / "prefect") as stack:
         registry = start_server(
             tmp_path / "registry",
@@ -128,7 +147,13 @@ def test_issue_20_prefect_path_as_users_run_it(tmp_path: Path) -> None:
             },
         )
         try:
-            _run_the_path(stack, project, registry.url, CardRegistry, ModelCard, OpsmlSettings)
+            _run_the_path(
+                stack,
+                project,
+                registry.url,
+                (CardRegistry, ModelCard, OpsmlSettings),
+                container_engine,
+            )
             log = registry.log_path.read_text(errors="replace")
             assert f"opsml.card.registered is emitted to {stack.api_url}" in log
         finally:
@@ -139,10 +164,10 @@ def _run_the_path(
     stack: PrefectStack,
     project: Path,
     registry_url: str,
-    card_registry: Any,
-    model_card: Any,
-    settings_type: Any,
+    types: tuple[Any, Any, Any],
+    engine: Any,
 ) -> None:
+    card_registry, model_card, settings_type = types
     _set_up(stack, project, registry_url)
     stack.spawn(
         "worker",
@@ -175,7 +200,7 @@ def _run_the_path(
         moved = models.set_alias(first, "champion")  # the gate: move the alias
         run = _final_run(packaging.id, first.version)
         assert run.state.is_completed(), _why(stack, run)
-        _check_packaged(project, first.version)
+        _check_packaged(project, first.version, engine)
         _report("alias moved after the training run", moved.set_at, run)
 
         second = model_card(
@@ -193,7 +218,7 @@ def _run_the_path(
         moved = models.set_alias(second, "champion")
         run = _final_run(packaging.id, second.version)
         assert run.state.is_completed(), _why(stack, run)
-        _check_packaged(project, second.version)
+        _check_packaged(project, second.version, engine)
         _report("alias moved to a direct registration", moved.set_at, run)
         versions = [r.parameters.get("version") for r in _runs_of(packaging.id)]
         assert sorted(versions) == sorted([first.version, second.version])  # one run per move

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -38,19 +37,3 @@ def prod_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     env = {"APP_ENV": "production", "OPSML_PROD_TOKEN": PROD_TOKEN}
     with running_server(tmp_path_factory.mktemp("prod"), env=env) as server:
         yield server
-
-
-@pytest.fixture(scope="session")
-def container_engine() -> Any:
-    """The engine that builds images here (fails in CI, skips elsewhere, when there is none)."""
-    from tests._engines import engine_or_missing
-
-    return engine_or_missing()
-
-
-@pytest.fixture(scope="session")
-def debian_base(container_engine: Any) -> str:
-    """A base image made from Debian's packages (python:3.11-slim cannot be pulled here)."""
-    from tests._engines import debian_base_or_missing
-
-    return debian_base_or_missing(container_engine)
