@@ -86,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         "env", help="print MODEL_NAME, MODEL_REPOSITORY, MODEL_VERSION, MODEL_ALIAS"
     )
     env.add_argument("spec")
-    pkg = sub.add_parser("package", help="assemble, smoke-test, render, build")
+    pkg = sub.add_parser(
+        "package", help="assemble, smoke-test, render; build, start and check the image"
+    )
     pkg.add_argument("spec")
     pkg.add_argument("--model-dir", required=True)
     pkg.add_argument("--out", default="build")

@@ -63,10 +63,15 @@ class Engine:
         return _answers(self.name, *probe)
 
     def build_command(
-        self, context: str | Path, image: str, build_args: dict[str, str] | None = None
+        self,
+        context: str | Path,
+        image: str,
+        build_args: dict[str, str] | None = None,
+        no_cache: bool = False,
     ) -> list[str]:
         """The command that builds ``image`` from ``context`` (``--build-arg`` for each arg)."""
         args = [o for k, v in (build_args or {}).items() for o in ("--build-arg", f"{k}={v}")]
+        args += ["--no-cache"] if no_cache else []
         if self.name == "docker":
             return ["docker", "build", *args, "--tag", image, str(context)]
         verb = "build" if self.name == "podman" else "bud"

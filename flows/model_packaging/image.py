@@ -167,8 +167,11 @@ def build_image(
     image: str,
     folder: str | Path,
     build_args: dict[str, str] | None = None,
+    no_cache: bool = False,
 ) -> ImageInfo:
     """Build ``image`` from ``context`` with ``engine``; the build log goes to ``folder``.
+
+    ``no_cache`` rebuilds every layer (benchmarks measure the cold build).
 
     Raises:
         PackagingError: the build failed (the message has the log's tail).
@@ -180,7 +183,7 @@ def build_image(
 
     """
     log = Path(folder) / "image-build.log"
-    command = engine.build_command(context, image, build_args)
+    command = engine.build_command(context, image, build_args, no_cache)
     started = time.perf_counter()
     with log.open("w") as stream:
         stream.write("$ " + " ".join(command) + "\n")

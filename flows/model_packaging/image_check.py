@@ -90,8 +90,11 @@ def build_and_check(
     image: str,
     folder: str | Path,
     start_timeout: float = 90.0,
+    no_cache: bool = False,
 ) -> dict[str, Any]:
     """Build ``image`` from ``context``, check labels, start it and check its answers.
+
+    ``no_cache`` rebuilds every layer.
 
     Returns:
         What :meth:`ImageInfo.as_dict` gives, ``engine``, ``check`` (what
@@ -103,7 +106,7 @@ def build_and_check(
     """
     card = read_card(Path(context) / "model")
     started = time.perf_counter()
-    info = build_image(engine, context, image, folder)
+    info = build_image(engine, context, image, folder, no_cache=no_cache)
     built = time.perf_counter()
     check_labels(info, card, folder)
     check = check_image(engine, info, card, folder, start_timeout)
