@@ -243,7 +243,7 @@ def test_concurrent_recorders_leave_exactly_one_current(
         futures = [
             pool.submit(
                 record_deployed_many, settings, card.uid, TARGET, RECORDS_PER_PROCESS, f"p{i}"
-            )  # fmt: skip
+            )
             for i, card in enumerate(cards)
         ]
         ids = sorted(i for f in futures for i in f.result())
