@@ -60,7 +60,7 @@ def test_roles_production_token_and_audit(server: LiveServer, tmp_path: Path) ->
         (_as(server, "u-elsewhere"), PermissionDeniedError, "granted"),
         (_as(server, None), AuthenticationError, None),
     ]
-    for backend, error, message in refusals:  # type: ignore[assignment]
+    for backend, error, message in refusals:
         with pytest.raises(error, match=message):
             backend.record_deployment(record)
         backend.close()
