@@ -161,7 +161,9 @@ class DeploymentQuery(BaseModel):
     repositories: list[str] | None = Field(
         default=None, description="Only records of these repositories (what a caller may read)."
     )
-    cursor: int | None = Field(default=None, ge=1, description="next_cursor of the last page.")
+    cursor: int | None = Field(
+        default=None, ge=1, le=2**63 - 1, description="next_cursor of the last page."
+    )
     limit: int = Field(default=50, ge=1, le=1000)
 
 

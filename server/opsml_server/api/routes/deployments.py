@@ -51,7 +51,9 @@ async def deployment_query(
     target: Annotated[str | None, Query(max_length=MAX_TARGET * 4)] = None,
     state: DeploymentState | None = None,
     repositories: Annotated[list[str] | None, Query()] = None,
-    cursor: Annotated[int | None, Query(description="next_cursor of the previous page.")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="next_cursor of the previous page.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> DeploymentQuery:
     """The listing filters of the query string, validated (bad ones: 400 naming the field)."""
