@@ -229,15 +229,18 @@ def deploy(
             logger.info("%s", apply_manifests(folder, where.cluster))
         except RuntimeError as exc:
             detail = {"step": "apply", "reason": str(exc)}
-            record_deployment(card, where.target, "failed", environment=where.environment,
-                              manifests_sha256=digest, detail=detail, credentials=credentials,
-                              **image)  # fmt: skip
+            record_deployment(
+                card, where.target, "failed", environment=where.environment,
+                image=image["image"], image_digest=image["image_digest"],
+                manifests_sha256=digest, detail=detail, credentials=credentials,
+            )  # fmt: skip
             raise
     else:
         logger.info("deploy spec %s: record only, nothing applied", deploy_spec_path)
     record = record_deployment(
-        card, where.target, "deployed", environment=where.environment, manifests_sha256=digest,
-        detail={"applied": applied}, credentials=credentials, **image,
+        card, where.target, "deployed", environment=where.environment, image=image["image"],
+        image_digest=image["image_digest"], manifests_sha256=digest,
+        detail={"applied": applied}, credentials=credentials,
     )  # fmt: skip
     print(f"{where.target}: {card.repository}/{card.name} v{card.version} ({record.image_digest})")
     return {

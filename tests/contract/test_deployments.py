@@ -4,7 +4,8 @@ rollback by alias move, stale recorders, deletes, bad input, concurrent recorder
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -261,3 +262,29 @@ def test_concurrent_recorders_leave_exactly_one_current(
     for record in retired:
         assert record.id > record.detail["retires"]
     assert len(_audit(registry_env, tmp_path)) == 2 * total - 1
+
+
+@pytest.mark.timeout(300)
+def test_threads_recording_on_one_target_leave_exactly_one_current(
+    registry_env: RegistryEnv,
+) -> None:
+    if registry_env.storage_kind != "folder":
+        pytest.skip("deployment records do not touch the store: run on folder storage only")
+    cards = _versions(registry_env, 4)
+    reg = registry_env.registry("run")
+    barrier = threading.Barrier(len(cards))
+
+    def record(card: Any) -> list[int]:
+        barrier.wait()
+        return [
+            reg.record_deployment(card, target=TARGET, state="deployed", flow_run_id=f"t{i}").id
+            for i in range(10)
+        ]
+
+    with ThreadPoolExecutor(len(cards)) as pool:
+        ids = [i for found in pool.map(record, cards) for i in found]
+    records = reg.list_deployments(limit=1000).items
+    retired = [r.detail["retires"] for r in records if r.state == "retired"]
+    assert sorted(retired) == sorted(set(ids) - {max(ids)})  # each retired once
+    current = reg.current_deployment(target=TARGET)
+    assert current is not None and current.id == max(ids)
