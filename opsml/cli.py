@@ -31,6 +31,7 @@ from opsml._cli.audit import audit_app
 from opsml._cli.cards import cards_app
 from opsml._cli.common import fail as _fail
 from opsml._cli.common import run as _run
+from opsml._cli.deployments import deployments_app
 from opsml._cli.identity import tokens_app, users_app
 from opsml._cli.plugins import PluginGroup
 
@@ -49,6 +50,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
+app.add_typer(deployments_app, name="deployments")
 
 
 @models_app.command("pull")

@@ -99,6 +99,27 @@ class AliasInUseError(OpsmlError):
     status_code = 409
 
 
+class DeploymentInUseError(OpsmlError):
+    """The card is the current deployment of a target; the message names the target."""
+
+    code = "deployment_in_use"
+    status_code = 409
+
+
+class DeploymentStateError(OpsmlError):
+    """A deployment record that would be an illegal state change (a stale recorder)."""
+
+    code = "deployment_state"
+    status_code = 409
+
+
+class DeploymentNotFoundError(OpsmlError, LookupError):
+    """A target without a current deployment."""
+
+    code = "deployment_not_found"
+    status_code = 404
+
+
 class ArtifactIntegrityError(OpsmlError):
     """A stored or transferred file does not match its recorded SHA-256 digest or size."""
 
@@ -216,6 +237,9 @@ ERRORS_BY_CODE: dict[str, type[OpsmlError]] = {
         ArtifactNotFoundError,
         VersionConflictError,
         AliasInUseError,
+        DeploymentInUseError,
+        DeploymentStateError,
+        DeploymentNotFoundError,
         ArtifactIntegrityError,
         PayloadTooLargeError,
         AuthenticationError,

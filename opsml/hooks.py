@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from opsml.cards.base import Card
     from opsml.schemas import AliasPublic, CardPublic
+    from opsml.schemas_deployments import DeploymentPublic
 
 logger = logging.getLogger("opsml.hooks")
 
@@ -45,7 +46,11 @@ CommitListener = Callable[["CardPublic"], None]
 AliasListener = Callable[["CardPublic", "AliasPublic"], None]
 """Called where an alias move is committed, with the card and the alias; errors are logged."""
 
+DeploymentListener = Callable[["DeploymentPublic"], None]
+"""Called where a deployment record is committed, once per appended record; errors are logged."""
+
 _providers: list[ContextProvider] = []
+_deployment_listeners: list[DeploymentListener] = []
 _alias_listeners: list[AliasListener] = []
 _listeners: list[Listener] = []
 _commit_listeners: list[CommitListener] = []
@@ -93,6 +98,18 @@ def remove_alias_listener(listener: AliasListener) -> None:
     """Stop calling an alias listener."""
     if listener in _alias_listeners:
         _alias_listeners.remove(listener)
+
+
+def add_deployment_listener(listener: DeploymentListener) -> None:
+    """Call ``listener(record)`` after every deployment record this process commits."""
+    if listener not in _deployment_listeners:
+        _deployment_listeners.append(listener)
+
+
+def remove_deployment_listener(listener: DeploymentListener) -> None:
+    """Stop calling a deployment listener."""
+    if listener in _deployment_listeners:
+        _deployment_listeners.remove(listener)
 
 
 def load_plugins() -> None:
@@ -155,4 +172,20 @@ def after_alias_set(card: CardPublic, alias: AliasPublic) -> None:
         except Exception:
             logger.warning(
                 "alias listener %r failed for card %s", listener, card.uid, exc_info=True
+            )
+
+
+def after_deployment(record: DeploymentPublic) -> None:
+    """Tell every deployment listener about ``record`` (called by the SQL backend).
+
+    Runs only where the record is committed (embedded client or registry
+    server), so its ``opsml.card.deployed`` event goes out exactly once.
+    """
+    load_plugins()
+    for listener in list(_deployment_listeners):
+        try:
+            listener(record)
+        except Exception:
+            logger.warning(
+                "deployment listener %r failed for record %s", listener, record.id, exc_info=True
             )

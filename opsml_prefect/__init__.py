@@ -20,10 +20,11 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
-from opsml_prefect._names import TASKS
+from opsml_prefect._names import DEPLOY_TASKS, TASKS
 
 if TYPE_CHECKING:
     from opsml_prefect.credentials import OpsmlCredentials
+    from opsml_prefect.deploy_tasks import arecord_deployment, record_deployment, record_packaging
     from opsml_prefect.lineage import register_pipeline_card
     from opsml_prefect.tasks import (
         alist_cards,
@@ -40,6 +41,7 @@ _LAZY = {
     "OpsmlCredentials": "opsml_prefect.credentials",
     "register_pipeline_card": "opsml_prefect.lineage",
     **dict.fromkeys(TASKS, "opsml_prefect.tasks"),
+    **dict.fromkeys(DEPLOY_TASKS, "opsml_prefect.deploy_tasks"),
 }
 
 __all__ = [
@@ -47,10 +49,13 @@ __all__ = [
     "alist_cards",
     "aload_card",
     "apull_model",
+    "arecord_deployment",
     "aregister_card",
     "list_cards",
     "load_card",
     "pull_model",
+    "record_deployment",
+    "record_packaging",
     "register_card",
     "register_pipeline_card",
 ]

@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["TASKS"]
+__all__ = ["DEPLOY_TASKS", "TASKS"]
 
 TASKS: tuple[str, ...] = (
     "register_card",
@@ -28,3 +28,6 @@ TASKS: tuple[str, ...] = (
     "aset_alias",
 )
 """Every task of :mod:`opsml_prefect.tasks` (sync, then the async twins)."""
+
+DEPLOY_TASKS: tuple[str, ...] = ("record_deployment", "arecord_deployment", "record_packaging")
+"""The deployment-record tasks and helper of :mod:`opsml_prefect.deploy_tasks`."""

@@ -33,12 +33,15 @@ if TYPE_CHECKING:
     from prefect.events import Event
 
     from opsml.schemas import AliasPublic, CardPublic
+    from opsml.schemas_deployments import DeploymentPublic
 
 __all__ = [
     "CARD_ALIAS_SET",
+    "CARD_DEPLOYED",
     "CARD_REGISTERED",
     "card_resource",
     "emit_alias_set",
+    "emit_card_deployed",
     "emit_card_registered",
 ]
 
@@ -46,9 +49,11 @@ CARD_REGISTERED = "opsml.card.registered"
 """Name of the event emitted once per committed registration."""
 CARD_ALIAS_SET = "opsml.card.alias_set"
 """Name of the event emitted once per committed alias move (DESIGN.md §12)."""
+CARD_DEPLOYED = "opsml.card.deployed"
+"""Name of the event emitted once per committed deployment record (DESIGN.md §17)."""
 
 
-def card_resource(card: CardPublic) -> dict[str, str]:
+def card_resource(card: CardPublic | DeploymentPublic) -> dict[str, str]:
     """The event resource of a registered card: id ``opsml.card.<uid>`` and its labels.
 
     Args:
@@ -151,4 +156,44 @@ def emit_alias_set(card: CardPublic, alias: AliasPublic) -> Event | None:
         resource={**card_resource(card), "opsml.alias": alias.alias},
         related=_related(card) or None,
         payload=payload,
+    )
+
+
+def emit_card_deployed(record: DeploymentPublic) -> Event | None:
+    """Emit ``opsml.card.deployed`` for one committed deployment record.
+
+    The resource is the card's (``opsml.card.<uid>``, labels as for
+    ``opsml.card.registered``) plus ``opsml.target``, ``opsml.environment`` and
+    ``opsml.state``, so an automation matches ``{"opsml.name": "iris-classifier",
+    "opsml.state": "packaged"}``. The flow run that recorded it is a related
+    resource (role ``flow-run``).
+
+    Args:
+        record: the committed record.
+
+    Returns:
+        The emitted event, or ``None`` when Prefect does not emit events here.
+
+    Example:
+        >>> emit_card_deployed(record)  # doctest: +SKIP
+
+    """
+    from prefect.events import emit_event
+
+    related = (
+        [{"prefect.resource.id": f"prefect.flow-run.{record.flow_run_id}",
+          "prefect.resource.role": "flow-run"}]
+        if record.flow_run_id
+        else None
+    )  # fmt: skip
+    return emit_event(
+        event=CARD_DEPLOYED,
+        resource={
+            **card_resource(record),
+            "opsml.target": record.target,
+            "opsml.environment": record.environment,
+            "opsml.state": record.state,
+        },
+        related=related,
+        payload=record.model_dump(mode="json"),
     )

@@ -12,8 +12,9 @@ nothing: Prefect is never imported here at module level. It adds three hooks to
    the card, registry, version and uid, and records the uid for
    :func:`opsml_prefect.lineage.register_pipeline_card`;
 3. a **commit listener** that emits ``opsml.card.registered``, and an **alias
-   listener** that emits ``opsml.card.alias_set`` on every committed alias move
-   (:mod:`opsml_prefect.events`), when a Prefect API is configured
+   listener** that emits ``opsml.card.alias_set`` on every committed alias move,
+   and a **deployment listener** that emits ``opsml.card.deployed`` on every
+   committed deployment record (:mod:`opsml_prefect.events`), when a Prefect API is configured
    (``PREFECT_API_URL`` in the environment, in the active Prefect profile, or
    in Prefect's settings when Prefect is loaded).
 
@@ -46,6 +47,7 @@ from opsml import hooks
 if TYPE_CHECKING:
     from opsml.cards.base import Card
     from opsml.schemas import AliasPublic, CardPublic
+    from opsml.schemas_deployments import DeploymentPublic
 
 __all__ = ["describe_event_target", "prefect_api_configured"]
 
@@ -191,6 +193,15 @@ def on_alias_set(card: CardPublic, alias: AliasPublic) -> None:
     emit_alias_set(card, alias)
 
 
+def on_deployment(record: DeploymentPublic) -> None:
+    """Deployment listener: emit ``opsml.card.deployed`` when a Prefect API is configured."""
+    if not prefect_api_configured():
+        return
+    from opsml_prefect.events import emit_card_deployed
+
+    emit_card_deployed(record)
+
+
 def _warm_up() -> None:
     """Import Prefect's event client in the background (a registry server emitting events)."""
     try:
@@ -203,6 +214,7 @@ hooks.add_context_provider(provide_lineage)
 hooks.add_listener(on_registered)
 hooks.add_commit_listener(on_commit)
 hooks.add_alias_listener(on_alias_set)
+hooks.add_deployment_listener(on_deployment)
 
 if "opsml_server" in sys.modules:  # the registry server loads plugins at start-up
     logger.info(describe_event_target())

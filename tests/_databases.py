@@ -72,6 +72,8 @@ def clear_tables(url: str) -> None:
     try:
         with engine.begin() as conn:
             for table in (
+                "opsml_deployment_targets",
+                "opsml_deployments",
                 "opsml_upload_files",
                 "opsml_upload_sessions",
                 "opsml_card_aliases",

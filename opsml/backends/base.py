@@ -26,6 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from opsml._filemode import set_default_mode
+from opsml.backends._deployments_api import DeploymentsBackend
 from opsml.backends._sink import DigestSink, verify_digest
 from opsml.errors import OpsmlError
 from opsml.schemas import (
@@ -81,7 +82,7 @@ class ArtifactReader(abc.ABC):
         """
 
 
-class RegistryBackend(abc.ABC):
+class RegistryBackend(DeploymentsBackend):
     """Stores card metadata and artifacts; picked from the tracking URI by ``get_backend``."""
 
     @abc.abstractmethod
@@ -312,7 +313,7 @@ class RegistryBackend(abc.ABC):
     def check(self) -> None:
         """Raise :class:`~opsml.errors.OpsmlError` when the registry cannot be used (readiness)."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release connections; the backend must not be used afterwards."""
 
     def collect_garbage(self, older_than: timedelta) -> int:

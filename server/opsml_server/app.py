@@ -34,6 +34,7 @@ from opsml_server.api.deps import CurrentUser
 from opsml_server.api.routes import (
     aliases,
     cards,
+    deployments,
     health,
     identity,
     listing,
@@ -246,6 +247,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(presign.router)
     app.include_router(identity.router)
     app.include_router(aliases.router)
+    app.include_router(deployments.router)
     app.include_router(ui.router)
 
     @app.get("/openapi.json", include_in_schema=False)

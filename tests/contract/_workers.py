@@ -30,3 +30,21 @@ def move_alias_many(settings: dict[str, Any], uid: str, alias: str, count: int) 
     for _ in range(count):
         registry.set_alias(card, alias)
     return count
+
+
+def record_deployed_many(
+    settings: dict[str, Any], uid: str, target: str, count: int, run: str
+) -> list[int]:
+    """Record ``deployed`` of the run card ``uid`` on ``target`` ``count`` times (a new
+    flow run id each time); returns the ids of the records."""
+    from opsml import CardRegistry
+    from opsml.config import OpsmlSettings
+
+    registry = CardRegistry("run", settings=OpsmlSettings(**settings))
+    digest = "sha256:" + uid * 2
+    return [
+        registry.record_deployment(
+            uid, target=target, state="deployed", image_digest=digest, flow_run_id=f"{run}-{i}"
+        ).id
+        for i in range(count)
+    ]

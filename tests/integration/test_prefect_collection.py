@@ -381,7 +381,7 @@ def test_prefect_yaml_loads_with_prefects_models() -> None:
     raw = yaml.safe_load((REPO_ROOT / "deployments" / "prefect.yaml").read_text())
     model = PrefectYamlModel.model_validate(raw)
     by_name = {d.name: d for d in model.deployments}
-    assert set(by_name) == {"nightly", "iris-classifier-api"}
+    assert set(by_name) == {"nightly", "iris-classifier-api", "iris-classifier-deploy"}
     nightly = by_name["nightly"]
     assert nightly.schedules and nightly.schedules[0].cron == "0 3 * * *"  # type: ignore[union-attr]
     packaging = by_name["iris-classifier-api"]
@@ -394,6 +394,16 @@ def test_prefect_yaml_loads_with_prefects_models() -> None:
     assert match["opsml.name"] == "iris-classifier" and match["opsml.registry"] == "model"
     assert match["opsml.alias"] == "champion"
     assert trigger.parameters["version"] == "{{ event.resource['opsml.version'] }}"  # type: ignore[index]
+    deploy = by_name["iris-classifier-deploy"]  # after packaging: its `packaged` record
+    assert deploy.triggers
+    after = TypeAdapter(DeploymentTriggerTypes).validate_python(deploy.triggers[0])
+    assert isinstance(after, DeploymentEventTrigger)
+    assert after.expect == {"opsml.card.deployed"}
+    after_match = {k: v[0] if isinstance(v, list) else v for k, v in after.match.items()}
+    assert after_match["opsml.state"] == "packaged"
+    assert {k: after_match[k] for k in ("opsml.name", "opsml.repository")} == {
+        k: match[k] for k in ("opsml.name", "opsml.repository")
+    }
     spec = yaml.safe_load((REPO_ROOT / "flows" / "model_spec.yaml").read_text())
     assert match["opsml.name"] == spec["model"]["name"]
     assert match["opsml.repository"] == spec["model"]["repository"]

@@ -28,6 +28,7 @@ from pydantic import SecretStr
 
 from opsml.backends.base import ArtifactReader, FileSource, ProgressCallback, RegistryBackend
 from opsml.backends.http import _streamed, _transfers
+from opsml.backends.http._deployments import HttpDeploymentsMixin
 from opsml.backends.http._presigned import PresignedTransfers
 from opsml.backends.http._transport import Transport, secret, strip_userinfo
 from opsml.errors import InvalidInputError, OpsmlError, PresignUnsupportedError
@@ -84,7 +85,7 @@ def _check_sources(card: CardCreate, source_dir: Path) -> Path:
     return source_dir
 
 
-class HttpBackend(RegistryBackend):
+class HttpBackend(HttpDeploymentsMixin, RegistryBackend):
     """Registry behind a registry server, over one pooled ``httpx.Client``.
 
     Args:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from opsml.schemas import AliasPublic, CardCreate, CardPublic, CardUpdate
+    from opsml.schemas_deployments import DeploymentPublic
 
 
 # built once (building costs more than running them): the statements of every registration
@@ -36,7 +37,7 @@ def audit(
     environment: str,
     action: str,
     actor: str | None,
-    card: CardCreate | CardPublic | AliasPublic,
+    card: CardCreate | CardPublic | AliasPublic | DeploymentPublic,
     uid: str | None,
     version: str | None,
     detail: dict[str, Any],

@@ -24,8 +24,18 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from opsml import hooks, versioning
 from opsml.backends.base import ArtifactReader, FileSource, ProgressCallback, RegistryBackend
-from opsml.backends.sql import _aliases, _gc, _listing, _queries, _reserve, _transfers, _writes
+from opsml.backends.sql import (
+    _aliases,
+    _deployments,
+    _gc,
+    _listing,
+    _queries,
+    _reserve,
+    _transfers,
+    _writes,
+)
 from opsml.backends.sql._db_errors import translate
+from opsml.backends.sql._deploy_mixin import DeploymentsMixin
 from opsml.backends.sql._queries import check_registry
 from opsml.backends.sql._rows import check_sources, to_public
 from opsml.backends.sql._uploads import Place, UploadsMixin
@@ -59,7 +69,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("opsml.sql")
 
 
-class SqlBackend(UploadsMixin, RegistryBackend):
+class SqlBackend(UploadsMixin, DeploymentsMixin, RegistryBackend):
     """Registry on a SQL database plus an fsspec artifact store.
 
     Example:
@@ -295,6 +305,7 @@ class SqlBackend(UploadsMixin, RegistryBackend):
         with self._connect(write=True) as conn:
             _writes.mark_deleted(conn, self.environment, card, actor)  # locks the row first
             _aliases.refuse_aliased(conn, card)
+            _deployments.refuse_current(conn, card)
         self.store.delete_prefix(_transfers.version_prefix(card, card.version))
 
     def collect_garbage(

@@ -194,6 +194,55 @@ class AliasRow(Base):
     )
 
 
+class DeploymentRow(Base):
+    """One deployment record (DESIGN.md §17); append-only: never updated, never deleted."""
+
+    __tablename__ = "opsml_deployments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    registry_type: Mapped[str] = mapped_column("registry", String(16))
+    card_uid: Mapped[str] = mapped_column(String(32))
+    repository: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[str] = mapped_column(String(128))
+    environment: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))
+    image: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    image_digest: Mapped[str | None] = mapped_column(String(71), nullable=True)
+    manifests_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    flow_run_url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    actor: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (
+        Index("ix_deployments_target", "environment", "target", "id"),
+        Index("ix_deployments_card", "card_uid", "id"),
+        Index("ix_deployments_name", "registry", "name", "repository", "id"),
+    )
+
+
+class DeploymentTargetRow(Base):
+    """One row per (environment, target): its current ``deployed`` record, or none.
+
+    Recorders lock it (or insert it) first, so concurrent recorders of one
+    target serialize and leave exactly one current deployment.
+    """
+
+    __tablename__ = "opsml_deployment_targets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    environment: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(255))
+    current_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    card_uid: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("environment", "target", name="uq_deployment_target"),)
+
+
 CARDS: Table = CardRow.__table__  # type: ignore[assignment]
 TAGS: Table = TagRow.__table__  # type: ignore[assignment]
 LINKS: Table = LinkRow.__table__  # type: ignore[assignment]
@@ -203,6 +252,8 @@ USERS: Table = UserRow.__table__  # type: ignore[assignment]
 TOKENS: Table = TokenRow.__table__  # type: ignore[assignment]
 GRANTS: Table = GrantRow.__table__  # type: ignore[assignment]
 ALIASES: Table = AliasRow.__table__  # type: ignore[assignment]
+DEPLOYMENTS: Table = DeploymentRow.__table__  # type: ignore[assignment]
+TARGETS: Table = DeploymentTargetRow.__table__  # type: ignore[assignment]
 
 
 class UploadSessionRow(Base):
