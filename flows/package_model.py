@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +40,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
 from flows import model_packaging as steps
+from flows.deploy_model import load_deploy_spec
 from opsml_prefect.blockref import as_credentials
 from opsml_prefect.credentials import OpsmlCredentials
+from opsml_prefect.deploy_tasks import record_packaging
 from opsml_prefect.tasks import pull_model
 
 _PLAIN = {"cache_policy": NONE, "persist_result": False}
@@ -188,6 +192,7 @@ def packaging(
     model_dir: str | None = None,
     credentials: OpsmlCredentials | str | None = None,
     base_image: str | None = None,
+    deploy_spec_path: str | None = "flows/deploy_spec.yaml",
 ) -> dict[str, Any]:
     """Package the model a spec names: pull, assemble, smoke-test, render, build, start, check.
 
@@ -206,6 +211,9 @@ def packaging(
             (what the deployments pass); default the environment.
         base_image: overrides the spec's ``api.base_image`` (default
             ``python:<card's x.y>-slim``).
+        deploy_spec_path: the deploy spec (``flows/deploy_spec.yaml``) whose ``target``
+            the run records ``packaged`` (with the image and digest) or ``failed`` (with
+            the step and reason) for; no file, or ``None``: nothing is recorded.
 
     Returns:
         ``version``, ``uid``, ``context``, ``manifests``, ``image``, ``built``,
@@ -219,22 +227,80 @@ def packaging(
     logger = get_run_logger()
     credentials = as_credentials(credentials)  # a block name loads the saved block
     clock = _Clock()
-    checked = check_spec(spec_path, version, credentials)
+    with clock.step("check_spec"):
+        checked = check_spec(spec_path, version, credentials)
+        target = _deploy_target(deploy_spec_path)
     spec: steps.ModelApiSpec = checked["spec"]
-    clock.lap("check_spec")
+    try:
+        where = (spec_path, output_dir, model_dir, base_image)
+        result = _steps(spec, checked, where, build, credentials, clock)
+    except Exception as exc:
+        if target:
+            record_packaging(
+                checked["uid"], target, error=exc, step=clock.current, credentials=credentials
+            )
+        raise
+    if target:
+        recorded = record_packaging(
+            checked["uid"],
+            target,
+            image=result["image"],
+            image_digest=result.get("digest") or result.get("image_id"),
+            credentials=credentials,
+        )
+        if recorded is not None:
+            logger.info("recorded %s for %s (%s)", recorded.state, target, recorded.id)
+    seconds = clock.total()
+    logger.info(
+        "packaged %s v%s in %.3f s: %s",
+        spec.model.name,
+        checked["version"],
+        seconds,
+        result["context"],
+    )
+    return {**result, "timings": {**clock.timings, "flow_seconds": seconds}}
+
+
+def _deploy_target(deploy_spec_path: str | None) -> str | None:
+    """The deploy spec's target, or ``None`` (nothing recorded) when there is no such file."""
+    if not deploy_spec_path:
+        return None
+    if not Path(deploy_spec_path).is_file():
+        get_run_logger().info("no deploy spec %s: the packaging is not recorded", deploy_spec_path)
+        return None
+    return load_deploy_spec(deploy_spec_path).target
+
+
+def _steps(
+    spec: steps.ModelApiSpec,
+    checked: dict[str, Any],
+    where: tuple[str, str, str | None, str | None],
+    build: bool,
+    credentials: OpsmlCredentials | None,
+    clock: _Clock,
+) -> dict[str, Any]:
+    """Pull, context, smoke test, manifests, image; each timed by ``clock``.
+
+    ``where``: the spec path, the output folder, the pull step's model folder and the
+    base image override.
+    """
+    logger = get_run_logger()
+    spec_path, output_dir, model_dir, base_image = where
     out = Path(output_dir) / f"{spec.model.name}-{steps.image_tag(checked['version'])}"
-    model_dir = _model_folder(model_dir, spec, checked, out, credentials)
-    clock.lap("pull")
-    spec_dir = str(Path(spec_path).resolve().parent)
-    context = assemble_context(spec, spec_dir, model_dir, str(out), base_image)
-    clock.lap("context")
-    smoke = smoke_test(context)
-    clock.lap("smoke_test")
-    manifests = render_manifests(spec, model_dir, str(out))
-    clock.lap("manifests")
+    with clock.step("pull"):
+        model_dir = _model_folder(model_dir, spec, checked, out, credentials)
+    with clock.step("context"):
+        spec_dir = str(Path(spec_path).resolve().parent)
+        context = assemble_context(spec, spec_dir, model_dir, str(out), base_image)
+    with clock.step("smoke_test"):
+        smoke = smoke_test(context)
+    with clock.step("manifests"):
+        manifests = render_manifests(spec, model_dir, str(out))
     image = f"{spec.api.image}:{steps.image_tag(checked['version'])}"
-    built = build_image(context, image, str(out), build, spec.api.engine)
+    with clock.step("image"):
+        built = build_image(context, image, str(out), build, spec.api.engine)
     if built["built"]:
+        del clock.timings["image"]
         clock.timings.update(built.pop("timings"))
         logger.info(
             "image %s (%s MB, %s) answered over HTTP when started with %s",
@@ -244,16 +310,11 @@ def packaging(
             built["check"]["started_with"],
         )
     else:
-        clock.lap("image")
         print(
             "No container engine answered (install podman or buildah: "
             f"apt-get install podman); build the image with:\n  {built['command']}"
         )
     _publish(spec, checked, context, manifests, image, built, smoke, clock.timings)
-    seconds = clock.total()
-    logger.info(
-        "packaged %s v%s in %.3f s: %s", spec.model.name, checked["version"], seconds, context
-    )
     return {
         "version": checked["version"],
         "uid": checked["uid"],
@@ -262,21 +323,23 @@ def packaging(
         "manifests": manifests,
         "smoke_test": smoke,
         **built,
-        "timings": {**clock.timings, "flow_seconds": seconds},
     }
 
 
 class _Clock:
-    """Seconds per step, in order."""
+    """Seconds per step, in order, and the step running now (named in a failure record)."""
 
     def __init__(self) -> None:
-        self.started = self.last = time.perf_counter()
+        self.started = time.perf_counter()
         self.timings: dict[str, float] = {}
+        self.current = ""
 
-    def lap(self, step: str) -> None:
-        now = time.perf_counter()
-        self.timings[step] = round(now - self.last, 3)
-        self.last = now
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        self.current = name
+        began = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - began, 3)
 
     def total(self) -> float:
         return round(time.perf_counter() - self.started, 3)

@@ -318,3 +318,59 @@ def test_spec_takes_an_alias_in_place_of_version(
     spec_file.write_text(yaml.safe_dump(raw))
     with pytest.raises(steps.SpecError, match="not a valid alias"):
         steps.load_spec(spec_file)
+
+
+# -- the registry records what the packaging made (issue 29, item 3) ---------------
+
+
+def _deploy_spec(tmp_path: Path, target: str = "k8s/models/iris-api") -> Path:
+    path = tmp_path / "deploy_spec.yaml"
+    path.write_text(f"target: {target}\n")
+    return path
+
+
+def test_packaging_records_packaged_with_its_image(
+    prefect_api: str, registry_env: dict[str, str], tmp_path: Path
+) -> None:
+    from flows.package_model import packaging
+    from opsml import CardRegistry
+
+    card = _register()
+    spec = _write_spec(tmp_path)
+    deploy = _deploy_spec(tmp_path)
+    result = packaging(
+        spec_path=str(spec),
+        output_dir=str(tmp_path / "build"),
+        build=False,
+        deploy_spec_path=str(deploy),
+    )
+    [record] = CardRegistry("model").list_deployments(card=card).items
+    assert (record.state, record.target, record.uid) == (
+        "packaged",
+        "k8s/models/iris-api",
+        card.uid,
+    )
+    assert record.image == result["image"] and record.image_digest is None  # not built here
+    assert record.flow_run_id  # the packaging run that made it
+
+
+def test_a_failed_packaging_records_the_step_and_reason(
+    prefect_api: str, registry_env: dict[str, str], tmp_path: Path
+) -> None:
+    from flows.package_model import packaging
+    from opsml import CardRegistry
+
+    card = _register()
+    spec = _write_spec(tmp_path)
+    (tmp_path / "model_api" / "app.py").unlink()  # the context step cannot find the API
+    state = packaging(
+        spec_path=str(spec),
+        output_dir=str(tmp_path / "build"),
+        build=False,
+        deploy_spec_path=str(_deploy_spec(tmp_path)),
+        return_state=True,
+    )
+    assert state.is_failed()
+    [record] = CardRegistry("model").list_deployments(card=card).items
+    assert record.state == "failed" and record.detail["step"] == "context"
+    assert "no app.py" in record.detail["reason"]
