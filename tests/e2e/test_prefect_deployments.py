@@ -222,6 +222,40 @@ def _run_the_path(
         _report("alias moved to a direct registration", moved.set_at, run)
         versions = [r.parameters.get("version") for r in _runs_of(packaging.id)]
         assert sorted(versions) == sorted([first.version, second.version])  # one run per move
+        _check_recorded(models, first, second, engine)
+
+        # Rollback is an alias move: champion back to the first version packages and
+        # deploys it again, and the registry's view of production follows.
+        models.set_alias(first, "champion")
+        _wait_current(models, first.version)
+        history = models.list_deployments(target=TARGET, state="deployed").items
+        assert [r.version for r in history][:3] == [first.version, second.version, first.version]
+
+
+TARGET = "k8s/models/iris-classifier-api"
+"""The target of the shipped flows/deploy_spec.yaml."""
+
+
+def _wait_current(models: Any, version: str) -> Any:
+    def current() -> Any:
+        record = models.current_deployment(target=TARGET)
+        return record if record is not None and record.version == version else None
+
+    return wait_for(current, timeout=300, interval=1.0, what=f"v{version} deployed at {TARGET}")
+
+
+def _check_recorded(models: Any, first: Any, second: Any, engine: Any) -> None:
+    """What ran where: each packaging recorded its image digest, then the deploy flow ran."""
+    from flows.model_packaging import inspect_image
+
+    current = _wait_current(models, second.version)
+    for card in (first, second):
+        [packaged] = models.list_deployments(card=card, state="packaged").items
+        built = inspect_image(engine, f"registry.example.com/ds-team/iris-api:{card.version}")
+        assert packaged.image_digest == built.digest and packaged.flow_run_id
+    assert current.image_digest == built.digest  # the second's image serves now
+    [retired] = models.list_deployments(card=first, state="retired").items
+    assert retired.target == TARGET
 
 
 def _sample_frame(card: Any) -> None:
