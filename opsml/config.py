@@ -9,6 +9,8 @@
 | ``OPSML_USERNAME`` / ``OPSML_PASSWORD`` | basic auth (server: turn it on; client: send it) |
 | ``APP_ENV`` | ``development``, ``staging`` or ``production`` |
 | ``OPSML_PROD_TOKEN`` | production write token (server: required on writes; client: sent) |
+| ``OPSML_PROTECTED_ALIASES`` | aliases that move only by approval (where the database is written) |
+| ``OPSML_ACTOR`` | who you are where nothing authenticates you (approvals; default the OS user) |
 
 The family:
 
@@ -36,7 +38,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_HOME = Path("opsml_registry")
@@ -212,6 +214,21 @@ class RegistrySettings(BaseSettings, RegistryConnection):
         validation_alias=AliasChoices("APP_ENV", "OPSML_APP_ENV", "app_env"),
         description="Environment this registry belongs to.",
     )
+    protected_aliases: str = Field(
+        default="",
+        description="Comma-separated aliases that never move directly: they move when "
+        "another person approves a request (DESIGN.md §19). Read where the database is "
+        "written: the registry server, or an embedded/direct-database client.",
+        examples=["champion,production"],
+    )
+
+    @field_validator("protected_aliases")
+    @classmethod
+    def _check_protected(cls, value: str) -> str:
+        from opsml.schemas_approvals import protected_set
+
+        protected_set(value)  # each name a valid alias, else the error names it
+        return value
 
     @classmethod
     def _prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
@@ -257,6 +274,12 @@ class OpsmlSettings(RegistrySettings):
 
     request_timeout: float = Field(
         default=30.0, gt=0, description="Seconds an HTTP call may wait for the server."
+    )
+    actor: str | None = Field(
+        default=None,
+        description="Who you are where nothing authenticates you (embedded or direct-database "
+        "mode, a server without auth): recorded on approval requests and decisions. Default "
+        "the OS user. A server with auth ignores it and uses the logged-in user.",
     )
 
 

@@ -120,6 +120,21 @@ class DeploymentNotFoundError(OpsmlError, LookupError):
     status_code = 404
 
 
+class ApprovalNotFoundError(OpsmlError, LookupError):
+    """No approval request with that id (DESIGN.md §19)."""
+
+    code = "approval_not_found"
+    status_code = 404
+
+
+class ApprovalStateError(OpsmlError):
+    """An approval request that cannot be decided: decided already, expired, or stale
+    (its card was deleted or the alias moved since); the message says which."""
+
+    code = "approval_state"
+    status_code = 409
+
+
 class ArtifactIntegrityError(OpsmlError):
     """A stored or transferred file does not match its recorded SHA-256 digest or size."""
 
@@ -240,6 +255,8 @@ ERRORS_BY_CODE: dict[str, type[OpsmlError]] = {
         DeploymentInUseError,
         DeploymentStateError,
         DeploymentNotFoundError,
+        ApprovalNotFoundError,
+        ApprovalStateError,
         ArtifactIntegrityError,
         PayloadTooLargeError,
         AuthenticationError,

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from opsml.cards.base import Card
     from opsml.schemas import AliasPublic, CardPublic
+    from opsml.schemas_approvals import ApprovalPublic
     from opsml.schemas_deployments import DeploymentPublic
 
 logger = logging.getLogger("opsml.hooks")
@@ -49,7 +50,11 @@ AliasListener = Callable[["CardPublic", "AliasPublic"], None]
 DeploymentListener = Callable[["DeploymentPublic"], None]
 """Called where a deployment record is committed, once per appended record; errors are logged."""
 
+ApprovalListener = Callable[["ApprovalPublic"], None]
+"""Called where an approval request is created or decided (DESIGN.md §19); errors are logged."""
+
 _providers: list[ContextProvider] = []
+_approval_listeners: list[ApprovalListener] = []
 _deployment_listeners: list[DeploymentListener] = []
 _alias_listeners: list[AliasListener] = []
 _listeners: list[Listener] = []
@@ -110,6 +115,18 @@ def remove_deployment_listener(listener: DeploymentListener) -> None:
     """Stop calling a deployment listener."""
     if listener in _deployment_listeners:
         _deployment_listeners.remove(listener)
+
+
+def add_approval_listener(listener: ApprovalListener) -> None:
+    """Call ``listener(request)`` after every approval request this process creates or decides."""
+    if listener not in _approval_listeners:
+        _approval_listeners.append(listener)
+
+
+def remove_approval_listener(listener: ApprovalListener) -> None:
+    """Stop calling an approval listener."""
+    if listener in _approval_listeners:
+        _approval_listeners.remove(listener)
 
 
 def load_plugins() -> None:
@@ -188,4 +205,20 @@ def after_deployment(record: DeploymentPublic) -> None:
         except Exception:
             logger.warning(
                 "deployment listener %r failed for record %s", listener, record.id, exc_info=True
+            )
+
+
+def after_approval(request: ApprovalPublic) -> None:
+    """Tell every approval listener that ``request`` was created or decided (by the SQL backend).
+
+    ``request.state`` says which: ``pending`` (requested), ``approved`` or
+    ``rejected``. Runs only where it is committed, so each event goes out once.
+    """
+    load_plugins()
+    for listener in list(_approval_listeners):
+        try:
+            listener(request)
+        except Exception:
+            logger.warning(
+                "approval listener %r failed for request %s", listener, request.id, exc_info=True
             )

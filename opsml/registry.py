@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from opsml._cleanup import remove_later
 from opsml._registration import check_new_card, create_request
+from opsml._registry_approvals import ApprovalsMixin
 from opsml._registry_deployments import DeploymentsMixin
 from opsml.errors import InvalidInputError
 from opsml.schemas import (
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from opsml.schemas import AliasPublic
 
 
-class CardRegistry(DeploymentsMixin):
+class CardRegistry(DeploymentsMixin, ApprovalsMixin):
     """The registry of one card kind: ``"data"``, ``"model"``, ``"run"`` or ``"pipeline"``.
 
     The backend comes from the settings: a registry server when

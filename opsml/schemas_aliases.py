@@ -55,6 +55,13 @@ class AliasPublic(BaseModel):
     uid: str = Field(description="The uid of that version's card.")
     set_at: datetime = Field(description="When the alias was last moved.")
     set_by: str | None = Field(default=None, description="Who moved it last.")
+    approval: int | None = Field(
+        default=None,
+        description="On a move made by approving a request (DESIGN.md §19): the request's "
+        "id; the audit log keeps it with the requester and the approver.",
+    )
+    requested_by: str | None = Field(default=None, description="Who asked for that move.")
+    approved_by: str | None = Field(default=None, description="Who approved it.")
 
 
 class AliasSet(BaseModel):

@@ -119,6 +119,8 @@ def get_backend(settings: OpsmlSettings | None = None) -> RegistryBackend:
         settings.password.get_secret_value() if settings.password else None,
         settings.prod_token.get_secret_value() if settings.prod_token else None,
         settings.app_env,
+        settings.protected_aliases,
+        settings.actor,
     )
     with _lock:
         backend = _cache.get(key)

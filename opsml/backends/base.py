@@ -26,6 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from opsml._filemode import set_default_mode
+from opsml.backends._approvals_api import ApprovalsBackend
 from opsml.backends._deployments_api import DeploymentsBackend
 from opsml.backends._sink import DigestSink, verify_digest
 from opsml.errors import OpsmlError
@@ -82,7 +83,7 @@ class ArtifactReader(abc.ABC):
         """
 
 
-class RegistryBackend(DeploymentsBackend):
+class RegistryBackend(DeploymentsBackend, ApprovalsBackend):
     """Stores card metadata and artifacts; picked from the tracking URI by ``get_backend``."""
 
     @abc.abstractmethod

@@ -28,6 +28,7 @@ from pydantic import SecretStr
 
 from opsml.backends.base import ArtifactReader, FileSource, ProgressCallback, RegistryBackend
 from opsml.backends.http import _streamed, _transfers
+from opsml.backends.http._approvals import HttpApprovalsMixin
 from opsml.backends.http._deployments import HttpDeploymentsMixin
 from opsml.backends.http._presigned import PresignedTransfers
 from opsml.backends.http._transport import Transport, secret, strip_userinfo
@@ -85,7 +86,7 @@ def _check_sources(card: CardCreate, source_dir: Path) -> Path:
     return source_dir
 
 
-class HttpBackend(HttpDeploymentsMixin, RegistryBackend):
+class HttpBackend(HttpApprovalsMixin, HttpDeploymentsMixin, RegistryBackend):
     """Registry behind a registry server, over one pooled ``httpx.Client``.
 
     Args:
@@ -151,7 +152,7 @@ class HttpBackend(HttpDeploymentsMixin, RegistryBackend):
     def from_settings(cls, settings: OpsmlSettings) -> HttpBackend:
         """The backend for ``settings.tracking_uri`` and its credentials."""
         assert settings.tracking_uri is not None
-        return cls(
+        backend = cls(
             settings.tracking_uri,
             username=settings.username,
             password=settings.password,
@@ -159,6 +160,8 @@ class HttpBackend(HttpDeploymentsMixin, RegistryBackend):
             prod_token=settings.prod_token,
             timeout=settings.request_timeout,
         )
+        backend.actor = settings.actor
+        return backend
 
     def __repr__(self) -> str:
         parts = [repr(self.base_url)]

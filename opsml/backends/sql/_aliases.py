@@ -71,8 +71,10 @@ def move(
     uid: str,
     alias: str,
     actor: str | None,
+    detail: dict[str, Any] | None = None,
 ) -> tuple[AliasPublic, CardPublic]:
-    """Point ``alias`` of the card's name at the active card ``uid``; audit the move."""
+    """Point ``alias`` of the card's name at the active card ``uid``; audit the move
+    (``detail`` added to the audit entry: an approved move names its approval)."""
     stmt = active(registry).where(CardRow.uid == uid)
     if conn.dialect.name != "sqlite":
         stmt = stmt.with_for_update()
@@ -91,8 +93,8 @@ def move(
         )  # fmt: skip
     else:
         conn.execute(sql_update(AliasRow).where(*key).values(**values))
-    detail = {"alias": alias, "previous": previous}
-    _writes.audit(conn, environment, "alias_set", actor, card, uid, card.version, detail)
+    audited = {"alias": alias, "previous": previous, **(detail or {})}
+    _writes.audit(conn, environment, "alias_set", actor, card, uid, card.version, audited)
     stored = conn.execute(select(ALIASES).where(*key)).one()
     return to_alias(stored), card
 

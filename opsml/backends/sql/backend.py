@@ -35,6 +35,7 @@ from opsml.backends.sql import (
     _writes,
 )
 from opsml.backends.sql._db_errors import translate
+from opsml.backends.sql._approvals_mixin import ApprovalsMixin
 from opsml.backends.sql._deploy_mixin import DeploymentsMixin
 from opsml.backends.sql._queries import check_registry
 from opsml.backends.sql._rows import check_sources, to_public
@@ -58,6 +59,7 @@ from opsml.schemas import (
     check_alias_target,
     check_uid,
 )
+from opsml.schemas_approvals import protected_set
 from opsml.storage import ArtifactStore
 
 if TYPE_CHECKING:
@@ -69,7 +71,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("opsml.sql")
 
 
-class SqlBackend(UploadsMixin, DeploymentsMixin, RegistryBackend):
+class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, RegistryBackend):
     """Registry on a SQL database plus an fsspec artifact store.
 
     Example:
@@ -90,9 +92,13 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, RegistryBackend):
         auto_migrate: bool = True,
         engine: Engine | None = None,
         store: ArtifactStore | None = None,
+        protected_aliases: str = "",
+        actor: str | None = None,
     ) -> None:
         self.url = url
         self.environment = environment
+        self.protected_aliases = protected_set(protected_aliases)  # approvals only (§19)
+        self.actor = actor
         self.engine = engine or create_registry_engine(url)
         self.store = store or ArtifactStore(storage_uri)
         self._auto_migrate = auto_migrate
@@ -101,10 +107,14 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, RegistryBackend):
     @classmethod
     def from_settings(cls, settings: OpsmlSettings) -> SqlBackend:
         """The backend for a direct database URL (or the embedded default)."""
+        from opsml._registration import whoami
+
         return cls(
             settings.resolved_tracking_uri(),
             settings.resolved_storage_uri(),
             environment=settings.app_env,
+            protected_aliases=settings.protected_aliases,
+            actor=settings.actor or whoami(),
         )
 
     def __repr__(self) -> str:
@@ -324,6 +334,7 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, RegistryBackend):
     ) -> AliasPublic:
         """See :meth:`RegistryBackend.set_alias`."""
         registry, alias = check_registry(registry), check_alias(alias)
+        self.refuse_protected(alias)
         connect = lambda: self._connect(write=True)  # noqa: E731
         moved, card = _aliases.move_retrying(
             connect, self.environment, registry, check_uid(uid), alias, actor
@@ -344,6 +355,7 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, RegistryBackend):
         registry = check_registry(registry)
         alias = check_alias_target(alias, name=name, repository=repository)
         build(CardQuery, name=name, repository=repository)
+        self.refuse_protected(alias, "delete")
         with self._connect(write=True) as conn:
             _aliases.remove(conn, self.environment, registry, name, repository, alias, actor)
 

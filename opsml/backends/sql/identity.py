@@ -329,11 +329,9 @@ class SqlIdentityStore:
             self._audit(conn, "token_revoke", actor, name, None, {"user": user})
 
     def _principal(self, conn: Connection, user_id: int, name: str) -> Principal:
-        held: dict[str, Role] = {}
+        held: dict[str, set[Role]] = {}
         for grant in self._grants(conn, [user_id])[user_id]:
-            key = grant.repository or GLOBAL
-            if key not in held or grant.role.covers(held[key]):
-                held[key] = grant.role
+            held.setdefault(grant.repository or GLOBAL, set()).add(grant.role)
         return Principal(name, held)
 
     def principal_for_password(self, name: str, password: str) -> Principal | None:

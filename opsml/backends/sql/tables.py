@@ -243,6 +243,38 @@ class DeploymentTargetRow(Base):
     __table_args__ = (UniqueConstraint("environment", "target", name="uq_deployment_target"),)
 
 
+class ApprovalRow(Base):
+    """One request to move a protected alias (DESIGN.md §19): ``pending``, then ``approved``
+    or ``rejected`` once (``decided_*`` set then); the card and its alias state when asked."""
+
+    __tablename__ = "opsml_approvals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    registry_type: Mapped[str] = mapped_column("registry", String(16))
+    card_uid: Mapped[str] = mapped_column(String(32))
+    repository: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[str] = mapped_column(String(128))
+    alias: Mapped[str] = mapped_column(String(63))
+    from_uid: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    from_version: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    from_any: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(256))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (
+        Index("ix_approvals_state", "state", "id"),
+        Index("ix_approvals_name", "registry", "repository", "name", "id"),
+        Index("ix_approvals_card", "card_uid"),
+    )
+
+
 CARDS: Table = CardRow.__table__  # type: ignore[assignment]
 TAGS: Table = TagRow.__table__  # type: ignore[assignment]
 LINKS: Table = LinkRow.__table__  # type: ignore[assignment]
@@ -254,6 +286,7 @@ GRANTS: Table = GrantRow.__table__  # type: ignore[assignment]
 ALIASES: Table = AliasRow.__table__  # type: ignore[assignment]
 DEPLOYMENTS: Table = DeploymentRow.__table__  # type: ignore[assignment]
 TARGETS: Table = DeploymentTargetRow.__table__  # type: ignore[assignment]
+APPROVALS: Table = ApprovalRow.__table__  # type: ignore[assignment]
 
 
 class UploadSessionRow(Base):
