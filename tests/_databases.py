@@ -72,6 +72,7 @@ def clear_tables(url: str) -> None:
     try:
         with engine.begin() as conn:
             for table in (
+                "opsml_approvals",
                 "opsml_deployment_targets",
                 "opsml_deployments",
                 "opsml_upload_files",

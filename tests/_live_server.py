@@ -168,7 +168,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
     with scratch_database("postgres") as url:
         upgrade_database(url)
-        server = start_server(tmp_path_factory.mktemp("live-server"), db_url=url)
+        from tests.conftest import PROTECTED_ALIASES
+
+        server = start_server(
+            tmp_path_factory.mktemp("live-server"), db_url=url,
+            env={"OPSML_PROTECTED_ALIASES": PROTECTED_ALIASES},
+        )  # fmt: skip
         try:
             yield server
         finally:

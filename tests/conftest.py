@@ -7,7 +7,8 @@ machine), and the HTTP backend against a live registry server (added by
 on emulators (``tests/_emulators.py``): embedded SQLite over S3 and GCS
 (``sqlite-s3``, ``sqlite-gcs``) and a live server whose storage is S3 or GCS
 (``http-s3``, ``http-gcs``; only the server has the cloud variables). Each test
-gets an empty registry; ``RegistryEnv`` lists, reads and writes stored files the
+gets an empty registry, where the alias ``production`` is protected
+(``PROTECTED_ALIASES``, DESIGN.md §19: it moves only by approval); ``RegistryEnv`` lists, reads and writes stored files the
 same way on every store.
 """
 
@@ -33,6 +34,8 @@ CLOUD_SQL_MODES = ["sqlite-s3", "sqlite-gcs"]
 CLOUD_HTTP_MODES = ["http-s3", "http-gcs"]
 ALL_MODES = [*SQL_MODES, "http", *CLOUD_SQL_MODES, *CLOUD_HTTP_MODES]
 CLOUD_VARS = ("AWS_", "GOOGLE_", "GCLOUD_", "STORAGE_EMULATOR_HOST")
+PROTECTED_ALIASES = "production"
+"""The protected aliases of every mode (DESIGN.md §19); no other test moves ``production``."""
 
 
 @dataclass
@@ -144,7 +147,9 @@ def _sql_env(mode: str, request: pytest.FixtureRequest, tmp_path: Path) -> Regis
     else:
         url = request.getfixturevalue(f"{mode}_url")
         clear_tables(url)
-    settings = OpsmlSettings(tracking_uri=url, storage_uri=storage.as_posix())
+    settings = OpsmlSettings(
+        tracking_uri=url, storage_uri=storage.as_posix(), protected_aliases=PROTECTED_ALIASES
+    )
     return RegistryEnv(mode=mode, settings=settings, db_url=url, storage_root=storage)
 
 
@@ -158,7 +163,7 @@ def _cloud_sql_env(mode: str, request: pytest.FixtureRequest, tmp_path: Path) ->
         monkeypatch.setenv(key, value)
     uri = unique_uri(emulator)
     url = f"sqlite:///{(tmp_path / 'registry.db').as_posix()}"
-    settings = OpsmlSettings(tracking_uri=url, storage_uri=uri)
+    settings = OpsmlSettings(tracking_uri=url, storage_uri=uri, protected_aliases=PROTECTED_ALIASES)
     return RegistryEnv(
         mode=mode, settings=settings, db_url=url, storage_root=tmp_path / "artifacts",
         storage_uri=uri, storage_options=emulator.fs_options(),
@@ -196,7 +201,11 @@ def _cloud_server(kind: str, request: pytest.FixtureRequest, root: Path) -> Iter
 
     emulator = emulator_for(request, kind)
     uri = unique_uri(emulator)
-    server = start_server(root, env={"OPSML_STORAGE_URI": uri, **emulator.server_env()})
+    server = start_server(
+        root,
+        env={"OPSML_STORAGE_URI": uri, "OPSML_PROTECTED_ALIASES": PROTECTED_ALIASES,
+             **emulator.server_env()},
+    )  # fmt: skip
     try:
         yield server, uri, emulator.fs_options()
     finally:

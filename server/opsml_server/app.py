@@ -33,6 +33,7 @@ from opsml_server import handlers, ui
 from opsml_server.api.deps import CurrentUser
 from opsml_server.api.routes import (
     aliases,
+    approvals,
     cards,
     deployments,
     health,
@@ -176,6 +177,7 @@ def _lifespan(settings: ServerSettings) -> Callable[[FastAPI], AbstractAsyncCont
             settings.storage_uri,
             environment=settings.app_env,
             auto_migrate=settings.auto_migrate,
+            protected_aliases=settings.protected_aliases,
         )
         sessions = UploadSessions(
             backend.upload_sessions,
@@ -248,6 +250,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(identity.router)
     app.include_router(aliases.router)
     app.include_router(deployments.router)
+    app.include_router(approvals.router)
     app.include_router(ui.router)
 
     @app.get("/openapi.json", include_in_schema=False)

@@ -1,0 +1,157 @@
+"""Approval requests of protected aliases (DESIGN.md §19): request, list, read, approve, reject.
+
+Requesting needs ``writer`` on the card's repository; deciding needs
+``approver`` there (``admin`` includes it), and the backend refuses the
+requester. Both are writes (``WriteAccess``: the production token in
+production); reading needs ``reader``. The actor is the authenticated caller;
+on a server without authentication it is the declared ``X-Opsml-Actor``
+(docs/security.md), since nobody is known otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+
+from opsml.auth.roles import Principal, Role, require
+from opsml.errors import InvalidInputError
+from opsml.schemas import RegistryType
+from opsml.schemas_approvals import (
+    ACTOR_HEADER,
+    ApprovalCreate,
+    ApprovalDecision,
+    ApprovalPage,
+    ApprovalPublic,
+    ApprovalQuery,
+    ApprovalState,
+    check_actor,
+)
+from opsml_server.api.deps import BackendDep, CurrentUser, WriteAccess
+from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
+
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "Decided already, expired, or stale."}
+}
+router = APIRouter(
+    prefix="/api/v1/approvals", tags=["approvals"], responses={**ERROR_RESPONSES, **CONFLICT}
+)
+
+ApprovalId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The request's id.")]
+
+
+def actor_of(request: Request, user: Principal | None) -> str | None:
+    """Who acts: the authenticated caller, else the declared ``X-Opsml-Actor`` (auth off).
+
+    Raises:
+        InvalidInputError: the declared actor does not name a person (400).
+
+    """
+    if user is not None:
+        return str(user)
+    declared = request.headers.get(ACTOR_HEADER)
+    if declared is None:
+        return None
+    try:
+        return check_actor(declared)
+    except ValueError as exc:
+        raise InvalidInputError(f"{ACTOR_HEADER}: {exc}") from None
+
+
+async def approval_query(
+    registry: RegistryType | None = None,
+    name: Annotated[str | None, Query(max_length=512)] = None,
+    repository: Annotated[str | None, Query(max_length=512)] = None,
+    uid: str | None = None,
+    alias: Annotated[str | None, Query(max_length=256)] = None,
+    state: ApprovalState | None = None,
+    requested_by: Annotated[str | None, Query(max_length=1024)] = None,
+    repositories: Annotated[list[str] | None, Query()] = None,
+    cursor: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="next_cursor of the previous page.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> ApprovalQuery:
+    """The listing filters of the query string, validated (bad ones: 400 naming the field)."""
+    return ApprovalQuery(
+        registry=registry, name=name, repository=repository, uid=uid, alias=alias, state=state,
+        requested_by=requested_by, repositories=repositories, cursor=cursor, limit=limit,
+    )  # fmt: skip
+
+
+def readable(user: Principal | None, query: ApprovalQuery) -> ApprovalQuery:
+    """``query`` restricted to what ``user`` may read (403 for a named repository it may not)."""
+    if query.repository is not None:
+        require(user, Role.READER, query.repository)
+        return query
+    if not isinstance(user, Principal) or user.allows(Role.READER, None):
+        return query
+    allowed = sorted(repo for repo in user.roles if repo and user.allows(Role.READER, repo))
+    if query.repositories is not None:
+        allowed = [repo for repo in allowed if repo in query.repositories]
+    return query.model_copy(update={"repositories": allowed})
+
+
+def _json(model: ApprovalPublic | ApprovalPage, status_code: int = 200) -> Response:
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
+
+
+@router.post("", operation_id="request_alias", status_code=201, response_model=ApprovalPublic)
+def request_alias(
+    body: ApprovalCreate, request: Request, backend: BackendDep, user: WriteAccess
+) -> Response:
+    """Ask for a protected alias to move to a card; another person approves or rejects it."""
+    require(user, Role.WRITER, backend.get_card(body.registry, uid=body.uid).repository)
+    return _json(backend.request_alias(body, actor=actor_of(request, user)), 201)
+
+
+@router.get("", operation_id="list_approvals", response_model=ApprovalPage)
+def list_approvals(
+    query: Annotated[ApprovalQuery, Depends(approval_query)],
+    backend: BackendDep,
+    user: CurrentUser,
+) -> Response:
+    """Requests matching the filters, newest first; pass ``next_cursor`` back as ``cursor``."""
+    query = readable(user, query)
+    if query.repositories == []:
+        return _json(ApprovalPage(items=[]))
+    return _json(backend.list_approvals(query))
+
+
+@router.get("/{approval_id}", operation_id="get_approval", response_model=ApprovalPublic)
+def get_approval(approval_id: ApprovalId, backend: BackendDep, user: CurrentUser) -> Response:
+    """One request."""
+    found = backend.get_approval(approval_id)
+    require(user, Role.READER, found.repository)
+    return _json(found)
+
+
+Decision = Annotated[ApprovalDecision | None, Body()]
+
+
+@router.post("/{approval_id}/approve", operation_id="approve", response_model=ApprovalPublic)
+def approve(
+    approval_id: ApprovalId,
+    request: Request,
+    backend: BackendDep,
+    user: WriteAccess,
+    body: Decision = None,
+) -> Response:
+    """Approve a pending request: the alias moves in the same transaction."""
+    require(user, Role.APPROVER, backend.get_approval(approval_id).repository)
+    decision = body or ApprovalDecision()
+    return _json(backend.approve(approval_id, decision, actor=actor_of(request, user)))
+
+
+@router.post("/{approval_id}/reject", operation_id="reject", response_model=ApprovalPublic)
+def reject(
+    approval_id: ApprovalId,
+    request: Request,
+    backend: BackendDep,
+    user: WriteAccess,
+    body: Decision = None,
+) -> Response:
+    """Reject a pending request; the alias stays where it is."""
+    require(user, Role.APPROVER, backend.get_approval(approval_id).repository)
+    decision = body or ApprovalDecision()
+    return _json(backend.reject(approval_id, decision, actor=actor_of(request, user)))
