@@ -27,6 +27,7 @@ from typing import Annotated
 
 import typer
 
+from opsml._cli.approvals import approvals_app
 from opsml._cli.audit import audit_app
 from opsml._cli.cards import cards_app
 from opsml._cli.common import fail as _fail
@@ -51,6 +52,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
 app.add_typer(deployments_app, name="deployments")
+app.add_typer(approvals_app, name="approvals")
 
 
 @models_app.command("pull")
