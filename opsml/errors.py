@@ -129,7 +129,8 @@ class ApprovalNotFoundError(OpsmlError, LookupError):
 
 class ApprovalStateError(OpsmlError):
     """An approval request that cannot be decided: decided already, expired, or stale
-    (its card was deleted or the alias moved since); the message says which."""
+    (its card was deleted or the alias moved since); the message says which.
+    """
 
     code = "approval_state"
     status_code = 409

@@ -8,8 +8,8 @@ on emulators (``tests/_emulators.py``): embedded SQLite over S3 and GCS
 (``sqlite-s3``, ``sqlite-gcs``) and a live server whose storage is S3 or GCS
 (``http-s3``, ``http-gcs``; only the server has the cloud variables). Each test
 gets an empty registry, where the alias ``production`` is protected
-(``PROTECTED_ALIASES``, DESIGN.md §19: it moves only by approval); ``RegistryEnv`` lists, reads and writes stored files the
-same way on every store.
+(``PROTECTED_ALIASES``, DESIGN.md §19: it moves only by approval); ``RegistryEnv``
+lists, reads and writes stored files the same way on every store.
 """
 
 from __future__ import annotations

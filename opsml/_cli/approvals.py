@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -40,13 +39,17 @@ def describe(item: ApprovalPublic) -> str:
     """One line about a request: what, from where, who asked, its state and why.
 
     Example:
+        >>> from datetime import UTC, datetime
         >>> from opsml.schemas_approvals import ApprovalPublic
         >>> at = datetime(2026, 1, 1, tzinfo=UTC)
-        >>> describe(ApprovalPublic(id=3, registry="model", uid="0" * 32, name="churn",
+        >>> line = describe(ApprovalPublic(id=3, registry="model", uid="0" * 32, name="churn",
         ...     repository="ds", version="1.2.0", alias="champion", reason="AUC +2%",
         ...     state="pending", requested_by="alice", requested_at=at, expires_at=at,
         ...     from_version="1.1.0"))
-        '#3 pending champion -> ds/churn v1.2.0 (from v1.1.0) asked by alice at 2026-01-01T00:00:00+00:00, expires 2026-01-01T00:00:00+00:00: AUC +2%'
+        >>> line.split(" at ")[0]
+        '#3 pending champion -> ds/churn v1.2.0 (from v1.1.0) asked by alice'
+        >>> line.split(": ")[-1]
+        'AUC +2%'
 
     """
     origin = f"from v{item.from_version}" if item.from_version else "unset now"
@@ -160,7 +163,10 @@ def show(approval_id: IdArg, registry: Registry = "model", as_json: AsJson = Fal
 
 @approvals_app.command("approve")
 def approve(
-    approval_id: IdArg, comment: Comment = None, registry: Registry = "model", as_json: AsJson = False
+    approval_id: IdArg,
+    comment: Comment = None,
+    registry: Registry = "model",
+    as_json: AsJson = False,
 ) -> None:
     """Approve request ID: the alias moves now (role approver; never your own request)."""
 
@@ -175,7 +181,10 @@ def approve(
 
 @approvals_app.command("reject")
 def reject(
-    approval_id: IdArg, comment: Comment = None, registry: Registry = "model", as_json: AsJson = False
+    approval_id: IdArg,
+    comment: Comment = None,
+    registry: Registry = "model",
+    as_json: AsJson = False,
 ) -> None:
     """Reject request ID; the alias stays (role approver; never your own request)."""
 

@@ -25,9 +25,7 @@ class ApprovalsBackend(abc.ABC):
     """Ask for a protected alias move; let another person approve or reject it."""
 
     @abc.abstractmethod
-    def request_alias(
-        self, request: ApprovalCreate, *, actor: str | None = None
-    ) -> ApprovalPublic:
+    def request_alias(self, request: ApprovalCreate, *, actor: str | None = None) -> ApprovalPublic:
         """Create a pending request to point ``request.alias`` at the card ``request.uid``.
 
         Audited (``approval_request``); the listeners of
@@ -40,8 +38,8 @@ class ApprovalsBackend(abc.ABC):
             ApprovalStateError: the alias already points to that card.
 
         Example:
-            >>> backend.request_alias(ApprovalCreate(uid=card.uid, alias="champion",  # doctest: +SKIP
-            ...     reason="AUC +2% on the holdout")).state
+            >>> asked = ApprovalCreate(uid=uid, alias="champion", reason="AUC")  # doctest: +SKIP
+            >>> backend.request_alias(asked).state  # doctest: +SKIP
             'pending'
 
         """
@@ -86,7 +84,8 @@ class ApprovalsBackend(abc.ABC):
                 ``from_any``).
 
         Example:
-            >>> backend.approve(3, ApprovalDecision(comment="checked"), actor="bob")  # doctest: +SKIP
+            >>> ok = ApprovalDecision(comment="checked")  # doctest: +SKIP
+            >>> backend.approve(3, ok, actor="bob")  # doctest: +SKIP
 
         """
 

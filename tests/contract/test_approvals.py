@@ -64,7 +64,9 @@ def _audit(env: RegistryEnv, tmp_path: Path, *actions: str) -> list[dict[str, An
     return [e for e in reversed(entries) if e["action"] in actions]
 
 
-def _refused(env: RegistryEnv, error: type[OpsmlError], match: str, call: Callable[[], Any]) -> None:
+def _refused(
+    env: RegistryEnv, error: type[OpsmlError], match: str, call: Callable[[], Any]
+) -> None:
     before = _state(env)
     with pytest.raises(error, match=match):
         call()
@@ -88,7 +90,11 @@ def test_request_approve_moves_the_alias_and_audits_both_people(
     assert [a.id for a in bob.list_approvals(state="pending").items] == [asked.id]
 
     decided = bob.approve(asked.id, comment="metrics checked")
-    assert (decided.state, decided.decided_by, decided.comment) == ("approved", "bob", "metrics checked")
+    assert (decided.state, decided.decided_by, decided.comment) == (
+        "approved",
+        "bob",
+        "metrics checked",
+    )
     assert decided.decided_at is not None and decided.decided_at.tzinfo is not None
     assert alice.list_aliases(**NAME) == {ALIAS: "1.0.0"}
     assert alice.load_card(alias=ALIAS, **NAME).uid == first.uid
@@ -163,8 +169,8 @@ def test_refusals_write_nothing(registry_env: RegistryEnv) -> None:
     stale = alice.request_alias(second, ALIAS, reason="v2")
     anyway = alice.request_alias(third, ALIAS, reason="v3 whatever runs", from_any=True)
     bob.approve(alice.request_alias(third, ALIAS, reason="v3 first").id)
-    _refused(env, ApprovalStateError, r"stale: alias 'production' .* moved .*was v1.0.0, now v1.2.0",
-             lambda: bob.approve(stale.id))  # fmt: skip
+    moved = r"stale: alias 'production' .* moved .*was v1.0.0, now v1.2.0"
+    _refused(env, ApprovalStateError, moved, lambda: bob.approve(stale.id))
     bob.reject(stale.id, comment="stale")  # a stale request can still be closed
     assert bob.approve(anyway.id).state == "approved"  # from_any: approved though it moved
     assert alice.list_aliases(**NAME) == {ALIAS: "1.2.0"}
@@ -207,6 +213,26 @@ def test_listing_filters_and_pages(registry_env: RegistryEnv) -> None:
     assert bob.list_approvals(name="other").items == []
 
 
+def _race(approvers: list[Any], asked_id: int) -> list[Any]:
+    """Every approver approves ``asked_id`` at once; what each got (a request or an error)."""
+    barrier = threading.Barrier(len(approvers))
+    outcomes: list[Any] = [None] * len(approvers)
+
+    def decide(i: int, reg: Any) -> None:
+        barrier.wait()
+        try:
+            outcomes[i] = reg.approve(asked_id)
+        except Exception as exc:  # collected and checked by the caller
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=decide, args=(i, r)) for i, r in enumerate(approvers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return outcomes
+
+
 def test_two_approvers_at_once_exactly_one_wins(registry_env: RegistryEnv) -> None:
     alice = _as(registry_env, "alice")
     approvers = [_as(registry_env, name) for name in ("bob", "carol", "dave", "erin")]
@@ -215,21 +241,7 @@ def test_two_approvers_at_once_exactly_one_wins(registry_env: RegistryEnv) -> No
     first, second = _versions(alice, 2)
     for card in (first, second):
         asked = alice.request_alias(card, ALIAS, reason=f"v{card.version}")
-        barrier = threading.Barrier(len(approvers))
-        outcomes: list[Any] = [None] * len(approvers)
-
-        def decide(i: int, reg: Any, asked_id: int = asked.id) -> None:
-            barrier.wait()
-            try:
-                outcomes[i] = reg.approve(asked_id)
-            except Exception as exc:  # noqa: BLE001 - collected and checked below
-                outcomes[i] = exc
-
-        threads = [threading.Thread(target=decide, args=(i, r)) for i, r in enumerate(approvers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
+        outcomes = _race(approvers, asked.id)
         won = [o for o in outcomes if not isinstance(o, Exception)]
         lost = [o for o in outcomes if isinstance(o, Exception)]
         assert len(won) == 1, outcomes

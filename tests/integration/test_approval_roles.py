@@ -26,7 +26,8 @@ GRANTED = "granted"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     env = {"OPSML_USERNAME": ROOT[0], "OPSML_PASSWORD": ROOT[1], "APP_ENV": "production",
-           "OPSML_PROD_TOKEN": PROD_TOKEN, "OPSML_PROTECTED_ALIASES": f"{ALIAS},stable"}  # fmt: skip
+           "OPSML_PROD_TOKEN": PROD_TOKEN,
+           "OPSML_PROTECTED_ALIASES": f"{ALIAS},stable"}  # fmt: skip
     with running_server(tmp_path_factory.mktemp("approval-roles"), env=env) as live:
         for name, grants in {
             "u-reader": [("reader", GRANTED)],
@@ -52,8 +53,8 @@ def _state(server: LiveServer) -> tuple[Any, ...]:
     engine = create_engine(server.db_url)
     try:
         with engine.connect() as conn:
-            rows = tuple(map(tuple, conn.execute(text(
-                "SELECT id, state, decided_by, comment FROM opsml_approvals ORDER BY id"))))  # fmt: skip
+            query = "SELECT id, state, decided_by, comment FROM opsml_approvals ORDER BY id"
+            rows = tuple(map(tuple, conn.execute(text(query))))
     finally:
         engine.dispose()
     return (snapshot(server), rows)

@@ -59,7 +59,9 @@ class HttpApprovalsMixin:
         params: list[tuple[str, str | int]] = [("limit", query.limit)]
         params += [(k, getattr(query, k)) for k in _FILTERS if getattr(query, k) is not None]
         params += [("repositories", repo) for repo in query.repositories or []]
-        return self.transport.get_model(ApprovalPage, self.transport.api("approvals"), params=params)
+        return self.transport.get_model(
+            ApprovalPage, self.transport.api("approvals"), params=params
+        )
 
     def get_approval(self, approval_id: int) -> ApprovalPublic:
         """See :meth:`ApprovalsBackend.get_approval`."""

@@ -74,7 +74,8 @@ def move(
     detail: dict[str, Any] | None = None,
 ) -> tuple[AliasPublic, CardPublic]:
     """Point ``alias`` of the card's name at the active card ``uid``; audit the move
-    (``detail`` added to the audit entry: an approved move names its approval)."""
+    (``detail`` added to the audit entry: an approved move names its approval).
+    """
     stmt = active(registry).where(CardRow.uid == uid)
     if conn.dialect.name != "sqlite":
         stmt = stmt.with_for_update()

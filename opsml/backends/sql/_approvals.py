@@ -28,7 +28,7 @@ from opsml.errors import (
     CardNotFoundError,
     PermissionDeniedError,
 )
-from opsml.schemas_approvals import ApprovalPage, ApprovalPublic, person_of
+from opsml.schemas_approvals import ApprovalPage, ApprovalPublic, ApprovalState, person_of
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -47,7 +47,8 @@ def _utc(value: datetime) -> datetime:
 def to_approval(row: Any, at: datetime | None = None) -> ApprovalPublic:
     """A request row as its wire model; a pending one past its expiry reads ``expired``."""
     expires = _utc(row.expires_at)
-    state = "expired" if row.state == "pending" and expires <= (at or now()) else row.state
+    expired = row.state == "pending" and expires <= (at or now())
+    state: ApprovalState = "expired" if expired else row.state
     return ApprovalPublic(
         id=row.id, registry=row.registry, uid=row.card_uid, name=row.name,
         repository=row.repository, version=row.version, alias=row.alias,
@@ -227,4 +228,3 @@ def decide(
         update={"approval": item.id, "requested_by": item.requested_by, "approved_by": actor}
     )
     return decided, moved, card
-

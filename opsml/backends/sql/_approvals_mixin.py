@@ -128,8 +128,10 @@ class ApprovalsMixin(abc.ABC):
 
 
 def _checked_id(approval_id: object) -> int:
-    if isinstance(approval_id, bool) or not isinstance(approval_id, int) or not (
-        1 <= approval_id < 2**63
+    if (
+        isinstance(approval_id, bool)
+        or not isinstance(approval_id, int)
+        or not (1 <= approval_id < 2**63)
     ):
         raise InvalidInputError(f"{approval_id!r} is not an approval request id (a number ≥ 1)")
     return approval_id

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from opsml.schemas import AliasPublic, CardCreate, CardPublic, CardUpdate
+    from opsml.schemas_approvals import ApprovalPublic
     from opsml.schemas_deployments import DeploymentPublic
 
 
@@ -37,7 +38,7 @@ def audit(
     environment: str,
     action: str,
     actor: str | None,
-    card: CardCreate | CardPublic | AliasPublic | DeploymentPublic,
+    card: CardCreate | CardPublic | AliasPublic | DeploymentPublic | ApprovalPublic,
     uid: str | None,
     version: str | None,
     detail: dict[str, Any],

@@ -34,8 +34,8 @@ from opsml.backends.sql import (
     _transfers,
     _writes,
 )
-from opsml.backends.sql._db_errors import translate
 from opsml.backends.sql._approvals_mixin import ApprovalsMixin
+from opsml.backends.sql._db_errors import translate
 from opsml.backends.sql._deploy_mixin import DeploymentsMixin
 from opsml.backends.sql._queries import check_registry
 from opsml.backends.sql._rows import check_sources, to_public

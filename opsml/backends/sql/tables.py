@@ -245,7 +245,8 @@ class DeploymentTargetRow(Base):
 
 class ApprovalRow(Base):
     """One request to move a protected alias (DESIGN.md §19): ``pending``, then ``approved``
-    or ``rejected`` once (``decided_*`` set then); the card and its alias state when asked."""
+    or ``rejected`` once (``decided_*`` set then); the card and its alias state when asked.
+    """
 
     __tablename__ = "opsml_approvals"
 

@@ -40,7 +40,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_approvals_state", "opsml_approvals", ["state", "id"])
-    op.create_index("ix_approvals_name", "opsml_approvals", ["registry", "repository", "name", "id"])
+    op.create_index(
+        "ix_approvals_name", "opsml_approvals", ["registry", "repository", "name", "id"]
+    )
     op.create_index("ix_approvals_card", "opsml_approvals", ["card_uid"])
 
 
