@@ -20,9 +20,15 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
-from opsml_prefect._names import DEPLOY_TASKS, TASKS
+from opsml_prefect._names import APPROVAL_TASKS, DEPLOY_TASKS, TASKS
 
 if TYPE_CHECKING:
+    from opsml_prefect.approval_tasks import (
+        arequest_alias,
+        await_for_approval,
+        request_alias,
+        wait_for_approval,
+    )
     from opsml_prefect.credentials import OpsmlCredentials
     from opsml_prefect.deploy_tasks import arecord_deployment, record_deployment, record_packaging
     from opsml_prefect.lineage import register_pipeline_card
@@ -42,6 +48,7 @@ _LAZY = {
     "register_pipeline_card": "opsml_prefect.lineage",
     **dict.fromkeys(TASKS, "opsml_prefect.tasks"),
     **dict.fromkeys(DEPLOY_TASKS, "opsml_prefect.deploy_tasks"),
+    **dict.fromkeys(APPROVAL_TASKS, "opsml_prefect.approval_tasks"),
 }
 
 __all__ = [
@@ -51,6 +58,8 @@ __all__ = [
     "apull_model",
     "arecord_deployment",
     "aregister_card",
+    "arequest_alias",
+    "await_for_approval",
     "list_cards",
     "load_card",
     "pull_model",
@@ -58,6 +67,8 @@ __all__ = [
     "record_packaging",
     "register_card",
     "register_pipeline_card",
+    "request_alias",
+    "wait_for_approval",
 ]
 
 

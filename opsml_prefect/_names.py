@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["DEPLOY_TASKS", "TASKS"]
+__all__ = ["APPROVAL_TASKS", "DEPLOY_TASKS", "TASKS"]
 
 TASKS: tuple[str, ...] = (
     "register_card",
@@ -31,3 +31,11 @@ TASKS: tuple[str, ...] = (
 
 DEPLOY_TASKS: tuple[str, ...] = ("record_deployment", "arecord_deployment", "record_packaging")
 """The deployment-record tasks and helper of :mod:`opsml_prefect.deploy_tasks`."""
+
+APPROVAL_TASKS: tuple[str, ...] = (
+    "request_alias",
+    "wait_for_approval",
+    "arequest_alias",
+    "await_for_approval",
+)
+"""The protected-alias tasks of :mod:`opsml_prefect.approval_tasks` (sync, then async twins)."""

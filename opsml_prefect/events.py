@@ -129,7 +129,9 @@ def emit_alias_set(card: CardPublic, alias: AliasPublic) -> Event | None:
 
     The resource is the card's (``opsml.card.<uid>``, as for
     ``opsml.card.registered``) plus the label ``opsml.alias``, so an automation
-    matches ``{"opsml.name": "iris-classifier", "opsml.alias": "champion"}``.
+    matches ``{"opsml.name": "iris-classifier", "opsml.alias": "champion"}``. A
+    move made by approving a request adds ``opsml.approved_by`` and
+    ``opsml.requested_by``.
 
     Args:
         card: the card the alias points to now.
@@ -151,9 +153,15 @@ def emit_alias_set(card: CardPublic, alias: AliasPublic) -> Event | None:
         "set_by": alias.set_by,
         "set_at": alias.set_at.isoformat(),
     }
+    resource = {**card_resource(card), "opsml.alias": alias.alias}
+    if alias.approved_by:  # moved by approving a request (DESIGN.md §19)
+        resource["opsml.approved_by"] = alias.approved_by
+        resource["opsml.requested_by"] = alias.requested_by or ""
+        payload.update(approval=alias.approval, requested_by=alias.requested_by,
+                       approved_by=alias.approved_by)  # fmt: skip
     return emit_event(
         event=CARD_ALIAS_SET,
-        resource={**card_resource(card), "opsml.alias": alias.alias},
+        resource=resource,
         related=_related(card) or None,
         payload=payload,
     )

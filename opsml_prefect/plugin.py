@@ -14,7 +14,9 @@ nothing: Prefect is never imported here at module level. It adds three hooks to
 3. a **commit listener** that emits ``opsml.card.registered``, and an **alias
    listener** that emits ``opsml.card.alias_set`` on every committed alias move,
    and a **deployment listener** that emits ``opsml.card.deployed`` on every
-   committed deployment record (:mod:`opsml_prefect.events`), when a Prefect API is configured
+   committed deployment record (:mod:`opsml_prefect.events`), and an **approval
+   listener** that emits ``opsml.approval.requested|approved|rejected``
+   (:mod:`opsml_prefect.approval_events`), when a Prefect API is configured
    (``PREFECT_API_URL`` in the environment, in the active Prefect profile, or
    in Prefect's settings when Prefect is loaded).
 
@@ -47,6 +49,7 @@ from opsml import hooks
 if TYPE_CHECKING:
     from opsml.cards.base import Card
     from opsml.schemas import AliasPublic, CardPublic
+    from opsml.schemas_approvals import ApprovalPublic
     from opsml.schemas_deployments import DeploymentPublic
 
 __all__ = ["describe_event_target", "prefect_api_configured"]
@@ -202,6 +205,15 @@ def on_deployment(record: DeploymentPublic) -> None:
     emit_card_deployed(record)
 
 
+def on_approval(request: ApprovalPublic) -> None:
+    """Approval listener: emit ``opsml.approval.*`` when a Prefect API is configured."""
+    if not prefect_api_configured():
+        return
+    from opsml_prefect.approval_events import emit_approval
+
+    emit_approval(request)
+
+
 def _warm_up() -> None:
     """Import Prefect's event client in the background (a registry server emitting events)."""
     try:
@@ -215,6 +227,7 @@ hooks.add_listener(on_registered)
 hooks.add_commit_listener(on_commit)
 hooks.add_alias_listener(on_alias_set)
 hooks.add_deployment_listener(on_deployment)
+hooks.add_approval_listener(on_approval)
 
 if "opsml_server" in sys.modules:  # the registry server loads plugins at start-up
     logger.info(describe_event_target())
