@@ -153,6 +153,7 @@ def test_a_base_image_that_does_not_exist(
     error = _failure(spec, pulled, tmp_path / "out", container_engine, "localhost/iris-x:1")
     assert error.step == "build"
     assert "opsml-no-such-base" in error.log
+    assert "the base image could not be had: set the spec's api.base_image" in error.reason
 
 
 def test_a_failing_build(
