@@ -212,6 +212,11 @@ class RegistrySettings(BaseSettings, RegistryConnection):
         validation_alias=AliasChoices("APP_ENV", "OPSML_APP_ENV", "app_env"),
         description="Environment this registry belongs to.",
     )
+    require_signature: bool = Field(
+        default=False,
+        description="Refuse unsigned registrations (OPSML_REQUIRE_SIGNATURE): on a server, and "
+        "in the embedded or direct-database registry this process writes to.",
+    )
 
     @classmethod
     def _prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
@@ -257,6 +262,11 @@ class OpsmlSettings(RegistrySettings):
 
     request_timeout: float = Field(
         default=30.0, gt=0, description="Seconds an HTTP call may wait for the server."
+    )
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="Elliptic-curve private key (a PEM file's path, or the PEM) that signs every "
+        "registration (OPSML_SIGNING_KEY); 'sigstore' signs keyless. See docs/security.md.",
     )
 
 
