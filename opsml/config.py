@@ -217,6 +217,15 @@ class RegistrySettings(BaseSettings, RegistryConnection):
         description="Refuse unsigned registrations (OPSML_REQUIRE_SIGNATURE): on a server, and "
         "in the embedded or direct-database registry this process writes to.",
     )
+    trusted_keys: str = Field(
+        default="",
+        description="Comma-separated public keys (PEM files) that `cards show` and the UI "
+        "check signatures against (OPSML_TRUSTED_KEYS); empty: show the signer only.",
+    )
+
+    def trusted_key_list(self) -> list[str]:
+        """``trusted_keys`` as a list of paths (empty when unset)."""
+        return [k.strip() for k in self.trusted_keys.split(",") if k.strip()]
 
     @classmethod
     def _prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
