@@ -209,3 +209,22 @@ def test_bad_keys_and_bundles_are_clear_errors_that_change_nothing(
         registry.backend.update_card(
             "model", card.uid or "", CardUpdate(metadata={"signature": {}})
         )
+
+
+def test_require_signature_refuses_unsigned_registrations_in_sql_modes(
+    sql_env: RegistryEnv, tmp_path: Path, keys: tuple[KeyPair, KeyPair]
+) -> None:
+    from opsml import CardRegistry
+
+    signer, _ = keys
+    settings = sql_env.settings.model_copy(update={"require_signature": True})
+    registry = CardRegistry("model", settings=settings)
+    registry.register_card(_card(tmp_path), sign_with=signer.private)
+    before = sql_env.snapshot()
+    with pytest.raises(SignatureRequiredError, match="OPSML_REQUIRE_SIGNATURE=true") as caught:
+        registry.register_card(_card(tmp_path, name="unsigned"))
+    assert caught.value.status_code == 400
+    assert "model card ds-team/unsigned is unsigned" in caught.value.message
+    assert sql_env.snapshot() == before
+    signed = registry.register_card(_card(tmp_path, name="unsigned"), sign_with=signer.private)
+    assert registry.load_card(uid=signed.uid).verify_signature([signer.public]).verified
