@@ -78,7 +78,8 @@ def rewrite_row(db_url: str, uid: str, **values: Any) -> None:
 def tamper_file(env: Any, card: Any, path: str, data: bytes) -> None:
     """Replace a stored file of ``card`` and its recorded digest together (the threat model)."""
     public = card._registered()[0]
-    stored = [p for p in env.list_files() if p.endswith(f"/v{card.version}/{path}")]
+    suffix = f"/{card.repository}/{card.name}/v{card.version}/{path}"
+    stored = [p for p in env.list_files() if p.endswith(suffix)]
     assert len(stored) == 1, stored
     env.write_file(stored[0], data)
     files = [f.model_dump() for f in public.files]
