@@ -198,3 +198,24 @@ def test_packaging_spec_require_signature(
                          + "require_signature: {public_keys: []}\n")  # fmt: skip
     with pytest.raises(ValueError, match="require_signature.public_keys"):
         load_spec(spec_file)
+
+
+def test_packaging_flow_check_spec_refuses_before_building(
+    env: RegistryEnv, tmp_path: Path, keys: tuple[KeyPair, KeyPair]
+) -> None:
+    from flows.package_model import check_spec
+
+    signer, _ = keys
+    signed = _register(tmp_path, "iris", signer)
+    (tmp_path / "release.pub").write_bytes(signer.public.read_bytes())
+    spec_file = tmp_path / "model_spec.yaml"
+    spec_file.write_text(
+        "model: {name: iris, repository: ds-team}\n"
+        "api: {image: registry.example.com/ds/iris-api}\n"
+        "require_signature: {public_keys: [release.pub]}\n"
+    )
+    assert check_spec.fn(str(spec_file))["uid"] == signed.uid
+    unsigned = _register(tmp_path, "iris", None)  # a newer version, unsigned
+    with pytest.raises(SignatureVerificationError, match=f"iris v{unsigned.version} is unsigned"):
+        check_spec.fn(str(spec_file))
+    assert check_spec.fn(str(spec_file), version=signed.version)["version"] == signed.version
