@@ -5,7 +5,9 @@ commit. A signed registration asks for the next version first
 (``backend.next_version``), signs it with the uid it chose, and registers that
 explicit version; when a concurrent registration takes it first, it asks again,
 signs again and retries. Signing covers digests the registration computes
-anyway, so no file is read twice.
+anyway, so no file is read twice: where the HTTP backend hashes while it sends
+(an upload session), the card is signed after the upload and the bundle goes
+with the commit (:meth:`~opsml.backends.http.client.HttpBackend.register_signed_later`).
 
 Example:
     >>> signing_key_of(None, None) is None  # no sign_with= and no OPSML_SIGNING_KEY
@@ -15,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import TYPE_CHECKING
 
@@ -80,18 +83,30 @@ def register_signed(
 
     """
     from opsml._model_signing import sign_files
-    from opsml.signatures import card_identity, signature_entry
+    from opsml._registration import stage_manifest
+    from opsml.signatures import SIGNED_AT_COMMIT, card_identity, signature_entry
 
     uid = request.uid or uuid.uuid4().hex
+    later = getattr(backend, "register_signed_later", None)
+    if all(f.sha256 for f in request.files):
+        later = None  # hashed up front already: sign now
+    elif later is None:  # digests left to a send this backend cannot sign after
+        request = request.model_copy(update={"files": stage_manifest(staging)})
     for attempt in range(ATTEMPTS):
         version = request.version or backend.next_version(
             request.registry, request.name, request.repository, request.version_type
         )
         subject = card_identity(request.registry, request.repository, request.name, version, uid)
-        bundle = sign_files(key, subject, request.files)
-        metadata = {**request.metadata, "signature": signature_entry(bundle)}
-        signed = request.model_copy(update={"version": version, "uid": uid, "metadata": metadata})
+        fixed = {"version": version, "uid": uid}
         try:
+            if later is not None:  # hashed while sent: signed once the digests are known
+                entry = {**request.metadata, "signature": SIGNED_AT_COMMIT}
+                pending = request.model_copy(update={**fixed, "metadata": entry})
+                sign = functools.partial(sign_files, key, subject)
+                return later(pending, staging, sign, progress=progress)  # type: ignore[no-any-return]
+            bundle = sign_files(key, subject, request.files)
+            metadata = {**request.metadata, "signature": signature_entry(bundle)}
+            signed = request.model_copy(update={**fixed, "metadata": metadata})
             return backend.register_card(signed, staging, progress=progress)
         except VersionConflictError:
             if request.version is not None or attempt == ATTEMPTS - 1:

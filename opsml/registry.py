@@ -135,8 +135,7 @@ class CardRegistry(DeploymentsMixin):
         staging = Path(tempfile.mkdtemp(prefix="opsml-stage-"))
         try:
             backend = self.backend
-            maker = None if key is not None else backend  # a signed card is hashed up front
-            request = create_request(maker, self.registry_type, card, version_type, staging)
+            request = create_request(backend, self.registry_type, card, version_type, staging)
             if key is not None:
                 public = register_signed(backend, request, staging, key, progress=progress)
             else:

@@ -41,6 +41,8 @@ MAX_SIGNATURE_BYTES = 4 * 1024 * 1024
 """The largest bundle accepted (about 20,000 files' worth); a bigger one is refused."""
 PREDICATE_TYPE = "https://model_signing/signature/v1.0"
 SIGNATURE_FORMAT = "model-signing/v1"
+SIGNED_AT_COMMIT: dict[str, Any] = {"format": SIGNATURE_FORMAT, "bundle": None, "at_commit": True}
+"""The signature entry of an upload whose bundle comes with its commit (hashed while sent)."""
 
 
 def card_identity(registry: str, repository: str, name: str, version: str, uid: str) -> str:
@@ -204,7 +206,7 @@ def describe(registry: str, repository: str, name: str, version: str | None) -> 
     return f"{registry} card {repository}/{name} v{version}"
 
 
-def check_registration(card: CardCreate, *, required: bool) -> None:
+def check_registration(card: CardCreate, *, required: bool, final: bool = True) -> None:
     """Refuse a registration the signing policy forbids, or whose signature is not its own.
 
     A signed registration must carry its version and uid (the client fixes
@@ -212,7 +214,9 @@ def check_registration(card: CardCreate, *, required: bool) -> None:
     its files. With ``required`` (``OPSML_REQUIRE_SIGNATURE=true``), an unsigned
     registration is refused. Nothing is written either way: this runs before
     a version is reserved. (Whether the signer is trusted is the verifier's
-    question: the server holds no keys.)
+    question: the server holds no keys.) An upload opened for a card signed at
+    its commit (:data:`SIGNED_AT_COMMIT`) passes the opening (``final=False``);
+    the commit must bring the bundle.
 
     Raises:
         SignatureRequiredError: unsigned under the policy, or a signature that
@@ -225,6 +229,16 @@ def check_registration(card: CardCreate, *, required: bool) -> None:
     """
     bundle = signature_of(card.metadata)
     what = describe(card.registry, card.repository, card.name, card.version)
+    if card.metadata.get("signature") == SIGNED_AT_COMMIT:
+        if final:
+            raise SignatureRequiredError(
+                f"{what}: the commit did not bring the announced signature"
+            )
+        if card.version is None or card.uid is None:
+            raise SignatureRequiredError(
+                f"{what}: a signed registration must carry version and uid"
+            )
+        return
     if bundle is None:
         if "signature" in card.metadata:
             raise SignatureRequiredError(f"{what}: metadata 'signature' is not a signature entry")

@@ -90,3 +90,43 @@ def test_copy_card_keeps_the_signature_and_the_target_policy_applies(
     with pytest.raises(SignatureRequiredError, match="is unsigned and this registry requires"):
         source.copy_card(unsigned, to=target)
     assert server_snapshot(signed_only) == before
+
+
+def test_a_large_card_is_signed_after_its_upload_and_a_missing_bundle_is_refused(
+    tmp_path: Path, signed_only: LiveServer, signer: KeyPair
+) -> None:
+    from opsml._registration import create_request
+    from opsml.backends.http import _transfers
+    from opsml.signatures import SIGNED_AT_COMMIT
+
+    target = CardRegistry("model", tracking_uri=signed_only.url)
+    big = ModelCard(
+        name="large", repository="ds", contact="ds@example.com",
+        model=model_folder(tmp_path, size=12 * 1024 * 1024),
+    )  # fmt: skip
+    backend = target.backend
+    first = target.register_card(big, sign_with=signer.private).version  # learns: no presign
+    assert backend.digests_on_send(12 * 1024 * 1024)  # so now: hashed while sent, signed after
+    sessions: list[str] = []
+    later = backend.register_signed_later  # type: ignore[attr-defined]
+    backend.register_signed_later = lambda c, *a, **k: (
+        sessions.append(c.version) or later(c, *a, **k)
+    )  # type: ignore[attr-defined]
+    big.uid = big.version = None
+    card = target.register_card(big, sign_with=signer.private)
+    assert (first, card.version, sessions) == ("1.0.0", "1.1.0", ["1.1.0"])
+    info = target.load_card(uid=card.uid).verify_signature([signer.public])
+    assert info.verified and len(info.files) == 2
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    request = create_request(backend, "model", big, "minor", staging)
+    assert not all(f.sha256 for f in request.files)
+    pending = request.model_copy(
+        update={"version": "9.0.0", "uid": "f" * 32,
+                "metadata": {**request.metadata, "signature": SIGNED_AT_COMMIT}}
+    )  # fmt: skip
+    before = server_snapshot(signed_only)
+    ticket = _transfers.open_session(backend.transport, pending)  # type: ignore[attr-defined]
+    with pytest.raises(SignatureRequiredError, match="the commit did not bring"):
+        _transfers.commit_session(backend.transport, ticket, pending, staging, None)  # type: ignore[attr-defined]
+    assert server_snapshot(signed_only) == before

@@ -55,7 +55,7 @@ class UploadsMixin(abc.ABC):
         """Reserve a version, ``place`` every file, activate the row (undone on failure)."""
 
     @abc.abstractmethod
-    def check_signature(self, card: CardCreate) -> None:
+    def check_signature(self, card: CardCreate, *, final: bool = True) -> None:
         """Refuse a registration the signing policy forbids (before anything is written)."""
 
     @property
@@ -71,7 +71,7 @@ class UploadsMixin(abc.ABC):
             _transfers.require_presign(self.store)
         check_registry(card.registry)
         check_sources(card, None)
-        self.check_signature(card)
+        self.check_signature(card, final=False)  # a bundle may come with the commit
         upload_id = uuid.uuid4().hex
         if not presigned:  # the files go to .uploads/{id}/ as they arrive
             return UploadTicket(id=upload_id)

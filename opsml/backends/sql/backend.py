@@ -270,13 +270,13 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, RegistryBackend):
             raise
         return self._registered(card, version, uid, row)
 
-    def check_signature(self, card: CardCreate) -> None:
+    def check_signature(self, card: CardCreate, *, final: bool = True) -> None:
         """Refuse ``card`` before anything is written: a signature not its own, or none
         under ``require_signature`` (see :func:`opsml.signatures.check_registration`).
         """
         from opsml.signatures import check_registration
 
-        check_registration(card, required=self.require_signature)
+        check_registration(card, required=self.require_signature, final=final)
 
     def next_version(
         self, registry: RegistryType, name: str, repository: str, version_type: str = "minor"
