@@ -6,8 +6,10 @@ folder) and through a local registry server, the median of ``--repeat`` runs of:
 - ``register``: ``register_card`` unsigned; ``register_signed``: with ``sign_with=``;
 - ``sign``: signing the manifest alone (the digests the registration holds: no file read);
 - ``verify``: ``verify_signature`` alone (digests the registry holds: no file read);
-- ``pull``: ``ModelCard.pull`` without and with ``verify=`` (each run includes removing
-  the pulled folder, the same for both).
+- ``pull``: ``ModelCard.pull`` without and with ``verify=``.
+
+Signed and unsigned runs alternate, and what a run stored is deleted off the
+clock, so that the machine's drift (page-cache writeback) hits both alike.
 
 Run from the repository root::
 
@@ -35,15 +37,19 @@ def _median(fn: Callable[[], object], repeat: int) -> float:
     return _medians([fn], repeat)[0]
 
 
-def _medians(fns: list[Callable[[], object]], repeat: int) -> list[float]:
+def _medians(
+    fns: list[Callable[[], Any]], repeat: int, after: Callable[[Any], object] = lambda _: None
+) -> list[float]:
     """Median seconds of each of ``fns``, run in turn ``repeat`` times (interleaved, so that
-    the machine's drift over the run, e.g. page cache writeback, hits each alike)."""
+    the machine's drift over the run, e.g. page cache writeback, hits each alike);
+    ``after(result)`` runs off the clock (it deletes what a run stored)."""
     samples: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
         for fn, times in zip(fns, samples, strict=True):
             start = time.perf_counter()
-            fn()
+            result = fn()
             times.append(time.perf_counter() - start)
+            after(result)
     return [statistics.median(times) for times in samples]
 
 
@@ -68,19 +74,21 @@ def measure(registry: Any, work: Path, size: int, repeat: int) -> dict[str, floa
             lambda: registry.register_card(card(), sign_with=keys.private),
         ],
         repeat,
+        after=registry.delete_card,  # bounded disk use; versions are never reused
     )
+    registry.register_card(card(), sign_with=keys.private)
     loaded = registry.load_card(name=name, repository="bench")
     public = loaded._registered()[0]
     subject = card_identity("model", "bench", name, public.version, public.uid)
     sign = _median(lambda: sign_files(keys.private, subject, public.files), repeat)
     verify = _median(lambda: loaded.verify_signature([keys.public]), repeat)
 
-    def pull(verify: list[Path] | None) -> None:
-        dest = work / "pulled"
-        loaded.pull(dest, verify=verify)
-        shutil.rmtree(dest)  # off the clock of the next run only: each run includes its own
+    def pull(verify: list[Path] | None) -> Path:
+        return loaded.pull(work / "pulled", verify=verify)
 
-    pulled, pulled_verified = _medians([lambda: pull(None), lambda: pull([keys.public])], repeat)
+    pulled, pulled_verified = _medians(
+        [lambda: pull(None), lambda: pull([keys.public])], repeat, after=shutil.rmtree
+    )
     return {
         "bytes": float(size),
         "register_s": register,
@@ -110,7 +118,7 @@ def run(work: Path, mib: int, repeat: int) -> dict[str, Any]:
         remote = CardRegistry("model", tracking_uri=server.url)
         for mode, registry in (("embedded", embedded), ("http", remote)):
             for label, size in sizes.items():
-                times = repeat if size < 1_000_000 else max(3, repeat // 2)
+                times = repeat if size < 1_000_000 else max(5, repeat // 2)
                 bench = work / f"{mode}-work"
                 results[f"{mode}/{label}"] = measure(registry, bench, size, times)
     finally:
@@ -123,8 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mib", type=int, default=256)
     parser.add_argument("--repeat", type=int, default=11)
+    parser.add_argument("--dir", default=None, help="Work folder's parent (e.g. /dev/shm).")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="opsml-bench-sign-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="opsml-bench-sign-", dir=args.dir) as tmp:
         result = run(Path(tmp), args.mib, args.repeat)
     print(json.dumps(result, indent=2))
     return 0
