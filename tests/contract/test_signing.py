@@ -228,3 +228,19 @@ def test_require_signature_refuses_unsigned_registrations_in_sql_modes(
     assert sql_env.snapshot() == before
     signed = registry.register_card(_card(tmp_path, name="unsigned"), sign_with=signer.private)
     assert registry.load_card(uid=signed.uid).verify_signature([signer.public]).verified
+
+
+def test_a_version_taken_while_signing_is_signed_again_and_retried(
+    registry_env: RegistryEnv, tmp_path: Path, keys: tuple[KeyPair, KeyPair]
+) -> None:
+    signer, _ = keys
+    registry = registry_env.registry("model")
+    _signed(registry_env, tmp_path, signer)
+    backend = registry.backend
+    answers = iter(["1.0.0"])  # what a racing registration already took
+    real = backend.next_version
+    backend.next_version = lambda *a: next(answers, None) or real(*a)  # type: ignore[method-assign]
+    card = _signed(registry_env, tmp_path, signer)
+    assert card.version == "1.1.0"
+    info = registry.load_card(uid=card.uid).verify_signature([signer.public])
+    assert info.subject == f"opsml:model/ds-team/signed@1.1.0#{card.uid}"
