@@ -183,6 +183,11 @@ def test_packaging_spec_require_signature(
     (folder / "model" / "files" / "model-src" / "config.json").write_text("{}")
     with pytest.raises(SignatureVerificationError, match="Hash mismatch for 'model/files"):
         require_signed_folder(spec, folder, tmp_path)
+    from flows.model_packaging.cli import package  # the CI path: every step after the pull
+
+    with pytest.raises(SignatureVerificationError, match="Hash mismatch for 'model/files"):
+        package(spec_file, folder, tmp_path / "out", build=False)
+    assert not (tmp_path / "out").exists()  # refused before anything was built
     plain = resolve_model(
         spec.model_copy(update={"model": spec.model.model_copy(update={"name": "plain"})})
     )
