@@ -1,4 +1,4 @@
-"""A signed card through an upload session: signed once its files were hashed while sent.
+"""Signed cards over HTTP: the next version, and signing once an upload session hashed the files.
 
 A signed registration needs every file's SHA-256 before it is signed. Over a
 registry server's upload session the client hashes each file while it sends
@@ -24,20 +24,32 @@ from opsml.errors import OpsmlError
 if TYPE_CHECKING:
     from opsml.backends.base import ProgressCallback
     from opsml.backends.http._transport import Transport
-    from opsml.schemas import ArtifactFile, CardCreate, CardPublic, UploadTicket
+    from opsml.schemas import ArtifactFile, CardCreate, CardPublic, RegistryType, UploadTicket
 
 Signer = Callable[[list["ArtifactFile"]], dict[str, Any]]
 """Signs the card's files (paths and SHA-256) once known; returns the bundle."""
 
 
 class SignedUploads(abc.ABC):
-    """:meth:`register_signed_later` for the HTTP backend."""
+    """What the HTTP backend adds for signed cards: ``next_version`` and
+    :meth:`register_signed_later`.
+    """
 
     transport: Transport
 
     @abc.abstractmethod
     def abort_upload(self, ticket: UploadTicket) -> None:
         """Drop an upload (see :meth:`RegistryBackend.abort_upload`)."""
+
+    def next_version(
+        self, registry: RegistryType, name: str, repository: str, version_type: str = "minor"
+    ) -> str:
+        """See :meth:`RegistryBackend.next_version`."""
+        from opsml.schemas import NextVersion
+
+        params = {"name": name, "repository": repository, "version_type": version_type}
+        url = self.transport.api("cards", registry, "next-version")
+        return self.transport.get_model(NextVersion, url, params=params).version
 
     def register_signed_later(
         self,

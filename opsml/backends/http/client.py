@@ -45,7 +45,6 @@ from opsml.schemas import (
     CardPublic,
     CardQuery,
     CardUpdate,
-    NextVersion,
     Page,
     PresignedFile,
     RegistryType,
@@ -235,14 +234,6 @@ class HttpBackend(HttpDeploymentsMixin, SignedUploads, RegistryBackend):
             params["version"] = version
         url = self.transport.api("cards", registry, "resolve")
         return self.transport.get_model(CardPublic, url, params=params)
-
-    def next_version(
-        self, registry: RegistryType, name: str, repository: str, version_type: str = "minor"
-    ) -> str:
-        """See :meth:`RegistryBackend.next_version`."""
-        params = {"name": name, "repository": repository, "version_type": version_type}
-        url = self.transport.api("cards", registry, "next-version")
-        return self.transport.get_model(NextVersion, url, params=params).version
 
     def open_artifact(self, card: CardPublic, path: str) -> ArtifactReader:
         """See :meth:`RegistryBackend.open_artifact`; large files come direct when presigned."""
