@@ -41,6 +41,7 @@ from prefect.cache_policies import NONE
 
 from flows import model_packaging as steps
 from flows.deploy_model import load_deploy_spec
+from flows.model_packaging.signature import require_signed_card
 from opsml import CardRegistry
 from opsml_prefect.blockref import as_credentials
 from opsml_prefect.credentials import OpsmlCredentials
@@ -70,6 +71,7 @@ def check_spec(
     spec = steps.load_spec(spec_path)
     registry = credentials.get_registry("model") if credentials else None
     card = steps.resolve_model(spec, version=version or None, registry=registry)
+    require_signed_card(spec, card, Path(spec_path).parent)  # spec's require_signature:, §18
     return {"spec": spec, "version": card.version, "uid": card.uid}
 
 
