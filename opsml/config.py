@@ -214,6 +214,21 @@ class RegistrySettings(BaseSettings, RegistryConnection):
         validation_alias=AliasChoices("APP_ENV", "OPSML_APP_ENV", "app_env"),
         description="Environment this registry belongs to.",
     )
+    require_signature: bool = Field(
+        default=False,
+        description="Refuse unsigned registrations (OPSML_REQUIRE_SIGNATURE): on a server, and "
+        "in the embedded or direct-database registry this process writes to.",
+    )
+    trusted_keys: str = Field(
+        default="",
+        description="Comma-separated public keys (PEM files) that `cards show` and the UI "
+        "check signatures against (OPSML_TRUSTED_KEYS); empty: show the signer only.",
+    )
+
+    def trusted_key_list(self) -> list[str]:
+        """``trusted_keys`` as a list of paths (empty when unset)."""
+        return [k.strip() for k in self.trusted_keys.split(",") if k.strip()]
+
     protected_aliases: str = Field(
         default="",
         description="Comma-separated aliases that never move directly: they move when "
@@ -280,6 +295,11 @@ class OpsmlSettings(RegistrySettings):
         description="Who you are where nothing authenticates you (embedded or direct-database "
         "mode, a server without auth): recorded on approval requests and decisions. Default "
         "the OS user. A server with auth ignores it and uses the logged-in user.",
+    )
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="Elliptic-curve private key (a PEM file's path, or the PEM) that signs every "
+        "registration (OPSML_SIGNING_KEY); 'sigstore' signs keyless. See docs/security.md.",
     )
 
 

@@ -6,13 +6,12 @@ the server and the test suite only ever talk to this interface. The base class
 owns the download workflow (stream, hash, compare, rename); backends supply the
 byte stream (:meth:`RegistryBackend.open_artifact`).
 
-Besides the card operations, the interface carries what a registry server
-needs from the backend behind it, so that the server never touches storage:
-open an artifact (its size, a byte range, its chunks), open / commit / abort an
-upload (*staged*: the verified files wait under the store's ``.uploads/``, or in
-a local folder; *presigned*: the bytes go straight to the store with one URL per
-file), and presign a download where the store can (S3). Storage keys and chunk
-sizes stay inside the backend.
+Besides the card operations, the interface carries what a registry server needs from the
+backend behind it, so that the server never touches storage: open an artifact (its size, a
+byte range, its chunks), open / commit / abort an upload (*staged*: the verified files wait
+under the store's ``.uploads/``, or in a local folder; *presigned*: the bytes go straight to
+the store with one URL per file), and presign a download where the store can (S3). Storage
+keys and chunk sizes stay inside the backend; deployments and approvals are mixins.
 """
 
 from __future__ import annotations
@@ -143,6 +142,18 @@ class RegistryBackend(DeploymentsBackend, ApprovalsBackend):
                     for chunk in source(item):
                         out.write(chunk)
             return self.register_card(card, Path(tmp), actor=actor, progress=progress)
+
+    def next_version(
+        self, registry: RegistryType, name: str, repository: str, version_type: str = "minor"
+    ) -> str:
+        """The version a registration with this bump would get now (a signed card fixes it first).
+
+        Example:
+            >>> backend.next_version("model", "churn", "ds-team", "minor")  # doctest: +SKIP
+            '1.3.0'
+
+        """
+        raise OpsmlError(f"{type(self).__name__} cannot tell the next version: cannot sign cards")
 
     @abc.abstractmethod
     def list_cards(self, registry: RegistryType, query: CardQuery) -> list[CardPublic]:

@@ -226,10 +226,18 @@ def _run_the_path(
 
         # Rollback is an alias move: champion back to the first version packages and
         # deploys it again, and the registry's view of production follows.
+        built_log = project / "build" / f"iris-classifier-{first.version}" / "image-build.log"
+        built_at = built_log.stat().st_mtime
         models.set_alias(first, "champion")
         _wait_current(models, first.version)
         history = models.list_deployments(target=TARGET, state="deployed").items
         assert [r.version for r in history][:3] == [first.version, second.version, first.version]
+        # its image was built for it before: checked again, not rebuilt
+        assert built_log.stat().st_mtime == built_at
+        digests = {
+            r.image_digest for r in models.list_deployments(card=first, state="packaged").items
+        }
+        assert len(digests) == 1
 
 
 TARGET = "k8s/models/iris-classifier-api"
