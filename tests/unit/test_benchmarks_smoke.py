@@ -140,3 +140,20 @@ def test_repeated_body_streams_exactly_size_bytes_in_blocks() -> None:
         pieces = list(workloads.repeated_body(size))
         assert b"".join(pieces) == b"\1" * size
         assert all(0 < len(piece) <= workloads.BLOCK for piece in pieces)
+
+
+def test_approval_benchmark_checks_its_result(tmp_path: Path) -> None:
+    from benchmarks import approvals
+    from opsml import CardRegistry
+    from opsml.config import OpsmlSettings
+
+    base = {
+        "tracking_uri": f"sqlite:///{(tmp_path / 'r.db').as_posix()}",
+        "storage_uri": (tmp_path / "s").as_posix(),
+        "protected_aliases": approvals.ALIAS,
+    }
+    alice = CardRegistry("run", settings=OpsmlSettings(**base, actor="alice"))
+    bob = CardRegistry("run", settings=OpsmlSettings(**base, actor="bob"))
+    result = approvals.approvals(alice, bob, 5)
+    assert 0 < result["approve_p50_ms"] <= result["approve_p95_ms"]
+    assert 0 < result["request_p50_ms"] <= result["request_p95_ms"]

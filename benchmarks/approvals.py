@@ -1,0 +1,123 @@
+"""Approval latency (issue 33): ``request_alias`` and ``approve`` (the decision and the alias
+move in one transaction, both audited), p50 and p95, embedded and through a local registry
+server, on SQLite and on any database URL given.
+
+Each round asks for the protected alias to move to the other of two versions and
+approves it as a second person, so each approval is a real move. The result is
+checked: after the run the alias points to the version approved last.
+Run from the repository root::
+
+    python -m benchmarks.approvals [--rounds 200] [--database-url URL ...] [--out FILE]
+
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benchmarks import _proc
+from benchmarks.workloads import BenchmarkError, p50_ms, server_env, timed
+
+ALIAS = "champion"
+
+
+def _p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[int(0.95 * (len(ordered) - 1))] * 1000
+
+
+def approvals(requester: Any, approver: Any, n: int) -> dict[str, float]:
+    """Median and p95 of ``n`` requests and ``n`` approvals (each approval moves the alias)."""
+    from opsml import RunCard
+
+    cards = [
+        requester.register_card(RunCard(name="bench-approve", repository="bench", contact="b"))
+        for _ in range(2)
+    ]
+    pending: list[int] = []
+    state = {"i": 0, "approved": ""}
+
+    def request() -> None:
+        state["i"] += 1
+        asked = requester.request_alias(cards[state["i"] % 2], ALIAS, reason="bench")
+        pending.append(asked.id)
+
+    def approve() -> None:
+        done = approver.approve(pending.pop(0), comment="ok")
+        state["approved"] = done.version
+
+    for _ in range(2):  # warm up: connections, caches
+        request()
+        approve()
+    requested: list[float] = []
+    approved: list[float] = []
+    for _ in range(n):  # alternate, so that each approval finds its request pending
+        requested += timed(request, 1, warmup=0)
+        approved += timed(approve, 1, warmup=0)
+    now = requester.list_aliases(name="bench-approve", repository="bench")
+    if now.get(ALIAS) != state["approved"]:
+        raise BenchmarkError(f"alias is {now}, expected {ALIAS} -> {state['approved']}")
+    return {
+        "request_p50_ms": p50_ms(requested), "request_p95_ms": _p95(requested),
+        "approve_p50_ms": p50_ms(approved), "approve_p95_ms": _p95(approved),
+    }  # fmt: skip
+
+
+def _server(root: Path, db_url: str | None) -> _proc.Server:
+    """A registry server over ``db_url`` (default SQLite under ``root``) protecting ``ALIAS``."""
+    root.mkdir(parents=True, exist_ok=True)
+    db_url = db_url or f"sqlite:///{(root / 'registry.db').as_posix()}"
+    env = {**server_env(db_url, root), "OPSML_PROTECTED_ALIASES": ALIAS}
+    argv = [sys.executable, "-m", "opsml_server", "start", "--host", "127.0.0.1",
+            "--port", "{port}"]  # fmt: skip
+    return _proc.start(argv, ready_path="/readyz", log_path=root / "server.log", env=env)
+
+
+def run(work: Path, n: int, urls: list[str]) -> dict[str, dict[str, float]]:
+    """The latencies embedded and through a server, on SQLite and on each of ``urls``."""
+    from opsml import CardRegistry
+    from opsml.config import OpsmlSettings
+
+    out: dict[str, dict[str, float]] = {}
+    databases = {"sqlite": f"sqlite:///{(work / 'embedded.db').as_posix()}"}
+    databases.update({url.split(":", 1)[0].split("+")[0]: url for url in urls})
+    for kind, url in databases.items():
+        base = {"tracking_uri": url, "storage_uri": (work / f"{kind}-s").as_posix(),
+                "protected_aliases": ALIAS}  # fmt: skip
+        alice = CardRegistry("run", settings=OpsmlSettings(**base, actor="alice"))
+        bob = CardRegistry("run", settings=OpsmlSettings(**base, actor="bob"))
+        out[f"embedded_{kind}"] = approvals(alice, bob, n)
+        server = _server(work / f"server-{kind}", None if kind == "sqlite" else url)
+        try:
+            remote = {"tracking_uri": server.url}
+            alice = CardRegistry("run", settings=OpsmlSettings(**remote, actor="alice"))
+            bob = CardRegistry("run", settings=OpsmlSettings(**remote, actor="bob"))
+            out[f"http_server_{kind}"] = approvals(alice, bob, n)
+        finally:
+            server.stop()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print (and optionally save) the approval latencies."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--database-url", action="append", default=[])
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="opsml-bench-approve-") as tmp:
+        result = run(Path(tmp), args.rounds, args.database_url)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
