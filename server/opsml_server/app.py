@@ -46,6 +46,7 @@ from opsml_server.auth import Authenticator
 from opsml_server.metrics import MetricsMiddleware, ServerMetrics
 from opsml_server.settings import ServerSettings, get_settings
 from opsml_server.staging import UploadSessions
+from opsml_server.ui import approvals as ui_approvals
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -252,6 +253,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(aliases.router)
     app.include_router(deployments.router)
     app.include_router(approvals.router)
+    app.include_router(ui_approvals.router)  # before ui.router: /ui/approvals is no registry
     app.include_router(ui.router)
 
     @app.get("/openapi.json", include_in_schema=False)
