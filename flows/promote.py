@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--request", action="store_true", help="ask for the move, then wait")
     parser.add_argument("--reason", default=None, help="why (with --request)")
     parser.add_argument("--wait-timeout", type=float, default=24 * 3600.0)
+    parser.add_argument("--poll-interval", type=float, default=10.0)
     parser.add_argument(
         "--source", default=env("OPSML_SOURCE_TRACKING_URI", "opsml-staging"),
         help="block name or registry URI (default: $OPSML_SOURCE_TRACKING_URI, else opsml-staging)",
@@ -164,7 +165,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         source=registry_arg(args.source), registry_type=args.registry,
         target=registry_arg(args.target, env("OPSML_TARGET_PROD_TOKEN")),
         with_lineage=args.with_lineage, request=args.request, reason=args.reason,
-        wait_timeout=args.wait_timeout,
+        wait_timeout=args.wait_timeout, poll_interval=args.poll_interval,
     )  # fmt: skip
 
 
