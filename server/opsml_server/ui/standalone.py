@@ -33,6 +33,7 @@ from opsml_server.auth import Authenticator
 from opsml_server.downloads import artifact_response
 from opsml_server.settings import ServerSettings
 from opsml_server.ui.routes import UiBackend
+from opsml_server.ui.approvals import router as approvals_router
 from opsml_server.ui.routes import router as ui_router
 
 downloads = APIRouter(include_in_schema=False)
@@ -84,6 +85,7 @@ def create_ui_app(backend: RegistryBackend) -> FastAPI:
     app.state.auth = Authenticator(app.state.settings)  # no store: auth stays off
     app.state.backend = backend
     handlers.install(app)
+    app.include_router(approvals_router)  # read-only here: nobody is logged in
     app.include_router(ui_router)
     app.include_router(downloads)
     return app
