@@ -32,8 +32,8 @@ from opsml_server import handlers
 from opsml_server.auth import Authenticator
 from opsml_server.downloads import artifact_response
 from opsml_server.settings import ServerSettings
-from opsml_server.ui.routes import UiBackend
 from opsml_server.ui.approvals import router as approvals_router
+from opsml_server.ui.routes import UiBackend
 from opsml_server.ui.routes import router as ui_router
 
 downloads = APIRouter(include_in_schema=False)
