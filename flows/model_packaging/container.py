@@ -68,6 +68,7 @@ def wait_healthy(
             if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return time.perf_counter() - started
         if not alive():
+            time.sleep(0.5)  # let the runtime's last writes reach the log
             raise PackagingError(
                 "start",
                 image,
