@@ -1,8 +1,8 @@
 """Start a built image as its own ``USER`` on a loopback port, and stop it.
 
 ``docker run`` / ``podman run`` where the engine can start an OCI container;
-otherwise (as on machines where the OCI runtime cannot set its limits, DESIGN
-§16) ``buildah run --isolation chroot --user <image USER> --network host``
+otherwise (as on machines where the OCI runtime cannot set its limits,
+docs/design.md §16) ``buildah run --isolation chroot --user <image USER> --network host``
 runs the image's own command in its file system. The port is free on the
 machine and reaches the API through ``UVICORN_PORT``.
 
