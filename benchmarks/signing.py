@@ -1,4 +1,4 @@
-"""What signing a card costs (issue 32, DESIGN.md §18): registration and pull, signed or not.
+"""What signing a card costs (issue 32, docs/design.md §18): registration and pull, signed or not.
 
 For a small model (a 20 kB file) and a ``--mib`` MiB model, embedded (SQLite and a
 folder) and through a local registry server, the median of ``--repeat`` runs of:

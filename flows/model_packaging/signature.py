@@ -104,7 +104,7 @@ def require_signed_folder(
         public = Path(tmp, "trusted.pub")
         public.write_bytes(pem)
         try:
-            config = verifying.Config().use_elliptic_key_verifier(public_key=public)
+            config = verifying.Config().use_elliptic_key_verifier(public_key=public)  # type: ignore[no-untyped-call]
             config.verify(folder, signature)
         except ValueError as exc:  # "Signature mismatch: [...]" naming the files
             raise SignatureVerificationError(f"{what}: {exc}") from None

@@ -138,7 +138,7 @@ class DeploySpec(_Strict):
 
 
 class RequireSignature(_Strict):
-    """``require_signature:``: package only a model signed by one of these keys (DESIGN §18)."""
+    """``require_signature:``: package only a model signed by one of these keys (design §18)."""
 
     public_keys: list[str] = Field(
         min_length=1,

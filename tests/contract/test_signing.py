@@ -1,4 +1,4 @@
-"""Signed cards (issue 32, DESIGN.md §18) through every backend mode.
+"""Signed cards (issue 32, docs/design.md §18) through every backend mode.
 
 The threat: someone who can write to the store and the database replaces a
 file and its recorded digest together. Digests alone cannot see it; the

@@ -1,6 +1,6 @@
 """Issue 28: the packaging builds the serving image, starts it as its user and checks it over HTTP.
 
-Real engines only (podman or buildah here; DESIGN §16): the image is built from
+Real engines only (podman or buildah here; docs/design.md §16): the image is built from
 the offline context on a base made from Debian's packages, started with the
 engine (or ``buildah run --isolation chroot`` where the engine cannot start a
 container), and checked over HTTP. Each kind of bad input ends in one line

@@ -1,4 +1,4 @@
-"""Signed cards on a registry server (issue 32, DESIGN.md §18): the policy and promotion.
+"""Signed cards on a registry server (issue 32, docs/design.md §18): the policy and promotion.
 
 A server with ``OPSML_REQUIRE_SIGNATURE=true`` refuses unsigned registrations
 with 400 naming the policy and writes nothing; the embedded registry does the
