@@ -60,6 +60,11 @@ class ApprovalView:
     item: ApprovalPublic
     candidate: CardPublic | None
     current: CardPublic | None
+    """What the alias points to now."""
+    baseline: CardPublic | None
+    """What the candidate is compared with: the alias's version now while pending, the
+    version it pointed to when asked once decided."""
+    label: str
     cmp: Comparison | None
     signed: dict[str, dict[str, Any] | None]
     lineage: dict[str, list[LineageNode]]
@@ -78,11 +83,15 @@ def _current(backend: RegistryBackend, item: ApprovalPublic) -> CardPublic | Non
         return None
 
 
-def _candidate(backend: RegistryBackend, item: ApprovalPublic) -> CardPublic | None:
+def _by_uid(backend: RegistryBackend, item: ApprovalPublic, uid: str | None) -> CardPublic | None:
     try:
-        return backend.get_card(item.registry, uid=item.uid)
+        return backend.get_card(item.registry, uid=uid) if uid else None
     except OpsmlError:
         return None
+
+
+def _candidate(backend: RegistryBackend, item: ApprovalPublic) -> CardPublic | None:
+    return _by_uid(backend, item, item.uid)
 
 
 def why_not(user: object, item: ApprovalPublic, authorization: str | None) -> str | None:
@@ -129,18 +138,21 @@ def approval_view(
 
     trusted = request.app.state.settings.trusted_key_list()
     candidate, current = _candidate(backend, item), _current(backend, item)
+    baseline, label = current, "Now"
+    if item.state != "pending":
+        baseline, label = _by_uid(backend, item, item.from_uid), "Before"
     cmp = None
-    if candidate is not None and current is not None and current.uid != candidate.uid:
-        cmp = compare(backend, item.registry, current.uid, candidate.uid)
+    if candidate is not None and baseline is not None and baseline.uid != candidate.uid:
+        cmp = compare(backend, item.registry, baseline.uid, candidate.uid)
     authorization = request.headers.get("authorization")
     decide = why_not(user, item, authorization)
     return ApprovalView(
-        item=item, candidate=candidate, current=current, cmp=cmp,
+        item=item, candidate=candidate, current=current, baseline=baseline, label=label, cmp=cmp,
         signed={key: signature_status(card, trusted) if card else None
-                for key, card in (("candidate", candidate), ("current", current))},
+                for key, card in (("candidate", candidate), ("baseline", baseline))},
         lineage=lineage(backend, candidate) if candidate else {},
         deployments={"candidate": _deployments(backend, candidate),
-                     "current": _deployments(backend, current)},
+                     "baseline": _deployments(backend, baseline)},
         decide=decide,
         csrf=csrf_token(str(user), authorization) if decide is None else None,
         prod_token=bool(request.app.state.settings.write_token_required),
