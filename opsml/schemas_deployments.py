@@ -158,6 +158,9 @@ class DeploymentQuery(BaseModel):
     environment: Environment = None
     target: Annotated[str | None, AfterValidator(_check_optional_target)] = None
     state: DeploymentState | None = None
+    current: bool = Field(
+        default=False, description="Only the records that are a target's current deployment."
+    )
     repositories: list[str] | None = Field(
         default=None, description="Only records of these repositories (what a caller may read)."
     )

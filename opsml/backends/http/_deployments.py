@@ -44,6 +44,7 @@ class HttpDeploymentsMixin:
         params: list[tuple[str, str | int]] = [("limit", query.limit)]
         params += [(k, getattr(query, k)) for k in _FILTERS if getattr(query, k) is not None]
         params += [("repositories", repo) for repo in query.repositories or []]
+        params += [("current", "true")] if query.current else []
         url = self.transport.api("deployments")
         return self.transport.get_model(DeploymentPage, url, params=params)
 
