@@ -38,6 +38,13 @@ def ui_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     clear_backend_cache()
 
 
+def _page(ui: TestClient, url: str) -> str:
+    """The page's HTML without the ``<wbr>`` line-break hints inside targets."""
+    response = ui.get(url)
+    assert response.status_code == 200, response.text
+    return response.text.replace("<wbr>", "")
+
+
 def _section(html: str, heading_id: str) -> str:
     """The HTML of the ``<section>`` whose heading has ``id=heading_id``."""
     start = html.index(f'id="{heading_id}"')
@@ -55,9 +62,8 @@ def test_deployment_views_after_a_rollback_every_mode(ui_env: Any, tmp_path: Pat
     walk = deploy_walk(ui_env.settings, story)
     v1, v2 = story.model_v1.uid, story.model_v2.uid
     with TestClient(create_ui_app(build_backend(ui_env.settings))) as ui:
-        overview = ui.get("/ui/deployments")
-        assert overview.status_code == 200
-        prod = _rows(_section(overview.text, "env-1"))  # environments in name order
+        overview = _page(ui, "/ui/deployments")
+        prod = _rows(_section(overview, "env-1"))  # environments in name order
         assert len(prod) == 1
         assert re.fullmatch(
             f"{PROD} churn v1.0.0 ds churn-api:1.0.0 sha256:1a1a1a1a1a1a… "
@@ -65,15 +71,15 @@ def test_deployment_views_after_a_rollback_every_mode(ui_env: Any, tmp_path: Pat
             r"\(Prefect flow run that deployed k8s/ml-prod/churn-api\)",
             prod[0],
         ), prod
-        assert f'<a href="/ui/model/{v1}">churn v1.0.0</a>' in overview.text
-        assert f'href="{PREFECT}deploy-3"' in overview.text
-        assert _rows(_section(overview.text, "env-2"))[0].startswith(f"{STAGING} churn v1.1.0")
-        assert '<span class="env">production</span>' in overview.text
-        recent = [r.split(" ")[3:5] for r in _rows(_section(overview.text, "recent"))]
+        assert f'<a href="/ui/model/{v1}">churn v1.0.0</a>' in overview
+        assert f'href="{PREFECT}deploy-3"' in overview
+        assert _rows(_section(overview, "env-2"))[0].startswith(f"{STAGING} churn v1.1.0")
+        assert '<span class="env">production</span>' in overview
+        recent = [r.split(" ")[3:5] for r in _rows(_section(overview, "recent"))]
         assert recent[:3] == [["deployed", "production"], ["retired", "production"],
                               ["deployed", "staging"]]  # fmt: skip
 
-        card = ui.get(f"/ui/model/{v1}").text
+        card = _page(ui, f"/ui/model/{v1}")
         section = _section(card, "deployments")
         serving = section.split('<ul class="targets">')[1].split("</ul>")[0]
         assert PROD in serving and f'<code class="digest">{D1}</code>' in serving
@@ -92,7 +98,7 @@ def test_deployment_views_after_a_rollback_every_mode(ui_env: Any, tmp_path: Pat
         assert section.count(D1) == 5 and f'href="{PREFECT}pack-1"' in section
         assert card.index('id="deployments"') < card.index('id="files"')
 
-        newer = _section(ui.get(f"/ui/model/{v2}").text, "deployments")
+        newer = _section(_page(ui, f"/ui/model/{v2}"), "deployments")
         serving = newer.split('<ul class="targets">')[1].split("</ul>")[0]
         assert STAGING in serving and PROD not in serving  # rolled back on production
         others = newer.split('<ul class="others">')[1].split("</ul>")[0]
@@ -105,7 +111,7 @@ def test_deployment_views_after_a_rollback_every_mode(ui_env: Any, tmp_path: Pat
         assert "superseded_by: ds/churn v1.0.0" in history[0]
         assert f'<code class="digest">{D2}</code>' in newer
 
-        listed = ui.get("/ui/model").text
+        listed = _page(ui, "/ui/model")
         marks = re.findall(r'href="/ui/model/([0-9a-f]{32})#deployments"', listed)
         assert sorted(marks) == sorted([v1, v2])  # v1 on production, v2 on staging
         assert f"v1.0.0 on production/{PROD}</span>" in listed
@@ -122,9 +128,9 @@ def test_user_text_in_records_renders_inert(ui_env: Any, tmp_path: Path) -> None
     deploy_xss(ui_env.settings, story.model_v1)
     with TestClient(create_ui_app(build_backend(ui_env.settings))) as ui:
         pages = [
-            ui.get("/ui/deployments").text,
-            ui.get(f"/ui/model/{story.model_v1.uid}").text,
-            ui.get("/ui/model").text,
+            _page(ui, "/ui/deployments"),
+            _page(ui, f"/ui/model/{story.model_v1.uid}"),
+            _page(ui, "/ui/model"),
         ]
     for html in pages:
         body = html.split("</head>", 1)[1]

@@ -15,6 +15,8 @@ Example:
     'sha256:abababababab…'
     >>> safe_link("javascript:alert(1)") is None
     True
+    >>> str(breakable("k8s/<b>/api"))
+    'k8s/<wbr>&lt;b&gt;/<wbr>api'
 
 """
 
@@ -24,6 +26,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup, escape
 
 from opsml.schemas import build
 from opsml.schemas_deployments import DeploymentPage, DeploymentPublic, DeploymentQuery
@@ -51,6 +55,18 @@ def safe_link(url: str | None) -> str | None:
 
     """
     return url if url and _HTTP.match(url) else None
+
+
+def breakable(value: str) -> Markup:
+    """``value`` escaped, with a line-break opportunity after each ``/`` (long targets wrap
+    between their parts, not inside a word).
+
+    Example:
+        >>> str(breakable("k8s/ml-prod/churn-api"))
+        'k8s/<wbr>ml-prod/<wbr>churn-api'
+
+    """
+    return Markup("/<wbr>").join(escape(part) for part in value.split("/"))
 
 
 def short_digest(digest: str | None) -> str:
