@@ -94,7 +94,7 @@ def test_deployment_views_after_a_rollback_every_mode(ui_env: Any, tmp_path: Pat
             "deployed",
             "packaged",
         ]  # newest first: the rollback, retired by v1.1.0, the first deploy, its packaging
-        assert "superseded_by: ds/churn v1.1.0" in history[1]
+        assert "superseded by: ds/churn v1.1.0" in history[1]
         assert section.count(D1) == 5 and f'href="{PREFECT}pack-1"' in section
         assert card.index('id="deployments"') < card.index('id="files"')
 
@@ -108,8 +108,8 @@ def test_deployment_views_after_a_rollback_every_mode(ui_env: Any, tmp_path: Pat
             ["retired", "production"], ["deployed", "staging"], ["deployed", "production"],
             ["packaged", "production"],
         ]  # fmt: skip
-        assert "superseded_by: ds/churn v1.0.0" in history[0]
-        assert f'<code class="digest">{D2}</code>' in newer
+        assert "superseded by: ds/churn v1.0.0" in history[0]
+        assert f'<code class="digest full">{D2}</code>' in newer
 
         listed = _page(ui, "/ui/model")
         marks = re.findall(r'href="/ui/model/([0-9a-f]{32})#deployments"', listed)
