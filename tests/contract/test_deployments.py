@@ -19,6 +19,7 @@ from opsml.errors import (
     DeploymentStateError,
     InvalidInputError,
 )
+from opsml.schemas_deployments import DeploymentQuery
 from tests.conftest import RegistryEnv
 from tests.contract._helpers import run_card, worker_settings
 from tests.contract._workers import record_deployed_many
@@ -149,6 +150,12 @@ def test_current_filter_lists_one_record_per_serving_target(registry_env: Regist
     assert len(page.items) == 1 and page.next_cursor is not None
     rest = reg.list_deployments(current=True, limit=1, cursor=page.next_cursor)
     assert [r.target for r in rest.items] == ["b"] and rest.next_cursor is None
+    backend = reg.backend  # the list page asks for the uids it shows
+    both = backend.list_deployments(DeploymentQuery(uids=[first.uid, second.uid], current=True))
+    assert [(r.target, r.version) for r in both.items] == [("a", "1.1.0"), ("b", "1.0.0")]
+    only = backend.list_deployments(DeploymentQuery(uids=[second.uid])).items
+    assert [(r.uid, r.state) for r in only] == [(second.uid, "deployed")]
+    assert backend.list_deployments(DeploymentQuery(uids=[])).items == []
 
 
 def test_the_same_deployment_recorded_again_changes_nothing(registry_env: RegistryEnv) -> None:

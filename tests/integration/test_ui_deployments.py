@@ -211,3 +211,10 @@ def test_server_pages_need_a_global_reader(tmp_path: Path) -> None:
         assert "unsafe-inline" not in refused.headers["content-security-policy"]
         shown = client.get("/ui/deployments", auth=("everywhere", "user-password-123"))
         assert shown.status_code == 200 and "Signed in as everywhere" in shown.text
+        bad = client.get("/api/v1/deployments", params={"uids": "not-a-uid"}, auth=alice)
+        assert bad.status_code == 400 and "uids" in bad.text
+        many = client.get("/api/v1/deployments", params={"uids": ["a" * 32] * 101}, auth=alice)
+        assert many.status_code == 400 and "uids" in many.text
+        fine = client.get("/api/v1/deployments", params={"uids": ["a" * 32], "current": "true"},
+                          auth=alice)  # fmt: skip
+        assert fine.status_code == 200 and fine.json()["items"] == []

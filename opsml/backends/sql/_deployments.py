@@ -283,6 +283,8 @@ def listed(conn: Connection, query: DeploymentQuery) -> DeploymentPage:
             stmt = stmt.where(column == value)
     if query.repositories is not None:
         stmt = stmt.where(DeploymentRow.repository.in_(query.repositories))
+    if query.uids is not None:
+        stmt = stmt.where(DeploymentRow.card_uid.in_(query.uids))
     if query.current:  # one row per target: the targets table names each current record
         currents = select(DeploymentTargetRow.current_id).where(
             DeploymentTargetRow.current_id.is_not(None)

@@ -30,7 +30,12 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup, escape
 
 from opsml.schemas import build
-from opsml.schemas_deployments import DeploymentPage, DeploymentPublic, DeploymentQuery
+from opsml.schemas_deployments import (
+    MAX_UIDS,
+    DeploymentPage,
+    DeploymentPublic,
+    DeploymentQuery,
+)
 from opsml_server.api.routes.deployments import readable
 
 if TYPE_CHECKING:
@@ -186,22 +191,22 @@ def serving(
 ) -> dict[str, list[DeploymentPublic]]:
     """The targets each of ``cards`` serves now, by card uid (cards serving nowhere left out).
 
-    One call for the registry's current deployments; only when a registry has
-    more targets than :data:`MAX_TARGETS` does it ask per card instead.
+    One ``current=True`` listing filtered on the page's uids (at most
+    :data:`~opsml.schemas_deployments.MAX_UIDS` per call): it reads the rows of
+    these cards' targets only, however many targets the registry has.
     """
-    if not cards:
-        return {}
-    page = _list(backend, user, registry=registry, current=True, limit=MAX_TARGETS)
-    records = page.items
-    if page.next_cursor is not None:
-        records = [
-            r
-            for c in cards
-            for r in _list(backend, user, uid=c.uid, current=True, limit=MAX_TARGETS).items
-        ]
-    wanted = {c.uid for c in cards}
     out: dict[str, list[DeploymentPublic]] = {}
-    for record in _by_place(records):
-        if record.uid in wanted:
-            out.setdefault(record.uid, []).append(record)
-    return out
+    uids = [c.uid for c in cards]
+    for start in range(0, len(uids), MAX_UIDS):
+        cursor = None
+        while True:
+            page = _list(
+                backend, user, registry=registry, uids=uids[start : start + MAX_UIDS],
+                current=True, cursor=cursor, limit=MAX_TARGETS,
+            )  # fmt: skip
+            for record in page.items:
+                out.setdefault(record.uid, []).append(record)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+    return {uid: _by_place(records) for uid, records in out.items()}
