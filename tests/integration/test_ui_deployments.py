@@ -183,7 +183,7 @@ def test_views_show_only_readable_repositories(tmp_path: Path) -> None:
     nobody = Principal("n", {"else": Role.READER})
     assert deployview.overview(backend, nobody).environments == []
     summaries = runs.list_cards(limit=10)
-    assert set(deployview.serving(backend, "run", summaries, reader)) == {mine.uid}
+    assert set(deployview.serving(backend, summaries, reader)) == {mine.uid}
     with pytest.raises(PermissionDeniedError, match="'reader' role on repository 'theirs'"):
         deployview.for_card(backend, backend.get_card("run", uid=theirs.uid), nobody)
 

@@ -187,7 +187,7 @@ def overview(backend: RegistryBackend, user: str | None) -> Overview:
 
 
 def serving(
-    backend: RegistryBackend, registry: str, cards: list[CardSummary], user: str | None
+    backend: RegistryBackend, cards: list[CardSummary], user: str | None
 ) -> dict[str, list[DeploymentPublic]]:
     """The targets each of ``cards`` serves now, by card uid (cards serving nowhere left out).
 
@@ -200,9 +200,10 @@ def serving(
     for start in range(0, len(uids), MAX_UIDS):
         cursor = None
         while True:
+            # the uids name the cards: no registry filter (it steers SQLite to a worse index)
             page = _list(
-                backend, user, registry=registry, uids=uids[start : start + MAX_UIDS],
-                current=True, cursor=cursor, limit=MAX_TARGETS,
+                backend, user, uids=uids[start : start + MAX_UIDS], current=True, cursor=cursor,
+                limit=MAX_TARGETS,
             )  # fmt: skip
             for record in page.items:
                 out.setdefault(record.uid, []).append(record)

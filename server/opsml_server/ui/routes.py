@@ -116,7 +116,7 @@ def registry_list(
         q=q, tag=tag, version=version, page=page_number, cursor=cursor
     )
     result = listing.list_page(backend, registry, filters)
-    serving = deployview.serving(backend, registry, result.cards, user)
+    serving = deployview.serving(backend, result.cards, user)
     return page(
         request,
         "list.html",
