@@ -57,6 +57,13 @@ def _rows(html: str) -> list[str]:
     return [" ".join(re.sub(r"<[^>]+>", " ", r).split()) for r in rows]
 
 
+def _state_env(row: str) -> list[str]:
+    """The state and environment a record row names."""
+    found = re.search(r"\b(packaged|deployed|retired|failed) (production|staging)\b", row)
+    assert found is not None, row
+    return [found.group(1), found.group(2)]
+
+
 def test_deployment_views_after_a_rollback_every_mode(ui_env: Any, tmp_path: Path) -> None:
     story = seed(ui_env.settings, tmp_path / "src")
     walk = deploy_walk(ui_env.settings, story)
@@ -75,7 +82,7 @@ def test_deployment_views_after_a_rollback_every_mode(ui_env: Any, tmp_path: Pat
         assert f'href="{PREFECT}deploy-3"' in overview
         assert _rows(_section(overview, "env-2"))[0].startswith(f"{STAGING} churn v1.1.0")
         assert '<span class="env">production</span>' in overview
-        recent = [r.split(" ")[3:5] for r in _rows(_section(overview, "recent"))]
+        recent = [_state_env(r) for r in _rows(_section(overview, "recent"))]
         assert recent[:3] == [["deployed", "production"], ["retired", "production"],
                               ["deployed", "staging"]]  # fmt: skip
 
@@ -88,7 +95,7 @@ def test_deployment_views_after_a_rollback_every_mode(ui_env: Any, tmp_path: Pat
         others = section.split('<ul class="others">')[1].split("</ul>")[0]
         assert STAGING in others and f'<a href="/ui/model/{v2}">v1.1.0</a>' in others
         history = _rows(section.split("<h3>Records of this version</h3>")[1])
-        assert [r.split(" ")[3] for r in history] == [
+        assert [_state_env(r)[0] for r in history] == [
             "deployed",
             "retired",
             "deployed",
@@ -104,7 +111,7 @@ def test_deployment_views_after_a_rollback_every_mode(ui_env: Any, tmp_path: Pat
         others = newer.split('<ul class="others">')[1].split("</ul>")[0]
         assert f'{PROD}</code> → <a href="/ui/model/{v1}">v1.0.0</a>' in others
         history = _rows(newer.split("<h3>Records of this version</h3>")[1])
-        assert [r.split(" ")[3:5] for r in history] == [
+        assert [_state_env(r) for r in history] == [
             ["retired", "production"], ["deployed", "staging"], ["deployed", "production"],
             ["packaged", "production"],
         ]  # fmt: skip
