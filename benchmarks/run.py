@@ -35,6 +35,7 @@ from benchmarks import (  # noqa: E402
     downloads,
     mlflow_side,
     model_interfaces,
+    packaging_image,
     ui_workloads,
     workloads,
 )
@@ -505,6 +506,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repeats, 256 MiB transfer")
     parser.add_argument("--no-mlflow", action="store_true", help="our side and the machine only")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for JSON and PNG")
+    parser.add_argument(
+        "--no-image", action="store_true", help="skip packaging the serving image (needs an engine)"
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     started = time.perf_counter()
@@ -527,6 +531,11 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         ours(sizes, work, rows, raw, limits)
+        if not args.no_image:
+            log("packaging the serving image")
+            raw["packaging_image"] = packaging_image.measure(1 if args.quick else 2)
+            if raw["packaging_image"] is not None:
+                rows += packaging_image.rows(raw["packaging_image"], Row)
         if not args.no_mlflow:
             mlflow(sizes, work, rows, raw)
     finally:

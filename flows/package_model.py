@@ -41,6 +41,8 @@ from prefect.cache_policies import NONE
 
 from flows import model_packaging as steps
 from flows.deploy_model import load_deploy_spec
+from flows.model_packaging.signature import require_signed_card
+from opsml import CardRegistry
 from opsml_prefect.blockref import as_credentials
 from opsml_prefect.credentials import OpsmlCredentials
 from opsml_prefect.deploy_tasks import record_packaging
@@ -69,6 +71,7 @@ def check_spec(
     spec = steps.load_spec(spec_path)
     registry = credentials.get_registry("model") if credentials else None
     card = steps.resolve_model(spec, version=version or None, registry=registry)
+    require_signed_card(spec, card, Path(spec_path).parent)  # spec's require_signature:, §18
     return {"spec": spec, "version": card.version, "uid": card.uid}
 
 
@@ -98,13 +101,36 @@ def render_manifests(spec: steps.ModelApiSpec, model_dir: str, out_dir: str) -> 
 
 @task(**_PLAIN)
 def build_image(
-    context: str, image: str, out_dir: str, build: bool = True, engine: str | None = None
+    context: str,
+    image: str,
+    out_dir: str,
+    build: bool = True,
+    engine: str | None = None,
+    reuse_digest: str | None = None,
 ) -> dict[str, Any]:
     """Build, start and check the image when an engine answers and ``build``; else the command.
 
-    See `flows.model_packaging.image_step`.
+    See `flows.model_packaging.image_step` (``reuse_digest``: check that image, built
+    before for this version, instead of building it again).
     """
-    return steps.image_step(context, image, out_dir, build=build, engine=engine)
+    return steps.image_step(
+        context, image, out_dir, build=build, engine=engine, reuse_digest=reuse_digest
+    )
+
+
+def _recorded_digest(
+    checked: dict[str, Any], image: str, credentials: OpsmlCredentials | None
+) -> str | None:
+    """The digest this version's image was last recorded ``packaged`` with, if any."""
+    spec: steps.ModelApiSpec = checked["spec"]
+    registry = credentials.get_registry("model") if credentials else CardRegistry("model")
+    page = registry.list_deployments(
+        name=spec.model.name, repository=spec.model.repository, state="packaged", limit=50
+    )
+    for record in page.items:
+        if record.uid == checked["uid"] and record.image == image and record.image_digest:
+            return str(record.image_digest)
+    return None
 
 
 def _holds(model_dir: str | None, uid: str) -> bool:
@@ -175,7 +201,8 @@ def _image_rows(built: dict[str, Any]) -> list[str]:
         return []
     check = built["check"]
     return [
-        f"| image id / digest | `{built['image_id']}` / `{built['digest']}` |",
+        f"| image id / digest | `{built['image_id']}` / `{built['digest']}`"
+        f"{' (built before for this version: reused)' if built.get('reused') else ''} |",
         f"| image size | {built['size_mb']} MB ({built['engine']}) |",
         f"| started as | user `{built['user']}` with {check['started_with']} |",
         f"| HTTP check | `{check['predictions']}` = card sample output; "
@@ -298,13 +325,15 @@ def _steps(
         manifests = render_manifests(spec, model_dir, str(out))
     image = f"{spec.api.image}:{steps.image_tag(checked['version'])}"
     with clock.step("image"):
-        built = build_image(context, image, str(out), build, spec.api.engine)
+        previous = _recorded_digest(checked, image, credentials) if build else None
+        built = build_image(context, image, str(out), build, spec.api.engine, previous)
     if built["built"]:
         del clock.timings["image"]
         clock.timings.update(built.pop("timings"))
         logger.info(
-            "image %s (%s MB, %s) answered over HTTP when started with %s",
+            "image %s (%s, %s MB, %s) answered over HTTP when started with %s",
             image,
+            "built before, reused" if built["reused"] else "built",
             built["size_mb"],
             built["digest"],
             built["check"]["started_with"],

@@ -70,13 +70,17 @@ def check_new_card(registry_type: RegistryType, card: Card, version_type: str) -
 
 
 def create_request(
-    backend: RegistryBackend,
+    backend: RegistryBackend | None,
     registry_type: RegistryType,
     card: Card,
     version_type: str,
     staging: Path,
 ) -> CardCreate:
-    """Write the card's artifacts into ``staging`` and describe the registration."""
+    """Write the card's artifacts into ``staging`` and describe the registration.
+
+    ``backend`` may hash while it sends (see :func:`stage_manifest`); ``None``
+    hashes up front (a signed card: its digests are signed before it is sent).
+    """
     meta = {**card._card_metadata(), **card._write_artifacts(staging)}
     # a data card records its data's digest in its metadata: hashed up front
     files = stage_manifest(staging, None if card.registry_type == "data" else backend)

@@ -1,4 +1,4 @@
-"""The deployment-record methods of :class:`~opsml.registry.CardRegistry` (DESIGN.md §17).
+"""The deployment-record methods of :class:`~opsml.registry.CardRegistry` (docs/design.md §17).
 
 Example:
     >>> from opsml import CardRegistry

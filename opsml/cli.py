@@ -68,12 +68,22 @@ def pull_model(
         bool, typer.Option("--force", help="Replace --out when it is a non-empty folder.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    verify: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--verify",
+            metavar="KEY",
+            help="Trusted public key (PEM file); repeat for several. Refuse, before writing "
+            "anything, a card that is unsigned or not signed by one of them over these files.",
+        ),
+    ] = None,
 ) -> None:
     """Download a model card's files into --out, verifying every digest.
 
     Also writes ``card.json`` (the card's metadata) beside the files, so a CI
-    step can read the version, signature and sample input. A non-empty --out
-    is refused unless --force (which replaces it).
+    step can read the version, signature and sample input, and ``model.sig``
+    when the card is signed. A non-empty --out is refused unless --force
+    (which replaces it).
     """
 
     def run() -> None:
@@ -86,7 +96,7 @@ def pull_model(
         assert isinstance(card, ModelCard)  # the model registry holds only model cards
         total = card.stored_bytes
         if quiet or (not sys.stderr.isatty() and total < 64 * 1024 * 1024):
-            card.pull(out, replace=force)
+            card.pull(out, replace=force, verify=verify)
         else:
             from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
@@ -98,10 +108,13 @@ def pull_model(
                 transient=True,
             ) as bar:
                 task = bar.add_task(f"{name} v{card.version}", total=total)
-                card.pull(out, replace=force, progress=lambda n: bar.advance(task, n))
+                advance = lambda n: bar.advance(task, n)  # noqa: E731
+                card.pull(out, replace=force, progress=advance, verify=verify)
+        info = card.signature_info
+        signed = f"signature by {info.signed_by} verified, " if verify and info else ""
         typer.echo(
             f"pulled model {card.repository}/{card.name} v{card.version} "
-            f"({len(card.files)} files, {total} bytes, digests verified) into {out}"
+            f"({len(card.files)} files, {total} bytes, {signed}digests verified) into {out}"
         )
 
     _run(run)

@@ -212,6 +212,20 @@ class RegistrySettings(BaseSettings, RegistryConnection):
         validation_alias=AliasChoices("APP_ENV", "OPSML_APP_ENV", "app_env"),
         description="Environment this registry belongs to.",
     )
+    require_signature: bool = Field(
+        default=False,
+        description="Refuse unsigned registrations (OPSML_REQUIRE_SIGNATURE): on a server, and "
+        "in the embedded or direct-database registry this process writes to.",
+    )
+    trusted_keys: str = Field(
+        default="",
+        description="Comma-separated public keys (PEM files) that `cards show` and the UI "
+        "check signatures against (OPSML_TRUSTED_KEYS); empty: show the signer only.",
+    )
+
+    def trusted_key_list(self) -> list[str]:
+        """``trusted_keys`` as a list of paths (empty when unset)."""
+        return [k.strip() for k in self.trusted_keys.split(",") if k.strip()]
 
     @classmethod
     def _prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
@@ -257,6 +271,11 @@ class OpsmlSettings(RegistrySettings):
 
     request_timeout: float = Field(
         default=30.0, gt=0, description="Seconds an HTTP call may wait for the server."
+    )
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="Elliptic-curve private key (a PEM file's path, or the PEM) that signs every "
+        "registration (OPSML_SIGNING_KEY); 'sigstore' signs keyless. See docs/security.md.",
     )
 
 

@@ -127,6 +127,20 @@ class ArtifactIntegrityError(OpsmlError):
     status_code = 422
 
 
+class SignatureRequiredError(InvalidInputError):
+    """A registration is unsigned where signatures are required, or its signature is not its own."""
+
+    code = "signature_required"
+    status_code = 400
+
+
+class SignatureVerificationError(OpsmlError):
+    """A card's signature is missing, made by an untrusted key, or does not match its files."""
+
+    code = "signature_verification"
+    status_code = 422
+
+
 class PayloadTooLargeError(InvalidInputError):
     """An upload is larger than the server accepts."""
 
@@ -241,6 +255,8 @@ ERRORS_BY_CODE: dict[str, type[OpsmlError]] = {
         DeploymentStateError,
         DeploymentNotFoundError,
         ArtifactIntegrityError,
+        SignatureRequiredError,
+        SignatureVerificationError,
         PayloadTooLargeError,
         AuthenticationError,
         PermissionDeniedError,

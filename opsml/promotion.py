@@ -1,4 +1,4 @@
-"""Promotion: copy one registered version from one registry to another (DESIGN.md §12).
+"""Promotion: copy one registered version from one registry to another (docs/design.md §12).
 
 The copy keeps the version number, the uid and every file's digest. Each file
 streams from the source's download into the target's upload, one file at a

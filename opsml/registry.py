@@ -20,6 +20,7 @@ from opsml.schemas import (
 )
 
 if TYPE_CHECKING:
+    from opsml._model_signing import KeySource
     from opsml.backends.base import ProgressCallback, RegistryBackend
     from opsml.cards.base import Card
     from opsml.config import OpsmlSettings
@@ -96,6 +97,7 @@ class CardRegistry(DeploymentsMixin):
         version_type: str = "minor",
         *,
         progress: ProgressCallback | None = None,
+        sign_with: KeySource | None = None,
     ) -> Card:
         """Store the card's artifacts and metadata and give it a version.
 
@@ -104,6 +106,10 @@ class CardRegistry(DeploymentsMixin):
             version_type: ``major``, ``minor``, ``patch``, ``pre`` or ``build``; ignored
                 when the card carries an explicit ``version``. A new name starts at 1.0.0.
             progress: optional callback with byte counts while files upload.
+            sign_with: sign the card (every file's path and SHA-256, its registry,
+                repository, name, version and uid) with this elliptic-curve private
+                key: a PEM file's path or the PEM; ``"sigstore"`` signs keyless.
+                Default: ``OPSML_SIGNING_KEY``, else unsigned. Needs ``opsml-prefect[signing]``.
 
         Returns:
             The same card, with ``version``, ``uid``, ``created_at`` filled in.
@@ -111,19 +117,29 @@ class CardRegistry(DeploymentsMixin):
         Raises:
             InvalidInputError: wrong card kind, missing data/model, bad version type.
             VersionConflictError: the explicit version is taken.
+            SignatureRequiredError: the registry requires signatures and the card is unsigned.
 
         Example:
             >>> CardRegistry("model").register_card(card, version_type="patch")  # doctest: +SKIP
+            >>> CardRegistry("model").register_card(card, sign_with="keys/ci.pem")  # doctest: +SKIP
 
         """
         from opsml import hooks
+        from opsml._signed_registration import check_signing_key, register_signed, signing_key_of
 
         check_new_card(self.registry_type, card, version_type)
+        key = signing_key_of(sign_with, self._settings)
+        if key is not None:
+            check_signing_key(key)
         hooks.before_register(card)
         staging = Path(tempfile.mkdtemp(prefix="opsml-stage-"))
         try:
-            request = create_request(self.backend, self.registry_type, card, version_type, staging)
-            public = self.backend.register_card(request, staging, progress=progress)
+            backend = self.backend
+            request = create_request(backend, self.registry_type, card, version_type, staging)
+            if key is not None:
+                public = register_signed(backend, request, staging, key, progress=progress)
+            else:
+                public = backend.register_card(request, staging, progress=progress)
         finally:
             remove_later(staging)  # off the caller's clock
         card.version = public.version

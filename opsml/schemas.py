@@ -29,6 +29,7 @@ from opsml.schemas_aliases import check_alias_target as check_alias_target
 from opsml.schemas_listing import CardCount as CardCount  # light list rows live there
 from opsml.schemas_listing import CardPage as CardPage
 from opsml.schemas_listing import CardSummary as CardSummary
+from opsml.schemas_listing import NextVersion as NextVersion
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

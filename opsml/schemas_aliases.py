@@ -1,4 +1,4 @@
-"""Wire models of aliases (DESIGN.md §12), re-exported by :mod:`opsml.schemas`.
+"""Wire models of aliases (docs/design.md §12), re-exported by :mod:`opsml.schemas`.
 
 An alias is a movable name (``champion``) for one version of a card name.
 

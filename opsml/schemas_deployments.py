@@ -1,4 +1,4 @@
-"""Wire models of deployment records (DESIGN.md §17): which card version a target serves.
+"""Wire models of deployment records (docs/design.md §17): which card version a target serves.
 
 A record says that a card version was ``packaged`` into an image, ``deployed``
 to an environment's target, ``retired`` from it, or ``failed`` there. Records

@@ -69,3 +69,15 @@ class CardCount(BaseModel):
     """
 
     count: int = Field(ge=0)
+
+
+class NextVersion(BaseModel):
+    """The version the next registration of a name would get (a signed card fixes it first).
+
+    Example:
+        >>> NextVersion(version="1.3.0").version
+        '1.3.0'
+
+    """
+
+    version: str

@@ -7,7 +7,7 @@ sizes only (:class:`UploadCreate`), and sends the digests with the commit
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,4 +58,9 @@ class UploadDigests(BaseModel):
 
     files: dict[str, Annotated[str, Field(pattern=SHA256)]] = Field(
         default_factory=dict, description="Relative path → SHA-256, for files announced without."
+    )
+    signature: dict[str, Any] | None = Field(
+        default=None,
+        description="The card's model-signing bundle, made once the files were hashed while "
+        "sent (announced at the create as a signature entry without a bundle).",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from prefect.blocks.core import Block
-from pydantic import HttpUrl
+from pydantic import Field, HttpUrl, SecretStr
 
 from opsml.config import CONNECTION_FIELDS, RegistryConnection
 
@@ -44,6 +44,14 @@ class OpsmlCredentials(Block, RegistryConnection):
     _logo_url = HttpUrl("https://raw.githubusercontent.com/demml/opsml/main/images/opsml-chip.png")
     _documentation_url = HttpUrl("https://github.com/example/opsml-prefect#opsml-credentials")
 
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Elliptic-curve private key (PEM text, or a PEM file's path) that signs every card "
+            "registered with this block; empty means OPSML_SIGNING_KEY, else unsigned."
+        ),
+    )
+
     def get_settings(self) -> OpsmlSettings:
         """Build the client settings this block describes.
 
@@ -60,7 +68,7 @@ class OpsmlCredentials(Block, RegistryConnection):
         """
         from opsml.config import OpsmlSettings
 
-        values = {name: getattr(self, name) for name in CONNECTION_FIELDS}
+        values = {name: getattr(self, name) for name in (*CONNECTION_FIELDS, "signing_key")}
         return OpsmlSettings(**{key: value for key, value in values.items() if value is not None})
 
     def get_registry(self, registry_type: RegistryType) -> CardRegistry:

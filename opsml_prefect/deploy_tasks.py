@@ -1,4 +1,4 @@
-"""Prefect tasks that record what runs where (DESIGN.md §17): ``record_deployment`` and its
+"""Prefect tasks that record what runs where (docs/design.md §17): ``record_deployment`` and its
 async twin, plus :func:`record_packaging`, the one call a packaging flow makes at its end.
 
 Inside a flow run the record carries the run (``flow_run_id`` and its URL), so a

@@ -48,9 +48,9 @@ __all__ = [
 CARD_REGISTERED = "opsml.card.registered"
 """Name of the event emitted once per committed registration."""
 CARD_ALIAS_SET = "opsml.card.alias_set"
-"""Name of the event emitted once per committed alias move (DESIGN.md §12)."""
+"""Name of the event emitted once per committed alias move (docs/design.md §12)."""
 CARD_DEPLOYED = "opsml.card.deployed"
-"""Name of the event emitted once per committed deployment record (DESIGN.md §17)."""
+"""Name of the event emitted once per committed deployment record (docs/design.md §17)."""
 
 
 def card_resource(card: CardPublic | DeploymentPublic) -> dict[str, str]:

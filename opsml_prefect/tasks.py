@@ -132,10 +132,12 @@ def _pull_model(
     out_dir: str | Path,
     credentials: OpsmlCredentials | None,
     alias: str | None = None,
+    verify: list[str] | None = None,
 ) -> str:
     from opsml_prefect.deployments.steps import download_model
 
-    return download_model(name, repository, version, out_dir, credentials, alias)["model_dir"]
+    pulled = download_model(name, repository, version, out_dir, credentials, alias, verify=verify)
+    return pulled["model_dir"]
 
 
 def _set_alias(card: Card, alias: str, credentials: OpsmlCredentials | None) -> AliasPublic:
@@ -248,6 +250,7 @@ def pull_model(
     out_dir: str | Path = "model",
     credentials: OpsmlCredentials | None = None,
     alias: str | None = None,
+    verify: list[str] | None = None,
 ) -> str:
     """Download a model card's files into ``out_dir`` (digests verified), plus ``card.json``.
 
@@ -258,6 +261,7 @@ def pull_model(
         out_dir: folder to write to (created when missing).
         credentials: registry credentials; default the environment.
         alias: an alias (``"champion"``) in place of ``version``.
+        verify: trusted public keys; refuse an unsigned or untrusted card first.
 
     Returns:
         The absolute path of ``out_dir``.
@@ -269,7 +273,7 @@ def pull_model(
         >>> path = pull_model("churn", "ds-team", "^1", "build/model")  # doctest: +SKIP
 
     """
-    return _pull_model(name, repository, version, out_dir, credentials, alias)
+    return _pull_model(name, repository, version, out_dir, credentials, alias, verify)
 
 
 @task(task_run_name="alias-{card.name}-{alias}", **_TASK_OPTIONS)
@@ -359,6 +363,7 @@ async def apull_model(
     out_dir: str | Path = "model",
     credentials: OpsmlCredentials | None = None,
     alias: str | None = None,
+    verify: list[str] | None = None,
 ) -> str:
     """Async twin of :func:`pull_model`.
 
@@ -367,7 +372,9 @@ async def apull_model(
 
     """
     return await anyio.to_thread.run_sync(
-        functools.partial(_pull_model, name, repository, version, out_dir, credentials, alias)
+        functools.partial(
+            _pull_model, name, repository, version, out_dir, credentials, alias, verify
+        )
     )
 
 

@@ -1,4 +1,4 @@
-"""Container engines for the tests that build and start images (DESIGN §16).
+"""Container engines for the tests that build and start images (docs/design.md §16).
 
 In CI (``CI`` set) a missing engine or ``mmdebstrap`` fails the run: `.ci/run`
 installs them. Elsewhere those tests skip and say how to get them.

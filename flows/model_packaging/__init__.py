@@ -47,7 +47,13 @@ from flows.model_packaging.image import (
     build_image,
     inspect_image,
 )
-from flows.model_packaging.image_check import build_and_check, check_image, check_labels, image_step
+from flows.model_packaging.image_check import (
+    build_and_check,
+    check_image,
+    check_labels,
+    image_step,
+    reuse_image,
+)
 from flows.model_packaging.manifests import k8s_name, render_manifests
 from flows.model_packaging.smoke import SmokeTestError, check_answers, smoke_test
 from flows.model_packaging.spec import (
@@ -99,6 +105,7 @@ __all__ = [
     "read_card",
     "render_manifests",
     "resolve_model",
+    "reuse_image",
     "run_once",
     "running",
     "smoke_test",

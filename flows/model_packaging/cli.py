@@ -24,6 +24,7 @@ from flows.model_packaging.debian_base import DebianBase
 from flows.model_packaging.engine import find_engine
 from flows.model_packaging.image_check import image_step
 from flows.model_packaging.manifests import render_manifests
+from flows.model_packaging.signature import require_signed_folder
 from flows.model_packaging.smoke import smoke_test
 from flows.model_packaging.spec import SpecError, image_tag, load_spec, read_card
 from opsml.errors import OpsmlError
@@ -52,6 +53,7 @@ def package(
             f"{model_dir} holds {card['repository']}/{card['name']}, the spec names "
             f"{spec.model.repository}/{spec.model.name}"
         )
+    require_signed_folder(spec, model_dir, Path(spec_path).parent)  # require_signature:, §18
     context = assemble_context(
         spec, Path(spec_path).parent, model_dir, out_dir, base_image=base_image
     )

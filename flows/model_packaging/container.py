@@ -1,8 +1,8 @@
 """Start a built image as its own ``USER`` on a loopback port, and stop it.
 
 ``docker run`` / ``podman run`` where the engine can start an OCI container;
-otherwise (as on machines where the OCI runtime cannot set its limits, DESIGN
-§16) ``buildah run --isolation chroot --user <image USER> --network host``
+otherwise (as on machines where the OCI runtime cannot set its limits,
+docs/design.md §16) ``buildah run --isolation chroot --user <image USER> --network host``
 runs the image's own command in its file system. The port is free on the
 machine and reaches the API through ``UVICORN_PORT``.
 
@@ -68,6 +68,7 @@ def wait_healthy(
             if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return time.perf_counter() - started
         if not alive():
+            time.sleep(0.5)  # let the runtime's last writes reach the log
             raise PackagingError(
                 "start",
                 image,

@@ -4,7 +4,7 @@
 Docker socket), found in that order unless the spec's ``engine:`` or
 ``$OPSML_CONTAINER_ENGINE`` names one. podman and buildah build with
 ``--isolation chroot``, which works inside unprivileged CI containers where
-an OCI runtime cannot start (DESIGN §16).
+an OCI runtime cannot start (docs/design.md §16).
 
 Example:
     >>> Engine("podman").build_command("build/context", "iris-api:1.0.0")[:4]

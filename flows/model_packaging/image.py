@@ -161,6 +161,16 @@ def inspect_image(engine: Engine, image: str) -> ImageInfo:
     )
 
 
+_PULL_FAILED = (
+    "initializing source",
+    "pull access denied",
+    "manifest unknown",
+    "failed to resolve source metadata",
+    "repository does not exist",
+)
+"""What engines print when the FROM image cannot be pulled."""
+
+
 def build_image(
     engine: Engine,
     context: str | Path,
@@ -190,12 +200,14 @@ def build_image(
         stream.flush()
         done = subprocess.run(command, stdout=stream, stderr=subprocess.STDOUT, check=False)
     if done.returncode != 0:
-        raise PackagingError(
-            "build",
-            image,
-            f"`{engine.name} build` exited {done.returncode} after "
-            f"{time.perf_counter() - started:.0f} s",
-            log_tail(log.read_text(errors="replace")),
-            folder,
-        )
+        text = log.read_text(errors="replace")
+        reason = f"`{engine.name} build` exited {done.returncode} after "
+        reason += f"{time.perf_counter() - started:.0f} s"
+        if any(sign in text for sign in _PULL_FAILED):
+            reason += (
+                "; the base image could not be had: set the spec's api.base_image to one "
+                "the engine can reach, or make one from Debian's packages with "
+                "`python -m flows.model_packaging base`"
+            )
+        raise PackagingError("build", image, reason, log_tail(text), folder)
     return inspect_image(engine, image)

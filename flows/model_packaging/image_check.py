@@ -20,11 +20,11 @@ from typing import Any
 
 from flows.model_packaging.container import running
 from flows.model_packaging.engine import Engine, find_engine
-from flows.model_packaging.image import ImageInfo, PackagingError, build_image
+from flows.model_packaging.image import ImageInfo, PackagingError, build_image, inspect_image
 from flows.model_packaging.smoke import SmokeTestError, check_answers
 from flows.model_packaging.spec import read_card
 
-__all__ = ["build_and_check", "check_image", "check_labels", "image_step"]
+__all__ = ["build_and_check", "check_image", "check_labels", "image_step", "reuse_image"]
 
 
 def check_labels(info: ImageInfo, card: dict[str, Any], folder: str | Path = "") -> None:
@@ -119,17 +119,58 @@ def build_and_check(
     }
 
 
+def reuse_image(
+    engine: Engine, context: str | Path, image: str, folder: str | Path, digest: str
+) -> dict[str, Any] | None:
+    """Check the image already built as ``digest`` instead of building it again, if it is there.
+
+    A rollback packages a version that was packaged before: when the engine's
+    store still holds ``image`` with that digest, it is started and checked as a
+    new build would be (labels, ``/healthz``, answers), and nothing is rebuilt.
+
+    Returns:
+        What :func:`build_and_check` returns, with ``reused`` true; ``None`` when the
+        store does not hold that image (then build it).
+
+    """
+    try:
+        info = inspect_image(engine, image)
+    except PackagingError:
+        return None
+    if digest not in (info.digest, info.id):
+        return None
+    card = read_card(Path(context) / "model")
+    started = time.perf_counter()
+    check_labels(info, card, folder)
+    check = check_image(engine, info, card, folder)
+    return {
+        **info.as_dict(),
+        "engine": engine.name,
+        "check": check,
+        "reused": True,
+        "timings": {"build": 0.0, "check": round(time.perf_counter() - started, 2)},
+    }
+
+
 def image_step(
-    context: str | Path, image: str, folder: str | Path, *, build: bool, engine: str | None
+    context: str | Path,
+    image: str,
+    folder: str | Path,
+    *,
+    build: bool,
+    engine: str | None,
+    reuse_digest: str | None = None,
 ) -> dict[str, Any]:
     """The packaging's image step: build and check when an engine answers, else say how.
 
     ``engine`` is the spec's ``api.engine`` (else ``$OPSML_CONTAINER_ENGINE``, else
-    the first of docker, podman, buildah that answers).
+    the first of docker, podman, buildah that answers). ``reuse_digest``: the
+    digest this version's image was recorded with before (see :func:`reuse_image`).
 
     Returns:
         ``built`` (bool), ``image``, ``command`` (the build command); when built,
-        also what :func:`build_and_check` returns.
+        also what :func:`build_and_check` returns (``reused`` says whether the image
+        was built before and only checked now).
 
     Example:
         >>> image_step("ctx", "iris-api:1.0.0", "build", build=False, engine=None)["command"]
@@ -137,7 +178,13 @@ def image_step(
 
     """
     found = find_engine(engine) if build else None
-    command = " ".join((found or Engine(engine or "docker")).build_command(context, image))  # type: ignore[arg-type]
+    builder = found or Engine(engine or "docker")  # type: ignore[arg-type]
+    command = " ".join(builder.build_command(context, image))
     if found is None:
         return {"built": False, "image": image, "command": command}
-    return {"built": True, "command": command, **build_and_check(found, context, image, folder)}
+    if reuse_digest:
+        reused = reuse_image(found, context, image, folder, reuse_digest)
+        if reused is not None:
+            return {"built": True, "command": command, **reused}
+    checked = build_and_check(found, context, image, folder)
+    return {"built": True, "command": command, "reused": False, **checked}

@@ -32,6 +32,7 @@ __all__ = [
     "DeploySpec",
     "ModelApiSpec",
     "ModelRef",
+    "RequireSignature",
     "Resources",
     "SpecError",
     "image_tag",
@@ -136,6 +137,15 @@ class DeploySpec(_Strict):
     resources: Resources = Field(default_factory=Resources)
 
 
+class RequireSignature(_Strict):
+    """``require_signature:``: package only a model signed by one of these keys (design §18)."""
+
+    public_keys: list[str] = Field(
+        min_length=1,
+        description="Trusted public keys: PEM files (relative to the spec file) or PEM text.",
+    )
+
+
 class ModelApiSpec(_Strict):
     """A model-API spec file (see ``flows/model_spec.yaml``).
 
@@ -149,6 +159,7 @@ class ModelApiSpec(_Strict):
     model: ModelRef
     api: ApiSpec
     deploy: DeploySpec = Field(default_factory=DeploySpec)
+    require_signature: RequireSignature | None = None
 
 
 def load_spec(path: str | Path) -> ModelApiSpec:

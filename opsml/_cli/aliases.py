@@ -1,4 +1,4 @@
-"""``opsml cards alias set|delete|list``: movable names for one version (DESIGN.md §12).
+"""``opsml cards alias set|delete|list``: movable names for one version (docs/design.md §12).
 
 Example:
     $ opsml cards alias set champion --name churn --repository ds-team --version 1.2.0

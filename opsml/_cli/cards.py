@@ -130,8 +130,17 @@ def show_card(
         str | None, typer.Option(help="Version or spec (default: latest release).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    verify: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--verify",
+            metavar="KEY",
+            help="Trusted public key to check the card's signature with (repeatable; "
+            "default: OPSML_TRUSTED_KEYS).",
+        ),
+    ] = None,
 ) -> None:
-    """Show one card: metadata, files (size, SHA-256), signature, metrics, lineage."""
+    """Show one card: metadata, files (size, SHA-256), signed by, signature, metrics, lineage."""
 
     def body() -> None:
         from opsml._cli.show import card_view, render
@@ -149,7 +158,9 @@ def show_card(
             repository=repository,
             version=version,
         )
-        view = card_view(card)
+        from opsml.config import get_settings
+
+        view = card_view(card, trusted=verify or get_settings().trusted_key_list())
         if as_json:
             typer.echo(json.dumps(view, indent=2))
             return

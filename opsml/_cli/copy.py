@@ -1,4 +1,4 @@
-"""``opsml cards copy``: promote one version from one registry to another (DESIGN.md §12).
+"""``opsml cards copy``: promote one version from one registry to another (docs/design.md §12).
 
 Example:
     $ OPSML_TARGET_PROD_TOKEN=… opsml cards copy --from http://staging:8080

@@ -1,4 +1,4 @@
-"""``opsml deployments record|list|current``: what runs where (DESIGN.md §17).
+"""``opsml deployments record|list|current``: what runs where (docs/design.md §17).
 
 Example:
     $ opsml deployments record --target k8s/ml-prod/churn-api --state deployed

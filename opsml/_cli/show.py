@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from rich.console import Console
 
     from opsml.schemas import CardPublic
@@ -21,7 +23,7 @@ def _lineage(metadata: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def card_view(card: CardPublic) -> dict[str, Any]:
+def card_view(card: CardPublic, trusted: Iterable[str] = ()) -> dict[str, Any]:
     """The card as ``cards show --json`` prints it: its fields, then one section per topic.
 
     Example:
@@ -37,8 +39,11 @@ def card_view(card: CardPublic) -> dict[str, Any]:
     data = card.model_dump(mode="json")
     metadata: dict[str, Any] = data.pop("metadata")
     model = metadata.get("model") or {}
+    from opsml.signature_status import signature_status
+
     return {
         **data,
+        "signed": signature_status(card, trusted),
         "signature": model.get("signature"),
         "metrics": metadata.get("metrics") or {},
         "params": metadata.get("params") or {},
@@ -56,6 +61,7 @@ def _fields(view: dict[str, Any]) -> list[tuple[str, str]]:
         ("updated", view["updated_at"] or ""),
         ("tags", ", ".join(f"{k}={v}" for k, v in view["tags"].items())),
         ("description", view["description"] or ""),
+        ("signed by", _signed(view.get("signed"))),
     ]
     if model:
         versions = model.get("library_versions") or {}
@@ -64,6 +70,15 @@ def _fields(view: dict[str, Any]) -> list[tuple[str, str]]:
             ("libraries", ", ".join(f"{k} {v}" for k, v in versions.items())),
         ]
     return [(k, str(v)) for k, v in rows if v]
+
+
+def _signed(status: dict[str, Any] | None) -> str:
+    """``sha256:… (key): verified`` / ``… NOT verified: why`` / ``unsigned``."""
+    if status is None:
+        return "unsigned"
+    verdict = {True: "verified", False: "NOT verified", None: "not checked"}[status["verified"]]
+    signer = f"{status['signed_by'] or '?'} ({status['method'] or '?'})"
+    return f"{signer}: {verdict}: {status['detail']}"
 
 
 def _signature_rows(signature: dict[str, Any]) -> list[tuple[str, ...]]:

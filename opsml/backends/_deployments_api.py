@@ -1,4 +1,4 @@
-"""The deployment-record part of the backend interface (DESIGN.md §17).
+"""The deployment-record part of the backend interface (docs/design.md §17).
 
 :class:`~opsml.backends.base.RegistryBackend` inherits it, so every backend
 (SQL, HTTP) records, lists and reads deployments the same way.

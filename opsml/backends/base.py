@@ -143,6 +143,18 @@ class RegistryBackend(DeploymentsBackend):
                         out.write(chunk)
             return self.register_card(card, Path(tmp), actor=actor, progress=progress)
 
+    def next_version(
+        self, registry: RegistryType, name: str, repository: str, version_type: str = "minor"
+    ) -> str:
+        """The version a registration with this bump would get now (a signed card fixes it first).
+
+        Example:
+            >>> backend.next_version("model", "churn", "ds-team", "minor")  # doctest: +SKIP
+            '1.3.0'
+
+        """
+        raise OpsmlError(f"{type(self).__name__} cannot tell the next version: cannot sign cards")
+
     @abc.abstractmethod
     def list_cards(self, registry: RegistryType, query: CardQuery) -> list[CardPublic]:
         """Cards matching every given filter, newest first, at most ``query.limit``."""

@@ -19,7 +19,11 @@ from opsml.schemas import CardPublic, Name, RegistryType, Tags
 from opsml.versioning import parse_version
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from opsml._model_signing import KeySource
     from opsml.backends.base import ProgressCallback, RegistryBackend
+    from opsml.signatures import SignatureInfo
 
 
 class Card(BaseModel):
@@ -118,6 +122,57 @@ class Card(BaseModel):
     def files(self) -> list[str]:
         """Relative paths of the stored artifacts (empty before registration)."""
         return [f.path for f in self._public.files] if self._public else []
+
+    @property
+    def signature_info(self) -> SignatureInfo | None:
+        """Who signed the card and what the signature claims, unchecked (None: unsigned).
+
+        Reading it needs no key and no ``model-signing``; :meth:`verify_signature`
+        checks it. Raises :class:`~opsml.errors.SignatureVerificationError` for a
+        corrupted bundle.
+
+        Example:
+            >>> from opsml import RunCard
+            >>> RunCard(name="n", repository="r", contact="c").signature_info is None
+            True
+
+        """
+        from opsml.signatures import describe, parse_bundle, signature_of
+
+        bundle = signature_of(self._public.metadata) if self._public else None
+        if bundle is None:
+            return None
+        what = describe(self.registry_type, self.repository, self.name, self.version)
+        return parse_bundle(bundle, what)
+
+    def verify_signature(self, trusted: Sequence[KeySource]) -> SignatureInfo:
+        """Check that one of the ``trusted`` public keys signed exactly this card.
+
+        The signature must be made by a trusted key, name this card's registry,
+        repository, name, version and uid, and list exactly its files with the
+        SHA-256 the registry holds (downloads then check each byte against those).
+
+        Args:
+            trusted: public keys (PEM files' paths, or the PEM); ``sigstore:IDENTITY|ISSUER``
+                trusts a Sigstore keyless identity.
+
+        Returns:
+            The signature, ``verified=True``.
+
+        Raises:
+            SignatureVerificationError: unsigned, signed by another key, corrupted,
+                made for another card or version, or a file differs, was added or is missing.
+
+        Example:
+            >>> card = CardRegistry("model").load_card(name="churn")  # doctest: +SKIP
+            >>> card.verify_signature(trusted=["keys/ci.pub"]).signed_by  # doctest: +SKIP
+            'sha256:3f2a…'
+
+        """
+        from opsml._model_signing import verify_card
+
+        public, _ = self._registered()
+        return verify_card(public, trusted)
 
     def download_artifacts(
         self, path: str | Path, *, progress: ProgressCallback | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -14,7 +15,17 @@ from opsml.cards.base import Card
 from opsml.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from opsml._model_signing import KeySource
     from opsml.backends.base import ProgressCallback
+
+
+def _write_signature(metadata: dict[str, Any], dest: Path) -> None:
+    """Write a signed card's bundle as ``dest/model.sig`` (``model-signing``'s own name)."""
+    from opsml.signatures import SIGNATURE_FILE, signature_of
+
+    bundle = signature_of(metadata)
+    if bundle is not None:
+        (dest / SIGNATURE_FILE).write_text(json.dumps(bundle))
 
 
 class ModelCard(Card):
@@ -151,13 +162,17 @@ class ModelCard(Card):
         *,
         replace: bool = False,
         progress: ProgressCallback | None = None,
+        verify: Sequence[KeySource] | None = None,
     ) -> Path:
         """Download the model's files (digests verified) and its ``card.json`` into ``dest``.
 
         What ``opsml models pull`` and the ``pull_model`` deployment step write:
         every stored file at its relative path, plus ``card.json`` (the card's
         metadata: version, uid, signature, sample input). Files get ordinary
-        permissions (``0o666`` minus the umask, like ``cp``).
+        permissions (``0o666`` minus the umask, like ``cp``). A signed card also
+        gets ``model.sig`` (its ``model-signing`` bundle), so that
+        ``model_signing verify key DEST --signature DEST/model.sig --public_key KEY``
+        checks the folder without opsml.
 
         Args:
             dest: folder to write to; created when missing.
@@ -165,6 +180,9 @@ class ModelCard(Card):
                 files are downloaded beside it first, so a failed pull leaves it as
                 it was). Without it a non-empty folder is refused.
             progress: optional callback with byte counts.
+            verify: trusted public keys: refuse (before anything is written) a card
+                that is unsigned or not signed by one of them over exactly these
+                files (see :meth:`verify_signature`).
 
         Returns:
             The folder (absolute).
@@ -172,6 +190,7 @@ class ModelCard(Card):
         Raises:
             InvalidInputError: ``dest`` is a file, or a non-empty folder without ``replace``.
             ArtifactIntegrityError: a downloaded file does not match its digest.
+            SignatureVerificationError: ``verify`` is given and the signature does not hold.
 
         Example:
             >>> card = CardRegistry("model").load_card(name="churn", version="^1")  # doctest: +SKIP
@@ -180,11 +199,14 @@ class ModelCard(Card):
 
         """
         public, _ = self._registered()
+        if verify is not None:
+            self.verify_signature(verify)
         dest = Path(dest).absolute()
         if dest.exists() and not dest.is_dir():
             raise InvalidInputError(f"cannot pull into {dest}: it is a file, not a folder")
         if not dest.is_dir() or not any(dest.iterdir()):
             self.download_artifacts(dest, progress=progress)
+            _write_signature(public.metadata, dest)
             (dest / "card.json").write_text(public.model_dump_json(indent=2))
             return dest
         if not replace:

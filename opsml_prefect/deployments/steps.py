@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from opsml_prefect.credentials import OpsmlCredentials
 
 __all__ = ["PullModelOutput", "pull_model"]
@@ -62,6 +64,8 @@ def download_model(
     directory: str | Path,
     credentials: OpsmlCredentials | None = None,
     alias: str | None = None,
+    *,
+    verify: Sequence[str] | None = None,
 ) -> PullModelOutput:
     """Download a model card's files (digests verified) and its ``card.json`` into ``directory``.
 
@@ -76,6 +80,8 @@ def download_model(
         directory: folder to write to (created when missing).
         credentials: registry credentials; default the environment.
         alias: an alias (``"champion"``) instead of ``version``; empty means none.
+        verify: trusted public keys: refuse, before writing anything, a card that is
+            unsigned or not signed by one of them over exactly its files.
 
     Returns:
         The folder, name, repository, version and uid of the pulled card.
@@ -83,6 +89,7 @@ def download_model(
     Raises:
         CardNotFoundError: no model card matches.
         ArtifactIntegrityError: a downloaded file does not match its digest.
+        SignatureVerificationError: ``verify`` is given and the signature does not hold.
 
     Example:
         >>> download_model("iris-classifier", "ds-team", "^1", "model")  # doctest: +SKIP
@@ -97,7 +104,7 @@ def download_model(
         version=None if version in ("", None) else version,
         alias=alias or None,
     )
-    dest = card.pull(Path(directory).resolve(), replace=True)
+    dest = card.pull(Path(directory).resolve(), replace=True, verify=verify)
     return PullModelOutput(
         model_dir=str(dest),
         name=card.name,
@@ -114,6 +121,7 @@ def pull_model(
     directory: str = "model",
     credentials: OpsmlCredentials | str | dict[str, Any] | None = None,
     alias: str | None = None,
+    require_signature: dict[str, Any] | None = None,
 ) -> PullModelOutput:
     """Deployment step: pull a registered model into ``directory`` before the flow runs.
 
@@ -127,6 +135,9 @@ def pull_model(
             runs), a block or its fields, or nothing to let the environment
             (``OPSML_TRACKING_URI``) decide.
         alias: an alias (``champion``) in place of ``version`` (never both).
+        require_signature: ``{"public_keys": [...]}`` (PEM files' paths, or the PEM):
+            refuse, before writing anything, a model not signed by one of them over
+            exactly its files (the packaging spec's field of the same name).
 
     Returns:
         ``model_dir`` (absolute), ``name``, ``repository``, ``version``, ``uid``.
@@ -141,10 +152,33 @@ def pull_model(
               version: "^1"
               directory: model
               credentials: opsml-registry
+              require_signature:
+                public_keys: [keys/release.pub]
         ```
 
     """
     from opsml_prefect.blockref import as_credentials
 
     creds = as_credentials(credentials)
-    return download_model(name, repository, version, directory, creds, alias=alias)
+    keys = trusted_keys(require_signature)
+    return download_model(name, repository, version, directory, creds, alias=alias, verify=keys)
+
+
+def trusted_keys(require_signature: dict[str, Any] | None) -> list[str] | None:
+    """The ``public_keys`` of a ``require_signature:`` mapping (None: not required).
+
+    Example:
+        >>> trusted_keys({"public_keys": ["keys/release.pub"]})
+        ['keys/release.pub']
+
+    """
+    from opsml.errors import InvalidInputError
+
+    if require_signature is None:
+        return None
+    keys = require_signature.get("public_keys") if isinstance(require_signature, dict) else None
+    if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+        raise InvalidInputError(
+            "require_signature needs public_keys: a non-empty list of public keys (PEM files)"
+        )
+    return keys

@@ -176,6 +176,7 @@ def _lifespan(settings: ServerSettings) -> Callable[[FastAPI], AbstractAsyncCont
             settings.storage_uri,
             environment=settings.app_env,
             auto_migrate=settings.auto_migrate,
+            require_signature=settings.require_signature,
         )
         sessions = UploadSessions(
             backend.upload_sessions,

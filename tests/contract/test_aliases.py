@@ -1,4 +1,4 @@
-"""Aliases on every mode (DESIGN.md §12): set, move, load, list, delete, rules, audit, races."""
+"""Aliases on every mode (design §12): set, move, load, list, delete, rules, audit, races."""
 
 from __future__ import annotations
 

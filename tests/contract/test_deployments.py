@@ -1,4 +1,4 @@
-"""Deployment records on every mode (DESIGN.md §17): record, list, current, retire,
+"""Deployment records on every mode (docs/design.md §17): record, list, current, retire,
 rollback by alias move, stale recorders, deletes, bad input, concurrent recorders."""
 
 from __future__ import annotations

@@ -10,8 +10,10 @@ alone packages nothing; moving the alias ``champion`` to it triggers the
 packaging run (which must complete with its build context and manifests); a
 direct registration again packages nothing until the alias moves to it. Each
 packaging run ends with an image that was built, started as its user and
-answered predictions over HTTP (issue 28). The delays alias move -> run
-created -> running -> completed are printed.
+answered predictions over HTTP (issue 28); the registry records it, the deploy
+flow records it deployed, and moving the alias back rolls back (issue 29); the
+spec requires a signature, so only signed champions are packaged (issue 32).
+The delays alias move -> run created -> running -> completed are printed.
 """
 
 from __future__ import annotations
@@ -120,11 +122,13 @@ def _set_up(stack: PrefectStack, project: Path, registry_url: str) -> None:
     )
 
 
-def _use_base(project: Path, base: str) -> None:
-    """The copied spec builds on the Debian base (python:3.11-slim cannot be pulled here)."""
+def _use_base(project: Path, base: str, public_key: Path) -> None:
+    """The copied spec builds on the Debian base (python:3.11-slim cannot be pulled here)
+    and packages only models signed by ``public_key`` (issue 32)."""
     path = project / "flows" / "model_spec.yaml"
     spec = yaml.safe_load(path.read_text())
     spec["api"]["base_image"] = base
+    spec["require_signature"] = {"public_keys": [str(public_key)]}
     path.write_text(yaml.safe_dump(spec))
 
 
@@ -134,9 +138,11 @@ def test_issue_20_prefect_path_as_users_run_it(
     from opsml import CardRegistry, ModelCard
     from opsml.config import OpsmlSettings
     from tests._live_server import start_server
+    from tests._signing import make_keys
 
+    keys = make_keys(tmp_path / "keys")
     project = copy_project(tmp_path / "project")
-    _use_base(project, debian_base)
+    _use_base(project, debian_base, keys.public)
     with prefect_stack(tmp_path / "prefect") as stack:
         registry = start_server(
             tmp_path / "registry",
@@ -152,7 +158,7 @@ def test_issue_20_prefect_path_as_users_run_it(
                 project,
                 registry.url,
                 (CardRegistry, ModelCard, OpsmlSettings),
-                container_engine,
+                (container_engine, keys.private),
             )
             log = registry.log_path.read_text(errors="replace")
             assert f"opsml.card.registered is emitted to {stack.api_url}" in log
@@ -165,9 +171,10 @@ def _run_the_path(
     project: Path,
     registry_url: str,
     types: tuple[Any, Any, Any],
-    engine: Any,
+    tools: tuple[Any, Path],
 ) -> None:
     card_registry, model_card, settings_type = types
+    engine, signing_key = tools
     _set_up(stack, project, registry_url)
     stack.spawn(
         "worker",
@@ -177,7 +184,11 @@ def _run_the_path(
         "--pool",
         "opsml-pool",
         cwd=project,
-        env={"OPSML_PROJECT_DIR": str(project), "PREFECT_WORKER_QUERY_SECONDS": "1"},
+        env={
+            "OPSML_PROJECT_DIR": str(project),
+            "PREFECT_WORKER_QUERY_SECONDS": "1",
+            "OPSML_SIGNING_KEY": str(signing_key),  # the training flow signs what it registers
+        },
     )
     models = card_registry("model", settings=settings_type(tracking_uri=registry_url))
     with stack.client_settings(), _client() as client:
@@ -211,7 +222,7 @@ def _run_the_path(
             sample_input=first.metadata["model"]["signature"]["sample_input"],
         )
         _sample_frame(second)
-        models.register_card(second)  # direct client use, outside any flow
+        models.register_card(second, sign_with=str(signing_key))  # direct, outside any flow
         assert second.version != first.version
         time.sleep(GRACE)
         assert [r.parameters.get("version") for r in _runs_of(packaging.id)] == [first.version]
@@ -226,10 +237,33 @@ def _run_the_path(
 
         # Rollback is an alias move: champion back to the first version packages and
         # deploys it again, and the registry's view of production follows.
+        built_log = project / "build" / f"iris-classifier-{first.version}" / "image-build.log"
+        built_at = built_log.stat().st_mtime
         models.set_alias(first, "champion")
         _wait_current(models, first.version)
         history = models.list_deployments(target=TARGET, state="deployed").items
         assert [r.version for r in history][:3] == [first.version, second.version, first.version]
+        # its image was built for it before: checked again, not rebuilt
+        assert built_log.stat().st_mtime == built_at
+        packaged = models.list_deployments(card=first, state="packaged").items
+        assert len(packaged) == 2 and len({r.image_digest for r in packaged}) == 1
+
+        # The spec requires a signature: an unsigned champion is refused before any work.
+        unsigned = model_card(
+            name="iris-classifier",
+            repository="ds-team",
+            contact="ds@example.com",
+            model=first.load_model(),
+            sample_input=first.metadata["model"]["signature"]["sample_input"],
+        )
+        _sample_frame(unsigned)
+        models.register_card(unsigned)
+        models.set_alias(unsigned, "champion")
+        run = _final_run(packaging.id, unsigned.version)
+        assert run.state.is_failed(), _why(stack, run)
+        assert "is unsigned: a signature by a trusted key is required" in str(run.state.message)
+        assert not (project / "build" / f"iris-classifier-{unsigned.version}").exists()
+        assert models.current_deployment(target=TARGET).version == first.version
 
 
 TARGET = "k8s/models/iris-classifier-api"

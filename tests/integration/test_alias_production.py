@@ -1,4 +1,4 @@
-"""Moving or deleting an alias is a write: the production token in production (DESIGN.md §12)."""
+"""Moving or deleting an alias is a write: the production token in production (design §12)."""
 
 from __future__ import annotations
 

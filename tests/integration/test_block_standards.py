@@ -76,7 +76,8 @@ def test_block_type_name_and_slug() -> None:
 
 def test_secret_fields_are_secret() -> None:
     schema = OpsmlCredentials.model_json_schema()
-    assert set(schema.get("secret_fields", [])) == {"password", "token", "prod_token"}
+    secrets = {"password", "token", "prod_token", "signing_key"}
+    assert set(schema.get("secret_fields", [])) == secrets
 
 
 def test_get_settings_carries_the_values(clean_env: None) -> None:

@@ -1,6 +1,6 @@
 """Issue 28: the packaging builds the serving image, starts it as its user and checks it over HTTP.
 
-Real engines only (podman or buildah here; DESIGN §16): the image is built from
+Real engines only (podman or buildah here; docs/design.md §16): the image is built from
 the offline context on a base made from Debian's packages, started with the
 engine (or ``buildah run --isolation chroot`` where the engine cannot start a
 container), and checked over HTTP. Each kind of bad input ends in one line
@@ -153,6 +153,7 @@ def test_a_base_image_that_does_not_exist(
     error = _failure(spec, pulled, tmp_path / "out", container_engine, "localhost/iris-x:1")
     assert error.step == "build"
     assert "opsml-no-such-base" in error.log
+    assert "the base image could not be had: set the spec's api.base_image" in error.reason
 
 
 def test_a_failing_build(
@@ -209,3 +210,18 @@ def test_a_wheel_that_does_not_resolve_for_the_platform(pulled: Path, tmp_path: 
     message = str(caught.value)
     assert "no wheels for Python 3.11" in message and "scikit-learn==0.0.1" in message
     assert "\n" not in message
+
+
+def test_an_image_built_before_is_checked_not_rebuilt(
+    packaged: dict[str, Any], container_engine: Any, tmp_path: Path
+) -> None:
+    context = Path(packaged["context"])
+    image, digest = packaged["image"], packaged["digest"]
+    reused = steps.image_step(
+        context, image, tmp_path, build=True, engine=None, reuse_digest=digest
+    )
+    assert reused["reused"] is True and reused["digest"] == digest
+    assert reused["timings"]["build"] == 0.0 and reused["check"]["refused"] == 2
+    assert not (tmp_path / "image-build.log").exists()  # nothing was built
+    other = "sha256:" + "0" * 64  # recorded for another build: build it again
+    assert steps.reuse_image(container_engine, context, image, tmp_path, other) is None

@@ -1,4 +1,4 @@
-"""Promotion (issue 13, DESIGN.md §12): copy_card between embedded SQLite and servers."""
+"""Promotion (issue 13, docs/design.md §12): copy_card between embedded SQLite and servers."""
 
 from __future__ import annotations
 

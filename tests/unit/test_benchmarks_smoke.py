@@ -140,3 +140,15 @@ def test_repeated_body_streams_exactly_size_bytes_in_blocks() -> None:
         pieces = list(workloads.repeated_body(size))
         assert b"".join(pieces) == b"\1" * size
         assert all(0 < len(piece) <= workloads.BLOCK for piece in pieces)
+
+
+def test_packaging_image_rows_hold_the_budget_and_the_bare_install() -> None:
+    from benchmarks import packaging_image
+    from benchmarks.run import Row
+
+    part = {"end_to_end_s": 47.4, "build_s": 42.8, "check_s": 3.4, "size_mb": 459.2}
+    summary = {"cold layers": part, "warm layers": {**part, "end_to_end_s": 61.0}}
+    summary["bare_install_s"] = 29.4
+    cold, warm = packaging_image.rows(summary, Row)
+    assert (cold.budget, cold.limit, cold.passed) == (60.0, 29.4, True)
+    assert warm.passed is False and "459.2 MB" in warm.workload

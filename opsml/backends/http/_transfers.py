@@ -203,18 +203,25 @@ def commit_session(
     card: CardCreate,
     source_dir: Path,
     progress: ProgressCallback | None,
+    sign: Callable[[list[ArtifactFile]], dict[str, Any]] | None = None,
 ) -> CardPublic:
     """Stream every file of ``card`` into the session, then commit it.
 
     A file without a digest is hashed while it is sent and its digest goes with
-    the commit; the server compares it with its own hash of what arrived.
+    the commit; the server compares it with its own hash of what arrived. With
+    ``sign``, the card is signed once every digest is known (each byte read once)
+    and the bundle goes with the commit too.
     """
     digests: dict[str, str] = {}
     for item in card.files:
         digest = put_file(transport, ticket, item, source_dir / item.path, progress)
         if digest is not None:
             digests[item.path] = digest
-    body = json.dumps({"files": digests}) if digests else None  # none: the old protocol
+    payload: dict[str, Any] = {"files": digests} if digests else {}
+    if sign is not None:
+        known = [f.model_copy(update={"sha256": f.sha256 or digests[f.path]}) for f in card.files]
+        payload["signature"] = sign(known)
+    body = json.dumps(payload) if payload else None  # none: the old protocol
     response = transport.send(
         "POST", transport.api("uploads", ticket.id, "commit"), content=body,
         headers={"Content-Type": "application/json"} if body else None,

@@ -30,6 +30,7 @@ from opsml.backends.base import ArtifactReader, FileSource, ProgressCallback, Re
 from opsml.backends.http import _streamed, _transfers
 from opsml.backends.http._deployments import HttpDeploymentsMixin
 from opsml.backends.http._presigned import PresignedTransfers
+from opsml.backends.http._signed import SignedUploads
 from opsml.backends.http._transport import Transport, secret, strip_userinfo
 from opsml.errors import InvalidInputError, OpsmlError, PresignUnsupportedError
 from opsml.schemas import (
@@ -85,7 +86,7 @@ def _check_sources(card: CardCreate, source_dir: Path) -> Path:
     return source_dir
 
 
-class HttpBackend(HttpDeploymentsMixin, RegistryBackend):
+class HttpBackend(HttpDeploymentsMixin, SignedUploads, RegistryBackend):
     """Registry behind a registry server, over one pooled ``httpx.Client``.
 
     Args:

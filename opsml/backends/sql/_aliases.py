@@ -1,4 +1,4 @@
-"""Alias statements of the SQL backend: move, delete, list, resolve (DESIGN.md §12).
+"""Alias statements of the SQL backend: move, delete, list, resolve (docs/design.md §12).
 
 A move is one transaction: the card row is read (locked where the database
 can), the alias row is updated in place or inserted, and the audit entry is

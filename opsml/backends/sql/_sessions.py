@@ -32,6 +32,7 @@ from opsml.backends.sql._rows import now
 from opsml.backends.sql.tables import UPLOAD_FILES, UPLOAD_SESSIONS
 from opsml.errors import ArtifactIntegrityError, CardNotFoundError, InvalidInputError, OpsmlError
 from opsml.schemas import ArtifactFile, CardCreate
+from opsml.signatures import signature_entry
 from opsml.storage import staging_prefix
 from opsml.storage._staging import abort_stale_multipart, staging_ages
 from opsml.storage._verify import Arriving, CallerError
@@ -67,9 +68,12 @@ class OpenSession:
             return False
         return not item.sha256 or got[1] == item.sha256  # no digest yet: the commit brings it
 
-    def settle(self, digests: dict[str, str]) -> CardCreate:
+    def settle(
+        self, digests: dict[str, str], signature: dict[str, Any] | None = None
+    ) -> CardCreate:
         """The card with every digest: the server's hash of what arrived, checked against
-        the client's (``digests``, sent with the commit by a client that hashed while sending).
+        the client's (``digests``, sent with the commit by a client that hashed while sending),
+        and the ``signature`` that client made once it knew them (checked at the commit).
 
         Raises:
             ArtifactIntegrityError: a client digest differs from what arrived (naming the file).
@@ -91,7 +95,10 @@ class OpenSession:
                     f"client computed {claimed[:12]}…; nothing was registered"
                 )
             files.append({"path": item.path, "size": item.size, "sha256": arrived})
-        return CardCreate.model_validate({**self.card.model_dump(mode="json"), "files": files})
+        fields = self.card.model_dump(mode="json")
+        if signature is not None:
+            fields["metadata"] = {**fields["metadata"], "signature": signature_entry(signature)}
+        return CardCreate.model_validate({**fields, "files": files})
 
     def item(self, path: str) -> ArtifactFile:
         """The record of ``path``; a path the card does not list is refused."""

@@ -54,6 +54,10 @@ class UploadsMixin(abc.ABC):
     def _register(self, card: CardCreate, actor: str | None, place: Place) -> CardPublic:
         """Reserve a version, ``place`` every file, activate the row (undone on failure)."""
 
+    @abc.abstractmethod
+    def check_signature(self, card: CardCreate, *, final: bool = True) -> None:
+        """Refuse a registration the signing policy forbids (before anything is written)."""
+
     @property
     def upload_sessions(self) -> UploadSessionStore:
         """The upload sessions of this registry (rows in its database, bytes in its store)."""
@@ -67,6 +71,7 @@ class UploadsMixin(abc.ABC):
             _transfers.require_presign(self.store)
         check_registry(card.registry)
         check_sources(card, None)
+        self.check_signature(card, final=False)  # a bundle may come with the commit
         upload_id = uuid.uuid4().hex
         if not presigned:  # the files go to .uploads/{id}/ as they arrive
             return UploadTicket(id=upload_id)

@@ -37,7 +37,7 @@ from opsml.backends.sql import (
 from opsml.backends.sql._db_errors import translate
 from opsml.backends.sql._deploy_mixin import DeploymentsMixin
 from opsml.backends.sql._queries import check_registry
-from opsml.backends.sql._rows import check_sources, to_public
+from opsml.backends.sql._rows import check_sources, next_version, to_public
 from opsml.backends.sql._uploads import Place, UploadsMixin
 from opsml.backends.sql.engine import WRITE, create_registry_engine
 from opsml.backends.sql.tables import AUDIT
@@ -90,8 +90,10 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, RegistryBackend):
         auto_migrate: bool = True,
         engine: Engine | None = None,
         store: ArtifactStore | None = None,
+        require_signature: bool = False,
     ) -> None:
         self.url = url
+        self.require_signature = require_signature
         self.environment = environment
         self.engine = engine or create_registry_engine(url)
         self.store = store or ArtifactStore(storage_uri)
@@ -105,6 +107,7 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, RegistryBackend):
             settings.resolved_tracking_uri(),
             settings.resolved_storage_uri(),
             environment=settings.app_env,
+            require_signature=settings.require_signature,
         )
 
     def __repr__(self) -> str:
@@ -251,6 +254,7 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, RegistryBackend):
         """Reserve a version, ``place`` the files, activate the row; undo everything on failure."""
         check_registry(card.registry)
         check_sources(card, None)
+        self.check_signature(card)
         if not card.files:  # nothing to upload: one transaction
             _, version, uid, row = self._reserve_version(card, actor, activate=True)
             return self._registered(card, version, uid, row)
@@ -265,6 +269,23 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, RegistryBackend):
             self._abandon(row_id, prefix)
             raise
         return self._registered(card, version, uid, row)
+
+    def check_signature(self, card: CardCreate, *, final: bool = True) -> None:
+        """Refuse ``card`` before anything is written: a signature not its own, or none
+        under ``require_signature`` (see :func:`opsml.signatures.check_registration`).
+        """
+        from opsml.signatures import check_registration
+
+        check_registration(card, required=self.require_signature, final=final)
+
+    def next_version(
+        self, registry: RegistryType, name: str, repository: str, version_type: str = "minor"
+    ) -> str:
+        """See :meth:`RegistryBackend.next_version`."""
+        card = build(CardCreate, registry=registry, name=name, repository=repository,
+                     contact="-", version_type=version_type)  # fmt: skip
+        with self._connect() as conn:
+            return next_version(conn, card)
 
     def _registered(self, card: CardCreate, version: str, uid: str, row: Any) -> CardPublic:
         what = (card.registry, card.repository, card.name, version, uid)
@@ -293,7 +314,9 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, RegistryBackend):
     def update_card(
         self, registry: RegistryType, uid: str, update: CardUpdate, *, actor: str | None = None
     ) -> CardPublic:
-        """See :meth:`RegistryBackend.update_card`."""
+        """See :meth:`RegistryBackend.update_card`; the signature is fixed at registration."""
+        if update.metadata and "signature" in update.metadata:
+            raise InvalidInputError("a card's signature is fixed at registration: register anew")
         card = self.get_card(registry, uid=uid)
         with self._connect(write=True) as conn:
             _writes.update_card(conn, self.environment, card, update, actor)

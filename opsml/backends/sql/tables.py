@@ -195,7 +195,7 @@ class AliasRow(Base):
 
 
 class DeploymentRow(Base):
-    """One deployment record (DESIGN.md §17); append-only: never updated, never deleted."""
+    """One deployment record (docs/design.md §17); append-only: never updated, never deleted."""
 
     __tablename__ = "opsml_deployments"
 

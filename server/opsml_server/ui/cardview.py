@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -35,6 +36,7 @@ class CardPage:
     card: CardPublic
     model: dict[str, Any]
     signature: list[tuple[str, str, str]]
+    signed: dict[str, Any] | None
     data: dict[str, Any]
     params: dict[str, Any]
     charts: list[Chart]
@@ -120,8 +122,12 @@ def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def card_page(backend: RegistryBackend, registry: RegistryType, uid: str) -> CardPage:
-    """Load one card and everything around it."""
+def card_page(
+    backend: RegistryBackend, registry: RegistryType, uid: str, trusted: Sequence[str] = ()
+) -> CardPage:
+    """Load one card and everything around it (its signature checked with ``trusted`` keys)."""
+    from opsml.signature_status import signature_status
+
     card = backend.get_card(registry, uid=uid)
     meta = card.metadata
     model = _dict(meta.get("model"))
@@ -129,6 +135,7 @@ def card_page(backend: RegistryBackend, registry: RegistryType, uid: str) -> Car
         card=card,
         model=model,
         signature=signature_rows(model.get("signature")),
+        signed=signature_status(card, trusted),
         data=_dict(meta.get("data")),
         params=_dict(meta.get("params")),
         charts=metric_charts(meta.get("metrics")),

@@ -138,7 +138,11 @@ def card(
     request: Request, registry: RegistryType, uid: str, backend: UiBackend, user: GlobalReader
 ) -> Response:
     """One card and everything around it."""
-    view = cardview.card_page(backend, registry, uid)
+    from opsml.config import get_settings
+
+    # OPSML_TRUSTED_KEYS: the server's settings, else (``opsml ui``) the client's
+    trusted = request.app.state.settings.trusted_key_list() or get_settings().trusted_key_list()
+    view = cardview.card_page(backend, registry, uid, trusted=trusted)
     deploys = deployview.for_card(backend, view.card, user)
     return page(
         request,

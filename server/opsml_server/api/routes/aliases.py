@@ -1,4 +1,4 @@
-"""Aliases: list, move, delete, and load the card an alias points to (DESIGN.md §12).
+"""Aliases: list, move, delete, and load the card an alias points to (docs/design.md §12).
 
 Reading needs the ``reader`` role on the card's repository; moving and
 deleting need ``writer`` there and are writes (``WriteAccess``: the production

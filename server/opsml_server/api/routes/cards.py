@@ -17,8 +17,10 @@ from opsml.schemas import (
     CardCreate,
     CardPublic,
     CardUpdate,
+    NextVersion,
     Page,
     RegistryType,
+    VersionType,
     check_relative_path,
 )
 from opsml_server.api.deps import (
@@ -93,6 +95,20 @@ def find_card(
     card = backend.get_card(registry, name=name, repository=repository, version=version)
     require(user, Role.READER, card.repository)
     return json_response(card)
+
+
+@router.get("/{registry}/next-version", operation_id="next_version", response_model=NextVersion)
+def next_version(
+    registry: RegistryType,
+    backend: BackendDep,
+    user: CurrentUser,
+    name: str,
+    repository: str,
+    version_type: VersionType = "minor",
+) -> NextVersion:
+    """The version a registration of ``repository/name`` with this bump would get now."""
+    require(user, Role.READER, repository)
+    return NextVersion(version=backend.next_version(registry, name, repository, version_type))
 
 
 @router.get("/{registry}/{uid}", operation_id="get_card", response_model=CardPublic)

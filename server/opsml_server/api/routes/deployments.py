@@ -1,4 +1,4 @@
-"""Deployment records: record, list, and a target's current deployment (DESIGN.md §17).
+"""Deployment records: record, list, and a target's current deployment (docs/design.md §17).
 
 Reading needs ``reader`` on the card's repository (a listing without a
 repository shows only the repositories the caller may read); recording needs

@@ -118,7 +118,7 @@ def commit_upload(
     session = uploads.begin_commit(session_id, user)  # once: a second caller finds nothing
     try:
         require(user, Role.WRITER, session.card.repository)
-        card = session.settle(digests.files if digests else {})
+        card = session.settle(*((digests.files, digests.signature) if digests else ({}, None)))
         with uploads.keep_alive(session.id):
             public = backend.commit_upload(UploadTicket(id=session.id), card, actor=user)
     finally:
