@@ -108,21 +108,25 @@ class DeploymentsMixin:
         environment: str | None = None,
         target: str | None = None,
         state: DeploymentState | None = None,
+        current: bool = False,
         cursor: int | None = None,
         limit: int = 50,
     ) -> DeploymentPage:
         """Deployment records of this registry's cards, newest first, one page at a time.
 
+        ``current=True`` keeps only each target's current deployment (what serves now).
+
         Example:
             >>> page = registry.list_deployments(target="k8s/ml-prod/iris-api")  # doctest: +SKIP
             >>> registry.list_deployments(cursor=page.next_cursor)  # doctest: +SKIP
+            >>> registry.list_deployments(current=True).items  # doctest: +SKIP
 
         """
         uid = self._owned(card)[0].uid if card is not None else None
         query = build(
             DeploymentQuery, registry=self.registry_type, uid=uid, name=name,
             repository=repository, environment=environment, target=target, state=state,
-            cursor=cursor, limit=limit,
+            current=current, cursor=cursor, limit=limit,
         )  # fmt: skip
         return self.backend.list_deployments(query)
 

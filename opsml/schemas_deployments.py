@@ -28,6 +28,8 @@ DeploymentState = Literal["packaged", "deployed", "retired", "failed"]
 DEPLOYMENT_STATES: tuple[DeploymentState, ...] = ("packaged", "deployed", "retired", "failed")
 MAX_TARGET = 255
 MAX_ENVIRONMENT = 64
+MAX_UIDS = 100
+"""Card uids one listing may filter on (``uids``)."""
 MAX_DETAIL = 16_384
 """Characters of a record's ``detail`` as JSON."""
 DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
@@ -155,9 +157,15 @@ class DeploymentQuery(BaseModel):
     name: str | None = Field(default=None, max_length=128)
     repository: str | None = Field(default=None, max_length=128)
     uid: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+    uids: list[Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]] | None = Field(
+        default=None, max_length=MAX_UIDS, description="Only records of these cards (at most 100)."
+    )
     environment: Environment = None
     target: Annotated[str | None, AfterValidator(_check_optional_target)] = None
     state: DeploymentState | None = None
+    current: bool = Field(
+        default=False, description="Only the records that are a target's current deployment."
+    )
     repositories: list[str] | None = Field(
         default=None, description="Only records of these repositories (what a caller may read)."
     )

@@ -19,6 +19,7 @@ from opsml.errors import (
     DeploymentStateError,
     InvalidInputError,
 )
+from opsml.schemas_deployments import DeploymentQuery
 from tests.conftest import RegistryEnv
 from tests.contract._helpers import run_card, worker_settings
 from tests.contract._workers import record_deployed_many
@@ -123,6 +124,38 @@ def test_rollback_is_an_alias_move(registry_env: RegistryEnv) -> None:
         ("1.1.0", "retired"),
         ("1.1.0", "deployed"),
     ]
+
+
+def test_current_filter_lists_one_record_per_serving_target(registry_env: RegistryEnv) -> None:
+    """``current=True`` answers what serves each target now (the UI's pages read it)."""
+    reg = registry_env.registry("run")
+    first, second = _versions(registry_env, 2)
+    assert reg.list_deployments(current=True).items == []
+    reg.record_deployment(first, target="a", state="packaged", image_digest=D1)
+    reg.record_deployment(first, target="a", state="deployed", flow_run_id="r1")
+    reg.record_deployment(first, target="b", state="deployed", image_digest=D1)
+    reg.record_deployment(second, target="a", state="deployed", image_digest=D2)
+    reg.record_deployment(first, target="c", state="deployed", environment="staging")
+    reg.record_deployment(first, target="c", state="retired", environment="staging")
+    now = reg.list_deployments(current=True).items
+    assert [(r.target, r.version, r.state) for r in now] == [
+        ("a", "1.1.0", "deployed"),
+        ("b", "1.0.0", "deployed"),
+    ]  # newest first; retired "a" (1.0.0) and "c" are not current
+    assert [r.target for r in reg.list_deployments(current=True, target="a").items] == ["a"]
+    mine = reg.list_deployments(card=first, current=True).items
+    assert [(r.target, r.image_digest) for r in mine] == [("b", D1)]
+    assert reg.list_deployments(current=True, environment="staging").items == []
+    page = reg.list_deployments(current=True, limit=1)
+    assert len(page.items) == 1 and page.next_cursor is not None
+    rest = reg.list_deployments(current=True, limit=1, cursor=page.next_cursor)
+    assert [r.target for r in rest.items] == ["b"] and rest.next_cursor is None
+    backend = reg.backend  # the list page asks for the uids it shows
+    both = backend.list_deployments(DeploymentQuery(uids=[first.uid, second.uid], current=True))
+    assert [(r.target, r.version) for r in both.items] == [("a", "1.1.0"), ("b", "1.0.0")]
+    only = backend.list_deployments(DeploymentQuery(uids=[second.uid])).items
+    assert [(r.uid, r.state) for r in only] == [(second.uid, "deployed")]
+    assert backend.list_deployments(DeploymentQuery(uids=[])).items == []
 
 
 def test_the_same_deployment_recorded_again_changes_nothing(registry_env: RegistryEnv) -> None:

@@ -15,6 +15,7 @@ MODULES = [
     "opsml_server.ui.compare",
     "opsml_server.ui.render",
     "opsml_server.ui.standalone",
+    "opsml_server.ui.deployview",
     "opsml_server.ui.csrf",
     "opsml_server.ui.approvals",
 ]

@@ -39,11 +39,13 @@ class HttpDeploymentsMixin:
     def list_deployments(self, query: DeploymentQuery) -> DeploymentPage:
         """See :meth:`DeploymentsBackend.list_deployments`."""
         query = build(DeploymentQuery, **query.model_dump())
-        if query.repositories == []:  # no repository allowed (a query string cannot say so)
+        if query.repositories == [] or query.uids == []:  # a query string cannot say "none"
             return DeploymentPage(items=[])
         params: list[tuple[str, str | int]] = [("limit", query.limit)]
         params += [(k, getattr(query, k)) for k in _FILTERS if getattr(query, k) is not None]
         params += [("repositories", repo) for repo in query.repositories or []]
+        params += [("uids", uid) for uid in query.uids or []]
+        params += [("current", "true")] if query.current else []
         url = self.transport.api("deployments")
         return self.transport.get_model(DeploymentPage, url, params=params)
 

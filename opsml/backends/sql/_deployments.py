@@ -283,6 +283,13 @@ def listed(conn: Connection, query: DeploymentQuery) -> DeploymentPage:
             stmt = stmt.where(column == value)
     if query.repositories is not None:
         stmt = stmt.where(DeploymentRow.repository.in_(query.repositories))
+    if query.uids is not None:
+        stmt = stmt.where(DeploymentRow.card_uid.in_(query.uids))
+    if query.current:  # one row per target: the targets table names each current record
+        currents = select(DeploymentTargetRow.current_id).where(
+            DeploymentTargetRow.current_id.is_not(None)
+        )
+        stmt = stmt.where(DeploymentRow.id.in_(currents))
     if query.cursor is not None:
         stmt = stmt.where(DeploymentRow.id < query.cursor)
     rows = conn.execute(stmt.order_by(DeploymentRow.id.desc()).limit(query.limit + 1)).all()

@@ -170,7 +170,8 @@ def approvals_page(
     query = ApprovalQuery(state=None if state == "all" else state, limit=100)
     items = backend.list_approvals(query).items
     rows = [Row(item, c.version if (c := _current(backend, item)) else None) for item in items]
-    return page(request, "approvals.html", _context(rows=rows, state=state, user=user))
+    context = _context(section="approvals", rows=rows, state=state, user=user)
+    return page(request, "approvals.html", context)
 
 
 @router.get("/ui/approvals/{approval_id}")
@@ -179,7 +180,8 @@ def approval_page(
 ) -> Response:
     """One request: candidate and current version side by side, and the decision forms."""
     view = approval_view(backend, backend.get_approval(approval_id), user, request)
-    context = _context(view=view, user=user, stages=STAGES, field=FIELD, max_comment=MAX_COMMENT)
+    context = _context(section="approvals", view=view, user=user, stages=STAGES, field=FIELD,
+                       max_comment=MAX_COMMENT)  # fmt: skip
     return page(request, "approval.html", context)
 
 

@@ -18,6 +18,8 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
+from opsml_server.ui.deployview import ago, breakable, safe_link, short_digest
+
 HERE = Path(__file__).parent
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -63,6 +65,9 @@ def scalar(value: Any) -> str:
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters.update(human_size=human_size, when=when, scalar=scalar)
+templates.env.filters.update(
+    short_digest=short_digest, ago=ago, safe_link=safe_link, breakable=breakable
+)
 templates.env.globals["static_version"] = hashlib.sha256(
     b"".join(p.read_bytes() for p in sorted((HERE / "static").iterdir()))
 ).hexdigest()[:12]

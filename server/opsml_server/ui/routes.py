@@ -1,4 +1,4 @@
-"""The UI's pages under ``/ui/``: home, a registry's list, a card, a comparison.
+"""The UI's pages under ``/ui/``: home, a registry's list, a card, a comparison, deployments.
 
 Every page reads through the ``RegistryBackend`` interface (the server's
 backend dependency), needs the same auth as the API, and answers with the
@@ -20,7 +20,7 @@ from opsml.backends.base import RegistryBackend
 from opsml.errors import OpsmlError
 from opsml.schemas import REGISTRY_TYPES, RegistryType
 from opsml_server.api.deps import GlobalReader, get_backend
-from opsml_server.ui import cardview, listing
+from opsml_server.ui import cardview, deployview, listing
 from opsml_server.ui.compare import compare
 from opsml_server.ui.lineage import STAGES
 from opsml_server.ui.render import SECURITY_HEADERS, page, static_files
@@ -92,6 +92,13 @@ def home(request: Request, backend: UiBackend, user: GlobalReader) -> Response:
     return page(request, "home.html", _context(summaries=listing.home(backend), user=user))
 
 
+@router.get("/ui/deployments")
+def deployments(request: Request, backend: UiBackend, user: GlobalReader) -> Response:
+    """What each environment's targets serve now, and the newest deployment records."""
+    view = deployview.overview(backend, user)
+    return page(request, "deployments.html", _context(section="deployments", view=view, user=user))
+
+
 @router.get("/ui/{registry}")
 def registry_list(
     request: Request,
@@ -109,7 +116,12 @@ def registry_list(
         q=q, tag=tag, version=version, page=page_number, cursor=cursor
     )
     result = listing.list_page(backend, registry, filters)
-    return page(request, "list.html", _context(registry=registry, result=result, user=user))
+    serving = deployview.serving(backend, result.cards, user)
+    return page(
+        request,
+        "list.html",
+        _context(registry=registry, result=result, serving=serving, user=user),
+    )
 
 
 @router.get("/ui/{registry}/compare")
@@ -131,8 +143,15 @@ def card(
     # OPSML_TRUSTED_KEYS: the server's settings, else (``opsml ui``) the client's
     trusted = request.app.state.settings.trusted_key_list() or get_settings().trusted_key_list()
     view = cardview.card_page(backend, registry, uid, trusted=trusted)
+    deploys = deployview.for_card(backend, view.card, user)
     return page(
         request,
         "card.html",
-        _context(registry=registry, view=view, download_url=cardview.download_url, user=user),
+        _context(
+            registry=registry,
+            view=view,
+            deploys=deploys,
+            download_url=cardview.download_url,
+            user=user,
+        ),
     )

@@ -47,9 +47,13 @@ async def deployment_query(
     name: str | None = None,
     repository: str | None = None,
     uid: str | None = None,
+    uids: Annotated[
+        list[str] | None, Query(description="Only records of these cards (at most 100).")
+    ] = None,
     environment: EnvironmentQuery = None,
     target: Annotated[str | None, Query(max_length=MAX_TARGET * 4)] = None,
     state: DeploymentState | None = None,
+    current: Annotated[bool, Query(description="Only each target's current deployment.")] = False,
     repositories: Annotated[list[str] | None, Query()] = None,
     cursor: Annotated[
         int | None, Query(ge=1, le=2**63 - 1, description="next_cursor of the previous page.")
@@ -58,8 +62,9 @@ async def deployment_query(
 ) -> DeploymentQuery:
     """The listing filters of the query string, validated (bad ones: 400 naming the field)."""
     return DeploymentQuery(
-        registry=registry, name=name, repository=repository, uid=uid, environment=environment,
-        target=target, state=state, repositories=repositories, cursor=cursor, limit=limit,
+        registry=registry, name=name, repository=repository, uid=uid, uids=uids,
+        environment=environment, target=target, state=state, current=current,
+        repositories=repositories, cursor=cursor, limit=limit,
     )  # fmt: skip
 
 
