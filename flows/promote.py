@@ -12,7 +12,7 @@ carries the production token), or, from the shell, by their URIs::
     OPSML_TARGET_TRACKING_URI=http://127.0.0.1:8081 OPSML_TARGET_PROD_TOKEN=… \
     python flows/promote.py --name churn --repository ds-team [--with-lineage]
 
-Where the alias is protected in prod (``OPSML_PROTECTED_ALIASES``, DESIGN.md §19),
+Where the alias is protected in prod (``OPSML_PROTECTED_ALIASES``, docs/design.md §19),
 ``request=True`` (``--request --reason …``) asks for the move instead of making
 it: the run shows the request as an artifact (``opsml-approval``), waits until
 another person approves or rejects it (polling, ``wait_timeout`` seconds) and

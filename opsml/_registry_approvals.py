@@ -1,4 +1,4 @@
-"""The approval methods of :class:`~opsml.registry.CardRegistry` (DESIGN.md §19).
+"""The approval methods of :class:`~opsml.registry.CardRegistry` (docs/design.md §19).
 
 A protected alias (``OPSML_PROTECTED_ALIASES``, e.g. ``champion``) never moves
 directly: :meth:`~ApprovalsMixin.request_alias` asks for the move, another

@@ -232,7 +232,7 @@ class RegistrySettings(BaseSettings, RegistryConnection):
     protected_aliases: str = Field(
         default="",
         description="Comma-separated aliases that never move directly: they move when "
-        "another person approves a request (DESIGN.md §19). Read where the database is "
+        "another person approves a request (docs/design.md §19). Read where the database is "
         "written: the registry server, or an embedded/direct-database client.",
         examples=["champion,production"],
     )

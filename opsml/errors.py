@@ -121,7 +121,7 @@ class DeploymentNotFoundError(OpsmlError, LookupError):
 
 
 class ApprovalNotFoundError(OpsmlError, LookupError):
-    """No approval request with that id (DESIGN.md §19)."""
+    """No approval request with that id (docs/design.md §19)."""
 
     code = "approval_not_found"
     status_code = 404

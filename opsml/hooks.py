@@ -51,7 +51,7 @@ DeploymentListener = Callable[["DeploymentPublic"], None]
 """Called where a deployment record is committed, once per appended record; errors are logged."""
 
 ApprovalListener = Callable[["ApprovalPublic"], None]
-"""Called where an approval request is created or decided (DESIGN.md §19); errors are logged."""
+"""Called where an approval request is created or decided (design §19); errors are logged."""
 
 _providers: list[ContextProvider] = []
 _approval_listeners: list[ApprovalListener] = []

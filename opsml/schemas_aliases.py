@@ -57,7 +57,7 @@ class AliasPublic(BaseModel):
     set_by: str | None = Field(default=None, description="Who moved it last.")
     approval: int | None = Field(
         default=None,
-        description="On a move made by approving a request (DESIGN.md §19): the request's "
+        description="On a move made by approving a request (docs/design.md §19): the request's "
         "id; the audit log keeps it with the requester and the approver.",
     )
     requested_by: str | None = Field(default=None, description="Who asked for that move.")

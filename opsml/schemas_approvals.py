@@ -1,4 +1,4 @@
-"""Wire models of protected aliases and approval requests (DESIGN.md §19).
+"""Wire models of protected aliases and approval requests (docs/design.md §19).
 
 A protected alias (``OPSML_PROTECTED_ALIASES``) never moves directly: someone
 asks for the move (:class:`ApprovalCreate`), another person with the

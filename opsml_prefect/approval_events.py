@@ -1,4 +1,4 @@
-"""The approval events (DESIGN.md §19): ``opsml.approval.requested|approved|rejected``.
+"""The approval events (docs/design.md §19): ``opsml.approval.requested|approved|rejected``.
 
 Emitted by the approval listener of :mod:`opsml_prefect.plugin`, in the
 process that commits the request or the decision (the embedded client, or the

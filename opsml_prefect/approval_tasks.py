@@ -1,4 +1,4 @@
-"""Prefect tasks of protected aliases (DESIGN.md §19): ``request_alias`` asks for the move,
+"""Prefect tasks of protected aliases (docs/design.md §19): ``request_alias`` asks for the move,
 ``wait_for_approval`` waits for another person's decision; ``arequest_alias`` and
 ``await_for_approval`` are their async twins.
 

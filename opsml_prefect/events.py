@@ -154,7 +154,7 @@ def emit_alias_set(card: CardPublic, alias: AliasPublic) -> Event | None:
         "set_at": alias.set_at.isoformat(),
     }
     resource = {**card_resource(card), "opsml.alias": alias.alias}
-    if alias.approved_by:  # moved by approving a request (DESIGN.md §19)
+    if alias.approved_by:  # moved by approving a request (docs/design.md §19)
         resource["opsml.approved_by"] = alias.approved_by
         resource["opsml.requested_by"] = alias.requested_by or ""
         payload.update(approval=alias.approval, requested_by=alias.requested_by,

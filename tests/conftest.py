@@ -8,7 +8,7 @@ on emulators (``tests/_emulators.py``): embedded SQLite over S3 and GCS
 (``sqlite-s3``, ``sqlite-gcs``) and a live server whose storage is S3 or GCS
 (``http-s3``, ``http-gcs``; only the server has the cloud variables). Each test
 gets an empty registry, where the alias ``production`` is protected
-(``PROTECTED_ALIASES``, DESIGN.md §19: it moves only by approval); ``RegistryEnv``
+(``PROTECTED_ALIASES``, docs/design.md §19: it moves only by approval); ``RegistryEnv``
 lists, reads and writes stored files the same way on every store.
 """
 
@@ -35,7 +35,7 @@ CLOUD_HTTP_MODES = ["http-s3", "http-gcs"]
 ALL_MODES = [*SQL_MODES, "http", *CLOUD_SQL_MODES, *CLOUD_HTTP_MODES]
 CLOUD_VARS = ("AWS_", "GOOGLE_", "GCLOUD_", "STORAGE_EMULATOR_HOST")
 PROTECTED_ALIASES = "production"
-"""The protected aliases of every mode (DESIGN.md §19); no other test moves ``production``."""
+"""The protected aliases of every mode (docs/design.md §19); no other test moves ``production``."""
 
 
 @dataclass

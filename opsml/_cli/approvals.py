@@ -1,4 +1,4 @@
-"""``opsml approvals request|list|show|approve|reject``: protected alias moves (DESIGN.md §19).
+"""``opsml approvals request|list|show|approve|reject``: protected alias moves (docs/design.md §19).
 
 Who you are: the logged-in user on a registry server with auth; elsewhere
 ``OPSML_ACTOR`` (default the OS user), recorded as declared.

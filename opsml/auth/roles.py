@@ -1,7 +1,7 @@
 """Roles (``reader`` < ``writer`` < ``admin``, and ``reader`` < ``approver`` < ``admin``)
 and the authenticated ``Principal``.
 
-``approver`` (DESIGN.md §19) may decide approval requests of protected aliases;
+``approver`` (docs/design.md §19) may decide approval requests of protected aliases;
 it includes ``reader`` but not ``writer``, and ``writer`` does not include it:
 a user may hold both on one repository.
 

@@ -1,4 +1,4 @@
-"""The approval part of the backend interface (DESIGN.md §19): protected aliases.
+"""The approval part of the backend interface (docs/design.md §19): protected aliases.
 
 :class:`~opsml.backends.base.RegistryBackend` inherits it, so every backend
 (SQL, HTTP) requests, lists and decides alias moves the same way. ``actor`` is

@@ -1,4 +1,4 @@
-"""Protected aliases and approvals on every mode (DESIGN.md §19): direct moves refused,
+"""Protected aliases and approvals on every mode (docs/design.md §19): direct moves refused,
 request → approve moves the alias with requester and approver audited, reject, stale,
 expired, decided once, bad input that writes nothing, and concurrent approvers."""
 

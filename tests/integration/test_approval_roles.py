@@ -1,4 +1,4 @@
-"""Approvals on a live server with users, roles and production on (DESIGN.md §19): the
+"""Approvals on a live server with users, roles and production on (docs/design.md §19): the
 permission matrix over reader, writer, approver, admin and the requester themself; every
 refusal is a clear 4xx that leaves the registry unchanged; the audit names both people."""
 

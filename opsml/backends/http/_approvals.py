@@ -1,4 +1,4 @@
-"""Approval requests over a registry server (``/api/v1/approvals``, DESIGN.md §19).
+"""Approval requests over a registry server (``/api/v1/approvals``, docs/design.md §19).
 
 See :class:`~opsml.backends._approvals_api.ApprovalsBackend` for the contract;
 the server validates, checks roles (``writer`` to request, ``approver`` to

@@ -1,4 +1,4 @@
-"""Approval statements of the SQL backend: request, read, list, approve, reject (DESIGN.md §19).
+"""Approval statements of the SQL backend: request, read, list, approve, reject (design §19).
 
 A decision is one transaction: the request row is locked (``FOR UPDATE`` where
 the database has it; SQLite write transactions are ``IMMEDIATE``), checked

@@ -244,7 +244,7 @@ class DeploymentTargetRow(Base):
 
 
 class ApprovalRow(Base):
-    """One request to move a protected alias (DESIGN.md §19): ``pending``, then ``approved``
+    """One request to move a protected alias (docs/design.md §19): ``pending``, then ``approved``
     or ``rejected`` once (``decided_*`` set then); the card and its alias state when asked.
     """
 

@@ -1,4 +1,4 @@
-"""View models of deployment records (DESIGN.md §17) for the UI, over ``RegistryBackend`` only.
+"""View models of deployment records (docs/design.md §17) for the UI, over ``RegistryBackend`` only.
 
 Three views: a card's "Deployments" section (the targets it serves now, the
 targets other versions of its name serve, then its own records), the page

@@ -1,4 +1,4 @@
-"""Approval requests of protected aliases (DESIGN.md §19): request, list, read, approve, reject.
+"""Approval requests of protected aliases (design §19): request, list, read, approve, reject.
 
 Requesting needs ``writer`` on the card's repository; deciding needs
 ``approver`` there (``admin`` includes it), and the backend refuses the
