@@ -126,6 +126,45 @@ def test_failed_logins_are_rate_limited_per_user_and_address(tmp_path: Path) -> 
         assert httpx.get(url, auth=ROOT).status_code == 200
 
 
+def test_failed_logins_of_one_user_do_not_lock_out_the_others_behind_one_address(
+    tmp_path: Path,
+) -> None:
+    """Issue 30 item 3: 12 wrong passwords for ``alice`` from 127.0.0.1 made ``bob``'s right
+    password from 127.0.0.1 a 429. Behind a proxy every user shares that address.
+    """
+    env = {
+        "OPSML_USERNAME": ROOT[0],
+        "OPSML_PASSWORD": ROOT[1],
+        "OPSML_LOGIN_FAILURE_LIMIT": "3",
+        "OPSML_LOGIN_FAILURE_ADDRESS_LIMIT": "40",
+        "OPSML_LOGIN_FAILURE_WINDOW": "30",
+    }
+    with running_server(tmp_path, env=env) as live:
+        add_user(live, "bob", [{"role": "reader"}])
+        add_user(live, "alice", [{"role": "reader"}])
+        url = f"{live.url}/api/v1/cards/run"
+        for _ in range(12):
+            assert httpx.get(url, auth=("alice", "wrong")).status_code in (401, 429)
+        assert httpx.get(url, auth=("bob", PASSWORD)).status_code == 200
+        assert httpx.get(url, auth=ROOT).status_code == 200
+        # alice herself is held back, even with her right password, with a Retry-After
+        held = httpx.get(url, auth=("alice", PASSWORD))
+        assert held.status_code == 429 and held.headers["Retry-After"] == "30"
+        # a valid bearer token is never locked out: wrong ones get 429 past the address bound
+        with admin(live) as client:
+            created = client.post("/api/v1/tokens", json={"name": "bob-ci", "user": "bob"})
+        token = created.json()["token"]
+        TOKENS.append(token)
+        wrong = {"Authorization": "Bearer opsml_" + "y" * 43}
+        answers = [httpx.get(url, headers=wrong).status_code for _ in range(45)]
+        assert set(answers[:40]) == {401} and set(answers[40:]) == {429}
+        assert httpx.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        # the per-address bound, far above the per-user one, holds for spraying many names
+        for i in range(40):
+            httpx.get(url, auth=(f"sprayed-{i}", "wrong"))
+        assert httpx.get(url, auth=("carol", "wrong")).status_code == 429
+
+
 def test_users_in_the_database_turn_auth_on(tmp_path: Path) -> None:
     with running_server(tmp_path) as live:
         url = f"{live.url}/api/v1/cards/run"
