@@ -21,7 +21,7 @@ import abc
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -183,8 +183,13 @@ class RegistryBackend(abc.ABC):
         repository: str | None = None,
         version: str | None = None,
         alias: str | None = None,
+        repositories: Sequence[str] | None = None,
     ) -> CardPublic:
         """One card by ``uid``, or by name (and repository) and a version spec or an alias.
+
+        ``repositories`` (with a name and no repository) looks only among the cards
+        of these repositories, as if no other existed (a server passes the ones the
+        caller may read).
 
         Raises:
             CardNotFoundError: nothing matches.

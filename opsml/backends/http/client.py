@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,12 @@ from opsml.backends.base import ArtifactReader, FileSource, ProgressCallback, Re
 from opsml.backends.http import _streamed, _transfers
 from opsml.backends.http._presigned import PresignedTransfers
 from opsml.backends.http._transport import Transport, secret, strip_userinfo
-from opsml.errors import InvalidInputError, OpsmlError, PresignUnsupportedError
+from opsml.errors import (
+    CardNotFoundError,
+    InvalidInputError,
+    OpsmlError,
+    PresignUnsupportedError,
+)
 from opsml.schemas import (
     PRESIGN_EXPIRES,
     AliasPage,
@@ -213,6 +219,7 @@ class HttpBackend(RegistryBackend):
         repository: str | None = None,
         version: str | None = None,
         alias: str | None = None,
+        repositories: Sequence[str] | None = None,
     ) -> CardPublic:
         """See :meth:`RegistryBackend.get_card`."""
         if alias is not None:
@@ -225,13 +232,17 @@ class HttpBackend(RegistryBackend):
             return self.transport.get_model(CardPublic, url)
         if not name:
             raise InvalidInputError("give a card uid, or a name (and repository) to load a card")
-        params = {"name": name}
+        query: list[tuple[str, str]] = [("name", name)]
         if repository is not None:
-            params["repository"] = repository
+            query.append(("repository", repository))
         if version is not None:
-            params["version"] = version
+            query.append(("version", version))
+        if repositories is not None and repository is None:
+            if not repositories:  # nothing to look among
+                raise CardNotFoundError(f"no {registry} card {name} in no repository")
+            query += [("repositories", r) for r in repositories]
         url = self.transport.api("cards", registry, "resolve")
-        return self.transport.get_model(CardPublic, url, params=params)
+        return self.transport.get_model(CardPublic, url, params=query)
 
     def open_artifact(self, card: CardPublic, path: str) -> ArtifactReader:
         """See :meth:`RegistryBackend.open_artifact`; large files come direct when presigned."""

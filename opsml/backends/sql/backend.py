@@ -13,7 +13,7 @@ is skipped, never artifacts that a later registration would collide with.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -176,6 +176,7 @@ class SqlBackend(UploadsMixin, RegistryBackend):
         repository: str | None = None,
         version: str | None = None,
         alias: str | None = None,
+        repositories: Sequence[str] | None = None,
     ) -> CardPublic:
         """See :meth:`RegistryBackend.get_card`."""
         registry = check_registry(registry)
@@ -192,7 +193,7 @@ class SqlBackend(UploadsMixin, RegistryBackend):
         build(CardQuery, name=name, repository=repository)  # validates both
         versioning.validate_spec(version)
         with self._connect() as conn:
-            return _queries.find_card(conn, registry, name, repository, version)
+            return _queries.find_card(conn, registry, name, repository, version, repositories)
 
     def open_artifact(self, card: CardPublic, path: str) -> ArtifactReader:
         """See :meth:`RegistryBackend.open_artifact`."""

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Response
 
 from opsml.auth.roles import Role, require
 from opsml.schemas import AliasPage, AliasPublic, AliasSet, CardPublic, RegistryType
-from opsml_server.api.deps import BackendDep, CurrentUser, WriteAccess
+from opsml_server.api.deps import BackendDep, CurrentUser, WriteAccess, visible_card
 from opsml_server.handlers import ERROR_RESPONSES
 
 router = APIRouter(prefix="/api/v1/aliases", tags=["aliases"], responses=ERROR_RESPONSES)
@@ -53,7 +53,7 @@ def set_alias(
     registry: RegistryType, alias: Alias, body: AliasSet, backend: BackendDep, user: WriteAccess
 ) -> Response:
     """Point the alias of the card's name at the card ``body.uid`` (create or move it)."""
-    require(user, Role.WRITER, backend.get_card(registry, uid=body.uid).repository)
+    visible_card(user, Role.WRITER, backend.get_card(registry, uid=body.uid))
     return _json(backend.set_alias(registry, body.uid, alias, actor=user))
 
 

@@ -28,6 +28,8 @@ from opsml_server.api.deps import (
     SettingsDep,
     UploadsDep,
     WriteAccess,
+    readable_repositories,
+    visible_card,
 )
 from opsml_server.api.routes.listing import QueryDep, readable
 from opsml_server.downloads import artifact_response
@@ -88,19 +90,33 @@ def find_card(
     name: str,
     repository: str | None = None,
     version: Annotated[str | None, Query(description="Exact, partial, range or 'latest'.")] = None,
+    repositories: Annotated[
+        list[str] | None, Query(description="Without repository: look only among these.")
+    ] = None,
 ) -> Response:
-    """One card by name (and repository) and a version spec: the highest match."""
-    card = backend.get_card(registry, name=name, repository=repository, version=version)
-    require(user, Role.READER, card.repository)
+    """One card by name (and repository) and a version spec: the highest match.
+
+    Without ``repository``, only the repositories the caller may read count: a
+    name that exists elsewhere only is not found, and one readable copy is found
+    whatever other repositories hold the name.
+    """
+    if repository is not None:
+        require(user, Role.READER, repository)  # before the lookup: the answer tells nothing
+    else:
+        allowed = readable_repositories(user)
+        if allowed is not None:
+            wanted = set(repositories) if repositories is not None else None
+            repositories = [r for r in allowed if wanted is None or r in wanted]
+    card = backend.get_card(
+        registry, name=name, repository=repository, version=version, repositories=repositories
+    )
     return json_response(card)
 
 
 @router.get("/{registry}/{uid}", operation_id="get_card", response_model=CardPublic)
 def get_card(registry: RegistryType, uid: Uid, backend: BackendDep, user: CurrentUser) -> Response:
     """One card by uid."""
-    card = backend.get_card(registry, uid=uid)
-    require(user, Role.READER, card.repository)
-    return json_response(card)
+    return json_response(visible_card(user, Role.READER, backend.get_card(registry, uid=uid)))
 
 
 @router.patch("/{registry}/{uid}", operation_id="update_card", response_model=CardPublic)
@@ -108,7 +124,7 @@ def update_card(
     registry: RegistryType, uid: Uid, update: CardUpdate, backend: BackendDep, user: WriteAccess
 ) -> Response:
     """Change tags, description or kind metadata; artifacts never change."""
-    require(user, Role.WRITER, backend.get_card(registry, uid=uid).repository)
+    visible_card(user, Role.WRITER, backend.get_card(registry, uid=uid))
     return json_response(backend.update_card(registry, uid, update, actor=user))
 
 
@@ -117,7 +133,7 @@ def delete_card(
     registry: RegistryType, uid: Uid, backend: BackendDep, user: WriteAccess
 ) -> Response:
     """Remove a card and its artifacts; its version is never given again."""
-    require(user, Role.ADMIN, backend.get_card(registry, uid=uid).repository)
+    visible_card(user, Role.ADMIN, backend.get_card(registry, uid=uid))
     backend.delete_card(registry, uid, actor=user)
     return Response(status_code=204)
 
@@ -235,7 +251,6 @@ def download_file(
     verifies it.
     """
     check_relative_path(path)
-    card = backend.get_card(registry, uid=uid)
-    require(user, Role.READER, card.repository)
+    card = visible_card(user, Role.READER, backend.get_card(registry, uid=uid))
     artifact = backend.open_artifact(card, path)
     return artifact_response(artifact, range, metrics.bytes_moved.labels("download").inc)

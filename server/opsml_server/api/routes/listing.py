@@ -15,10 +15,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import TypeAdapter, ValidationError
 
-from opsml.auth.roles import Principal, Role, require
+from opsml.auth.roles import Role, require
 from opsml.errors import InvalidInputError
 from opsml.schemas import CardCount, CardPage, CardQuery, RegistryType
-from opsml_server.api.deps import BackendDep, CurrentUser
+from opsml_server.api.deps import BackendDep, CurrentUser, readable_repositories
 from opsml_server.handlers import ERROR_RESPONSES
 
 router = APIRouter(prefix="/api/v1/cards", tags=["cards"], responses=ERROR_RESPONSES)
@@ -87,11 +87,9 @@ def readable(user: str | None, query: CardQuery) -> CardQuery:
     if query.repository is not None:
         require(user, Role.READER, query.repository)
         return query
-    if not isinstance(user, Principal) or user.allows(Role.READER, None):
+    allowed = readable_repositories(user)
+    if allowed is None:
         return query
-    allowed = sorted(
-        repo for repo, role in user.grants.items() if repo and role.covers(Role.READER)
-    )
     if query.repositories is not None:
         allowed = [repo for repo in allowed if repo in query.repositories]
     return query.model_copy(update={"repositories": allowed})

@@ -50,6 +50,7 @@ from opsml_server.api.deps import (
     MetricsDep,
     UploadsDep,
     WriteAccess,
+    visible_card,
 )
 from opsml_server.api.routes.cards import json_response
 from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
@@ -134,6 +135,5 @@ def presign_download(
 ) -> PresignedFile:
     """A presigned GET URL for one file of one card (409 when the store cannot presign)."""
     check_relative_path(path)
-    card = backend.get_card(registry, uid=uid)
-    require(user, Role.READER, card.repository)
+    card = visible_card(user, Role.READER, backend.get_card(registry, uid=uid))
     return backend.presign_download(card, path, expires=EXPIRES)
