@@ -90,12 +90,36 @@ def test_revoked_token_gets_401_within_the_bound(server: LiveServer) -> None:
 
 
 def test_expired_token_gets_401(server: LiveServer) -> None:
-    past = _token(server, "ci-past", datetime.now(UTC) - timedelta(seconds=1))
-    assert _status(server, past) == 401
+    # a token cannot be made already expired (400, issue 30 item 5): one expires soon instead
     soon = _token(server, "ci-soon", datetime.now(UTC) + timedelta(seconds=2))
     assert _status(server, soon) == 200
     time.sleep(2)
     assert _until_refused(server, soon) <= BOUND
+
+
+def test_refused_identity_inputs_over_rest(server: LiveServer) -> None:
+    """Issue 30 items 4-6 through the server: a token already expired and an empty password
+    are 400 naming the problem and change nothing; audit times carry their zone.
+    """
+    with admin(server) as client:
+        before = (client.get("/api/v1/users").json(), client.get("/api/v1/tokens").json())
+        audit_before = client.get("/api/v1/audit").json()["items"]
+        past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+        body = {"name": "dead", "user": "ci", "expires_at": past}
+        dead = client.post("/api/v1/tokens", json=body)
+        empty = client.post("/api/v1/users", json={"name": "nopw", "password": ""})
+        reset = client.put("/api/v1/users/ci/password", json={"password": ""})
+        for response, words in ((dead, "not in the future"), (empty, "password is empty"),
+                                (reset, "password is empty")):  # fmt: skip
+            assert response.status_code == 400, response.text
+            assert words in response.json()["error"]["message"]
+        after = (client.get("/api/v1/users").json(), client.get("/api/v1/tokens").json())
+        assert after == before
+        audit = client.get("/api/v1/audit").json()["items"]
+        assert audit == audit_before
+        assert audit and all(entry["at"].endswith("Z") for entry in audit)
+        users = client.get("/api/v1/users").json()
+        assert all(user["created_at"].endswith("Z") for user in users)
 
 
 def test_wrong_token_is_401_and_not_echoed(server: LiveServer) -> None:
