@@ -21,11 +21,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from opsml.card_kinds import REGISTRY_TYPES as REGISTRY_TYPES  # the kinds, listed once there
 from opsml.card_kinds import RegistryType as RegistryType
 from opsml.errors import InvalidInputError, UnsafePathError
+from opsml.schemas_aliases import RESERVED_ALIASES as RESERVED_ALIASES
 from opsml.schemas_aliases import AliasPage as AliasPage  # alias wire models live there
 from opsml.schemas_aliases import AliasPublic as AliasPublic
 from opsml.schemas_aliases import AliasSet as AliasSet
 from opsml.schemas_aliases import check_alias as check_alias
 from opsml.schemas_aliases import check_alias_target as check_alias_target
+from opsml.schemas_aliases import check_new_alias as check_new_alias
 from opsml.schemas_listing import CardCount as CardCount  # light list rows live there
 from opsml.schemas_listing import CardPage as CardPage
 from opsml.schemas_listing import CardSummary as CardSummary

@@ -37,6 +37,40 @@ def check_alias(alias: object) -> str:
     return alias
 
 
+RESERVED_ALIASES = frozenset({"latest", "null", "none", "true", "false", "yes", "no", "on", "off"})
+"""Alias names that read as something else, refused when an alias is set.
+
+``latest`` is the version word (``version="latest"``, ``version: latest``); the
+others are what a YAML file (a packaging spec's or a ``prefect.yaml``'s
+``alias:``) reads as null or a boolean unless quoted. Route words (``page``,
+``count``, ``resolve``) are allowed: aliases live under ``/api/v1/aliases/``,
+where no route word follows the registry.
+"""
+
+
+def check_new_alias(alias: object) -> str:
+    """``alias`` when it may be set: :func:`check_alias`, and not a :data:`RESERVED_ALIASES` name.
+
+    Aliases of those names set before the rule still load, list and delete.
+
+    Example:
+        >>> check_new_alias("champion")
+        'champion'
+        >>> check_new_alias("latest")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        opsml.errors.InvalidInputError: 'latest' is a reserved alias name ...
+
+    """
+    name = check_alias(alias)
+    if name in RESERVED_ALIASES:
+        why = "a version" if name == "latest" else "a YAML null or boolean"
+        raise InvalidInputError(
+            f"{name!r} is a reserved alias name (it reads as {why}): pick another, "
+            f"e.g. '{name}-approved'"
+        )
+    return name
+
+
 class AliasPublic(BaseModel):
     """An alias and the version it points to.
 

@@ -53,8 +53,8 @@ from opsml.schemas import (
     PresignedFile,
     RegistryType,
     UploadTicket,
-    check_alias,
     check_alias_target,
+    check_new_alias,
     check_relative_path,
     check_uid,
 )
@@ -376,7 +376,7 @@ class HttpBackend(RegistryBackend):
     ) -> AliasPublic:
         """See :meth:`RegistryBackend.set_alias` (the server knows the actor)."""
         body = AliasSet(uid=check_uid(uid))
-        url = self.transport.api("aliases", registry, check_alias(alias))
+        url = self.transport.api("aliases", registry, check_new_alias(alias))
         return self.transport.parse(AliasPublic, self.transport.send_json("PUT", url, body))
 
     def delete_alias(

@@ -44,8 +44,8 @@ from opsml.schemas import (
     PresignedFile,
     RegistryType,
     build,
-    check_alias,
     check_alias_target,
+    check_new_alias,
     check_uid,
 )
 from opsml.storage import ArtifactStore
@@ -313,7 +313,7 @@ class SqlBackend(UploadsMixin, RegistryBackend):
         self, registry: RegistryType, uid: str, alias: str, *, actor: str | None = None
     ) -> AliasPublic:
         """See :meth:`RegistryBackend.set_alias`."""
-        registry, alias = check_registry(registry), check_alias(alias)
+        registry, alias = check_registry(registry), check_new_alias(alias)
         connect = lambda: self._connect(write=True)  # noqa: E731
         moved, card = _aliases.move_retrying(
             connect, self.environment, registry, check_uid(uid), alias, actor
