@@ -18,6 +18,10 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from opsml._rules import MAX_PATH_LENGTH as MAX_PATH_LENGTH  # the rules as JSON Schema
+from opsml._rules import NAME_PATTERN as NAME_PATTERN
+from opsml._rules import PATH_PATTERN as PATH_PATTERN
+from opsml._rules import TAGS_SCHEMA
 from opsml.card_kinds import REGISTRY_TYPES as REGISTRY_TYPES  # the kinds, listed once there
 from opsml.card_kinds import RegistryType as RegistryType
 from opsml.errors import InvalidInputError, UnsafePathError
@@ -40,7 +44,6 @@ VERSION_TYPES: tuple[str, ...] = ("major", "minor", "patch", "pre", "build")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _PATH_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.+=@,() -]{1,255}$")
-MAX_PATH_LENGTH = 1024
 
 
 def check_name(value: str) -> str:
@@ -132,9 +135,13 @@ def _check_tags(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-Name = Annotated[str, AfterValidator(check_name)]
-RelativePath = Annotated[str, AfterValidator(_check_path_for_model)]
-Tags = Annotated[dict[str, str], AfterValidator(_check_tags)]
+Name = Annotated[
+    str, AfterValidator(check_name), Field(json_schema_extra={"pattern": NAME_PATTERN})
+]
+RelativePath = Annotated[
+    str, AfterValidator(_check_path_for_model), Field(json_schema_extra={"pattern": PATH_PATTERN})
+]
+Tags = Annotated[dict[str, str], AfterValidator(_check_tags), Field(json_schema_extra=TAGS_SCHEMA)]
 
 
 class ArtifactFile(BaseModel):

@@ -18,7 +18,9 @@ from pydantic import BaseModel, Field
 from opsml.card_kinds import RegistryType
 from opsml.errors import InvalidInputError
 
-_ALIAS_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+ALIAS_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
+"""The rule of alias names (published in OpenAPI)."""
+_ALIAS_RE = re.compile(ALIAS_PATTERN)
 
 
 def check_alias(alias: object) -> str:
@@ -46,6 +48,10 @@ others are what a YAML file (a packaging spec's or a ``prefect.yaml``'s
 ``count``, ``resolve``) are allowed: aliases live under ``/api/v1/aliases/``,
 where no route word follows the registry.
 """
+
+
+NEW_ALIAS_PATTERN = f"^(?!(?:{'|'.join(sorted(RESERVED_ALIASES))})$){ALIAS_PATTERN[1:]}"
+"""The rule of an alias being set: :data:`ALIAS_PATTERN` but no reserved name."""
 
 
 def check_new_alias(alias: object) -> str:

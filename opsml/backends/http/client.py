@@ -31,12 +31,7 @@ from opsml.backends.base import ArtifactReader, FileSource, ProgressCallback, Re
 from opsml.backends.http import _streamed, _transfers
 from opsml.backends.http._presigned import PresignedTransfers
 from opsml.backends.http._transport import Transport, secret, strip_userinfo
-from opsml.errors import (
-    CardNotFoundError,
-    InvalidInputError,
-    OpsmlError,
-    PresignUnsupportedError,
-)
+from opsml.errors import CardNotFoundError, InvalidInputError, OpsmlError, PresignUnsupportedError
 from opsml.schemas import (
     PRESIGN_EXPIRES,
     AliasPage,

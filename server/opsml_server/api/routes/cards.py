@@ -31,6 +31,7 @@ from opsml_server.api.deps import (
     readable_repositories,
     visible_card,
 )
+from opsml_server.api.params import FilePath, NameQuery, OptionalNameQuery, RepositoriesQuery
 from opsml_server.api.routes.listing import QueryDep, readable
 from opsml_server.downloads import artifact_response
 from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
@@ -51,7 +52,10 @@ MULTIPART_BODY: dict[str, Any] = {
                     "type": "object",
                     "required": ["card"],
                     "properties": {
-                        "card": {"type": "string", "description": "The CardCreate, as JSON."},
+                        "card": {
+                            "$ref": "#/components/schemas/CardCreate",
+                            "description": "The CardCreate, as a JSON part.",
+                        },
                         "files": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
@@ -59,7 +63,8 @@ MULTIPART_BODY: dict[str, Any] = {
                             "filename is the file's relative path.",
                         },
                     },
-                }
+                },
+                "encoding": {"card": {"contentType": "application/json"}},
             }
         },
     }
@@ -87,12 +92,10 @@ def find_card(
     registry: RegistryType,
     backend: BackendDep,
     user: CurrentUser,
-    name: str,
-    repository: str | None = None,
+    name: NameQuery,
+    repository: OptionalNameQuery = None,
     version: Annotated[str | None, Query(description="Exact, partial, range or 'latest'.")] = None,
-    repositories: Annotated[
-        list[str] | None, Query(description="Without repository: look only among these.")
-    ] = None,
+    repositories: RepositoriesQuery = None,
 ) -> Response:
     """One card by name (and repository) and a version spec: the highest match.
 
@@ -239,7 +242,7 @@ def _parts_by_path(card: CardCreate, files: list[Any]) -> dict[str, UploadFile]:
 def download_file(
     registry: RegistryType,
     uid: Uid,
-    path: str,
+    path: FilePath,
     backend: BackendDep,
     metrics: MetricsDep,
     user: CurrentUser,

@@ -52,6 +52,7 @@ from opsml_server.api.deps import (
     WriteAccess,
     visible_card,
 )
+from opsml_server.api.params import FilePath
 from opsml_server.api.routes.cards import json_response
 from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
 
@@ -131,7 +132,7 @@ def abort_presigned_upload(
     response_model=PresignedFile,
 )  # fmt: skip
 def presign_download(
-    registry: RegistryType, uid: Uid, path: str, backend: BackendDep, user: CurrentUser
+    registry: RegistryType, uid: Uid, path: FilePath, backend: BackendDep, user: CurrentUser
 ) -> PresignedFile:
     """A presigned GET URL for one file of one card (409 when the store cannot presign)."""
     check_relative_path(path)
