@@ -18,10 +18,6 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from opsml._rules import MAX_PATH_LENGTH as MAX_PATH_LENGTH  # the rules as JSON Schema
-from opsml._rules import NAME_PATTERN as NAME_PATTERN
-from opsml._rules import PATH_PATTERN as PATH_PATTERN
-from opsml._rules import TAGS_SCHEMA
 from opsml.card_kinds import REGISTRY_TYPES as REGISTRY_TYPES  # the kinds, listed once there
 from opsml.card_kinds import RegistryType as RegistryType
 from opsml.errors import InvalidInputError, UnsafePathError
@@ -35,6 +31,7 @@ from opsml.schemas_aliases import check_new_alias as check_new_alias
 from opsml.schemas_listing import CardCount as CardCount  # light list rows live there
 from opsml.schemas_listing import CardPage as CardPage
 from opsml.schemas_listing import CardSummary as CardSummary
+from opsml.schemas_rules import MAX_PATH_LENGTH, NAME_PATTERN, PATH_PATTERN, TAGS_SCHEMA
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

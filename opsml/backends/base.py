@@ -185,11 +185,7 @@ class RegistryBackend(abc.ABC):
         alias: str | None = None,
         repositories: Sequence[str] | None = None,
     ) -> CardPublic:
-        """One card by ``uid``, or by name (and repository) and a version spec or an alias.
-
-        ``repositories`` (with a name and no repository) looks only among the cards
-        of these repositories, as if no other existed (a server passes the ones the
-        caller may read).
+        """One card by ``uid``, or by name and spec or alias (in ``repository``, ``repositories``).
 
         Raises:
             CardNotFoundError: nothing matches.

@@ -14,7 +14,7 @@ MODULES = [
     "opsml.config",
     "opsml.schemas",
     "opsml.schemas_aliases",
-    "opsml._rules",
+    "opsml.schemas_rules",
     "opsml.hooks",
     "opsml.backends",
     "opsml.backends.existing",

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from opsml.errors import InvalidInputError
-from opsml.schemas import NAME_PATTERN, PATH_PATTERN, check_name, check_relative_path
+from opsml.schemas import check_name, check_relative_path
 from opsml.schemas_aliases import (
     ALIAS_PATTERN,
     NEW_ALIAS_PATTERN,
@@ -18,6 +18,7 @@ from opsml.schemas_aliases import (
     check_alias,
     check_new_alias,
 )
+from opsml.schemas_rules import NAME_PATTERN, PATH_PATTERN
 
 
 def _accepts(check: object, value: str) -> bool:

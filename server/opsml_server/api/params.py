@@ -12,8 +12,8 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-from opsml.schemas import NAME_PATTERN, PATH_PATTERN
 from opsml.schemas_aliases import ALIAS_PATTERN, NEW_ALIAS_PATTERN
+from opsml.schemas_rules import NAME_PATTERN, PATH_PATTERN
 
 _NAME = {"pattern": NAME_PATTERN}
 NameQuery = Annotated[
