@@ -4,9 +4,10 @@ Shared by ``tests/integration/test_soak.py`` (2 minutes, in CI) and ``benchmarks
 (30 minutes, the curve in ``docs/reliability.md``). The server runs as its own process on
 PostgreSQL with a folder store; ``WORKERS`` client threads send a mix of registrations
 (multipart, one small file), light pages, counts, loads by uid and by name, downloads and
-alias moves. The server's RSS (with its children) is sampled every ``interval`` seconds
-beside the number of requests answered; the slope after the warm-up, by least squares, is
-the growth per 10,000 requests.
+alias moves; past ``LIVE_CARDS`` cards each registration deletes the oldest. The server's
+RSS (with its children) is sampled every ``interval`` seconds beside the number of
+requests answered; the slope after the warm-up, by least squares, is the growth per
+10,000 requests.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ MIX = {
 }
 """Weights of the operations of the mixed load."""
 MIB = 1024 * 1024
+LIVE_CARDS = 500
+"""Cards kept live: past it, each registration deletes the oldest, so that the registry's
+size (and each request's working set) stays level and RSS growth means a leak."""
 
 
 @dataclass
@@ -84,7 +88,8 @@ class _Load:
     def __init__(self, url: str, seed: int) -> None:
         self.url = url
         self.rng = random.Random(seed)
-        self.cards: list[tuple[str, str]] = []  # (uid, name) of recent registrations
+        self.cards: list[tuple[str, str]] = []  # (uid, name) of the registry's live cards
+        self.aliased: dict[str, str] = {}  # name -> the uid its alias points to
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.answered = 0
@@ -107,8 +112,19 @@ class _Load:
         if response.status_code == 201:
             with self.lock:
                 self.cards.append((response.json()["uid"], card.name))
-                del self.cards[:-500]  # a window of recent cards
         return response
+
+    def _retire(self, client: httpx.Client) -> httpx.Response | None:
+        """Delete the oldest card once there are ``LIVE_CARDS`` (not one an alias holds)."""
+        with self.lock:
+            if len(self.cards) <= LIVE_CARDS:
+                return None
+            held = set(self.aliased.values())
+            oldest = next(((u, n) for u, n in self.cards if u not in held), None)
+            if oldest is None:
+                return None
+            self.cards.remove(oldest)
+        return client.delete(f"/api/v1/cards/run/{oldest[0]}")
 
     def _one(self, client: httpx.Client, operation: str, index: int) -> httpx.Response:
         with self.lock:
@@ -125,7 +141,11 @@ class _Load:
             return client.get("/api/v1/cards/run/resolve", params={"name": name, "version": "^1"})
         if operation == "download":
             return client.get(f"/api/v1/cards/run/{uid}/files/blob.txt")
-        return client.put("/api/v1/aliases/run/current", json={"uid": uid})
+        response = client.put("/api/v1/aliases/run/current", json={"uid": uid})
+        if response.status_code == 200:
+            with self.lock:
+                self.aliased[name] = uid
+        return response
 
     def work(self, worker: int) -> None:
         """Send the mix until :attr:`stop` is set."""
@@ -137,10 +157,15 @@ class _Load:
                 operation = rng.choices(names, weights)[0]
                 response = self._one(client, operation, index)
                 index += WORKERS
+                retired = self._retire(client) if operation == "register" else None
                 with self.lock:
                     self.answered += 1
                     self.statuses[response.status_code] += 1
                     self.operations[operation] += 1
+                    if retired is not None:
+                        self.answered += 1
+                        self.statuses[retired.status_code] += 1
+                        self.operations["delete"] += 1
 
 
 def soak(server: LiveServer, seconds: float, interval: float, warmup: float) -> Soak:

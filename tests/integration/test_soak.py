@@ -23,9 +23,12 @@ def test_server_memory_stays_flat_under_mixed_load(tmp_path: Path) -> None:
     assert len(result.samples) >= SECONDS / INTERVAL
     answered = result.samples[-1][1]
     assert answered > 1000, result.statuses  # a load, not a trickle
-    assert {status for status in result.statuses if status >= 400} == set(), result.statuses
+    assert not [status for status in result.statuses if status >= 500], result.statuses
+    # a 404 or 409 only where threads race (a card deleted, or aliased, under another)
+    refused = sum(n for status, n in result.statuses.items() if status >= 400)
+    assert refused <= answered / 1000, result.statuses
     assert set(result.operations) == {"register", "page", "count", "get", "resolve", "download",
-                                      "alias"}  # fmt: skip
+                                      "alias", "delete"}  # fmt: skip
     slope = result.slope_mib_per_10k()
     print(f"{answered} requests, RSS {slope:+.3f} MiB per 10,000 after the warm-up")
     assert slope <= LIMIT_MIB_PER_10K, f"RSS grows {slope:.3f} MiB per 10,000 requests"
