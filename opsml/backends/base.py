@@ -190,8 +190,7 @@ class RegistryBackend(abc.ABC):
         Raises:
             CardNotFoundError: nothing matches.
             VersionError: the spec is malformed.
-            InvalidInputError: a spec and an alias both given, or an alias without
-                name and repository.
+            InvalidInputError: a spec and an alias both, or an alias without name and repository.
 
         """
 

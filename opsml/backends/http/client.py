@@ -232,10 +232,9 @@ class HttpBackend(RegistryBackend):
             query.append(("repository", repository))
         if version is not None:
             query.append(("version", version))
-        if repositories is not None and repository is None:
-            if not repositories:  # nothing to look among
-                raise CardNotFoundError(f"no {registry} card {name} in no repository")
-            query += [("repositories", r) for r in repositories]
+        if repository is None and repositories is not None and not repositories:
+            raise CardNotFoundError(f"no {registry} card {name} among no repository")
+        query += [("repositories", r) for r in repositories or () if repository is None]
         url = self.transport.api("cards", registry, "resolve")
         return self.transport.get_model(CardPublic, url, params=query)
 
