@@ -106,6 +106,10 @@ def summary_of(registry: str, metadata: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+MAX_ROW_ID = 2**63 - 1
+"""The highest row id a cursor can name (a signed 64-bit ``BIGINT``)."""
+
+
 def _fingerprint(registry: str, query: CardQuery) -> str:
     fields = query.model_dump(mode="json", exclude={"limit", "cursor"}, exclude_none=True)
     raw = json.dumps([registry, fields], sort_keys=True, separators=(",", ":"))
@@ -143,7 +147,11 @@ def decode_cursor(registry: str, query: CardQuery) -> int | None:
         raise InvalidInputError(
             "cursor is malformed: pass the next_cursor of the previous page unchanged"
         ) from None
-    if last_id < 0 or fingerprint != _fingerprint(registry, query):
+    if not 0 <= last_id <= MAX_ROW_ID:  # never given out: a forged cursor
+        raise InvalidInputError(
+            "cursor is malformed: pass the next_cursor of the previous page unchanged"
+        )
+    if fingerprint != _fingerprint(registry, query):
         raise InvalidInputError(
             "cursor belongs to another query: page with the same registry and filters "
             "that gave it, or start again without a cursor"

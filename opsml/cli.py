@@ -11,7 +11,7 @@ Example:
     $ opsml models pull --name churn --repository ds-team --alias champion --out ./model
     $ opsml cards alias set champion --name churn --repository ds-team --version 1.2.0
     $ opsml db upgrade
-    $ opsml db gc --older-than 3600
+    $ opsml db gc --older-than 1h
     $ opsml users add alice && opsml users grant alice writer --repository vision
     $ opsml tokens create ci --user ci-bot --expires 90d
     $ opsml audit list --repository vision
@@ -30,6 +30,7 @@ import typer
 from opsml._cli.approvals import approvals_app
 from opsml._cli.audit import audit_app
 from opsml._cli.cards import cards_app
+from opsml._cli.common import DURATION_HELP, parse_duration
 from opsml._cli.common import fail as _fail
 from opsml._cli.common import run as _run
 from opsml._cli.deployments import deployments_app
@@ -151,28 +152,29 @@ def db_upgrade(
 @db_app.command("gc")
 def db_gc(
     older_than: Annotated[
-        float,
+        str,
         typer.Option(
-            min=0, help="Seconds after which an unfinished registration counts as abandoned."
+            help="How long an unfinished registration waits before it counts as abandoned: "
+            f"{DURATION_HELP}."
         ),
-    ] = 3600.0,
+    ] = "1h",
 ) -> None:
     """Remove registrations abandoned by a killed process, with their stored files.
 
     Upload sessions unused for as long, and staging objects no session owns, go too.
     """
+    age = parse_duration(older_than, "--older-than")
+    age_text = f"{age.total_seconds():g}"
 
     def run() -> None:
-        from datetime import timedelta
-
         from opsml.backends import backend_scheme, get_backend
         from opsml.config import get_settings
 
         if backend_scheme(get_settings().resolved_tracking_uri()) != "sql":
             _fail("db gc needs a database URL in OPSML_TRACKING_URI, not a registry server URL")
-        removed = get_backend().collect_garbage(timedelta(seconds=older_than))
+        removed = get_backend().collect_garbage(age)
         typer.echo(
-            f"removed {removed} abandoned registration(s) and upload(s) older than {older_than:g} s"
+            f"removed {removed} abandoned registration(s) and upload(s) older than {age_text} s"
         )
 
     _run(run)

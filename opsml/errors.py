@@ -183,6 +183,8 @@ class TooManyAttemptsError(OpsmlError):
 
     code = "too_many_attempts"
     status_code = 429
+    headers: dict[str, str] | None = None
+    """Response headers (``Retry-After``) a server sends with the error."""
 
 
 class IdentityNotFoundError(OpsmlError, LookupError):

@@ -21,15 +21,18 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from opsml.card_kinds import REGISTRY_TYPES as REGISTRY_TYPES  # the kinds, listed once there
 from opsml.card_kinds import RegistryType as RegistryType
 from opsml.errors import InvalidInputError, UnsafePathError
+from opsml.schemas_aliases import RESERVED_ALIASES as RESERVED_ALIASES
 from opsml.schemas_aliases import AliasPage as AliasPage  # alias wire models live there
 from opsml.schemas_aliases import AliasPublic as AliasPublic
 from opsml.schemas_aliases import AliasSet as AliasSet
 from opsml.schemas_aliases import check_alias as check_alias
 from opsml.schemas_aliases import check_alias_target as check_alias_target
+from opsml.schemas_aliases import check_new_alias as check_new_alias
 from opsml.schemas_listing import CardCount as CardCount  # light list rows live there
 from opsml.schemas_listing import CardPage as CardPage
 from opsml.schemas_listing import CardSummary as CardSummary
 from opsml.schemas_listing import NextVersion as NextVersion
+from opsml.schemas_rules import MAX_PATH_LENGTH, NAME_PATTERN, PATH_PATTERN, TAGS_SCHEMA
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -39,7 +42,6 @@ VERSION_TYPES: tuple[str, ...] = ("major", "minor", "patch", "pre", "build")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _PATH_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.+=@,() -]{1,255}$")
-MAX_PATH_LENGTH = 1024
 
 
 def check_name(value: str) -> str:
@@ -131,9 +133,13 @@ def _check_tags(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-Name = Annotated[str, AfterValidator(check_name)]
-RelativePath = Annotated[str, AfterValidator(_check_path_for_model)]
-Tags = Annotated[dict[str, str], AfterValidator(_check_tags)]
+Name = Annotated[
+    str, AfterValidator(check_name), Field(json_schema_extra={"pattern": NAME_PATTERN})
+]
+RelativePath = Annotated[
+    str, AfterValidator(_check_path_for_model), Field(json_schema_extra={"pattern": PATH_PATTERN})
+]
+Tags = Annotated[dict[str, str], AfterValidator(_check_tags), Field(json_schema_extra=TAGS_SCHEMA)]
 
 
 class ArtifactFile(BaseModel):

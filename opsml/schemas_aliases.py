@@ -18,7 +18,9 @@ from pydantic import BaseModel, Field
 from opsml.card_kinds import RegistryType
 from opsml.errors import InvalidInputError
 
-_ALIAS_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+ALIAS_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
+"""The rule of alias names (published in OpenAPI)."""
+_ALIAS_RE = re.compile(ALIAS_PATTERN)
 
 
 def check_alias(alias: object) -> str:
@@ -35,6 +37,44 @@ def check_alias(alias: object) -> str:
             "starting with a letter"
         )
     return alias
+
+
+RESERVED_ALIASES = frozenset({"latest", "null", "none", "true", "false", "yes", "no", "on", "off"})
+"""Alias names that read as something else, refused when an alias is set.
+
+``latest`` is the version word (``version="latest"``, ``version: latest``); the
+others are what a YAML file (a packaging spec's or a ``prefect.yaml``'s
+``alias:``) reads as null or a boolean unless quoted. Route words (``page``,
+``count``, ``resolve``) are allowed: aliases live under ``/api/v1/aliases/``,
+where no route word follows the registry.
+"""
+
+
+NEW_ALIAS_PATTERN = f"^(?!(?:{'|'.join(sorted(RESERVED_ALIASES))})$){ALIAS_PATTERN[1:]}"
+"""The rule of an alias being set: :data:`ALIAS_PATTERN` but no reserved name."""
+
+
+def check_new_alias(alias: object) -> str:
+    """``alias`` when it may be set: :func:`check_alias`, and not a :data:`RESERVED_ALIASES` name.
+
+    Aliases of those names set before the rule still load, list and delete.
+
+    Example:
+        >>> check_new_alias("champion")
+        'champion'
+        >>> check_new_alias("latest")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        opsml.errors.InvalidInputError: 'latest' is a reserved alias name ...
+
+    """
+    name = check_alias(alias)
+    if name in RESERVED_ALIASES:
+        why = "a version" if name == "latest" else "a YAML null or boolean"
+        raise InvalidInputError(
+            f"{name!r} is a reserved alias name (it reads as {why}): pick another, "
+            f"e.g. '{name}-approved'"
+        )
+    return name
 
 
 class AliasPublic(BaseModel):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import NoReturn
 
 import typer
@@ -12,6 +14,31 @@ from opsml.errors import OpsmlError
 
 REGISTRY_HELP = f"Card kind: {', '.join(REGISTRY_TYPES)}."
 """Help text of every ``--registry`` option (the kinds come from :data:`REGISTRY_TYPES`)."""
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw]?)")
+_UNITS = {"": "seconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+DURATION_HELP = "a number with a unit: 45s, 30m, 12h, 90d, 2w (no unit: seconds)"
+"""How every duration option of the command line is written."""
+
+
+def parse_duration(value: str, option: str) -> timedelta:
+    """A duration written as in :data:`DURATION_HELP`; anything else fails naming ``option``.
+
+    Example:
+        >>> parse_duration("90d", "--expires").days, parse_duration("0s", "--older-than")
+        (90, datetime.timedelta(0))
+        >>> parse_duration("3600", "--older-than").total_seconds()
+        3600.0
+
+    """
+    match = _DURATION.fullmatch(value.strip().lower())
+    if match is None:
+        fail(f"{option} must be {DURATION_HELP}; not {value!r}")
+    try:
+        return timedelta(**{_UNITS[match[2]]: float(match[1])})
+    except OverflowError:
+        fail(f"{option} is too long: {value!r}")
 
 
 def fail(message: str) -> NoReturn:

@@ -11,15 +11,14 @@ Example:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from opsml._cli.common import fail, run
+from opsml._cli.common import DURATION_HELP, fail, parse_duration, run
 from opsml.auth.roles import Role
 
 if TYPE_CHECKING:
@@ -29,7 +28,6 @@ users_app = typer.Typer(help="Registry users and their roles.", no_args_is_help=
 tokens_app = typer.Typer(help="Service tokens (sent as OPSML_TOKEN).", no_args_is_help=True)
 
 Repository = Annotated[str | None, typer.Option(help="The repository (default: every repository).")]
-_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 
 def _me() -> str | None:
@@ -81,7 +79,8 @@ def with_store(action: Callable[[IdentityStore], object], done: str | None = Non
 
 
 def parse_expiry(value: str | None) -> datetime | None:
-    """``90d``, ``12h`` or ``30m`` from now, as a UTC time (``None``: never).
+    """A duration (``90d``, ``12h``, ``30m``: :func:`parse_duration`) from now, as a UTC
+    time (``None``: never).
 
     Example:
         >>> parse_expiry(None) is None
@@ -90,10 +89,11 @@ def parse_expiry(value: str | None) -> datetime | None:
     """
     if value is None:
         return None
-    match = re.fullmatch(r"(\d+)([dhm])", value.strip())
-    if match is None:
-        fail(f"--expires must look like 90d, 12h or 30m, not {value!r}")
-    return datetime.now(UTC) + timedelta(**{_UNITS[match[2]]: int(match[1])})
+    lifetime = parse_duration(value, "--expires")
+    try:
+        return datetime.now(UTC) + lifetime
+    except OverflowError:
+        fail(f"--expires is too long: {value!r}")
 
 
 @users_app.command("add")
@@ -167,7 +167,7 @@ def users_revoke(user: str, role: Role, repository: Repository = None) -> None:
 def tokens_create(
     name: str,
     user: Annotated[str | None, typer.Option(help="The user it acts for (default: you).")] = None,
-    expires: Annotated[str | None, typer.Option(help="Lifetime: 90d, 12h, 30m.")] = None,
+    expires: Annotated[str | None, typer.Option(help=f"Lifetime: {DURATION_HELP}.")] = None,
 ) -> None:
     """Create a service token; it is printed once and never shown again."""
     expires_at = parse_expiry(expires)

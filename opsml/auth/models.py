@@ -8,14 +8,44 @@ Example:
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, Field, SecretStr
 
 from opsml.auth.roles import Role
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
+
+
+def _utc(value: datetime) -> datetime:
+    """``value`` in UTC; a time without a zone (SQLite keeps none) is one in UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+"""A time in UTC, sent with its zone (``Z``) like the times of cards.
+
+Example:
+    >>> from pydantic import TypeAdapter
+    >>> TypeAdapter(UtcDatetime).dump_json(datetime(2026, 12, 7, 5, 10))
+    b'"2026-12-07T05:10:00Z"'
+
+"""
+
+
+def _not_empty(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value():
+        raise ValueError(
+            "the password is empty: give one, or null for a user of service tokens only"
+        )
+    return value
+
+
+Password = Annotated[
+    SecretStr, AfterValidator(_not_empty), Field(json_schema_extra={"minLength": 1})
+]
+"""A password: never empty (no password at all is ``None``, its own explicit choice)."""
 
 
 class GrantPublic(BaseModel):
@@ -29,13 +59,13 @@ class UserCreate(BaseModel):
     """A new user; without a password it can only use service tokens."""
 
     name: str = Field(pattern=NAME_PATTERN)
-    password: SecretStr | None = None
+    password: Password | None = None
 
 
 class PasswordSet(BaseModel):
     """A user's new password (none: service tokens only)."""
 
-    password: SecretStr | None = None
+    password: Password | None = None
 
 
 class UserPublic(BaseModel):
@@ -43,7 +73,7 @@ class UserPublic(BaseModel):
 
     name: str
     has_password: bool
-    created_at: datetime
+    created_at: UtcDatetime
     created_by: str | None = None
     grants: list[GrantPublic] = Field(default_factory=list)
 
@@ -53,7 +83,7 @@ class TokenCreate(BaseModel):
 
     name: str = Field(pattern=NAME_PATTERN)
     user: str | None = None
-    expires_at: datetime | None = None
+    expires_at: UtcDatetime | None = None
 
 
 class TokenPublic(BaseModel):
@@ -61,9 +91,9 @@ class TokenPublic(BaseModel):
 
     name: str
     user: str
-    created_at: datetime
-    expires_at: datetime | None = None
-    last_used_at: datetime | None = None
+    created_at: UtcDatetime
+    expires_at: UtcDatetime | None = None
+    last_used_at: UtcDatetime | None = None
 
 
 class TokenCreated(TokenPublic):
@@ -90,7 +120,7 @@ class AuditEntry(BaseModel):
     """One audit record: who did what to which card, when."""
 
     id: int
-    at: datetime
+    at: UtcDatetime
     actor: str | None = None
     environment: str
     action: str

@@ -20,7 +20,7 @@ import abc
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -196,14 +196,14 @@ class RegistryBackend(DeploymentsBackend, ApprovalsBackend):
         repository: str | None = None,
         version: str | None = None,
         alias: str | None = None,
+        repositories: Sequence[str] | None = None,
     ) -> CardPublic:
-        """One card by ``uid``, or by name (and repository) and a version spec or an alias.
+        """One card by ``uid``, or by name and spec or alias (in ``repository``, ``repositories``).
 
         Raises:
             CardNotFoundError: nothing matches.
             VersionError: the spec is malformed.
-            InvalidInputError: a spec and an alias both given, or an alias without
-                name and repository.
+            InvalidInputError: a spec and an alias both, or an alias without name and repository.
 
         """
 

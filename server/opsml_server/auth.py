@@ -4,16 +4,20 @@ failed logins.
 
 Bounds (docs/security.md): a verified credential is reused for at most
 ``CACHE_SECONDS`` on a replica, so a revoked or expired token, a removed user or
-a changed grant takes effect on every replica within that time. Failed logins
-are counted per user name and per client address in a bounded in-memory window
-on each replica (so across ``n`` replicas an attacker gets at most ``n`` times
-the limit).
+a changed grant takes effect on every replica within that time. Failed
+password logins are counted per user name and client address, per user name,
+and per client address (a far higher bound, so that one address shared by a
+whole company behind a proxy is not locked out by one user's mistakes), in a
+bounded in-memory window on each replica (so across ``n`` replicas an attacker
+gets at most ``n`` times the limits). Bearer tokens (256 random bits) are never
+locked out: a valid one always passes; wrong ones from an address past its
+bound are answered 429 instead of 401.
 
 Example:
-    >>> limiter = LoginLimiter(limit=2, window=60.0)
-    >>> limiter.fail(["user:a"]); limiter.blocked(["user:a"])
+    >>> limiter = LoginLimiter(window=60.0)
+    >>> limiter.fail(["user:a"]); limiter.blocked({"user:a": 2, "user:b": 1})
     False
-    >>> limiter.fail(["user:a"]); limiter.blocked(["user:a"])
+    >>> limiter.fail(["user:a"]); limiter.blocked({"user:a": 2, "user:b": 1})
     True
 
 """
@@ -25,11 +29,12 @@ import binascii
 import functools
 import hashlib
 import ipaddress
+import math
 import secrets
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from fastapi.concurrency import run_in_threadpool
@@ -53,10 +58,12 @@ _REFUSED = (
 
 
 class LoginLimiter:
-    """Failed logins per key (``user:NAME``, ``addr:IP``) in a sliding window."""
+    """Failed logins per key (``pair:NAME@IP``, ``user:NAME``, ``addr:IP``) in a sliding window.
 
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit = limit
+    Each check names the limit of each key, so one window holds keys of different bounds.
+    """
+
+    def __init__(self, window: float) -> None:
         self.window = window
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()  # verification runs in the thread pool
@@ -69,11 +76,11 @@ class LoginLimiter:
             failures.popleft()
         return failures
 
-    def blocked(self, keys: Iterable[str]) -> bool:
-        """True when any key reached the limit within the window."""
+    def blocked(self, limits: Mapping[str, int]) -> bool:
+        """True when any key reached its limit within the window."""
         now = time.monotonic()
         with self._lock:
-            return any(len(self._recent(key, now)) >= self.limit for key in keys)
+            return any(len(self._recent(key, now)) >= limit for key, limit in limits.items())
 
     def fail(self, keys: Iterable[str]) -> None:
         """Count one failed login against every key."""
@@ -117,7 +124,7 @@ class Authenticator:
             if part.strip()
         ]
         self.store: SqlIdentityStore | None = None
-        self.limiter = LoginLimiter(settings.login_failure_limit, settings.login_failure_window)
+        self.limiter = LoginLimiter(settings.login_failure_window)
         self._cache: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
         self._has_users: tuple[float, bool] = (0.0, False)
 
@@ -153,27 +160,46 @@ class Authenticator:
         )
         return Principal(user, {GLOBAL: Role.ADMIN}) if user_ok and password_ok else None
 
+    def _too_many(self) -> TooManyAttemptsError:
+        window = self.settings.login_failure_window
+        error = TooManyAttemptsError(
+            f"too many failed logins for this user or address: wait {window:g} seconds and retry"
+        )
+        error.headers = {"Retry-After": str(math.ceil(window))}
+        return error
+
+    def _verify_token(self, token: str, client: str) -> Principal:
+        """A bearer token: looked up every time (never locked out), wrong ones rate-limited."""
+        principal = self.store.principal_for_token(token) if self.store is not None else None
+        if principal is not None:
+            return principal
+        key = f"token:{client}"
+        if self.limiter.blocked({key: self.settings.login_failure_address_limit}):
+            raise self._too_many()
+        self.limiter.fail([key])
+        raise AuthenticationError(_REFUSED)
+
     def _verify(self, header: str, client: str) -> Principal:
         """Check the credentials (blocking: argon2 or a database lookup)."""
         scheme, _, value = header.partition(" ")
-        keys = [f"addr:{client}"]
-        principal: Principal | None = None
         if scheme.lower() == "bearer" and value.strip():
-            if not self.limiter.blocked(keys) and self.store is not None:
-                principal = self.store.principal_for_token(value.strip())
-        elif scheme.lower() == "basic" and (given := _basic(value)) is not None:
-            keys.append(f"user:{given[0]}")
-            if not self.limiter.blocked(keys):
-                principal = self._bootstrap(*given)
-                if principal is None and self.store is not None:
-                    principal = self.store.principal_for_password(*given)
-        if self.limiter.blocked(keys):
-            raise TooManyAttemptsError(
-                "too many failed logins for this user or address: wait "
-                f"{self.settings.login_failure_window:g} seconds and retry"
-            )
+            return self._verify_token(value.strip(), client)
+        given = _basic(value) if scheme.lower() == "basic" else None
+        if given is None:
+            raise AuthenticationError(_REFUSED)
+        settings = self.settings
+        limits = {
+            f"pair:{given[0]}@{client}": settings.login_failure_limit,
+            f"user:{given[0]}": settings.login_failure_user_limit,
+            f"addr:{client}": settings.login_failure_address_limit,
+        }
+        if self.limiter.blocked(limits):  # even the right password: no guessing through it
+            raise self._too_many()
+        principal = self._bootstrap(*given)
+        if principal is None and self.store is not None:
+            principal = self.store.principal_for_password(*given)
         if principal is None:
-            self.limiter.fail(keys)
+            self.limiter.fail(limits)
             raise AuthenticationError(_REFUSED)
         return principal
 

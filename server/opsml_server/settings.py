@@ -70,8 +70,22 @@ class ServerSettings(RegistrySettings):
     login_failure_limit: int = Field(
         default=10,
         gt=0,
-        description="Failed logins per user name and per client address within the window "
-        "before further attempts get 429 (per replica).",
+        description="Failed password logins per user name and client address within the "
+        "window before further attempts of that user from that address get 429 (per replica).",
+    )
+    login_failure_user_limit: int = Field(
+        default=100,
+        gt=0,
+        description="Failed password logins per user name from all addresses within the "
+        "window before further attempts of that user get 429 (per replica).",
+    )
+    login_failure_address_limit: int = Field(
+        default=1000,
+        gt=0,
+        description="Failed logins from one client address (every user name; wrong bearer "
+        "tokens counted apart) within the window before further attempts from it get 429; "
+        "far above the per-user limits, since a proxy or NAT puts many users behind one "
+        "address (per replica).",
     )
     login_failure_window: float = Field(
         default=60.0, gt=0, description="Seconds over which failed logins are counted."

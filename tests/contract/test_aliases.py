@@ -7,10 +7,12 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from opsml.backends.sql import SqlBackend
 from opsml.errors import AliasInUseError, CardNotFoundError, InvalidInputError
+from opsml.schemas import RESERVED_ALIASES
 from tests.conftest import RegistryEnv
 from tests.contract._helpers import run_card, worker_settings
 from tests.contract._workers import move_alias_many
@@ -77,6 +79,43 @@ def test_bad_alias_names_are_refused(registry_env: RegistryEnv, alias: str) -> N
         reg.set_alias(card, alias)
     assert registry_env.snapshot() == before
     assert reg.list_aliases(name="train", repository="ds-team") == {}
+
+
+@pytest.mark.parametrize("alias", sorted(RESERVED_ALIASES))
+def test_reserved_alias_names_are_refused(registry_env: RegistryEnv, alias: str) -> None:
+    """Issue 30 item 10: ``latest`` reads as the version word, ``null``, ``yes``, ``off``…
+    as YAML values in a spec file; they are refused when set, by the client and the server.
+    """
+    reg = registry_env.registry("run")
+    (card,) = _versions(registry_env, 1)
+    before = registry_env.snapshot()
+    with pytest.raises(InvalidInputError, match="reserved alias name"):
+        reg.set_alias(card, alias)
+    if registry_env.mode.startswith("http"):  # the server refuses it too, not only the client
+        url = registry_env.settings.tracking_uri
+        response = httpx.put(f"{url}/api/v1/aliases/run/{alias}", json={"uid": card.uid})
+        assert response.status_code == 400, response.text
+        assert "reserved alias name" in response.json()["error"]["message"]
+    assert registry_env.snapshot() == before
+    assert reg.list_aliases(name="train", repository="ds-team") == {}
+
+
+def test_route_words_are_ordinary_alias_names(registry_env: RegistryEnv) -> None:
+    """Issue 30 item 10: ``page``, ``count`` and ``resolve`` name routes under
+    ``/api/v1/cards/``, not under ``/api/v1/aliases/``: they stay ordinary aliases.
+    """
+    reg = registry_env.registry("run")
+    first, second = _versions(registry_env, 2)
+    for alias, card in (("page", first), ("count", second), ("resolve", first)):
+        reg.set_alias(card, alias)
+        assert reg.load_card(name="train", repository="ds-team", alias=alias).uid == card.uid
+    assert reg.list_aliases(name="train", repository="ds-team") == {
+        "count": "1.1.0",
+        "page": "1.0.0",
+        "resolve": "1.0.0",
+    }
+    reg.delete_alias(name="train", repository="ds-team", alias="page")
+    assert "page" not in reg.list_aliases(name="train", repository="ds-team")
 
 
 def test_longest_alias_is_accepted(registry_env: RegistryEnv) -> None:

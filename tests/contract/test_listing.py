@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from opsml.backends.base import RegistryBackend
+from opsml.card_index import encode_cursor
 from opsml.errors import InvalidInputError
 from opsml.schemas import CardCreate, CardQuery, CardSummary, CardUpdate
 from tests.conftest import RegistryEnv
@@ -137,6 +138,28 @@ def test_bad_cursors_are_refused_clearly(registry_env: RegistryEnv, tmp_path: Pa
         backend.list_page("run", CardQuery(limit=1, cursor=cursor))
     # the page size may change between pages
     assert len(backend.list_page("model", CardQuery(limit=5, cursor=cursor)).items) == 2
+
+
+@pytest.mark.parametrize("last_id", [2**63, 2**64 + 5, 10**40, -1])
+def test_forged_cursor_out_of_range_is_refused(
+    registry_env: RegistryEnv, tmp_path: Path, last_id: int
+) -> None:
+    """Issue 30 item 1: a cursor is not signed, so a client can build one with the
+    right fingerprint and any row id; one past BIGINT was a 500 (OverflowError on
+    SQLite, DataError on PostgreSQL). It is refused as malformed, and nothing changes.
+    """
+    backend = _backend(registry_env)
+    _register(backend, tmp_path, "model", "churn")
+    for query in (CardQuery(), CardQuery(name="churn"), CardQuery(version="^1")):
+        forged = encode_cursor("model", query, last_id)
+        with pytest.raises(InvalidInputError, match="cursor is malformed"):
+            backend.list_page("model", query.model_copy(update={"cursor": forged}))
+        with pytest.raises(InvalidInputError, match="cursor is malformed"):
+            backend.list_cards("model", query.model_copy(update={"cursor": forged}))
+    # the highest id a cursor may name still pages (past every row: an empty page)
+    top = CardQuery(cursor=encode_cursor("model", CardQuery(), 2**63 - 1))
+    assert [c.name for c in backend.list_page("model", top).items] == ["churn"]
+    assert backend.count_cards("model", CardQuery()) == 1
 
 
 def test_count_with_version_ranges(registry_env: RegistryEnv, tmp_path: Path) -> None:

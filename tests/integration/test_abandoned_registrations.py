@@ -88,11 +88,18 @@ def test_item_10_opsml_db_gc(
     configure()  # the CLI reads the environment, not settings cached by earlier tests
     clear_backend_cache()
     try:
-        result = CliRunner().invoke(app, ["db", "gc", "--older-than", "3600"])
-        assert result.exit_code == 0, result.output
-        assert "removed 0 abandoned" in result.output
+        # durations as tokens create --expires takes them (issue 30 item 9); bare seconds too
+        for age in ("3600", "1h", "90d", "2w"):
+            result = CliRunner().invoke(app, ["db", "gc", "--older-than", age])
+            assert result.exit_code == 0, result.output
+            assert "removed 0 abandoned" in result.output
+        for bad in ("soon", "-5s", "1y"):
+            result = CliRunner().invoke(app, ["db", "gc", "--older-than", bad])
+            assert result.exit_code == 1 and "--older-than must be a number with a unit" in (
+                result.output
+            )
         time.sleep(0.05)
-        result = CliRunner().invoke(app, ["db", "gc", "--older-than", "0"])
+        result = CliRunner().invoke(app, ["db", "gc", "--older-than", "0s"])
         assert result.exit_code == 0, result.output
         assert "removed 1 abandoned" in result.output
         assert env.snapshot() == before

@@ -56,6 +56,9 @@ def test_first_administrator_through_the_database(env: pytest.MonkeyPatch, tmp_p
     assert refused.exit_code == 1 and "no user named 'nobody'" in refused.output
     bad = runner.invoke(app, ["tokens", "create", "x", "--user", "bot", "--expires", "soon"])
     assert bad.exit_code == 1 and "--expires" in bad.output
+    # the same durations as db gc --older-than (issue 30 item 9)
+    assert _ok("tokens", "create", "ci-2w", "--user", "bot", "--expires", "2w").strip()
+    assert _ok("tokens", "create", "ci-90s", "--user", "bot", "--expires", "90s").strip()
     _ok("tokens", "revoke", "ci")
     _ok("users", "revoke", "bot", "writer", "--repository", "vision")
     _ok("users", "remove", "bot")

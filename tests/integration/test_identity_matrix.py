@@ -46,6 +46,9 @@ NEEDS = {
     "delete": 3,
 }
 WRITES = {"register", "update", "alias", "unalias", "delete", "manage-users"}
+BY_UID = {"load", "download", "update", "alias", "delete"}
+"""Operations that address a card by uid: a caller who may not read its repository
+gets 404, as if the card did not exist (issue 30 item 2), not a 403 naming it."""
 OPERATIONS = [*NEEDS, "manage-users"]
 
 
@@ -68,7 +71,9 @@ def expected(role: str, operation: str, repository: str) -> int:
         return 201 if role == "global-admin" else 403
     held = RANK[role] if role == "global-admin" or repository == GRANTED else 0
     ok = {"register": 201, "delete": 204, "unalias": 204}.get(operation, 200)
-    return ok if held >= NEEDS[operation] else 403
+    if held >= NEEDS[operation]:
+        return ok
+    return 404 if operation in BY_UID and held == 0 else 403
 
 
 def _attempt(server: LiveServer, uid: str, role: str, operation: str, repo: str, tmp: Path) -> int:
@@ -130,7 +135,7 @@ def test_permission_matrix(
     before = snapshot(server)
     got = _attempt(server, uid, role, operation, repository, tmp_path)
     assert got == want, f"{role} {operation} on {repository}: {got}, expected {want}"
-    if want == 403 and operation in WRITES:
+    if want in (403, 404) and operation in WRITES:
         assert snapshot(server) == before, f"a refused {operation} changed the registry"
 
 

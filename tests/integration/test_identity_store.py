@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from opsml.auth.roles import GLOBAL, Role
 from opsml.backends.sql import SqlBackend
 from opsml.backends.sql.identity import SqlIdentityStore
 from opsml.backends.sql.migrate import alembic_config, upgrade_database
-from opsml.errors import IdentityConflictError, IdentityNotFoundError
+from opsml.errors import IdentityConflictError, IdentityNotFoundError, InvalidInputError
 from opsml.schemas import CardCreate
 from tests._databases import scratch_database
 
@@ -90,7 +91,8 @@ def test_tokens_digest_expiry_and_revocation(store: SqlIdentityStore) -> None:
     assert listed.last_used_at is not None and not hasattr(listed, "token")
     with pytest.raises(IdentityConflictError):
         store.create_token("ci-main", "ci", None)
-    expired = store.create_token("ci-old", "ci", datetime.now(UTC) - timedelta(seconds=1))
+    expired = store.create_token("ci-old", "ci", datetime.now(UTC) + timedelta(seconds=0.5))
+    time.sleep(0.6)
     assert store.principal_for_token(expired.token) is None
     store.revoke_token("ci-main")
     assert store.principal_for_token(created.token) is None
@@ -98,6 +100,44 @@ def test_tokens_digest_expiry_and_revocation(store: SqlIdentityStore) -> None:
         store.revoke_token("ci-main")
     store.remove_user("ci")  # takes its tokens along
     assert store.list_tokens() == []
+
+
+def test_refused_identity_inputs_change_nothing(store: SqlIdentityStore) -> None:
+    """Issue 30 items 5 and 6: a token made already expired, and an empty password (which
+    made a user without one, listed as having one), are refused; nothing is written.
+    """
+    store.add_user("ci", None)
+    before = (store.list_users(), store.list_tokens(), store.list_audit(AuditQuery()))
+    for past in (datetime.now(UTC) - timedelta(seconds=1), datetime(2020, 1, 1)):  # naive: UTC
+        with pytest.raises(InvalidInputError, match="not in the future"):
+            store.create_token("dead", "ci", past)
+    with pytest.raises(InvalidInputError, match="password is empty"):
+        store.add_user("nopw", "")
+    with pytest.raises(InvalidInputError, match="password is empty"):
+        store.set_password("ci", "")
+    assert (store.list_users(), store.list_tokens(), store.list_audit(AuditQuery())) == before
+    store.add_user("bot", None)  # no password at all stays a choice
+    [bot] = [user for user in store.list_users() if user.name == "bot"]
+    assert not bot.has_password
+
+
+def test_identity_times_carry_their_zone(store: SqlIdentityStore, tmp_path: Path) -> None:
+    """Issue 30 item 4: on SQLite the audit log's ``at`` came back without a zone, unlike
+    the cards' times; every time of users, tokens and the audit log is UTC with its zone.
+    """
+    store.add_user("ci", None, actor="root")
+    store.create_token("ci-main", "ci", datetime.now(UTC) + timedelta(days=1))
+    card = CardCreate(registry="run", name="n", repository="r", contact="me")
+    store.backend.register_card(card, tmp_path, actor="root")
+    [token] = store.list_tokens()
+    entries = store.list_audit(AuditQuery()).items
+    times = [user.created_at for user in store.list_users()] + [entry.at for entry in entries]
+    times += [token.created_at, token.expires_at]
+    assert len(times) >= 4
+    for value in times:
+        assert value is not None and value.utcoffset() == timedelta(0), value
+    for entry in entries:  # on the wire as the cards' times are: ...Z
+        assert entry.model_dump(mode="json")["at"].endswith("Z")
 
 
 def test_audit_filters_and_cursor_paging(store: SqlIdentityStore, tmp_path: Path) -> None:

@@ -90,12 +90,36 @@ def test_revoked_token_gets_401_within_the_bound(server: LiveServer) -> None:
 
 
 def test_expired_token_gets_401(server: LiveServer) -> None:
-    past = _token(server, "ci-past", datetime.now(UTC) - timedelta(seconds=1))
-    assert _status(server, past) == 401
+    # a token cannot be made already expired (400, issue 30 item 5): one expires soon instead
     soon = _token(server, "ci-soon", datetime.now(UTC) + timedelta(seconds=2))
     assert _status(server, soon) == 200
     time.sleep(2)
     assert _until_refused(server, soon) <= BOUND
+
+
+def test_refused_identity_inputs_over_rest(server: LiveServer) -> None:
+    """Issue 30 items 4-6 through the server: a token already expired and an empty password
+    are 400 naming the problem and change nothing; audit times carry their zone.
+    """
+    with admin(server) as client:
+        before = (client.get("/api/v1/users").json(), client.get("/api/v1/tokens").json())
+        audit_before = client.get("/api/v1/audit").json()["items"]
+        past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+        body = {"name": "dead", "user": "ci", "expires_at": past}
+        dead = client.post("/api/v1/tokens", json=body)
+        empty = client.post("/api/v1/users", json={"name": "nopw", "password": ""})
+        reset = client.put("/api/v1/users/ci/password", json={"password": ""})
+        for response, words in ((dead, "not in the future"), (empty, "password is empty"),
+                                (reset, "password is empty")):  # fmt: skip
+            assert response.status_code == 400, response.text
+            assert words in response.json()["error"]["message"]
+        after = (client.get("/api/v1/users").json(), client.get("/api/v1/tokens").json())
+        assert after == before
+        audit = client.get("/api/v1/audit").json()["items"]
+        assert audit == audit_before
+        assert audit and all(entry["at"].endswith("Z") for entry in audit)
+        users = client.get("/api/v1/users").json()
+        assert all(user["created_at"].endswith("Z") for user in users)
 
 
 def test_wrong_token_is_401_and_not_echoed(server: LiveServer) -> None:
@@ -124,6 +148,45 @@ def test_failed_logins_are_rate_limited_per_user_and_address(tmp_path: Path) -> 
         assert "too many failed logins" in refused.json()["error"]["message"]
         time.sleep(3.2)
         assert httpx.get(url, auth=ROOT).status_code == 200
+
+
+def test_failed_logins_of_one_user_do_not_lock_out_the_others_behind_one_address(
+    tmp_path: Path,
+) -> None:
+    """Issue 30 item 3: 12 wrong passwords for ``alice`` from 127.0.0.1 made ``bob``'s right
+    password from 127.0.0.1 a 429. Behind a proxy every user shares that address.
+    """
+    env = {
+        "OPSML_USERNAME": ROOT[0],
+        "OPSML_PASSWORD": ROOT[1],
+        "OPSML_LOGIN_FAILURE_LIMIT": "3",
+        "OPSML_LOGIN_FAILURE_ADDRESS_LIMIT": "40",
+        "OPSML_LOGIN_FAILURE_WINDOW": "30",
+    }
+    with running_server(tmp_path, env=env) as live:
+        add_user(live, "bob", [{"role": "reader"}])
+        add_user(live, "alice", [{"role": "reader"}])
+        url = f"{live.url}/api/v1/cards/run"
+        for _ in range(12):
+            assert httpx.get(url, auth=("alice", "wrong")).status_code in (401, 429)
+        assert httpx.get(url, auth=("bob", PASSWORD)).status_code == 200
+        assert httpx.get(url, auth=ROOT).status_code == 200
+        # alice herself is held back, even with her right password, with a Retry-After
+        held = httpx.get(url, auth=("alice", PASSWORD))
+        assert held.status_code == 429 and held.headers["Retry-After"] == "30"
+        # a valid bearer token is never locked out: wrong ones get 429 past the address bound
+        with admin(live) as client:
+            created = client.post("/api/v1/tokens", json={"name": "bob-ci", "user": "bob"})
+        token = created.json()["token"]
+        TOKENS.append(token)
+        wrong = {"Authorization": "Bearer opsml_" + "y" * 43}
+        answers = [httpx.get(url, headers=wrong).status_code for _ in range(45)]
+        assert set(answers[:40]) == {401} and set(answers[40:]) == {429}
+        assert httpx.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        # the per-address bound, far above the per-user one, holds for spraying many names
+        for i in range(40):
+            httpx.get(url, auth=(f"sprayed-{i}", "wrong"))
+        assert httpx.get(url, auth=("carol", "wrong")).status_code == 429
 
 
 def test_users_in_the_database_turn_auth_on(tmp_path: Path) -> None:

@@ -132,6 +132,38 @@ def test_csp_on_every_ui_response(tmp_path: Path, path: str) -> None:
     assert "script-src 'self'" in csp and response.headers["x-content-type-options"] == "nosniff"
 
 
+UNMATCHED = ["/ui/run/a/b", "/ui/static/missing.css", "/ui/static/sub/x.js", "/ui/model/x/y/z"]
+
+
+@pytest.mark.parametrize("server", [False, True], ids=["standalone", "server"])
+def test_unmatched_ui_paths_get_the_html_404_with_its_headers(tmp_path: Path, server: bool) -> None:
+    """Issue 30 item 7: unmatched ``/ui/…`` paths got the API's JSON 404 without the CSP."""
+    if server:
+        settings = ServerSettings(
+            database_url=f"sqlite:///{(tmp_path / 'r.db').as_posix()}",
+            storage_uri=(tmp_path / "storage").as_posix(),
+            staging_dir=tmp_path / "staging",
+            username="alice",
+            password="s3cret-pass",
+        )
+        app = create_app(settings)
+    else:
+        app = create_ui_app(build_backend(_sqlite(tmp_path)))
+    with TestClient(app) as client:
+        for path in UNMATCHED:
+            response = client.get(path, auth=("alice", "s3cret-pass"))
+            assert response.status_code == 404, path
+            assert response.headers["content-type"].startswith("text/html"), path
+            assert "default-src 'self'" in response.headers["content-security-policy"]
+            assert "<html" in response.text.lower() and '"error"' not in response.text
+        if server:  # the same auth as every page: no answer about paths before it
+            anonymous = client.get(UNMATCHED[0])
+            assert anonymous.status_code == 401 and "content-security-policy" in anonymous.headers
+        # the API keeps its JSON 404
+        api = client.get("/api/v1/nothing", auth=("alice", "s3cret-pass"))
+        assert api.status_code == 404 and api.headers["content-type"] == "application/json"
+
+
 def test_ui_has_no_write_endpoint() -> None:
     methods = {m for route in router.routes for m in getattr(route, "methods", set())}
     assert methods == {"GET"}

@@ -13,6 +13,8 @@ MODULES = [
     "opsml.errors",
     "opsml.config",
     "opsml.schemas",
+    "opsml.schemas_aliases",
+    "opsml.schemas_rules",
     "opsml.hooks",
     "opsml.backends",
     "opsml.backends.existing",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,7 @@ from opsml.backends.http._deployments import HttpDeploymentsMixin
 from opsml.backends.http._presigned import PresignedTransfers
 from opsml.backends.http._signed import SignedUploads
 from opsml.backends.http._transport import Transport, secret, strip_userinfo
-from opsml.errors import InvalidInputError, OpsmlError, PresignUnsupportedError
+from opsml.errors import CardNotFoundError, InvalidInputError, OpsmlError, PresignUnsupportedError
 from opsml.schemas import (
     PRESIGN_EXPIRES,
     AliasPage,
@@ -50,8 +51,8 @@ from opsml.schemas import (
     PresignedFile,
     RegistryType,
     UploadTicket,
-    check_alias,
     check_alias_target,
+    check_new_alias,
     check_relative_path,
     check_uid,
 )
@@ -218,6 +219,7 @@ class HttpBackend(HttpApprovalsMixin, HttpDeploymentsMixin, SignedUploads, Regis
         repository: str | None = None,
         version: str | None = None,
         alias: str | None = None,
+        repositories: Sequence[str] | None = None,
     ) -> CardPublic:
         """See :meth:`RegistryBackend.get_card`."""
         if alias is not None:
@@ -230,13 +232,16 @@ class HttpBackend(HttpApprovalsMixin, HttpDeploymentsMixin, SignedUploads, Regis
             return self.transport.get_model(CardPublic, url)
         if not name:
             raise InvalidInputError("give a card uid, or a name (and repository) to load a card")
-        params = {"name": name}
+        query: list[tuple[str, str]] = [("name", name)]
         if repository is not None:
-            params["repository"] = repository
+            query.append(("repository", repository))
         if version is not None:
-            params["version"] = version
+            query.append(("version", version))
+        if repository is None and repositories is not None and not repositories:
+            raise CardNotFoundError(f"no {registry} card {name} among no repository")
+        query += [("repositories", r) for r in repositories or () if repository is None]
         url = self.transport.api("cards", registry, "resolve")
-        return self.transport.get_model(CardPublic, url, params=params)
+        return self.transport.get_model(CardPublic, url, params=query)
 
     def open_artifact(self, card: CardPublic, path: str) -> ArtifactReader:
         """See :meth:`RegistryBackend.open_artifact`; large files come direct when presigned."""
@@ -370,7 +375,7 @@ class HttpBackend(HttpApprovalsMixin, HttpDeploymentsMixin, SignedUploads, Regis
     ) -> AliasPublic:
         """See :meth:`RegistryBackend.set_alias` (the server knows the actor)."""
         body = AliasSet(uid=check_uid(uid))
-        url = self.transport.api("aliases", registry, check_alias(alias))
+        url = self.transport.api("aliases", registry, check_new_alias(alias))
         return self.transport.parse(AliasPublic, self.transport.send_json("PUT", url, body))
 
     def delete_alias(

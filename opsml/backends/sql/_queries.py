@@ -6,9 +6,10 @@ Each function runs inside the caller's transaction and returns
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
 
 from opsml import versioning
 from opsml.backends.sql._filters import apply_filters, is_latest
@@ -92,13 +93,19 @@ def find_card(
     name: str,
     repository: str | None,
     version: str | None,
+    repositories: Sequence[str] | None = None,
 ) -> CardPublic:
-    """The highest version of ``name`` matching ``version`` (the caller validated both)."""
+    """The highest version of ``name`` matching ``version`` (the caller validated both).
+
+    Without ``repository``, only the cards of ``repositories`` (when given) count.
+    """
     stmt = active(registry).where(CardRow.name == name)
     if repository:
         stmt = stmt.where(CardRow.repository == repository)
     else:
-        _refuse_ambiguous(conn, registry, name)
+        if repositories is not None:
+            stmt = stmt.where(CardRow.repository.in_(repositories) if repositories else false())
+        _refuse_ambiguous(conn, registry, name, repositories)
     row = resolve(conn, stmt, version)
     if row is None:
         where = f"{repository}/{name}" if repository else name
@@ -111,20 +118,16 @@ NAMED_REPOSITORIES = 10
 """Repositories an ambiguous-name error names (then ``…``)."""
 
 
-def _refuse_ambiguous(conn: Connection, registry: RegistryType, name: str) -> None:
-    """Without a repository, a name must belong to one repository only."""
-    repos = (
-        conn.execute(
-            select(CardRow.repository)
-            .where(
-                CardRow.registry_type == registry, CardRow.name == name, CardRow.status == "active"
-            )
-            .distinct()
-            .limit(NAMED_REPOSITORIES + 1)
-        )
-        .scalars()
-        .all()
+def _refuse_ambiguous(
+    conn: Connection, registry: RegistryType, name: str, among: Sequence[str] | None
+) -> None:
+    """Without a repository, a name must belong to one repository only (of ``among``)."""
+    stmt = select(CardRow.repository).where(
+        CardRow.registry_type == registry, CardRow.name == name, CardRow.status == "active"
     )
+    if among is not None:
+        stmt = stmt.where(CardRow.repository.in_(among) if among else false())
+    repos = conn.execute(stmt.distinct().limit(NAMED_REPOSITORIES + 1)).scalars().all()
     if len(repos) > 1:
         named = ", ".join(sorted(repos)[:NAMED_REPOSITORIES])
         more = ", …" if len(repos) > NAMED_REPOSITORIES else ""

@@ -13,7 +13,7 @@ is skipped, never artifacts that a later registration would collide with.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -55,8 +55,8 @@ from opsml.schemas import (
     PresignedFile,
     RegistryType,
     build,
-    check_alias,
     check_alias_target,
+    check_new_alias,
     check_uid,
 )
 from opsml.schemas_approvals import protected_set
@@ -199,6 +199,7 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, RegistryBackend
         repository: str | None = None,
         version: str | None = None,
         alias: str | None = None,
+        repositories: Sequence[str] | None = None,
     ) -> CardPublic:
         """See :meth:`RegistryBackend.get_card`."""
         registry = check_registry(registry)
@@ -215,7 +216,7 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, RegistryBackend
         build(CardQuery, name=name, repository=repository)  # validates both
         versioning.validate_spec(version)
         with self._connect() as conn:
-            return _queries.find_card(conn, registry, name, repository, version)
+            return _queries.find_card(conn, registry, name, repository, version, repositories)
 
     def open_artifact(self, card: CardPublic, path: str) -> ArtifactReader:
         """See :meth:`RegistryBackend.open_artifact`."""
@@ -356,7 +357,7 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, RegistryBackend
         self, registry: RegistryType, uid: str, alias: str, *, actor: str | None = None
     ) -> AliasPublic:
         """See :meth:`RegistryBackend.set_alias`."""
-        registry, alias = check_registry(registry), check_alias(alias)
+        registry, alias = check_registry(registry), check_new_alias(alias)
         self.refuse_protected(alias)
         connect = lambda: self._connect(write=True)  # noqa: E731
         moved, card = _aliases.move_retrying(

@@ -58,6 +58,15 @@ def _aware(value: datetime | None) -> datetime | None:
     return None if value is None else _utc(value)
 
 
+def _check_password(password: str | None) -> None:
+    """An empty password is refused: no password at all (``None``) is its own choice."""
+    if password is not None and not password:
+        raise InvalidInputError(
+            "the password is empty: give one, or none at all for a user of service tokens "
+            "only (--no-password, or a null password over REST)"
+        )
+
+
 def _matching(key: dict[str, Any]) -> list[Any]:
     """The conditions selecting the grant row ``key``."""
     return [GRANTS.c[column] == value for column, value in key.items()]
@@ -143,9 +152,11 @@ class SqlIdentityStore:
         """Add a user (argon2-hashed password; ``None``: tokens only).
 
         Raises:
+            InvalidInputError: the password is empty.
             IdentityConflictError: a user of that name exists.
 
         """
+        _check_password(password)
         created = datetime.now(UTC)
         row = {
             "name": name,
@@ -184,12 +195,14 @@ class SqlIdentityStore:
         """Replace the password of ``name`` (argon2; ``None``: tokens only from now on).
 
         Raises:
+            InvalidInputError: the password is empty.
             IdentityNotFoundError: no such user.
 
         Example:
             >>> store.set_password("alice", "n3w-s3cret", actor="root")  # doctest: +SKIP
 
         """
+        _check_password(password)
         digest = hash_password(password) if password else None
         with self._connect(write=True) as conn:
             user_id = self._user_id(conn, name)
@@ -263,13 +276,19 @@ class SqlIdentityStore:
         """A new service token of ``user``; the returned ``token`` is never stored.
 
         Raises:
-            InvalidInputError: no user named.
+            InvalidInputError: no user named, or ``expires_at`` is not in the future.
             IdentityNotFoundError: no such user.
             IdentityConflictError: a token of that name exists.
 
         """
         if not user:
             raise InvalidInputError("name the user the token acts for (--user)")
+        expires_at = _aware(expires_at)
+        if expires_at is not None and expires_at <= datetime.now(UTC):
+            raise InvalidInputError(
+                f"expires_at {expires_at.isoformat()} is not in the future: a token would be "
+                "dead when made; give a later time, or none for a token that never expires"
+            )
         token = new_token()
         row: dict[str, Any] = {
             "name": name,

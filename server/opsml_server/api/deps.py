@@ -17,7 +17,8 @@ from fastapi import Depends, Request
 
 from opsml.auth.roles import Principal, Role, require
 from opsml.backends.base import RegistryBackend
-from opsml.errors import BackendUnavailableError, PermissionDeniedError
+from opsml.errors import BackendUnavailableError, CardNotFoundError, PermissionDeniedError
+from opsml.schemas import CardPublic
 from opsml_server.auth import Authenticator
 from opsml_server.metrics import ServerMetrics
 from opsml_server.settings import ServerSettings
@@ -138,6 +139,31 @@ async def global_reader(user: CurrentUser) -> Principal | None:
 
 
 GlobalReader = Annotated[Principal | None, Depends(global_reader)]
+
+
+def readable_repositories(user: str | None) -> list[str] | None:
+    """The repositories ``user`` may read; ``None``: every one (a global reader, or no auth)."""
+    if not isinstance(user, Principal) or user.allows(Role.READER, None):
+        return None
+    return sorted(repo for repo, role in user.grants.items() if repo and role.covers(Role.READER))
+
+
+def visible_card(user: str | None, role: Role, card: CardPublic) -> CardPublic:
+    """``card`` when ``user`` holds ``role`` on its repository.
+
+    A card of a repository the caller may not read is answered as if it did not
+    exist (404, the message of a missing uid), as lists, pages and counts hide
+    it: a 403 would tell that the uid exists and name its repository.
+
+    Raises:
+        CardNotFoundError: the caller may not read the card's repository (404).
+        PermissionDeniedError: it may read but lacks ``role`` there (403).
+
+    """
+    if isinstance(user, Principal) and not user.allows(Role.READER, card.repository):
+        raise CardNotFoundError(f"no {card.registry} card with uid {card.uid}")
+    require(user, role, card.repository)
+    return card
 
 
 async def admin_access(user: WriteAccess) -> Principal | None:

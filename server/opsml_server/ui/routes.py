@@ -81,8 +81,10 @@ async def to_ui(user: GlobalReader) -> Response:
 
 
 @router.get("/ui/static/{name}")
-async def static(name: str, user: GlobalReader) -> Response:
-    """The UI's CSS and JavaScript."""
+async def static(request: Request, name: str, user: GlobalReader) -> Response:
+    """The UI's CSS and JavaScript (an unknown name: the UI's HTML 404)."""
+    if name not in static_files.files:
+        return _error_page(request, 404, f"no static file {name!r}")
     return static_files.response(name)
 
 
@@ -155,3 +157,9 @@ def card(
             user=user,
         ),
     )
+
+
+@router.get("/ui/{path:path}")
+async def no_such_page(request: Request, path: str, user: GlobalReader) -> Response:
+    """Any other path under ``/ui/``: the UI's HTML 404, with the security headers (last route)."""
+    return _error_page(request, 404, f"no page /ui/{path}")

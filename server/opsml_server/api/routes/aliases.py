@@ -7,18 +7,15 @@ token in production); the backend audits them and makes a move atomic.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 
 from opsml.auth.roles import Role, require
 from opsml.schemas import AliasPage, AliasPublic, AliasSet, CardPublic, RegistryType
-from opsml_server.api.deps import BackendDep, CurrentUser, WriteAccess
+from opsml_server.api.deps import BackendDep, CurrentUser, WriteAccess, visible_card
+from opsml_server.api.params import AliasPath, NameQuery, NewAliasPath, RepositoryQuery
 from opsml_server.handlers import ERROR_RESPONSES
 
 router = APIRouter(prefix="/api/v1/aliases", tags=["aliases"], responses=ERROR_RESPONSES)
-
-Alias = Annotated[str, Path(description="The alias name, e.g. 'champion'.")]
 
 
 def _json(model: AliasPublic | AliasPage | CardPublic) -> Response:
@@ -27,7 +24,11 @@ def _json(model: AliasPublic | AliasPage | CardPublic) -> Response:
 
 @router.get("/{registry}", operation_id="list_aliases", response_model=AliasPage)
 def list_aliases(
-    registry: RegistryType, name: str, repository: str, backend: BackendDep, user: CurrentUser
+    registry: RegistryType,
+    name: NameQuery,
+    repository: RepositoryQuery,
+    backend: BackendDep,
+    user: CurrentUser,
 ) -> Response:
     """The aliases of one card name and the version each points to."""
     require(user, Role.READER, repository)
@@ -37,9 +38,9 @@ def list_aliases(
 @router.get("/{registry}/{alias}", operation_id="find_card_by_alias", response_model=CardPublic)
 def find_card_by_alias(
     registry: RegistryType,
-    alias: Alias,
-    name: str,
-    repository: str,
+    alias: AliasPath,
+    name: NameQuery,
+    repository: RepositoryQuery,
     backend: BackendDep,
     user: CurrentUser,
 ) -> Response:
@@ -50,19 +51,23 @@ def find_card_by_alias(
 
 @router.put("/{registry}/{alias}", operation_id="set_alias", response_model=AliasPublic)
 def set_alias(
-    registry: RegistryType, alias: Alias, body: AliasSet, backend: BackendDep, user: WriteAccess
+    registry: RegistryType,
+    alias: NewAliasPath,
+    body: AliasSet,
+    backend: BackendDep,
+    user: WriteAccess,
 ) -> Response:
     """Point the alias of the card's name at the card ``body.uid`` (create or move it)."""
-    require(user, Role.WRITER, backend.get_card(registry, uid=body.uid).repository)
+    visible_card(user, Role.WRITER, backend.get_card(registry, uid=body.uid))
     return _json(backend.set_alias(registry, body.uid, alias, actor=user))
 
 
 @router.delete("/{registry}/{alias}", operation_id="delete_alias", status_code=204)
 def delete_alias(
     registry: RegistryType,
-    alias: Alias,
-    name: str,
-    repository: str,
+    alias: AliasPath,
+    name: NameQuery,
+    repository: RepositoryQuery,
     backend: BackendDep,
     user: WriteAccess,
 ) -> Response:

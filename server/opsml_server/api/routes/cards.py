@@ -30,7 +30,10 @@ from opsml_server.api.deps import (
     SettingsDep,
     UploadsDep,
     WriteAccess,
+    readable_repositories,
+    visible_card,
 )
+from opsml_server.api.params import FilePath, NameQuery, OptionalNameQuery, RepositoriesQuery
 from opsml_server.api.routes.listing import QueryDep, readable
 from opsml_server.downloads import artifact_response
 from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
@@ -51,7 +54,10 @@ MULTIPART_BODY: dict[str, Any] = {
                     "type": "object",
                     "required": ["card"],
                     "properties": {
-                        "card": {"type": "string", "description": "The CardCreate, as JSON."},
+                        "card": {
+                            "$ref": "#/components/schemas/CardCreate",
+                            "description": "The CardCreate, as a JSON part.",
+                        },
                         "files": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
@@ -59,7 +65,8 @@ MULTIPART_BODY: dict[str, Any] = {
                             "filename is the file's relative path.",
                         },
                     },
-                }
+                },
+                "encoding": {"card": {"contentType": "application/json"}},
             }
         },
     }
@@ -87,13 +94,27 @@ def find_card(
     registry: RegistryType,
     backend: BackendDep,
     user: CurrentUser,
-    name: str,
-    repository: str | None = None,
+    name: NameQuery,
+    repository: OptionalNameQuery = None,
     version: Annotated[str | None, Query(description="Exact, partial, range or 'latest'.")] = None,
+    repositories: RepositoriesQuery = None,
 ) -> Response:
-    """One card by name (and repository) and a version spec: the highest match."""
-    card = backend.get_card(registry, name=name, repository=repository, version=version)
-    require(user, Role.READER, card.repository)
+    """One card by name (and repository) and a version spec: the highest match.
+
+    Without ``repository``, only the repositories the caller may read count: a
+    name that exists elsewhere only is not found, and one readable copy is found
+    whatever other repositories hold the name.
+    """
+    if repository is not None:
+        require(user, Role.READER, repository)  # before the lookup: the answer tells nothing
+    else:
+        allowed = readable_repositories(user)
+        if allowed is not None:
+            wanted = set(repositories) if repositories is not None else None
+            repositories = [r for r in allowed if wanted is None or r in wanted]
+    card = backend.get_card(
+        registry, name=name, repository=repository, version=version, repositories=repositories
+    )
     return json_response(card)
 
 
@@ -114,9 +135,7 @@ def next_version(
 @router.get("/{registry}/{uid}", operation_id="get_card", response_model=CardPublic)
 def get_card(registry: RegistryType, uid: Uid, backend: BackendDep, user: CurrentUser) -> Response:
     """One card by uid."""
-    card = backend.get_card(registry, uid=uid)
-    require(user, Role.READER, card.repository)
-    return json_response(card)
+    return json_response(visible_card(user, Role.READER, backend.get_card(registry, uid=uid)))
 
 
 @router.patch("/{registry}/{uid}", operation_id="update_card", response_model=CardPublic)
@@ -124,7 +143,7 @@ def update_card(
     registry: RegistryType, uid: Uid, update: CardUpdate, backend: BackendDep, user: WriteAccess
 ) -> Response:
     """Change tags, description or kind metadata; artifacts never change."""
-    require(user, Role.WRITER, backend.get_card(registry, uid=uid).repository)
+    visible_card(user, Role.WRITER, backend.get_card(registry, uid=uid))
     return json_response(backend.update_card(registry, uid, update, actor=user))
 
 
@@ -133,7 +152,7 @@ def delete_card(
     registry: RegistryType, uid: Uid, backend: BackendDep, user: WriteAccess
 ) -> Response:
     """Remove a card and its artifacts; its version is never given again."""
-    require(user, Role.ADMIN, backend.get_card(registry, uid=uid).repository)
+    visible_card(user, Role.ADMIN, backend.get_card(registry, uid=uid))
     backend.delete_card(registry, uid, actor=user)
     return Response(status_code=204)
 
@@ -239,7 +258,7 @@ def _parts_by_path(card: CardCreate, files: list[Any]) -> dict[str, UploadFile]:
 def download_file(
     registry: RegistryType,
     uid: Uid,
-    path: str,
+    path: FilePath,
     backend: BackendDep,
     metrics: MetricsDep,
     user: CurrentUser,
@@ -251,7 +270,6 @@ def download_file(
     verifies it.
     """
     check_relative_path(path)
-    card = backend.get_card(registry, uid=uid)
-    require(user, Role.READER, card.repository)
+    card = visible_card(user, Role.READER, backend.get_card(registry, uid=uid))
     artifact = backend.open_artifact(card, path)
     return artifact_response(artifact, range, metrics.bytes_moved.labels("download").inc)

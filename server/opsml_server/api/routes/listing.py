@@ -15,10 +15,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import TypeAdapter, ValidationError
 
-from opsml.auth.roles import Principal, Role, require
+from opsml.auth.roles import Role, require
 from opsml.errors import InvalidInputError
 from opsml.schemas import CardCount, CardPage, CardQuery, RegistryType
-from opsml_server.api.deps import BackendDep, CurrentUser
+from opsml_server.api.deps import BackendDep, CurrentUser, readable_repositories
+from opsml_server.api.params import OptionalNameQuery, RepositoriesQuery
 from opsml_server.handlers import ERROR_RESPONSES
 
 router = APIRouter(prefix="/api/v1/cards", tags=["cards"], responses=ERROR_RESPONSES)
@@ -44,8 +45,8 @@ def parse_tags(tags: str | None) -> dict[str, str] | None:
 
 
 async def card_query(
-    name: str | None = None,
-    repository: str | None = None,
+    name: OptionalNameQuery = None,
+    repository: OptionalNameQuery = None,
     version: Annotated[str | None, Query(description="A version or spec, e.g. '^1.2'.")] = None,
     tags: Annotated[
         str | None,
@@ -55,14 +56,16 @@ async def card_query(
         str | None, Query(max_length=128, description="Part of the name or repository, any case.")
     ] = None,
     links_to: Annotated[
-        str | None, Query(description="Only cards whose lineage references this card uid.")
+        str | None,
+        Query(
+            description="Only cards whose lineage references this card uid.",
+            json_schema_extra={"pattern": "^[0-9a-f]{32}$"},
+        ),
     ] = None,
     cursor: Annotated[
         str | None, Query(max_length=256, description="next_cursor of the previous page.")
     ] = None,
-    repositories: Annotated[
-        list[str] | None, Query(description="Only cards of one of these repositories.")
-    ] = None,
+    repositories: RepositoriesQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> CardQuery:
     """The listing filters of the query string, validated (bad ones: 422 naming the field)."""
@@ -87,11 +90,9 @@ def readable(user: str | None, query: CardQuery) -> CardQuery:
     if query.repository is not None:
         require(user, Role.READER, query.repository)
         return query
-    if not isinstance(user, Principal) or user.allows(Role.READER, None):
+    allowed = readable_repositories(user)
+    if allowed is None:
         return query
-    allowed = sorted(
-        repo for repo, role in user.grants.items() if repo and role.covers(Role.READER)
-    )
     if query.repositories is not None:
         allowed = [repo for repo in allowed if repo in query.repositories]
     return query.model_copy(update={"repositories": allowed})

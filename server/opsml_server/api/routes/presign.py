@@ -50,7 +50,9 @@ from opsml_server.api.deps import (
     MetricsDep,
     UploadsDep,
     WriteAccess,
+    visible_card,
 )
+from opsml_server.api.params import FilePath
 from opsml_server.api.routes.cards import json_response
 from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
 
@@ -130,10 +132,9 @@ def abort_presigned_upload(
     response_model=PresignedFile,
 )  # fmt: skip
 def presign_download(
-    registry: RegistryType, uid: Uid, path: str, backend: BackendDep, user: CurrentUser
+    registry: RegistryType, uid: Uid, path: FilePath, backend: BackendDep, user: CurrentUser
 ) -> PresignedFile:
     """A presigned GET URL for one file of one card (409 when the store cannot presign)."""
     check_relative_path(path)
-    card = backend.get_card(registry, uid=uid)
-    require(user, Role.READER, card.repository)
+    card = visible_card(user, Role.READER, backend.get_card(registry, uid=uid))
     return backend.presign_download(card, path, expires=EXPIRES)

@@ -34,6 +34,7 @@ from opsml_server.api.deps import (
     UploadsDep,
     WriteAccess,
 )
+from opsml_server.api.params import FilePath
 from opsml_server.api.routes.cards import BINARY, json_response
 from opsml_server.handlers import ERROR_RESPONSES
 from opsml_server.staging import announced_card
@@ -68,7 +69,7 @@ def create_upload(
 )
 async def upload_file(
     session_id: SessionId,
-    path: str,
+    path: FilePath,
     request: Request,
     uploads: UploadsDep,
     metrics: MetricsDep,
