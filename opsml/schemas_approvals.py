@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 from opsml.card_kinds import RegistryType
-from opsml.schemas_aliases import check_alias
+from opsml.schemas_aliases import check_alias, check_new_alias
 
 ApprovalState = Literal["pending", "approved", "rejected", "expired"]
 APPROVAL_STATES: tuple[ApprovalState, ...] = ("pending", "approved", "rejected", "expired")
@@ -46,7 +46,8 @@ def protected_set(value: str | None) -> frozenset[str]:
     """The alias names of an ``OPSML_PROTECTED_ALIASES`` value (comma-separated), each checked.
 
     Raises:
-        InvalidInputError: a name that is not a valid alias.
+        InvalidInputError: a name that is not a valid alias, or a reserved one (it could
+            never be set).
 
     Example:
         >>> sorted(protected_set("champion,production"))
@@ -55,7 +56,8 @@ def protected_set(value: str | None) -> frozenset[str]:
         frozenset()
 
     """
-    return frozenset(check_alias(part.strip()) for part in (value or "").split(",") if part.strip())
+    parts = (part.strip() for part in (value or "").split(","))
+    return frozenset(check_new_alias(part) for part in parts if part)
 
 
 def check_text(value: str | None, field: str, limit: int) -> str | None:
@@ -135,7 +137,7 @@ class ApprovalCreate(BaseModel):
 
     registry: RegistryType = "model"
     uid: str = Field(pattern=r"^[0-9a-f]{32}$", description="The candidate card's uid.")
-    alias: Annotated[str, AfterValidator(check_alias)] = Field(
+    alias: Annotated[str, AfterValidator(check_new_alias)] = Field(
         description="The protected alias to move, e.g. 'champion'."
     )
     reason: Annotated[str, AfterValidator(_reason)] = Field(

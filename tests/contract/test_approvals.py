@@ -144,6 +144,8 @@ def test_refusals_write_nothing(registry_env: RegistryEnv) -> None:
              lambda: alice.request_alias(first, "champion", reason="r"))  # fmt: skip
     _refused(env, InvalidInputError, "not a valid alias",
              lambda: alice.request_alias(first, "Prod uction", reason="r"))  # fmt: skip
+    _refused(env, InvalidInputError, "'latest' is a reserved alias name",
+             lambda: alice.request_alias(first, "latest", reason="r"))  # fmt: skip
     _refused(env, InvalidInputError, "reason must not be empty",
              lambda: alice.request_alias(first, ALIAS, reason="  "))  # fmt: skip
     _refused(env, InvalidInputError, "reason is 2001",
