@@ -8,8 +8,8 @@ alias in the same transaction. A request is ``pending`` until it is
 as ``expired`` and can no longer be decided.
 
 Example:
-    >>> protected_set("champion, production,,")
-    frozenset({'champion', 'production'})
+    >>> sorted(protected_set("champion, production,,"))
+    ['champion', 'production']
     >>> ApprovalCreate(uid="0" * 32, alias="champion", reason="AUC +2%").expires_in
     604800
 
@@ -25,6 +25,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from opsml.card_kinds import RegistryType
 from opsml.schemas_aliases import check_alias, check_new_alias
+from opsml.schemas_rules import UID_PATTERN
 
 ApprovalState = Literal["pending", "approved", "rejected", "expired"]
 APPROVAL_STATES: tuple[ApprovalState, ...] = ("pending", "approved", "rejected", "expired")
@@ -136,7 +137,7 @@ class ApprovalCreate(BaseModel):
     """
 
     registry: RegistryType = "model"
-    uid: str = Field(pattern=r"^[0-9a-f]{32}$", description="The candidate card's uid.")
+    uid: str = Field(pattern=UID_PATTERN, description="The candidate card's uid.")
     alias: Annotated[str, AfterValidator(check_new_alias)] = Field(
         description="The protected alias to move, e.g. 'champion'."
     )
@@ -232,7 +233,7 @@ class ApprovalQuery(BaseModel):
     registry: RegistryType | None = None
     name: str | None = Field(default=None, max_length=128)
     repository: str | None = Field(default=None, max_length=128)
-    uid: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+    uid: str | None = Field(default=None, pattern=UID_PATTERN)
     alias: Annotated[str | None, AfterValidator(lambda v: v if v is None else check_alias(v))] = (
         None
     )

@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 from opsml.card_kinds import RegistryType
+from opsml.schemas_rules import UID_PATTERN
 
 DeploymentState = Literal["packaged", "deployed", "retired", "failed"]
 DEPLOYMENT_STATES: tuple[DeploymentState, ...] = ("packaged", "deployed", "retired", "failed")
@@ -33,7 +34,9 @@ MAX_UIDS = 100
 MAX_DETAIL = 16_384
 """Characters of a record's ``detail`` as JSON."""
 DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
-_VISIBLE = re.compile(r"^[^\s\x00-\x1f\x7f]+$")
+VISIBLE_PATTERN = r"^[^\s\x00-\x1f\x7f]+$"
+"""The rule of a target or environment: visible characters only (published in OpenAPI)."""
+_VISIBLE = re.compile(VISIBLE_PATTERN)
 
 
 def check_target(value: object, field: str = "target", limit: int = MAX_TARGET) -> str:
@@ -118,7 +121,7 @@ class DeploymentCreate(DeploymentBase):
     """
 
     registry: RegistryType = "model"
-    uid: str = Field(pattern=r"^[0-9a-f]{32}$", description="The card's uid.")
+    uid: str = Field(pattern=UID_PATTERN, description="The card's uid.")
     environment: Environment = Field(default=None, description="Default: the registry's own.")
 
 
@@ -156,8 +159,8 @@ class DeploymentQuery(BaseModel):
     registry: RegistryType | None = None
     name: str | None = Field(default=None, max_length=128)
     repository: str | None = Field(default=None, max_length=128)
-    uid: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
-    uids: list[Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]] | None = Field(
+    uid: str | None = Field(default=None, pattern=UID_PATTERN)
+    uids: list[Annotated[str, Field(pattern=UID_PATTERN)]] | None = Field(
         default=None, max_length=MAX_UIDS, description="Only records of these cards (at most 100)."
     )
     environment: Environment = None

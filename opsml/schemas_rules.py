@@ -18,6 +18,8 @@ from typing import Any
 
 MAX_PATH_LENGTH = 1024
 """Characters of an artifact path at most."""
+UID_PATTERN = r"^[0-9a-f]{32}$"
+"""The rule of a card uid (and an upload session id): 32 lowercase hex digits."""
 NAME_PATTERN = r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 """The rule of a card name or repository as a JSON Schema ``pattern``."""
 _SEG = "[A-Za-z0-9_.+=@,()-]"  # a segment's characters but the space

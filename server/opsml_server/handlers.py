@@ -74,6 +74,21 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def conflict(description: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI entry of a 409 answer, for the operations that can give one.
+
+    Example:
+        >>> conflict("The version is taken.")[409]["description"]
+        'The version is taken.'
+
+    """
+    return {409: {"model": ErrorBody, "description": description}}
+
+
+VERSION_TAKEN = conflict("The card's explicit version is taken (versions are never reused).")
+"""The 409 of the operations that register a card."""
+
+
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:

@@ -6,7 +6,10 @@ Run from the repository root with ``PREFECT_API_URL`` and ``OPSML_TRACKING_URI``
 
 The trigger is the yaml's, with ``opsml.name`` set to ``MODEL_NAME``, the
 spec/output parameters set to the test's folders, and no credentials block
-(the served flow's environment names the registry).
+(the served flow's environment names the registry). The deployment is
+``opsml-packaging/e2e-packaging-MODEL_NAME``: each test has its own, so an
+automation left by an earlier test (it targets a deployment by id) never runs
+this test's deployment.
 """
 
 from __future__ import annotations
@@ -15,6 +18,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def deployment_name(model_name: str) -> str:
+    """One deployment per served model: another test's automation never targets this one."""
+    return f"e2e-packaging-{model_name}"
+
+
+def served_name(model_name: str) -> str:
+    """The ``flow/deployment`` name to read the served deployment by."""
+    return f"opsml-packaging/{deployment_name(model_name)}"
 
 
 def main(name: str, spec_path: str, output_dir: str) -> None:
@@ -42,7 +55,7 @@ def main(name: str, spec_path: str, output_dir: str) -> None:
     trigger = TypeAdapter(DeploymentTriggerTypes).validate_python(spec)
     serve(
         packaging.to_deployment(
-            name="e2e-packaging",
+            name=deployment_name(name),
             triggers=[trigger],
             parameters={"spec_path": spec_path, "output_dir": output_dir, "build": False},
         )

@@ -23,6 +23,7 @@ import pytest
 from opsml import CardRegistry
 from tests._live_server import PROD_TOKEN, LiveServer, start_server
 from tests.e2e._browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.e2e._serve_packaging import served_name
 from tests.e2e.conftest import REPO_ROOT, registered_events, wait_for
 from tests.e2e.test_packaging_trigger import _fit, _flow_runs, _spec
 from tests.integration.identity_helpers import PASSWORD, ROOT, add_user
@@ -73,7 +74,7 @@ def _served(prod: LiveServer, prefect_api: str, name: str, tmp: Path) -> tuple[A
             pytest.fail(f"serve exited:\n{(tmp / 'serve.log').read_text()[-3000:]}")
         with get_client(sync_client=True) as client:
             try:
-                deployment = client.read_deployment_by_name("opsml-packaging/e2e-packaging")
+                deployment = client.read_deployment_by_name(served_name(name))
             except Exception:
                 return None
             related = client.read_resource_related_automations(

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.e2e._serve_packaging import served_name
 from tests.e2e.conftest import REPO_ROOT, E2ERegistry, registered_events, wait_for
 
 
@@ -82,7 +83,7 @@ def served_packaging(e2e_registry: E2ERegistry, prefect_api: str, tmp_path: Path
             pytest.fail(f"serve exited:\n{(tmp_path / 'serve.log').read_text()[-3000:]}")
         with get_client(sync_client=True) as client:
             try:
-                deployment = client.read_deployment_by_name("opsml-packaging/e2e-packaging")
+                deployment = client.read_deployment_by_name(served_name(name))
             except Exception:
                 return None
             automations = client.read_resource_related_automations(

@@ -10,13 +10,14 @@ on a server without authentication it is the declared ``X-Opsml-Actor``
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
 from opsml.auth.roles import Principal, Role, require
 from opsml.errors import InvalidInputError
 from opsml.schemas import RegistryType
+from opsml.schemas_aliases import ALIAS_PATTERN
 from opsml.schemas_approvals import (
     ACTOR_HEADER,
     ApprovalCreate,
@@ -27,12 +28,11 @@ from opsml.schemas_approvals import (
     ApprovalState,
     check_actor,
 )
+from opsml.schemas_rules import UID_PATTERN
 from opsml_server.api.deps import BackendDep, CurrentUser, WriteAccess
-from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
+from opsml_server.handlers import ERROR_RESPONSES, conflict
 
-CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"model": ErrorBody, "description": "Decided already, expired, or stale."}
-}
+CONFLICT = conflict("Decided already, expired, or stale.")
 router = APIRouter(
     prefix="/api/v1/approvals", tags=["approvals"], responses={**ERROR_RESPONSES, **CONFLICT}
 )
@@ -60,12 +60,12 @@ def actor_of(request: Request, user: Principal | None) -> str | None:
 
 async def approval_query(
     registry: RegistryType | None = None,
-    name: Annotated[str | None, Query(max_length=512)] = None,
-    repository: Annotated[str | None, Query(max_length=512)] = None,
-    uid: str | None = None,
-    alias: Annotated[str | None, Query(max_length=256)] = None,
+    name: Annotated[str | None, Query(max_length=128)] = None,
+    repository: Annotated[str | None, Query(max_length=128)] = None,
+    uid: Annotated[str | None, Query(json_schema_extra={"pattern": UID_PATTERN})] = None,
+    alias: Annotated[str | None, Query(json_schema_extra={"pattern": ALIAS_PATTERN})] = None,
     state: ApprovalState | None = None,
-    requested_by: Annotated[str | None, Query(max_length=1024)] = None,
+    requested_by: Annotated[str | None, Query(max_length=256)] = None,
     repositories: Annotated[list[str] | None, Query()] = None,
     cursor: Annotated[
         int | None, Query(ge=1, le=2**63 - 1, description="next_cursor of the previous page.")

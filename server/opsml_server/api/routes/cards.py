@@ -36,7 +36,7 @@ from opsml_server.api.deps import (
 from opsml_server.api.params import FilePath, NameQuery, OptionalNameQuery, RepositoriesQuery
 from opsml_server.api.routes.listing import QueryDep, readable
 from opsml_server.downloads import artifact_response
-from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
+from opsml_server.handlers import ERROR_RESPONSES, VERSION_TAKEN, ErrorBody, conflict
 
 router = APIRouter(prefix="/api/v1/cards", tags=["cards"], responses=ERROR_RESPONSES)
 
@@ -147,7 +147,12 @@ def update_card(
     return json_response(backend.update_card(registry, uid, update, actor=user))
 
 
-@router.delete("/{registry}/{uid}", operation_id="delete_card", status_code=204)
+@router.delete(
+    "/{registry}/{uid}",
+    operation_id="delete_card",
+    status_code=204,
+    responses=conflict("An alias points to the card, or a target serves it."),
+)
 def delete_card(
     registry: RegistryType, uid: Uid, backend: BackendDep, user: WriteAccess
 ) -> Response:
@@ -161,6 +166,7 @@ def delete_card(
     "/{registry}",
     operation_id="register_card",
     status_code=201,
+    responses=VERSION_TAKEN,
     response_model=CardPublic,
     openapi_extra=MULTIPART_BODY,
 )

@@ -9,7 +9,7 @@ per target.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -19,39 +19,53 @@ from opsml.schemas import RegistryType
 from opsml.schemas_deployments import (
     MAX_ENVIRONMENT,
     MAX_TARGET,
+    MAX_UIDS,
+    VISIBLE_PATTERN,
     DeploymentCreate,
     DeploymentPage,
     DeploymentPublic,
     DeploymentQuery,
     DeploymentState,
 )
+from opsml.schemas_rules import UID_PATTERN
 from opsml_server.api.deps import BackendDep, CurrentUser, WriteAccess
-from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
+from opsml_server.handlers import ERROR_RESPONSES, conflict
 
-CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"model": ErrorBody, "description": "An illegal state change (a stale recorder)."}
-}
+CONFLICT = conflict("An illegal state change (a stale recorder).")
 router = APIRouter(
     prefix="/api/v1/deployments", tags=["deployments"], responses={**ERROR_RESPONSES, **CONFLICT}
 )
 
-TargetQuery = Annotated[str, Query(max_length=MAX_TARGET * 4, description="The target.")]
+_VISIBLE = {"pattern": VISIBLE_PATTERN}
+_UID = {"pattern": UID_PATTERN}
+TargetQuery = Annotated[
+    str, Query(max_length=MAX_TARGET, description="The target.", json_schema_extra=_VISIBLE)
+]
 EnvironmentQuery = Annotated[
     str | None,
-    Query(max_length=MAX_ENVIRONMENT * 4, description="Default: the registry's environment."),
+    Query(
+        max_length=MAX_ENVIRONMENT,
+        description="Default: the registry's environment.",
+        json_schema_extra=_VISIBLE,
+    ),
 ]
 
 
 async def deployment_query(
     registry: RegistryType | None = None,
-    name: str | None = None,
-    repository: str | None = None,
-    uid: str | None = None,
+    name: Annotated[str | None, Query(max_length=128)] = None,
+    repository: Annotated[str | None, Query(max_length=128)] = None,
+    uid: Annotated[str | None, Query(json_schema_extra=_UID)] = None,
     uids: Annotated[
-        list[str] | None, Query(description="Only records of these cards (at most 100).")
+        list[str] | None,
+        Query(
+            max_length=MAX_UIDS,
+            description="Only records of these cards (at most 100).",
+            json_schema_extra={"items": _UID},
+        ),
     ] = None,
     environment: EnvironmentQuery = None,
-    target: Annotated[str | None, Query(max_length=MAX_TARGET * 4)] = None,
+    target: Annotated[str | None, Query(max_length=MAX_TARGET, json_schema_extra=_VISIBLE)] = None,
     state: DeploymentState | None = None,
     current: Annotated[bool, Query(description="Only each target's current deployment.")] = False,
     repositories: Annotated[list[str] | None, Query()] = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
@@ -22,11 +22,9 @@ from opsml.auth.roles import Role, require
 from opsml.auth.store import IdentityStore
 from opsml.errors import BackendUnavailableError
 from opsml_server.api.deps import AdminAccess, CurrentUser
-from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
+from opsml_server.handlers import ERROR_RESPONSES, conflict
 
-CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"model": ErrorBody, "description": "A user or token of that name exists already."}
-}
+CONFLICT = conflict("A user or token of that name exists already.")
 router = APIRouter(prefix="/api/v1", tags=["identity"], responses={**ERROR_RESPONSES, **CONFLICT})
 
 Name = Annotated[str, Path(pattern=NAME_PATTERN)]

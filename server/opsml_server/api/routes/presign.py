@@ -27,7 +27,7 @@ client verifies the digest as for proxied downloads.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
@@ -54,15 +54,11 @@ from opsml_server.api.deps import (
 )
 from opsml_server.api.params import FilePath
 from opsml_server.api.routes.cards import json_response
-from opsml_server.handlers import ERROR_RESPONSES, ErrorBody
+from opsml_server.handlers import ERROR_RESPONSES, conflict
 
-UNSUPPORTED: dict[int | str, dict[str, Any]] = {
-    409: {
-        "model": ErrorBody,
-        "description": "The store cannot presign URLs (code presign_unsupported): "
-        "transfer through the server.",
-    }
-}
+UNSUPPORTED = conflict(
+    "The store cannot presign URLs (code presign_unsupported): transfer through the server."
+)
 router = APIRouter(
     prefix="/api/v1/presign", tags=["presign"], responses={**ERROR_RESPONSES, **UNSUPPORTED}
 )

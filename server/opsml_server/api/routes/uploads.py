@@ -36,7 +36,7 @@ from opsml_server.api.deps import (
 )
 from opsml_server.api.params import FilePath
 from opsml_server.api.routes.cards import BINARY, json_response
-from opsml_server.handlers import ERROR_RESPONSES
+from opsml_server.handlers import ERROR_RESPONSES, VERSION_TAKEN
 from opsml_server.staging import announced_card
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"], responses=ERROR_RESPONSES)
@@ -44,7 +44,13 @@ router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"], responses=ERROR_R
 SessionId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Upload session id.")]
 
 
-@router.post("", operation_id="create_upload", status_code=201, response_model=UploadSessionPublic)
+@router.post(
+    "",
+    operation_id="create_upload",
+    status_code=201,
+    response_model=UploadSessionPublic,
+    responses=VERSION_TAKEN,
+)
 def create_upload(
     body: UploadCreate, backend: BackendDep, uploads: UploadsDep, user: WriteAccess
 ) -> UploadSessionPublic:
@@ -97,6 +103,7 @@ async def upload_file(
     "/{session_id}/commit",
     operation_id="commit_upload",
     status_code=201,
+    responses=VERSION_TAKEN,
     response_model=CardPublic,
 )
 def commit_upload(
