@@ -184,8 +184,12 @@ class HttpBackend(HttpApprovalsMixin, HttpDeploymentsMixin, SignedUploads, Regis
         self.transport.send("GET", self.transport.url("readyz"))
 
     def _direct(self, size: int) -> bool:
-        """Whether a transfer of ``size`` bytes should try presigned URLs."""
-        return self.presign and self._presign_ok is not False and size > self.inline_limit
+        """Whether a transfer of ``size`` bytes should try presigned URLs (asks the server
+        once, so that a store that cannot presign costs no up-front hash of the files).
+        """
+        if not self.presign or size <= self.inline_limit:
+            return False
+        return self.presigned.probe() is not False
 
     # -- reads -----------------------------------------------------------------------
 
