@@ -96,7 +96,7 @@ def one_round(root: Path, args: argparse.Namespace, blob: Path, sha: str) -> dic
     size = blob.stat().st_size
     out: dict[str, Any] = {"machine_before": machine(root / "m1", size)}
     servers = {"ours": workloads.start_server(root / "ours"), "opsml224": start_peer(root / "p")}
-    pythons = {"ours": sys.executable, "opsml224": PEER_PYTHON}
+    pythons: dict[str, Path | str] = {"ours": sys.executable, "opsml224": PEER_PYTHON}
     try:
         for side, server in servers.items():
             log(f"{side}: upload, register, list")
