@@ -33,20 +33,26 @@ def ensure_venv() -> Path:
         == 0
     ):
         return PYTHON
-    shutil.rmtree(VENV, ignore_errors=True)
+    install_venv(VENV, PACKAGES)
+    return PYTHON
+
+
+def install_venv(venv: Path, packages: list[str]) -> None:
+    """A fresh venv at ``venv`` with ``packages`` (uv when available, else venv + pip)."""
+    python = venv / "bin" / "python"
+    shutil.rmtree(venv, ignore_errors=True)
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     found = os.environ.get("UV") or shutil.which("uv")  # `uv run` sets UV
     uv = [found] if found else [sys.executable, "-m", "uv"]
     try:
-        subprocess.run([*uv, "venv", "-q", "-p", sys.executable, str(VENV)], check=True, env=env)
+        subprocess.run([*uv, "venv", "-q", "-p", sys.executable, str(venv)], check=True, env=env)
         subprocess.run(
-            [*uv, "pip", "install", "-q", "-p", str(PYTHON), *PACKAGES], check=True, env=env
+            [*uv, "pip", "install", "-q", "-p", str(python), *packages], check=True, env=env
         )
     except (subprocess.CalledProcessError, FileNotFoundError):
-        shutil.rmtree(VENV, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", *PACKAGES], check=True)
-    return PYTHON
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *packages], check=True)
 
 
 def version() -> str:

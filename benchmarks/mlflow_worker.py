@@ -108,8 +108,11 @@ def registry(url: str, n: int) -> dict[str, Any]:
     }
 
 
-def listing(url: str, n: int, total: int) -> dict[str, Any]:
-    """search_model_versions(max_results=50) over a seeded registry."""
+def listing(
+    url: str, n: int, total: int, name: str = "model-00007", per_name: int | None = None
+) -> dict[str, Any]:
+    """search_model_versions(max_results=50) over a seeded registry (``per_name``: versions
+    of ``name``, default ``total // 1000``)."""
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=url, registry_uri=url)
@@ -120,8 +123,8 @@ def listing(url: str, n: int, total: int) -> dict[str, Any]:
             raise AssertionError(f"listed {len(got)}")
 
     def by_name() -> None:
-        got = client.search_model_versions("name='model-00007'", max_results=50)
-        if len(got) != min(50, max(1, total // 1000)):
+        got = client.search_model_versions(f"name='{name}'", max_results=50)
+        if len(got) != min(50, per_name or max(1, total // 1000)):
             raise AssertionError(f"listed {len(got)} by name")
 
     return {"list_p50_ms": p50_ms(timed(run, n)), "list_by_name_p50_ms": p50_ms(timed(by_name, n))}

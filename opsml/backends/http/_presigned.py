@@ -82,6 +82,16 @@ class PresignedTransfers:
         self.supported = True
         return response
 
+    def probe(self) -> bool | None:
+        """Ask the server once whether it presigns (``GET …/presign/uploads``); ``None``: it
+        cannot say (an older server), and the first presign request will tell.
+        """
+        if self.supported is None:
+            response = self.transport.request("GET", self.transport.api("presign", "uploads"))
+            if response.status_code == 200:
+                self.supported = bool(response.json().get("supported"))
+        return self.supported
+
     def create(self, card: CardCreate) -> UploadTicket:
         """Open a presigned upload: one PUT URL per file."""
         response = self._ask(

@@ -146,8 +146,7 @@ class HttpBackend(HttpApprovalsMixin, HttpDeploymentsMixin, SignedUploads, Regis
         self.presigned = PresignedTransfers(self.transport)
 
     @property
-    def _presign_ok(self) -> bool | None:
-        """Whether the server presigns (``None``: not asked yet)."""
+    def _presign_ok(self) -> bool | None:  # None: not asked yet
         return self.presigned.supported
 
     @classmethod
@@ -184,8 +183,8 @@ class HttpBackend(HttpApprovalsMixin, HttpDeploymentsMixin, SignedUploads, Regis
         self.transport.send("GET", self.transport.url("readyz"))
 
     def _direct(self, size: int) -> bool:
-        """Whether a transfer of ``size`` bytes should try presigned URLs."""
-        return self.presign and self._presign_ok is not False and size > self.inline_limit
+        """Whether ``size`` bytes try presigned URLs (asked once: no up-front hash if not)."""
+        return self.presign and size > self.inline_limit and self.presigned.probe() is not False
 
     # -- reads -----------------------------------------------------------------------
 

@@ -20,6 +20,10 @@ Protocol:
    objects are then deleted (``DELETE`` aborts; the server's periodic sweep and
    ``opsml db gc`` remove the ones of abandoned sessions after the TTL).
 
+``GET /api/v1/presign/uploads`` answers ``{"supported": true|false}``: a client asks it
+once before its first large upload, so that it hashes a file up front only when the
+bytes will go straight to the store (else it hashes while the server receives them).
+
 Downloads: ``GET /api/v1/presign/cards/{registry}/{uid}/files/{path}`` answers a
 presigned ``GET`` URL for one file of one card, with its size and SHA-256; the
 client verifies the digest as for proxied downloads.
@@ -30,6 +34,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel, Field
 
 from opsml.auth.roles import Role, require
 from opsml.errors import UploadIncompleteError
@@ -67,6 +72,19 @@ EXPIRES = PRESIGN_EXPIRES
 """Seconds a presigned URL stays valid."""
 SessionId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Upload session id.")]
 Uid = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The card's uid.")]
+
+
+class PresignSupport(BaseModel):
+    """Whether this server hands out presigned upload URLs."""
+
+    supported: bool = Field(description="True when large files go straight to the store.")
+
+
+@router.get("/uploads", operation_id="presign_support", response_model=PresignSupport)
+def presign_support(backend: BackendDep, user: CurrentUser) -> PresignSupport:
+    """Whether the store can presign (S3), asked before a client's first large upload."""
+    store = getattr(backend, "store", None)  # the SQL backend's store; none: cannot presign
+    return PresignSupport(supported=bool(getattr(store, "can_presign", False)))
 
 
 @router.post(
