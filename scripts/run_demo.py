@@ -1,21 +1,32 @@
-"""The main job, end to end on one machine, offline: registry server, training, packaging.
+"""The main job, end to end on one machine, offline: the whole loop of the two scenarios.
 
 1. starts the OpsML registry server (``python -m opsml_server start``) on a free
    loopback port over embedded SQLite and a local artifact folder in
    ``./demo_output/registry``, and waits for ``/readyz``;
-2. runs the training flow (Scenario 1) against it under a temporary Prefect
+   ``champion`` is a protected alias there (``OPSML_PROTECTED_ALIASES``);
+2. runs the whole loop (:mod:`scripts.demo_loop`) under a temporary Prefect
    API (``prefect_test_harness``: a local Prefect server on a throw-away
    SQLite database), so cards carry flow-run lineage, runs get artifacts, and
-   the registry server emits ``opsml.card.registered`` to that Prefect API;
-3. runs the packaging flow (Scenario 2) on ``flows/model_spec.yaml``, which
-   names the trained model: pull with digest checks, offline build context
-   (hashed wheels), in-process smoke test, Kubernetes manifests, then, where a
-   container engine answers (docker, podman or buildah), the image: built,
-   started as its user, checked over HTTP. Where ``mmdebstrap`` is installed the
-   image builds on a base made from Debian's packages (no image registry needed),
-   else on the spec's ``python:<x.y>-slim``;
-4. prints where everything is, how to browse what it registered
-   (``opsml cards list`` / ``opsml cards show``) and how long each part took.
+   the registry server emits its events to that Prefect API:
+
+   - **train and sign** (Scenario 1): the training flow, twice, with a fresh
+     signing key, so both model versions are signed;
+   - **approve**: ``ds-alice`` asks for ``champion`` to move, ``eng-bob`` approves;
+   - **package and serve** (Scenario 2): the packaging flow on a spec that
+     serves ``champion`` and requires the demo key's signature: pull with
+     digest checks, offline build context (hashed wheels), in-process smoke
+     test, Kubernetes manifests, then, where a container engine answers
+     (docker, podman or buildah), the image: built, started as its user,
+     checked over HTTP. Where ``mmdebstrap`` is installed the image builds on a
+     base made from Debian's packages (no image registry needed), else on the
+     spec's ``python:<x.y>-slim``;
+   - **record**: ``packaged`` with the image digest, then the deploy flow's
+     ``deployed`` (record-only: no cluster is configured);
+   - the same for the second version, then **roll back** to the first (asked
+     and approved again; the image built for it is reused);
+3. prints where everything is, the target's deployment history, how to
+   browse what it registered (``opsml cards list`` / ``opsml deployments
+   list``) and how long each part took.
 
 It is quiet by design: Prefect's telemetry is off for the throw-away Prefect
 server (``PREFECT_SERVER_ANALYTICS_ENABLED=false``: its heartbeat wrote to the
@@ -96,6 +107,7 @@ def start_registry_server(
             "OPSML_STORAGE_URI": (root / "artifacts").as_posix(),
             "OPSML_STAGING_DIR": (root / "staging").as_posix(),
             "OPSML_LOG_LEVEL": "WARNING",
+            "OPSML_PROTECTED_ALIASES": "champion",  # moved only with a second person's approval
             "PREFECT_API_URL": prefect_api_url,  # the server emits opsml.card.registered
         }
     )
@@ -123,6 +135,7 @@ def start_registry_server(
 
 
 def _events(uids: list[str]) -> list[Any]:
+    """The ``opsml.card.registered`` events of the cards ``uids``."""
     from prefect.client.orchestration import get_client
     from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
@@ -164,7 +177,7 @@ def main() -> int:
 
     timings["import prefect"] = time.perf_counter() - t0
     server = None
-    with prefect_test_harness(server_startup_timeout=90):
+    with prefect_test_harness(server_startup_timeout=180):
         api_url = str(PREFECT_API_URL.value())
         t0 = time.perf_counter()
         server, tracking_uri, mode = open_registry(out / "registry", api_url)
@@ -174,14 +187,15 @@ def main() -> int:
 
         configure()
         try:
-            trained, packaged, events = run_flows(out, timings)
+            loop, events = run_flows(out, timings)
+            trained = loop["training"]["v1"]
             pipeline = CardRegistry("pipeline").load_card(uid=trained["pipeline"]["uid"])
         finally:
             if server is not None and not args.keep_server:
                 server.terminate()
                 server.wait(timeout=15)
 
-    summary = summarize(mode, trained, packaged, pipeline, events, timings)
+    summary = summarize(mode, loop, pipeline, events, timings)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     print("\n=== OpsML + Prefect demo ===")
     print(json.dumps(summary, indent=2, default=str))
@@ -192,38 +206,37 @@ def main() -> int:
     return 0
 
 
-def run_flows(out: Path, timings: dict[str, float]) -> tuple[dict[str, Any], dict[str, Any], int]:
-    """Run the training flow, then package its model; count the registration events.
+def run_flows(out: Path, timings: dict[str, float]) -> tuple[dict[str, Any], int]:
+    """Run the whole loop (train, sign, approve, package and serve, record, roll back).
 
     Returns:
-        The training result, the packaging result and the number of
-        ``opsml.card.registered`` events seen for the four cards.
+        The loop's results (:func:`scripts.demo_loop.run_loop`) and the number of
+        ``opsml.card.registered`` events seen for the first training's four cards.
 
     """
-    from flows.package_model import packaging
     from flows.training import training
+    from scripts.demo_loop import run_loop
 
+    def train(c: float) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        trained = training(name="iris-classifier", repository="ds-team", c=c)
+        timings[f"training flow c={c} (wall)"] = time.perf_counter() - t0
+        timings[f"  of which opsml tasks (c={c})"] = trained["timings"]["opsml_seconds"]
+        return trained
+
+    base = offline_base()
     t0 = time.perf_counter()
-    trained = training(name="iris-classifier", repository="ds-team")
-    timings["training flow (wall)"] = time.perf_counter() - t0
-    timings["  of which opsml tasks"] = trained["timings"]["opsml_seconds"]
+    loop = run_loop(out, base, train)
+    timings["whole loop (wall)"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    packaged = packaging(
-        spec_path=str(ROOT / "flows" / "model_spec.yaml"),
-        version=trained["model"]["version"],
-        output_dir=str(out / "build"),
-        base_image=offline_base(),
-    )
-    timings["packaging flow (wall)"] = time.perf_counter() - t0
-
+    trained = loop["training"]["v1"]
     uids = [trained[k]["uid"] for k in ("data", "run", "model", "pipeline")]
     deadline = time.monotonic() + 20
     events = _events(uids)
     while len(events) < len(uids) and time.monotonic() < deadline:
         time.sleep(0.3)
         events = _events(uids)
-    return trained, packaged, len(events)
+    return loop, len(events)
 
 
 def offline_base() -> str | None:
@@ -261,38 +274,39 @@ def open_registry(folder: Path, api_url: str) -> tuple[Any, str, str]:
 
 def summarize(
     mode: str,
-    trained: dict[str, Any],
-    packaged: dict[str, Any],
+    loop: dict[str, Any],
     pipeline: Any,
     events: int,
     timings: dict[str, float],
 ) -> dict[str, Any]:
     """The demo's results as one JSON-able dict."""
+    trained = loop["training"]["v1"]
     return {
         "registry": mode,
-        "cards": {k: trained[k] for k in ("data", "run", "model", "pipeline")},
-        "metrics": trained["metrics"],
+        "cards of the first training": {
+            k: trained[k] for k in ("data", "run", "model", "pipeline")
+        },
+        "metrics": {"v1": trained["metrics"], "v2": loop["training"]["v2"]["metrics"]},
         "lineage": pipeline.lineage,
         "pipeline card lists": pipeline.card_uids,
         "opsml.card.registered events": events,
-        "build context": packaged["context"],
-        "manifests": packaged["manifests"],
-        "image": packaged["image"],
-        "image built": packaged["built"],
-        "build command": packaged["command"],
-        "smoke test": packaged["smoke_test"],
-        **(
-            {
-                "image digest": packaged["digest"],
-                "image size (MB)": packaged["size_mb"],
-                "image check over HTTP": packaged["check"],
-            }
-            if packaged["built"]
-            else {"no image": "no container engine answered (apt-get install podman buildah)"}
-        ),
-        "packaging steps (s)": packaged["timings"],
+        "signature of v1": loop["signature of v1"],
+        "public key": loop["public key"],
+        "steps": {label: _shipped(step) for label, step in loop["steps"].items()},
+        "deployment history": loop["history"],
+        "serving now": loop["current"],
         "timings (s)": {k: round(v, 3) for k, v in timings.items()},
     }
+
+
+def _shipped(step: dict[str, Any]) -> dict[str, Any]:
+    """One approval + packaging + deploy step, without what a person would not read."""
+    shown = {k: v for k, v in step.items() if k != "image check"}
+    if not step["image built"]:
+        shown["no image"] = "no container engine answered (apt-get install podman buildah)"
+    elif step["image check"]:
+        shown["image answered over HTTP"] = step["image check"].get("started_with")
+    return shown
 
 
 def browse_hint(registry: Path, model_uid: str) -> str:
@@ -309,6 +323,8 @@ def browse_hint(registry: Path, model_uid: str) -> str:
         f"Registry: database {uri}, artifacts {(registry / 'artifacts').as_posix()}\n"
         "Browse what the demo registered:\n"
         f"  OPSML_TRACKING_URI={uri} opsml cards list --registry model\n"
+        f"  OPSML_TRACKING_URI={uri} opsml deployments list\n"
+        f"  OPSML_TRACKING_URI={uri} opsml approvals list\n"
         f"  OPSML_TRACKING_URI={uri} opsml cards show {model_uid}\n"
         f"  OPSML_TRACKING_URI={uri} opsml ui    # the web UI, in your browser"
     )
