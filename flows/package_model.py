@@ -48,7 +48,7 @@ from opsml_prefect.credentials import OpsmlCredentials
 from opsml_prefect.deploy_tasks import record_packaging
 from opsml_prefect.tasks import pull_model
 
-_PLAIN = {"cache_policy": NONE, "persist_result": False}
+_PLAIN: dict[str, Any] = {"cache_policy": NONE, "persist_result": False}
 
 
 @task(**_PLAIN)
@@ -82,9 +82,12 @@ def assemble_context(
     model_dir: str,
     out_dir: str,
     base_image: str | None = None,
+    card: dict[str, Any] | None = None,
 ) -> str:
     """Task form of `flows.model_packaging.assemble_context` (wheels included)."""
-    return str(steps.assemble_context(spec, spec_dir, model_dir, out_dir, base_image=base_image))
+    return str(
+        steps.assemble_context(spec, spec_dir, model_dir, out_dir, base_image=base_image, card=card)
+    )
 
 
 @task(**_PLAIN)
@@ -94,9 +97,9 @@ def smoke_test(context: str) -> dict[str, Any]:
 
 
 @task(**_PLAIN)
-def render_manifests(spec: steps.ModelApiSpec, model_dir: str, out_dir: str) -> list[str]:
-    """Task form of `flows.model_packaging.render_manifests`."""
-    return [str(p) for p in steps.render_manifests(spec, steps.read_card(model_dir), out_dir)]
+def render_manifests(spec: steps.ModelApiSpec, card: dict[str, Any], out_dir: str) -> list[str]:
+    """Task form of `flows.model_packaging.render_manifests` (``card``: the pulled card.json)."""
+    return [str(p) for p in steps.render_manifests(spec, card, out_dir)]
 
 
 @task(**_PLAIN)
@@ -133,25 +136,24 @@ def _recorded_digest(
     return None
 
 
-def _holds(model_dir: str | None, uid: str) -> bool:
-    """Whether ``model_dir`` holds the pulled card ``uid`` (its ``card.json`` says so)."""
-    if not model_dir or not (Path(model_dir) / "card.json").is_file():
-        return False
-    return bool(steps.read_card(model_dir).get("uid") == uid)
-
-
 def _model_folder(
     pulled: str | None,
     spec: steps.ModelApiSpec,
     checked: dict[str, Any],
     out: Path,
     credentials: OpsmlCredentials | None,
-) -> str:
-    """The deployment pull step's folder when it holds the resolved version, else a fresh pull."""
-    if pulled and _holds(pulled, checked["uid"]):
-        get_run_logger().info("using the model the deployment's pull step put in %s", pulled)
-        return str(Path(pulled).resolve())
-    return str(
+) -> tuple[str, dict[str, Any]]:
+    """The model folder and its ``card.json``, read once here for every later step.
+
+    The deployment pull step's folder when its ``card.json`` is the resolved card
+    (``checked["uid"]``), else a fresh pull of the resolved version.
+    """
+    if pulled and (Path(pulled) / "card.json").is_file():
+        card = steps.read_card(pulled)
+        if card.get("uid") == checked["uid"]:
+            get_run_logger().info("using the model the deployment's pull step put in %s", pulled)
+            return str(Path(pulled).resolve()), card
+    folder = str(
         pull_model(
             spec.model.name,
             spec.model.repository,
@@ -160,6 +162,7 @@ def _model_folder(
             credentials,
         )
     )
+    return folder, steps.read_card(folder)
 
 
 def _publish(
@@ -315,14 +318,14 @@ def _steps(
     spec_path, output_dir, model_dir, base_image = where
     out = Path(output_dir) / f"{spec.model.name}-{steps.image_tag(checked['version'])}"
     with clock.step("pull"):
-        model_dir = _model_folder(model_dir, spec, checked, out, credentials)
+        model_dir, card = _model_folder(model_dir, spec, checked, out, credentials)
     with clock.step("context"):
         spec_dir = str(Path(spec_path).resolve().parent)
-        context = assemble_context(spec, spec_dir, model_dir, str(out), base_image)
+        context = assemble_context(spec, spec_dir, model_dir, str(out), base_image, card)
     with clock.step("smoke_test"):
         smoke = smoke_test(context)
     with clock.step("manifests"):
-        manifests = render_manifests(spec, model_dir, str(out))
+        manifests = render_manifests(spec, card, str(out))
     image = f"{spec.api.image}:{steps.image_tag(checked['version'])}"
     with clock.step("image"):
         previous = _recorded_digest(checked, image, credentials) if build else None

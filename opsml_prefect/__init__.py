@@ -9,6 +9,9 @@ lives here and must stay cheap. When Prefect is already loaded (it imports its
 collections on start-up) the block is imported eagerly, so Prefect knows it;
 otherwise every public name is imported on first use.
 
+The public names are those of :data:`opsml_prefect._names.EXPORTS`, where each
+is written once; ``__all__`` and the lazy imports are built from it.
+
 Example:
     >>> from opsml_prefect import OpsmlCredentials, register_card  # doctest: +SKIP
 
@@ -20,56 +23,73 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
-from opsml_prefect._names import APPROVAL_TASKS, DEPLOY_TASKS, TASKS
+from opsml_prefect._names import EXPORTS
 
 if TYPE_CHECKING:
+    # Type checkers cannot read a computed __all__: these re-exports (``X as X``) give them
+    # the same names with their types. tests/unit/test_prefect_exports.py keeps them equal
+    # to EXPORTS.
     from opsml_prefect.approval_tasks import (
-        arequest_alias,
-        await_for_approval,
-        request_alias,
-        wait_for_approval,
+        arequest_alias as arequest_alias,
     )
-    from opsml_prefect.credentials import OpsmlCredentials
-    from opsml_prefect.deploy_tasks import arecord_deployment, record_deployment, record_packaging
-    from opsml_prefect.lineage import register_pipeline_card
+    from opsml_prefect.approval_tasks import (
+        await_for_approval as await_for_approval,
+    )
+    from opsml_prefect.approval_tasks import (
+        request_alias as request_alias,
+    )
+    from opsml_prefect.approval_tasks import (
+        wait_for_approval as wait_for_approval,
+    )
+    from opsml_prefect.credentials import OpsmlCredentials as OpsmlCredentials
+    from opsml_prefect.deploy_tasks import (
+        arecord_deployment as arecord_deployment,
+    )
+    from opsml_prefect.deploy_tasks import (
+        record_deployment as record_deployment,
+    )
+    from opsml_prefect.deploy_tasks import (
+        record_packaging as record_packaging,
+    )
+    from opsml_prefect.lineage import register_pipeline_card as register_pipeline_card
     from opsml_prefect.tasks import (
-        alist_cards,
-        aload_card,
-        apull_model,
-        aregister_card,
-        list_cards,
-        load_card,
-        pull_model,
-        register_card,
+        alist_cards as alist_cards,
+    )
+    from opsml_prefect.tasks import (
+        aload_card as aload_card,
+    )
+    from opsml_prefect.tasks import (
+        apull_model as apull_model,
+    )
+    from opsml_prefect.tasks import (
+        aregister_card as aregister_card,
+    )
+    from opsml_prefect.tasks import (
+        aset_alias as aset_alias,
+    )
+    from opsml_prefect.tasks import (
+        copy_card as copy_card,
+    )
+    from opsml_prefect.tasks import (
+        list_cards as list_cards,
+    )
+    from opsml_prefect.tasks import (
+        load_card as load_card,
+    )
+    from opsml_prefect.tasks import (
+        pull_model as pull_model,
+    )
+    from opsml_prefect.tasks import (
+        register_card as register_card,
+    )
+    from opsml_prefect.tasks import (
+        set_alias as set_alias,
     )
 
-_LAZY = {
-    "OpsmlCredentials": "opsml_prefect.credentials",
-    "register_pipeline_card": "opsml_prefect.lineage",
-    **dict.fromkeys(TASKS, "opsml_prefect.tasks"),
-    **dict.fromkeys(DEPLOY_TASKS, "opsml_prefect.deploy_tasks"),
-    **dict.fromkeys(APPROVAL_TASKS, "opsml_prefect.approval_tasks"),
-}
+_LAZY: dict[str, str] = {name: module for module, names in EXPORTS.items() for name in names}
+"""Each public name and the module it is imported from on first use."""
 
-__all__ = [
-    "OpsmlCredentials",
-    "alist_cards",
-    "aload_card",
-    "apull_model",
-    "arecord_deployment",
-    "aregister_card",
-    "arequest_alias",
-    "await_for_approval",
-    "list_cards",
-    "load_card",
-    "pull_model",
-    "record_deployment",
-    "record_packaging",
-    "register_card",
-    "register_pipeline_card",
-    "request_alias",
-    "wait_for_approval",
-]
+__all__ = sorted(_LAZY)
 
 
 def __getattr__(name: str) -> Any:
@@ -86,4 +106,4 @@ def __dir__() -> list[str]:
 
 
 if "prefect" in sys.modules:  # loaded as a Prefect collection: register the block class now
-    from opsml_prefect.credentials import OpsmlCredentials
+    from opsml_prefect.credentials import OpsmlCredentials as OpsmlCredentials

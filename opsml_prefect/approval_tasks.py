@@ -33,6 +33,7 @@ from prefect import task
 
 from opsml.errors import ApprovalStateError
 from opsml.schemas_approvals import DEFAULT_EXPIRY
+from opsml_prefect._names import APPROVAL_TASKS
 from opsml_prefect.tasks import _TASK_OPTIONS, _registry
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from opsml.schemas_approvals import ApprovalPublic
     from opsml_prefect.credentials import OpsmlCredentials
 
-__all__ = ["arequest_alias", "await_for_approval", "request_alias", "wait_for_approval"]
+__all__ = list(APPROVAL_TASKS)
 
 DEFAULT_WAIT = 24 * 3600.0
 """Seconds ``wait_for_approval`` waits by default (a day)."""

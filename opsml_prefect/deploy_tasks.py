@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import anyio.to_thread
 from prefect import task
 
+from opsml_prefect._names import DEPLOY_TASKS
 from opsml_prefect.tasks import _TASK_OPTIONS, _registry
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from opsml.schemas_deployments import DeploymentPublic
     from opsml_prefect.credentials import OpsmlCredentials
 
-__all__ = ["arecord_deployment", "record_deployment", "record_packaging"]
+__all__ = list(DEPLOY_TASKS)
 
 
 def _run() -> dict[str, str | None]:

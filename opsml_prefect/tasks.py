@@ -40,6 +40,7 @@ from prefect.cache_policies import NONE
 
 from opsml.errors import BackendUnavailableError, StorageError
 from opsml_prefect._names import TASKS
+from opsml_prefect.pulling import download_model
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import State, TaskRun
@@ -134,8 +135,6 @@ def _pull_model(
     alias: str | None = None,
     verify: list[str] | None = None,
 ) -> str:
-    from opsml_prefect.deployments.steps import download_model
-
     pulled = download_model(name, repository, version, out_dir, credentials, alias, verify=verify)
     return pulled["model_dir"]
 

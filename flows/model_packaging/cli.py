@@ -55,7 +55,7 @@ def package(
         )
     require_signed_folder(spec, model_dir, Path(spec_path).parent)  # require_signature:, §18
     context = assemble_context(
-        spec, Path(spec_path).parent, model_dir, out_dir, base_image=base_image
+        spec, Path(spec_path).parent, model_dir, out_dir, base_image=base_image, card=card
     )
     smoke = smoke_test(context)
     manifests = render_manifests(spec, card, out_dir)

@@ -65,6 +65,7 @@ def assemble_context(
     *,
     base_image: str | None = None,
     wheel_cache: str | Path | None = None,
+    card: dict[str, Any] | None = None,
 ) -> Path:
     """Write the container build context: API code, model files, ``card.json``, wheels, Dockerfile.
 
@@ -80,6 +81,8 @@ def assemble_context(
         base_image: overrides the spec's ``api.base_image`` (see :func:`base_image_for`).
         wheel_cache: wheel cache folder (default ``$OPSML_WHEEL_CACHE`` or
             ``~/.cache/opsml/wheels``).
+        card: ``model_dir``'s ``card.json`` when the caller has read it already
+            (default: read here).
 
     Returns:
         The context folder.
@@ -92,7 +95,7 @@ def assemble_context(
     code = (Path(spec_dir) / spec.api.code).resolve()
     if not (code / "app.py").is_file():
         raise SpecError(f"api.code {spec.api.code!r}: no app.py in {code.name}/")
-    card = read_card(model_dir)
+    card = read_card(model_dir) if card is None else card
     context = Path(out_dir) / "context"
     if context.exists():
         shutil.rmtree(context)

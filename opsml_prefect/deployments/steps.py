@@ -26,92 +26,23 @@ Example:
           credentials: opsml-registry   # the OpsmlCredentials block's name
     ```
 
-    The flow can then take ``model_dir: "{{ model.model_dir }}"`` as a parameter.
+    Later pull steps can use ``{{ model.model_dir }}``. A deployment's ``parameters:``
+    cannot: ``prefect deploy`` templates them when it creates the deployment, before
+    any pull step ran (and drops the key), so give the flow the same folder by name
+    (``deployments/prefect.yaml`` defines it once, as a YAML anchor).
 
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
+
+from opsml_prefect.pulling import PullModelOutput, download_model
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from opsml_prefect.credentials import OpsmlCredentials
 
 __all__ = ["PullModelOutput", "pull_model"]
-
-
-class PullModelOutput(TypedDict):
-    """What :func:`pull_model` returns (usable as ``{{ <step id>.<key> }}``)."""
-
-    model_dir: str
-    """Absolute path of the folder holding the model files and ``card.json``.
-
-    Deliberately not ``directory``: Prefect would change into it before loading the flow.
-    """
-    name: str
-    repository: str
-    version: str
-    uid: str
-
-
-def download_model(
-    name: str,
-    repository: str | None,
-    version: str | None,
-    directory: str | Path,
-    credentials: OpsmlCredentials | None = None,
-    alias: str | None = None,
-    *,
-    verify: Sequence[str] | None = None,
-) -> PullModelOutput:
-    """Download a model card's files (digests verified) and its ``card.json`` into ``directory``.
-
-    The one implementation behind the ``pull_model`` task, its async twin and
-    the ``pull_model`` deployment step: :meth:`opsml.ModelCard.pull`, as
-    ``opsml models pull --force`` runs it (what ``directory`` held is replaced).
-
-    Args:
-        name: model card name.
-        repository: its repository (needed when the name exists in several).
-        version: version or spec (``"1.2.0"``, ``"^1"``, ``"latest"``/``None``).
-        directory: folder to write to (created when missing).
-        credentials: registry credentials; default the environment.
-        alias: an alias (``"champion"``) instead of ``version``; empty means none.
-        verify: trusted public keys: refuse, before writing anything, a card that is
-            unsigned or not signed by one of them over exactly its files.
-
-    Returns:
-        The folder, name, repository, version and uid of the pulled card.
-
-    Raises:
-        CardNotFoundError: no model card matches.
-        ArtifactIntegrityError: a downloaded file does not match its digest.
-        SignatureVerificationError: ``verify`` is given and the signature does not hold.
-
-    Example:
-        >>> download_model("iris-classifier", "ds-team", "^1", "model")  # doctest: +SKIP
-
-    """
-    from opsml import CardRegistry
-
-    registry = credentials.get_registry("model") if credentials else CardRegistry("model")
-    card = registry.load_card(
-        name=name,
-        repository=repository,
-        version=None if version in ("", None) else version,
-        alias=alias or None,
-    )
-    dest = card.pull(Path(directory).resolve(), replace=True, verify=verify)
-    return PullModelOutput(
-        model_dir=str(dest),
-        name=card.name,
-        repository=card.repository,
-        version=str(card.version),
-        uid=str(card.uid),
-    )
 
 
 def pull_model(
