@@ -343,28 +343,6 @@ class UploadTicket(BaseModel):
     )
 
 
-class AuditEntry(BaseModel):
-    """One write recorded in the audit log.
-
-    Example:
-        >>> AuditEntry(action="register", registry="model", actor="ds",
-        ...            environment="development", at=datetime(2026, 1, 1)).action
-        'register'
-
-    """
-
-    action: Literal["register", "update", "delete", "alias_set", "alias_delete"]
-    registry: RegistryType
-    actor: str | None
-    environment: str
-    at: datetime
-    card_uid: str | None = None
-    name: str | None = None
-    repository: str | None = None
-    version: str | None = None
-    detail: dict[str, Any] = Field(default_factory=dict)
-
-
 def validation_message(exc: ValidationError) -> str:
     """One line naming every invalid field and why.
 

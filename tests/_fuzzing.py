@@ -33,7 +33,6 @@ from schemathesis.checks import (
 
 from opsml.auth.roles import Role
 from opsml.backends.sql import SqlBackend
-from opsml.backends.sql.identity import SqlIdentityStore
 from tests._databases import clear_tables
 
 BOOTSTRAP = ("root", "bootstrap-password-1")
@@ -81,7 +80,7 @@ class Identities:
         self.root = root
         self.url = f"sqlite:///{(root / 'registry.db').as_posix()}"
         self.backend = SqlBackend(self.url, str(root / "storage"))
-        self.store = SqlIdentityStore(self.backend)
+        self.store = self.backend.identity()
         self.tokens: dict[str, str] = {}
         self.made = 0
 

@@ -42,28 +42,15 @@ def _me() -> str | None:
 
 @contextmanager
 def _store() -> Iterator[IdentityStore]:
-    from opsml.backends import backend_scheme
+    """The identity store of the tracking URI's backend (a database's, or a server's)."""
+    from opsml.backends import build_backend
     from opsml.config import get_settings
 
-    settings = get_settings()
-    if backend_scheme(settings.resolved_tracking_uri()) == "sql":
-        from opsml.backends.sql import SqlBackend
-        from opsml.backends.sql.identity import SqlIdentityStore
-
-        backend = SqlBackend.from_settings(settings)
-        try:
-            yield SqlIdentityStore(backend)
-        finally:
-            backend.close()
-        return
-    from opsml.backends.http import HttpBackend
-    from opsml.backends.http.identity import HttpIdentityStore
-
-    http = HttpBackend.from_settings(settings)
+    backend = build_backend(get_settings())
     try:
-        yield HttpIdentityStore(http.transport)
+        yield backend.identity()
     finally:
-        http.close()
+        backend.close()
 
 
 def with_store(action: Callable[[IdentityStore], object], done: str | None = None) -> None:

@@ -1,6 +1,11 @@
-"""``IdentityStore``: what ``opsml users`` / ``opsml tokens`` / ``opsml audit`` need, met by
-the database (:class:`opsml.backends.sql.identity.SqlIdentityStore`, for the first
+"""``IdentityStore``: what ``opsml users`` / ``opsml tokens`` / ``opsml audit`` and the UI need,
+met by the database (:class:`opsml.backends.sql.identity.SqlIdentityStore`, for the first
 administrator) and by a registry server (:class:`opsml.backends.http.identity.HttpIdentityStore`).
+Nobody builds one: every backend hands out its own, ``backend.identity()``
+(:meth:`opsml.backends.base.RegistryBackend.identity`).
+
+``CredentialStore`` adds what a registry server's authenticator needs: checking
+credentials against the stored users and tokens (only the database can).
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from opsml.auth.models import AuditPage, AuditQuery, TokenCreated, TokenPublic, UserPublic
-from opsml.auth.roles import Role
+from opsml.auth.roles import Principal, Role
 
 
 class IdentityStore(Protocol):
@@ -19,9 +24,16 @@ class IdentityStore(Protocol):
     ``actor``; a registry server records its authenticated caller instead.
 
     Example:
-        >>> from opsml.backends.sql.identity import SqlIdentityStore
-        >>> hasattr(SqlIdentityStore, "create_token")
-        True
+        >>> import tempfile
+        >>> from opsml.backends.sql import SqlBackend
+        >>> root = tempfile.mkdtemp()
+        >>> backend = SqlBackend(f"sqlite:///{root}/registry.db", f"{root}/artifacts")
+        >>> store: IdentityStore = backend.identity()
+        >>> store.add_user("alice", "s3cret-pw", actor="root").name
+        'alice'
+        >>> [entry.action for entry in store.list_audit(AuditQuery(registry="identity")).items]
+        ['user_add']
+        >>> backend.close()
 
     """
 
@@ -74,4 +86,44 @@ class IdentityStore(Protocol):
 
     def list_audit(self, query: AuditQuery) -> AuditPage:
         """A page of the audit log."""
+        ...
+
+
+class CredentialStore(IdentityStore, Protocol):
+    """An :class:`IdentityStore` that also checks credentials (a registry server's).
+
+    Met by the database's store: the server's ``Authenticator`` asks it who a
+    password, a service token or a trusted proxy's user name is.
+
+    Example:
+        >>> import tempfile
+        >>> from opsml.backends.sql import SqlBackend
+        >>> root = tempfile.mkdtemp()
+        >>> backend = SqlBackend(f"sqlite:///{root}/registry.db", f"{root}/artifacts")
+        >>> store: CredentialStore = backend.identity()
+        >>> store.has_users()
+        False
+        >>> _ = store.add_user("alice", "s3cret-pw")
+        >>> store.principal_for_password("alice", "s3cret-pw")
+        'alice'
+        >>> store.principal_for_password("alice", "wrong") is None
+        True
+        >>> backend.close()
+
+    """
+
+    def has_users(self) -> bool:
+        """True when at least one user is stored (auth is then on)."""
+        ...
+
+    def principal_for_password(self, name: str, password: str) -> Principal | None:
+        """The user ``name`` when ``password`` is its password, else ``None``."""
+        ...
+
+    def principal_for_name(self, name: str) -> Principal:
+        """The user ``name`` vouched for by a trusted proxy (no grants if unknown)."""
+        ...
+
+    def principal_for_token(self, token: str) -> Principal | None:
+        """The owner of a valid, unexpired service ``token``, else ``None``."""
         ...

@@ -11,7 +11,7 @@ backend behind it, so that the server never touches storage: open an artifact (i
 byte range, its chunks), open / commit / abort an upload (*staged*: the verified files wait
 under the store's ``.uploads/``, or in a local folder; *presigned*: the bytes go straight to
 the store with one URL per file), and presign a download where the store can (S3). Storage
-keys and chunk sizes stay inside the backend; deployments and approvals are mixins.
+keys and chunk sizes stay inside the backend; deployments, approvals, identity are mixins.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pathlib import Path
 from opsml._filemode import set_default_mode
 from opsml.backends._approvals_api import ApprovalsBackend
 from opsml.backends._deployments_api import DeploymentsBackend
+from opsml.backends._identity_api import IdentityBackend
 from opsml.backends._sink import DigestSink, verify_digest
 from opsml.errors import OpsmlError
 from opsml.schemas import (
@@ -82,7 +83,7 @@ class ArtifactReader(abc.ABC):
         """
 
 
-class RegistryBackend(DeploymentsBackend, ApprovalsBackend):
+class RegistryBackend(DeploymentsBackend, ApprovalsBackend, IdentityBackend):
     """Stores card metadata and artifacts; picked from the tracking URI by ``get_backend``."""
 
     @abc.abstractmethod
@@ -370,11 +371,7 @@ class RegistryBackend(DeploymentsBackend, ApprovalsBackend):
         return [self._download_one(card, item, dest, progress) for item in wanted]
 
     def _download_one(
-        self,
-        card: CardPublic,
-        item: ArtifactFile,
-        dest: Path,
-        progress: ProgressCallback | None,
+        self, card: CardPublic, item: ArtifactFile, dest: Path, progress: ProgressCallback | None
     ) -> Path:
         target = dest / item.path
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 import opsml
 from opsml.backends.sql import SqlBackend
-from opsml.backends.sql.identity import SqlIdentityStore
 from opsml.errors import OpsmlError
 from opsml_server import handlers, ui
 from opsml_server.api.deps import CurrentUser
@@ -191,7 +190,7 @@ def _lifespan(settings: ServerSettings) -> Callable[[FastAPI], AbstractAsyncCont
         except OpsmlError as exc:  # /readyz reports it; requests fail with 503
             logger.warning("database not ready at startup", extra={"error": exc.message})
         app.state.backend = backend
-        app.state.auth.store = SqlIdentityStore(backend)
+        app.state.auth.store = backend.identity()
         app.state.uploads = sessions
         # load opsml plugins now (e.g. the Prefect one warms up its event client in the
         # background) rather than on the first registration's request path

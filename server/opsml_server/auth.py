@@ -43,7 +43,7 @@ from opsml.auth.roles import GLOBAL, Principal, Role
 from opsml.errors import AuthenticationError, OpsmlError, TooManyAttemptsError
 
 if TYPE_CHECKING:
-    from opsml.backends.sql.identity import SqlIdentityStore
+    from opsml.auth.store import CredentialStore
     from opsml_server.settings import ServerSettings
 
 CACHE_SECONDS = 5.0
@@ -112,7 +112,8 @@ class Authenticator:
     Args:
         settings: the server's settings (bootstrap administrator, limits).
 
-    The identity store is attached in the app's lifespan (``store``).
+    The identity store is attached in the app's lifespan (``store``: the backend's
+    ``identity()``, which checks credentials).
 
     """
 
@@ -123,7 +124,7 @@ class Authenticator:
             for part in settings.trusted_proxies.split(",")
             if part.strip()
         ]
-        self.store: SqlIdentityStore | None = None
+        self.store: CredentialStore | None = None
         self.limiter = LoginLimiter(settings.login_failure_window)
         self._cache: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
         self._has_users: tuple[float, bool] = (0.0, False)

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from opsml.auth.models import AuditQuery
 from opsml.backends.sql import SqlBackend
 from opsml.errors import AliasInUseError, CardNotFoundError, InvalidInputError
 from opsml.schemas import RESERVED_ALIASES
@@ -25,10 +26,10 @@ def _audit(env: RegistryEnv, tmp_path: Path, action: str) -> list[dict[str, Any]
     """Audit entries of ``action``, oldest first, read from the registry's database."""
     sql = SqlBackend(env.db_url, (tmp_path / "audit-store").as_posix())
     try:
-        entries = sql.audit_log(limit=10_000)
+        entries = sql.identity().list_audit(AuditQuery(action=action, limit=1000)).items
     finally:
         sql.close()
-    return [e for e in reversed(entries) if e["action"] == action]
+    return [e.model_dump() for e in reversed(entries)]
 
 
 def _versions(env: RegistryEnv, count: int) -> list[Any]:

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from opsml import hooks
+from opsml.auth.models import AuditQuery
 from opsml.backends.sql import SqlBackend
 from opsml.errors import (
     ApprovalNotFoundError,
@@ -58,10 +59,11 @@ def _state(env: RegistryEnv) -> tuple[Any, ...]:
 def _audit(env: RegistryEnv, tmp_path: Path, *actions: str) -> list[dict[str, Any]]:
     sql = SqlBackend(env.db_url, (tmp_path / "audit-store").as_posix())
     try:
-        entries = sql.audit_log(limit=10_000)
+        store = sql.identity()
+        pages = [store.list_audit(AuditQuery(action=a, limit=1000)) for a in actions]
     finally:
         sql.close()
-    return [e for e in reversed(entries) if e["action"] in actions]
+    return [e.model_dump() for e in sorted((e for p in pages for e in p.items), key=lambda e: e.id)]
 
 
 def _refused(

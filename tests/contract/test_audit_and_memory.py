@@ -5,6 +5,7 @@ from __future__ import annotations
 import tracemalloc
 from pathlib import Path
 
+from opsml.auth.models import AuditQuery
 from opsml.backends.sql import SqlBackend
 from tests.conftest import RegistryEnv
 from tests.contract._helpers import run_card
@@ -18,7 +19,7 @@ def test_every_write_is_audited(sql_env: RegistryEnv) -> None:
     reg.delete_card(card)
     backend = reg.backend
     assert isinstance(backend, SqlBackend)
-    entries = backend.audit_log(limit=10)
+    entries = [e.model_dump() for e in backend.identity().list_audit(AuditQuery(limit=10)).items]
     assert [e["action"] for e in entries] == ["delete", "update", "register"]
     register = entries[-1]
     assert register["actor"] == "alice"

@@ -31,20 +31,25 @@ def _database(kind: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgres", "mariadb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlIdentityStore]:
+def sql(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlBackend]:
     with _database(request.param, tmp_path) as url:
         upgrade_database(url)
         backend = SqlBackend(url, (tmp_path / "store").as_posix())
         try:
-            yield SqlIdentityStore(backend)
+            yield backend
         finally:
             backend.close()
 
 
-def test_migration_0003_identity_up_and_down(store: SqlIdentityStore) -> None:
+@pytest.fixture
+def store(sql: SqlBackend) -> SqlIdentityStore:
+    return sql.identity()
+
+
+def test_migration_0003_identity_up_and_down(sql: SqlBackend) -> None:
     from alembic import command
 
-    engine = store.backend.engine
+    engine = sql.engine
     tables = set(inspect(engine).get_table_names())
     assert {"opsml_users", "opsml_tokens", "opsml_grants"} <= tables
     with engine.begin() as connection:
@@ -121,14 +126,16 @@ def test_refused_identity_inputs_change_nothing(store: SqlIdentityStore) -> None
     assert not bot.has_password
 
 
-def test_identity_times_carry_their_zone(store: SqlIdentityStore, tmp_path: Path) -> None:
+def test_identity_times_carry_their_zone(
+    sql: SqlBackend, store: SqlIdentityStore, tmp_path: Path
+) -> None:
     """Issue 30 item 4: on SQLite the audit log's ``at`` came back without a zone, unlike
     the cards' times; every time of users, tokens and the audit log is UTC with its zone.
     """
     store.add_user("ci", None, actor="root")
     store.create_token("ci-main", "ci", datetime.now(UTC) + timedelta(days=1))
     card = CardCreate(registry="run", name="n", repository="r", contact="me")
-    store.backend.register_card(card, tmp_path, actor="root")
+    sql.register_card(card, tmp_path, actor="root")
     [token] = store.list_tokens()
     entries = store.list_audit(AuditQuery()).items
     times = [user.created_at for user in store.list_users()] + [entry.at for entry in entries]
@@ -140,10 +147,12 @@ def test_identity_times_carry_their_zone(store: SqlIdentityStore, tmp_path: Path
         assert entry.model_dump(mode="json")["at"].endswith("Z")
 
 
-def test_audit_filters_and_cursor_paging(store: SqlIdentityStore, tmp_path: Path) -> None:
+def test_audit_filters_and_cursor_paging(
+    sql: SqlBackend, store: SqlIdentityStore, tmp_path: Path
+) -> None:
     for index in range(5):
         card = CardCreate(registry="run", name=f"n{index % 2}", repository="r", contact="me")
-        store.backend.register_card(card, tmp_path, actor=f"user{index % 2}")
+        sql.register_card(card, tmp_path, actor=f"user{index % 2}")
     first = store.list_audit(AuditQuery(user="user0", limit=2))
     assert [entry.actor for entry in first.items] == ["user0", "user0"]
     assert first.next_cursor is not None
@@ -179,7 +188,7 @@ def test_identity_changes_are_audited(store: SqlIdentityStore) -> None:
         ("user_remove", "carol", None, "root"),
     ]
     assert page.items[1].detail == {"user": "carol"}  # the revoked token's owner
-    assert {e.environment for e in page.items} == {store.backend.environment}
+    assert {e.environment for e in page.items} == {store.environment}
     text = page.model_dump_json()
     assert "pw-carol" not in text and created.token not in text and "$argon2" not in text
     assert store.principal_for_password("carol", "pw-carol-2") is None  # removed

@@ -16,7 +16,6 @@ from opsml_server.auth import CACHE_SECONDS
 
 from opsml.backends.http import HttpBackend
 from opsml.backends.sql import SqlBackend
-from opsml.backends.sql.identity import SqlIdentityStore
 from opsml.schemas import CardQuery
 from tests._live_server import LiveServer, running_server
 from tests.integration.identity_helpers import PASSWORD, ROOT, add_user, admin, register
@@ -195,7 +194,7 @@ def test_users_in_the_database_turn_auth_on(tmp_path: Path) -> None:
         assert httpx.get(url).status_code == 200  # no users, no bootstrap: auth off as today
         backend = SqlBackend(live.db_url, live.storage_root.as_posix())
         try:
-            SqlIdentityStore(backend).add_user("first-admin", "pw-123456")
+            backend.identity().add_user("first-admin", "pw-123456")
         finally:
             backend.close()
         start = time.monotonic()

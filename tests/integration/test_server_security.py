@@ -16,6 +16,7 @@ from opsml_server.settings import ServerSettings
 from pydantic import ValidationError
 
 from benchmarks._proc import free_port
+from opsml.auth.models import AuditQuery
 from opsml.backends.http import HttpBackend
 from opsml.backends.sql import SqlBackend
 from opsml.errors import AuthenticationError, BackendUnavailableError, PermissionDeniedError
@@ -86,9 +87,10 @@ def test_audit_log_records_the_authenticated_user(auth_server: LiveServer, tmp_p
     backend.close()
     sql = SqlBackend(auth_server.db_url, auth_server.storage_root.as_posix())
     try:
-        entries = [e for e in sql.audit_log(limit=50) if e["card_uid"] == public.uid]
+        page = sql.identity().list_audit(AuditQuery(card_uid=public.uid, limit=50))
     finally:
         sql.close()
+    entries = [e.model_dump() for e in page.items]
     assert [e["action"] for e in entries] == ["update", "register"]
     assert {e["actor"] for e in entries} == {USER}
     assert public.created_by == USER

@@ -91,9 +91,11 @@ def test_approver_is_a_grantable_role(embedded: pytest.MonkeyPatch) -> None:
     assert "bob\t" in listed and "approver@ds-team" in listed and "writer@ds-team" in listed
     from opsml.auth.roles import Role
     from opsml.backends import get_backend
-    from opsml.backends.sql.identity import SqlIdentityStore
+    from opsml.backends.sql import SqlBackend
 
-    store = SqlIdentityStore(get_backend())  # type: ignore[arg-type]
+    backend = get_backend()
+    assert isinstance(backend, SqlBackend)
+    store = backend.identity()
     bob = store.principal_for_name("bob")
     assert bob.allows(Role.APPROVER, "ds-team") and bob.allows(Role.WRITER, "ds-team")
     assert not bob.allows(Role.APPROVER, "other") and not bob.allows(Role.ADMIN, "ds-team")

@@ -46,6 +46,7 @@ MODULES = [
     "opsml.auth.secrets",
     "opsml.auth.models",
     "opsml.auth.store",
+    "opsml.backends.http.identity",
     "opsml._cli.identity",
     "opsml._cli.deployments",
     "opsml.schemas_deployments",

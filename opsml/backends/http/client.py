@@ -34,6 +34,7 @@ from opsml.backends.http._deployments import HttpDeploymentsMixin
 from opsml.backends.http._presigned import PresignedTransfers
 from opsml.backends.http._signed import SignedUploads
 from opsml.backends.http._transport import Transport, secret, strip_userinfo
+from opsml.backends.http.identity import HttpIdentityMixin
 from opsml.errors import CardNotFoundError, InvalidInputError, OpsmlError, PresignUnsupportedError
 from opsml.schemas import (
     PRESIGN_EXPIRES,
@@ -88,7 +89,9 @@ def _check_sources(card: CardCreate, source_dir: Path) -> Path:
     return source_dir
 
 
-class HttpBackend(HttpApprovalsMixin, HttpDeploymentsMixin, SignedUploads, RegistryBackend):
+class HttpBackend(
+    HttpApprovalsMixin, HttpDeploymentsMixin, HttpIdentityMixin, SignedUploads, RegistryBackend
+):
     """Registry behind a registry server, over one pooled ``httpx.Client``.
 
     Args:
@@ -255,9 +258,8 @@ class HttpBackend(HttpApprovalsMixin, HttpDeploymentsMixin, SignedUploads, Regis
 
     def _proxied(self, card: CardPublic, item: ArtifactFile) -> ArtifactReader:
         url = _transfers.file_url(self.transport, "cards", card, item.path)
-        return _transfers.ServerArtifact(
-            item, lambda a, b, r: self.transport.stream(url, a, b, ranged=r)
-        )
+        stream = self.transport.stream
+        return _transfers.ServerArtifact(item, lambda a, b, r: stream(url, a, b, ranged=r))
 
     def presign_download(
         self, card: CardPublic, path: str, *, expires: int = PRESIGN_EXPIRES
@@ -360,10 +362,8 @@ class HttpBackend(HttpApprovalsMixin, HttpDeploymentsMixin, SignedUploads, Regis
         self, registry: RegistryType, uid: str, update: CardUpdate, *, actor: str | None = None
     ) -> CardPublic:
         """See :meth:`RegistryBackend.update_card`."""
-        response = self.transport.send_json(
-            "PATCH", self.transport.api("cards", registry, uid), update
-        )
-        return self.transport.parse(CardPublic, response)
+        url = self.transport.api("cards", registry, uid)
+        return self.transport.parse(CardPublic, self.transport.send_json("PATCH", url, update))
 
     def delete_card(self, registry: RegistryType, uid: str, *, actor: str | None = None) -> None:
         """See :meth:`RegistryBackend.delete_card`."""

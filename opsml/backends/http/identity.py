@@ -2,9 +2,11 @@
 its REST API (global administrator credentials; the audit log: a reader's). The
 ``actor`` arguments are ignored: the server records the authenticated caller.
 
+The backend hands it out, once (``HttpBackend.identity()``, :class:`HttpIdentityMixin`).
+
 Example:
     >>> from opsml.backends.http import HttpBackend
-    >>> store = HttpIdentityStore(HttpBackend("http://registry:8080", token="opsml_...").transport)
+    >>> store = HttpBackend("http://registry:8080", token="opsml_...").identity()
     >>> store.list_users()  # doctest: +SKIP
 
 """
@@ -96,3 +98,16 @@ class HttpIdentityStore:
         """A page of the audit log."""
         params = query.model_dump(mode="json", exclude_none=True)
         return AuditPage.model_validate_json(self._send("GET", "audit", params=params))
+
+
+class HttpIdentityMixin:
+    """``identity()`` of :class:`~opsml.backends.http.HttpBackend`: the server's identity API."""
+
+    transport: Transport
+    _identity: HttpIdentityStore | None = None
+
+    def identity(self) -> HttpIdentityStore:
+        """See :meth:`RegistryBackend.identity` (over this backend's client and credentials)."""
+        if self._identity is None:
+            self._identity = HttpIdentityStore(self.transport)
+        return self._identity

@@ -37,11 +37,11 @@ from opsml.backends.sql import (
 from opsml.backends.sql._approvals_mixin import ApprovalsMixin
 from opsml.backends.sql._db_errors import translate
 from opsml.backends.sql._deploy_mixin import DeploymentsMixin
+from opsml.backends.sql._identity_mixin import IdentityMixin
 from opsml.backends.sql._queries import check_registry
 from opsml.backends.sql._rows import check_sources, next_version, to_public
 from opsml.backends.sql._uploads import Place, UploadsMixin
 from opsml.backends.sql.engine import WRITE, create_registry_engine
-from opsml.backends.sql.tables import AUDIT
 from opsml.errors import BackendUnavailableError, InvalidInputError, OpsmlError
 from opsml.schemas import (
     PRESIGN_EXPIRES,
@@ -71,7 +71,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("opsml.sql")
 
 
-class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, RegistryBackend):
+class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, IdentityMixin, RegistryBackend):
     """Registry on a SQL database plus an fsspec artifact store.
 
     Example:
@@ -390,9 +390,3 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, RegistryBackend
         build(CardQuery, name=name, repository=repository)
         with self._connect() as conn:
             return _aliases.listed(conn, registry, name, repository)
-
-    def audit_log(self, *, limit: int = 100) -> list[dict[str, Any]]:
-        """The newest audit entries, newest first (who, what, when, environment)."""
-        with self._connect() as conn:
-            rows = conn.execute(select(AUDIT).order_by(AUDIT.c.id.desc()).limit(limit)).all()
-        return [{k: v for k, v in row._mapping.items() if k != "id"} for row in rows]

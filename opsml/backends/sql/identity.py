@@ -4,9 +4,11 @@ The registry server authenticates through it, and ``opsml users`` / ``opsml
 tokens`` use it directly for the first administrator. Secrets: argon2 for
 passwords, SHA-256 digests for the random tokens (:mod:`opsml.auth.secrets`).
 
+Built by the backend, once (``SqlBackend.identity()``), over the backend's connections.
+
 Example:
     >>> from opsml.backends.sql import SqlBackend
-    >>> store = SqlIdentityStore(SqlBackend("sqlite:///:memory:", "/tmp/s"))  # doctest: +SKIP
+    >>> store = SqlBackend("sqlite:///:memory:", "/tmp/s").identity()  # doctest: +SKIP
     >>> store.add_user("alice", "s3cret").name  # doctest: +SKIP
     'alice'
 
@@ -39,8 +41,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from sqlalchemy.engine import Connection
-
-    from opsml.backends.sql.backend import SqlBackend
 
 IDENTITY = "identity"
 """The ``registry`` of the audit entries of user, password, grant and token changes."""
@@ -90,17 +90,18 @@ class SqlIdentityStore:
     """Users, grants and tokens of one registry database.
 
     Args:
-        backend: the registry's SQL backend (its database and connections).
+        connect: the backend's connections: ``connect(write=...)`` opens one in a
+            transaction (the schema created on first use, an outage raised as 503).
+        environment: the backend's environment, recorded in the audit log.
 
     """
 
-    def __init__(self, backend: SqlBackend) -> None:
-        self.backend = backend
+    def __init__(
+        self, connect: Callable[..., AbstractContextManager[Connection]], environment: str
+    ) -> None:
+        self._connect = connect
+        self.environment = environment
         self._passwords = VerifiedPasswords()
-
-    def _connect(self, *, write: bool = False) -> AbstractContextManager[Connection]:
-        # the backend's connections: schema created on first use, outages as 503
-        return self.backend._connect(write=write)
 
     def _user_id(self, conn: Connection, name: str) -> int:
         user_id = conn.execute(select(USERS.c.id).where(USERS.c.name == name)).scalar()
@@ -120,7 +121,7 @@ class SqlIdentityStore:
         """One audit entry of an identity change, in the change's transaction (never a secret)."""
         conn.execute(
             insert(AUDIT).values(
-                at=datetime.now(UTC), actor=actor, environment=self.backend.environment,
+                at=datetime.now(UTC), actor=actor, environment=self.environment,
                 action=action, registry=IDENTITY, card_uid=None, name=name,
                 repository=repository, version=None, detail=detail or {},
             )

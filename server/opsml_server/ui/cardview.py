@@ -21,7 +21,6 @@ from opsml_server.ui.charts import Chart, metric_charts
 from opsml_server.ui.lineage import LineageNode, flow_run_link, lineage
 
 if TYPE_CHECKING:
-    from opsml.auth.store import IdentityStore
     from opsml.backends.base import RegistryBackend
     from opsml.schemas import AliasPublic
 
@@ -89,33 +88,14 @@ def history(backend: RegistryBackend, card: CardPublic) -> list[CardSummary]:
 
 
 def audit_entries(backend: RegistryBackend, card: CardPublic) -> list[AuditEntry] | None:
-    """The newest audit entries of this card, or ``None`` when the backend has no audit log."""
-    store = audit_store(backend)
-    if store is None:
-        return None
+    """The newest audit entries of this card, or ``None`` when they cannot be read."""
     query = AuditQuery(
         registry=card.registry, repository=card.repository, card_uid=card.uid, limit=AUDIT_ROWS
     )
     try:
-        return store.list_audit(query).items
+        return backend.identity().list_audit(query).items
     except OpsmlError:  # e.g. a server that refuses this caller its audit log
         return None
-
-
-def audit_store(backend: RegistryBackend) -> IdentityStore | None:
-    """The identity store beside ``backend`` (its audit log), if it has one."""
-    from opsml.backends.http import HttpBackend
-    from opsml.backends.sql import SqlBackend
-
-    if isinstance(backend, SqlBackend):
-        from opsml.backends.sql.identity import SqlIdentityStore
-
-        return SqlIdentityStore(backend)
-    if isinstance(backend, HttpBackend):
-        from opsml.backends.http.identity import HttpIdentityStore
-
-        return HttpIdentityStore(backend.transport)
-    return None
 
 
 def _dict(value: object) -> dict[str, Any]:
