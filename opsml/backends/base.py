@@ -25,6 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from opsml._filemode import set_default_mode
+from opsml._types import ProgressCallback as ProgressCallback  # re-exported: its first home
 from opsml.backends._approvals_api import ApprovalsBackend
 from opsml.backends._deployments_api import DeploymentsBackend
 from opsml.backends._sink import DigestSink, verify_digest
@@ -43,9 +44,6 @@ from opsml.schemas import (
     UploadTicket,
     check_relative_path,
 )
-
-ProgressCallback = Callable[[int], None]
-"""Called with the number of bytes just moved (for progress bars)."""
 
 FileSource = Callable[[ArtifactFile], Iterable[bytes]]
 """The bytes of one file of a card being registered, in chunks (see ``register_streams``)."""
@@ -142,6 +140,10 @@ class RegistryBackend(DeploymentsBackend, ApprovalsBackend):
                     for chunk in source(item):
                         out.write(chunk)
             return self.register_card(card, Path(tmp), actor=actor, progress=progress)
+
+    def digests_on_send(self, total: int) -> bool:
+        """Whether files of ``total`` bytes may come with empty digests: hashed as they are sent."""
+        return False
 
     def next_version(
         self, registry: RegistryType, name: str, repository: str, version_type: str = "minor"
@@ -370,11 +372,7 @@ class RegistryBackend(DeploymentsBackend, ApprovalsBackend):
         return [self._download_one(card, item, dest, progress) for item in wanted]
 
     def _download_one(
-        self,
-        card: CardPublic,
-        item: ArtifactFile,
-        dest: Path,
-        progress: ProgressCallback | None,
+        self, card: CardPublic, item: ArtifactFile, dest: Path, progress: ProgressCallback | None
     ) -> Path:
         target = dest / item.path
         target.parent.mkdir(parents=True, exist_ok=True)
