@@ -88,7 +88,7 @@ _T = TypeVar("_T")
 
 
 class Hooks:
-    """The hooks of one process: the client's around ``register_card``, and the store's.
+    """A set of hooks: the client's around ``register_card`` and the store's (``commits``).
 
     Args:
         commits: the store's listeners; default new ones that load the plugins
