@@ -8,11 +8,10 @@ Example:
 
 from __future__ import annotations
 
-import functools
-import getpass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from opsml.config import whoami
 from opsml.errors import InvalidInputError
 from opsml.schemas import VERSION_TYPES, ArtifactFile, CardCreate, RegistryType, build
 
@@ -28,8 +27,7 @@ def stage_manifest(root: Path, backend: RegistryBackend | None = None) -> list[A
     from opsml.storage.digest import sha256_file
 
     paths = sorted(p for p in root.rglob("*") if p.is_file())
-    later = getattr(backend, "digests_on_send", None)
-    if later is not None and later(sum(p.stat().st_size for p in paths)):
+    if backend is not None and backend.digests_on_send(sum(p.stat().st_size for p in paths)):
         return [
             ArtifactFile.model_construct(
                 path=p.relative_to(root).as_posix(), size=p.stat().st_size, sha256=""
@@ -102,11 +100,3 @@ def create_request(
         created_by=card.created_by or whoami(),
         files=files,
     )
-
-
-@functools.cache
-def whoami() -> str | None:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user database entry in some containers
-        return None

@@ -303,6 +303,23 @@ class OpsmlSettings(RegistrySettings):
     )
 
 
+@functools.cache
+def whoami() -> str | None:
+    """The OS user running this process (the default ``actor``), or None where there is none.
+
+    Example:
+        >>> whoami() is None or isinstance(whoami(), str)
+        True
+
+    """
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no user database entry in some containers
+        return None
+
+
 _overrides: dict[str, Any] = {}
 _on_configure: list[Callable[[], None]] = []
 

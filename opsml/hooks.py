@@ -11,6 +11,12 @@ Three kinds of hook, all process-wide:
   registry server. The ``opsml.card.registered`` event is emitted from there, so
   it goes out exactly once per registration whichever way the card came in.
 
+The commit listeners live in a :class:`~opsml.listeners.CommitListeners`
+that the store is given, never imports: :func:`commit_listeners` is this
+process's default, which ``get_backend`` and the registry server's app factory
+pass to the SQL backend they build. The functions below add to and run the
+process's default hooks (a :class:`Hooks`).
+
 Nothing here imports Prefect. Plugins are loaded from the ``opsml.plugins``
 entry point group the first time a hook runs in a process.
 
@@ -24,15 +30,52 @@ Example:
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+from opsml._plugins import commit_listeners, load_plugins
+from opsml.listeners import (
+    AliasListener,
+    ApprovalListener,
+    CommitListener,
+    CommitListeners,
+    DeploymentListener,
+)
 
 if TYPE_CHECKING:
     from opsml.cards.base import Card
     from opsml.schemas import AliasPublic, CardPublic
     from opsml.schemas_approvals import ApprovalPublic
     from opsml.schemas_deployments import DeploymentPublic
+
+__all__ = [
+    "AliasListener",
+    "ApprovalListener",
+    "CommitListener",
+    "ContextProvider",
+    "DeploymentListener",
+    "Hooks",
+    "Listener",
+    "add_alias_listener",
+    "add_approval_listener",
+    "add_commit_listener",
+    "add_context_provider",
+    "add_deployment_listener",
+    "add_listener",
+    "after_alias_set",
+    "after_approval",
+    "after_commit",
+    "after_deployment",
+    "after_register",
+    "before_register",
+    "commit_listeners",
+    "load_plugins",
+    "remove_alias_listener",
+    "remove_approval_listener",
+    "remove_commit_listener",
+    "remove_deployment_listener",
+    "remove_listener",
+]
 
 logger = logging.getLogger("opsml.hooks")
 
@@ -41,184 +84,145 @@ ContextProvider = Callable[["Card"], None]
 Listener = Callable[["Card"], None]
 """Called after a card is registered; errors are logged, never raised."""
 
-CommitListener = Callable[["CardPublic"], None]
-"""Called where a registration is committed; errors are logged, never raised."""
+_T = TypeVar("_T")
 
-AliasListener = Callable[["CardPublic", "AliasPublic"], None]
-"""Called where an alias move is committed, with the card and the alias; errors are logged."""
 
-DeploymentListener = Callable[["DeploymentPublic"], None]
-"""Called where a deployment record is committed, once per appended record; errors are logged."""
+class Hooks:
+    """A set of hooks: the client's around ``register_card`` and the store's (``commits``).
 
-ApprovalListener = Callable[["ApprovalPublic"], None]
-"""Called where an approval request is created or decided (design §19); errors are logged."""
+    Args:
+        commits: the store's listeners; default new ones that load the plugins
+            before they tell anyone. The process's default hooks hold
+            :func:`commit_listeners`, which the backend factories give the SQL backend.
 
-_providers: list[ContextProvider] = []
-_approval_listeners: list[ApprovalListener] = []
-_deployment_listeners: list[DeploymentListener] = []
-_alias_listeners: list[AliasListener] = []
-_listeners: list[Listener] = []
-_commit_listeners: list[CommitListener] = []
-_plugins_loaded = False
-_lock = threading.Lock()
+    Example:
+        >>> hooks = Hooks()
+        >>> hooks.commits
+        CommitListeners(commit=0, alias=0, deployment=0, approval=0)
+
+    """
+
+    def __init__(self, commits: CommitListeners | None = None) -> None:
+        self.providers: list[ContextProvider] = []
+        self.listeners: list[Listener] = []
+        self.commits = CommitListeners(prepare=load_plugins) if commits is None else commits
+
+    def before_register(self, card: Card) -> None:
+        """Run every context provider on ``card``."""
+        load_plugins()
+        for provider in list(self.providers):
+            try:
+                provider(card)
+            except Exception:
+                logger.warning("context provider %r failed", provider, exc_info=True)
+
+    def after_register(self, card: Card) -> None:
+        """Tell every listener about ``card``."""
+        for listener in list(self.listeners):
+            try:
+                listener(card)
+            except Exception:
+                logger.warning("listener %r failed for card %s", listener, card.uid, exc_info=True)
+
+
+_hooks = Hooks(commit_listeners())
+_commit_listeners = _hooks.commits.commit  # the default's list, under its former name
+
+
+def _add(listeners: list[_T], listener: _T) -> None:
+    if listener not in listeners:
+        listeners.append(listener)
+
+
+def _remove(listeners: list[_T], listener: _T) -> None:
+    if listener in listeners:
+        listeners.remove(listener)
 
 
 def add_context_provider(provider: ContextProvider) -> None:
     """Call ``provider(card)`` before every registration in this process."""
-    if provider not in _providers:
-        _providers.append(provider)
+    _add(_hooks.providers, provider)
 
 
 def add_listener(listener: Listener) -> None:
     """Call ``listener(card)`` after every successful registration in this process."""
-    if listener not in _listeners:
-        _listeners.append(listener)
+    _add(_hooks.listeners, listener)
 
 
 def remove_listener(listener: Listener) -> None:
     """Stop calling ``listener``."""
-    if listener in _listeners:
-        _listeners.remove(listener)
+    _remove(_hooks.listeners, listener)
 
 
 def add_commit_listener(listener: CommitListener) -> None:
     """Call ``listener(card_public)`` after every registration this process commits."""
-    if listener not in _commit_listeners:
-        _commit_listeners.append(listener)
+    _add(_hooks.commits.commit, listener)
 
 
 def remove_commit_listener(listener: CommitListener) -> None:
     """Stop calling a commit listener."""
-    if listener in _commit_listeners:
-        _commit_listeners.remove(listener)
+    _remove(_hooks.commits.commit, listener)
 
 
 def add_alias_listener(listener: AliasListener) -> None:
     """Call ``listener(card_public, alias)`` after every alias move this process commits."""
-    if listener not in _alias_listeners:
-        _alias_listeners.append(listener)
+    _add(_hooks.commits.alias, listener)
 
 
 def remove_alias_listener(listener: AliasListener) -> None:
     """Stop calling an alias listener."""
-    if listener in _alias_listeners:
-        _alias_listeners.remove(listener)
+    _remove(_hooks.commits.alias, listener)
 
 
 def add_deployment_listener(listener: DeploymentListener) -> None:
     """Call ``listener(record)`` after every deployment record this process commits."""
-    if listener not in _deployment_listeners:
-        _deployment_listeners.append(listener)
+    _add(_hooks.commits.deployment, listener)
 
 
 def remove_deployment_listener(listener: DeploymentListener) -> None:
     """Stop calling a deployment listener."""
-    if listener in _deployment_listeners:
-        _deployment_listeners.remove(listener)
+    _remove(_hooks.commits.deployment, listener)
 
 
 def add_approval_listener(listener: ApprovalListener) -> None:
     """Call ``listener(request)`` after every approval request this process creates or decides."""
-    if listener not in _approval_listeners:
-        _approval_listeners.append(listener)
+    _add(_hooks.commits.approval, listener)
 
 
 def remove_approval_listener(listener: ApprovalListener) -> None:
     """Stop calling an approval listener."""
-    if listener in _approval_listeners:
-        _approval_listeners.remove(listener)
-
-
-def load_plugins() -> None:
-    """Import the ``opsml.plugins`` entry points once (they register hooks)."""
-    global _plugins_loaded
-    with _lock:
-        if _plugins_loaded:
-            return
-        _plugins_loaded = True
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group="opsml.plugins"):
-        try:
-            ep.load()
-        except Exception:  # a broken plugin must not break registration
-            logger.warning("opsml plugin %s failed to load", ep.name, exc_info=True)
+    _remove(_hooks.commits.approval, listener)
 
 
 def before_register(card: Card) -> None:
     """Run every context provider on ``card``."""
-    load_plugins()
-    for provider in list(_providers):
-        try:
-            provider(card)
-        except Exception:
-            logger.warning("context provider %r failed", provider, exc_info=True)
+    _hooks.before_register(card)
 
 
 def after_register(card: Card) -> None:
     """Tell every listener about ``card``."""
-    for listener in list(_listeners):
-        try:
-            listener(card)
-        except Exception:
-            logger.warning("listener %r failed for card %s", listener, card.uid, exc_info=True)
+    _hooks.after_register(card)
 
 
 def after_commit(card: CardPublic) -> None:
-    """Tell every commit listener that ``card`` was committed (called by the SQL backend)."""
-    load_plugins()
-    for listener in list(_commit_listeners):
-        try:
-            listener(card)
-        except Exception:
-            logger.warning(
-                "commit listener %r failed for card %s", listener, card.uid, exc_info=True
-            )
+    """Tell the default commit listeners that ``card`` was committed.
+
+    A SQL backend tells the :class:`CommitListeners` it was given; this runs
+    the process's default ones (see :meth:`CommitListeners.after_commit`).
+    """
+    _hooks.commits.after_commit(card)
 
 
 def after_alias_set(card: CardPublic, alias: AliasPublic) -> None:
-    """Tell every alias listener that ``alias`` now points to ``card`` (called by the SQL backend).
-
-    Like :func:`after_commit`, it runs only where the move is committed (the
-    embedded client or the registry server), so an event goes out exactly once.
-    """
-    load_plugins()
-    for listener in list(_alias_listeners):
-        try:
-            listener(card, alias)
-        except Exception:
-            logger.warning(
-                "alias listener %r failed for card %s", listener, card.uid, exc_info=True
-            )
+    """Tell the default alias listeners that ``alias`` now points to ``card``."""
+    _hooks.commits.after_alias_set(card, alias)
 
 
 def after_deployment(record: DeploymentPublic) -> None:
-    """Tell every deployment listener about ``record`` (called by the SQL backend).
-
-    Runs only where the record is committed (embedded client or registry
-    server), so its ``opsml.card.deployed`` event goes out exactly once.
-    """
-    load_plugins()
-    for listener in list(_deployment_listeners):
-        try:
-            listener(record)
-        except Exception:
-            logger.warning(
-                "deployment listener %r failed for record %s", listener, record.id, exc_info=True
-            )
+    """Tell the default deployment listeners about ``record``."""
+    _hooks.commits.after_deployment(record)
 
 
 def after_approval(request: ApprovalPublic) -> None:
-    """Tell every approval listener that ``request`` was created or decided (by the SQL backend).
-
-    ``request.state`` says which: ``pending`` (requested), ``approved`` or
-    ``rejected``. Runs only where it is committed, so each event goes out once.
-    """
-    load_plugins()
-    for listener in list(_approval_listeners):
-        try:
-            listener(request)
-        except Exception:
-            logger.warning(
-                "approval listener %r failed for request %s", listener, request.id, exc_info=True
-            )
+    """Tell the default approval listeners that ``request`` was created or decided."""
+    _hooks.commits.after_approval(request)

@@ -40,9 +40,12 @@ def _build_http(settings: OpsmlSettings) -> RegistryBackend:
 
 
 def _build_sql(settings: OpsmlSettings) -> RegistryBackend:
+    from opsml._plugins import commit_listeners
     from opsml.backends.sql import SqlBackend
 
-    return SqlBackend.from_settings(settings)
+    backend = SqlBackend.from_settings(settings)
+    backend.listeners = commit_listeners()  # the plugins' listeners hear its commits
+    return backend
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ class ApprovalsBackend(abc.ABC):
     def request_alias(self, request: ApprovalCreate, *, actor: str | None = None) -> ApprovalPublic:
         """Create a pending request to point ``request.alias`` at the card ``request.uid``.
 
-        Audited (``approval_request``); the listeners of
-        :func:`opsml.hooks.after_approval` hear it.
+        Audited (``approval_request``); the backend's approval listeners
+        (:meth:`opsml.listeners.CommitListeners.after_approval`) hear it.
 
         Raises:
             InvalidInputError: the alias is not protected, a field is malformed, or

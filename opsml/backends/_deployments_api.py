@@ -28,8 +28,8 @@ class DeploymentsBackend(abc.ABC):
         """Append ``record``; a ``deployed`` one retires the target's previous current one.
 
         One transaction per record: concurrent recorders of one target leave
-        exactly one current deployment. Audited; the listeners of
-        :func:`opsml.hooks.after_deployment` hear every appended record.
+        exactly one current deployment. Audited; the backend's deployment
+        listeners (:mod:`opsml.listeners`) hear every appended record.
         Recording ``deployed`` again for the current deployment (same card,
         flow run and image digest) changes nothing and returns it.
 

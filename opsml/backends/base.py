@@ -25,6 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from opsml._filemode import set_default_mode
+from opsml._types import ProgressCallback as ProgressCallback  # re-exported: its first home
 from opsml.backends._approvals_api import ApprovalsBackend
 from opsml.backends._deployments_api import DeploymentsBackend
 from opsml.backends._identity_api import IdentityBackend
@@ -44,9 +45,6 @@ from opsml.schemas import (
     UploadTicket,
     check_relative_path,
 )
-
-ProgressCallback = Callable[[int], None]
-"""Called with the number of bytes just moved (for progress bars)."""
 
 FileSource = Callable[[ArtifactFile], Iterable[bytes]]
 """The bytes of one file of a card being registered, in chunks (see ``register_streams``)."""
@@ -143,6 +141,10 @@ class RegistryBackend(DeploymentsBackend, ApprovalsBackend, IdentityBackend):
                     for chunk in source(item):
                         out.write(chunk)
             return self.register_card(card, Path(tmp), actor=actor, progress=progress)
+
+    def digests_on_send(self, total: int) -> bool:
+        """Whether files of ``total`` bytes may come with empty digests: hashed as they are sent."""
+        return False
 
     def next_version(
         self, registry: RegistryType, name: str, repository: str, version_type: str = "minor"

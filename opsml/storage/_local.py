@@ -23,7 +23,7 @@ from opsml.storage.digest import CHUNK_SIZE
 from opsml.storage.store import ArtifactStore
 
 if TYPE_CHECKING:
-    from opsml.backends.base import ProgressCallback
+    from opsml._types import ProgressCallback
     from opsml.schemas import ArtifactFile
 
 

@@ -25,7 +25,7 @@ from opsml.storage.store import ArtifactStore
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
-    from opsml.backends.base import ProgressCallback
+    from opsml._types import ProgressCallback
     from opsml.schemas import ArtifactFile
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from opsml.errors import ArtifactIntegrityError
 
 if TYPE_CHECKING:
-    from opsml.backends.base import ProgressCallback
+    from opsml._types import ProgressCallback
     from opsml.schemas import ArtifactFile
 
 

@@ -37,7 +37,7 @@ from opsml.storage.layout import card_prefix, describe_key, staging_prefix
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
-    from opsml.backends.base import ProgressCallback
+    from opsml._types import ProgressCallback
 
 __all__ = ["ArtifactStore", "card_prefix", "staging_prefix", "store_kind"]
 

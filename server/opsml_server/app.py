@@ -26,8 +26,10 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 import opsml
+from opsml import hooks
 from opsml.backends.sql import SqlBackend
 from opsml.errors import OpsmlError
+from opsml.listeners import CommitListeners
 from opsml_server import handlers, ui
 from opsml_server.api.deps import CurrentUser
 from opsml_server.api.routes import (
@@ -167,7 +169,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def _lifespan(settings: ServerSettings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+def _lifespan(
+    settings: ServerSettings, listeners: CommitListeners
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Build the backend and the upload sessions at startup; close them at shutdown."""
 
     @contextlib.asynccontextmanager
@@ -179,6 +183,7 @@ def _lifespan(settings: ServerSettings) -> Callable[[FastAPI], AbstractAsyncCont
             auto_migrate=settings.auto_migrate,
             require_signature=settings.require_signature,
             protected_aliases=settings.protected_aliases,
+            listeners=listeners,
         )
         sessions = UploadSessions(
             backend.upload_sessions,
@@ -194,8 +199,6 @@ def _lifespan(settings: ServerSettings) -> Callable[[FastAPI], AbstractAsyncCont
         app.state.uploads = sessions
         # load opsml plugins now (e.g. the Prefect one warms up its event client in the
         # background) rather than on the first registration's request path
-        from opsml import hooks
-
         hooks.load_plugins()
         pending, ttl = settings.pending_timeout, settings.upload_session_ttl
         await _collect_garbage(backend, timedelta(seconds=pending), timedelta(seconds=ttl))
@@ -214,11 +217,16 @@ def _lifespan(settings: ServerSettings) -> Callable[[FastAPI], AbstractAsyncCont
     return lifespan
 
 
-def create_app(settings: ServerSettings | None = None) -> FastAPI:
+def create_app(
+    settings: ServerSettings | None = None, *, listeners: CommitListeners | None = None
+) -> FastAPI:
     """Build the registry server app.
 
     Args:
         settings: the server's settings; default ``get_settings()`` (the environment).
+        listeners: who the backend tells after each commit; default the process's
+            :func:`opsml.hooks.commit_listeners`, which the ``opsml.plugins`` (the
+            Prefect one: events) fill.
 
     Returns:
         The FastAPI app. Its lifespan builds the SQL backend (engine and store)
@@ -226,13 +234,15 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     """
     settings = settings or get_settings()
+    if listeners is None:
+        listeners = hooks.commit_listeners()
     metrics = ServerMetrics(replica=settings.replica_name, version=opsml.__version__)
 
     app = FastAPI(
         title="OpsML registry",
         version=opsml.__version__,
         description="Cards, versions and artifacts of the OpsML registry.",
-        lifespan=_lifespan(settings),
+        lifespan=_lifespan(settings, listeners),
         openapi_url=None,
         docs_url=None,
         redoc_url=None,

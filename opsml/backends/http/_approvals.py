@@ -41,7 +41,7 @@ class HttpApprovalsMixin:
     def _declared(self) -> dict[str, str]:
         if self.actor:
             return {ACTOR_HEADER: self.actor}
-        from opsml._registration import whoami
+        from opsml.config import whoami
 
         me = whoami()
         return {ACTOR_HEADER: me} if me else {}

@@ -13,7 +13,6 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING
 
-from opsml import hooks
 from opsml.backends.sql import _approvals
 from opsml.errors import InvalidInputError, PermissionDeniedError
 from opsml.schemas import build
@@ -31,11 +30,14 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Connection
 
+    from opsml.listeners import CommitListeners
+
 
 class ApprovalsMixin(abc.ABC):
     """``request_alias`` / ``list_approvals`` / ``get_approval`` / ``approve`` / ``reject``."""
 
     environment: str
+    listeners: CommitListeners
     protected_aliases: frozenset[str] = frozenset()
     """Aliases that move only through an approved request (``OPSML_PROTECTED_ALIASES``)."""
     actor: str | None = None
@@ -85,7 +87,7 @@ class ApprovalsMixin(abc.ABC):
         who = self._who(actor)
         with self._connect(write=True) as conn:
             created = _approvals.create(conn, self.environment, request, who)
-        hooks.after_approval(created)
+        self.listeners.after_approval(created)
         return created
 
     def list_approvals(self, query: ApprovalQuery) -> ApprovalPage:
@@ -122,8 +124,8 @@ class ApprovalsMixin(abc.ABC):
                 comment=decision.comment, actor=who,
             )  # fmt: skip
         if moved is not None and card is not None:
-            hooks.after_alias_set(card, moved)
-        hooks.after_approval(decided)
+            self.listeners.after_alias_set(card, moved)
+        self.listeners.after_approval(decided)
         return decided
 
 

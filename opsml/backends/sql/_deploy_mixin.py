@@ -7,7 +7,6 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING
 
-from opsml import hooks
 from opsml.backends.sql import _deployments
 from opsml.schemas import build
 from opsml.schemas_deployments import (
@@ -22,11 +21,14 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Connection
 
+    from opsml.listeners import CommitListeners
+
 
 class DeploymentsMixin(abc.ABC):
     """``record_deployment`` / ``list_deployments`` / ``current_deployment`` over SQL."""
 
     environment: str
+    listeners: CommitListeners
 
     @abc.abstractmethod
     def _connect(self, *, write: bool = False) -> AbstractContextManager[Connection]:
@@ -41,7 +43,7 @@ class DeploymentsMixin(abc.ABC):
             lambda: self._connect(write=True), self.environment, record, actor
         )
         for item in appended:
-            hooks.after_deployment(item)
+            self.listeners.after_deployment(item)
         return held
 
     def list_deployments(self, query: DeploymentQuery) -> DeploymentPage:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from opsml import hooks, versioning
+from opsml import versioning
 from opsml.backends.base import ArtifactReader, FileSource, ProgressCallback, RegistryBackend
 from opsml.backends.sql import (
     _aliases,
@@ -42,7 +42,9 @@ from opsml.backends.sql._queries import check_registry
 from opsml.backends.sql._rows import check_sources, next_version, to_public
 from opsml.backends.sql._uploads import Place, UploadsMixin
 from opsml.backends.sql.engine import WRITE, create_registry_engine
+from opsml.config import whoami
 from opsml.errors import BackendUnavailableError, InvalidInputError, OpsmlError
+from opsml.listeners import CommitListeners
 from opsml.schemas import (
     PRESIGN_EXPIRES,
     AliasPublic,
@@ -95,8 +97,10 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, IdentityMixin, 
         require_signature: bool = False,
         protected_aliases: str = "",
         actor: str | None = None,
+        listeners: CommitListeners | None = None,
     ) -> None:
         self.url = url
+        self.listeners = CommitListeners() if listeners is None else listeners  # told on commits
         self.require_signature = require_signature
         self.environment = environment
         self.protected_aliases = protected_set(protected_aliases)  # approvals only (§19)
@@ -109,8 +113,6 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, IdentityMixin, 
     @classmethod
     def from_settings(cls, settings: OpsmlSettings) -> SqlBackend:
         """The backend for a direct database URL (or the embedded default)."""
-        from opsml._registration import whoami
-
         return cls(
             settings.resolved_tracking_uri(),
             settings.resolved_storage_uri(),
@@ -121,9 +123,8 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, IdentityMixin, 
         )
 
     def __repr__(self) -> str:
-        return (
-            f"SqlBackend({self.engine.url.render_as_string(hide_password=True)!r}, {self.store!r})"
-        )
+        url = self.engine.url.render_as_string(hide_password=True)
+        return f"SqlBackend({url!r}, {self.store!r})"
 
     def close(self) -> None:
         """Dispose of the connection pool."""
@@ -302,7 +303,7 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, IdentityMixin, 
         what = (card.registry, card.repository, card.name, version, uid)
         logger.info("registered %s card %s/%s v%s (uid %s)", *what)
         public = to_public(row)
-        hooks.after_commit(public)
+        self.listeners.after_commit(public)
         return public
 
     def _reserve_version(
@@ -363,7 +364,7 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, IdentityMixin, 
         moved, card = _aliases.move_retrying(
             connect, self.environment, registry, check_uid(uid), alias, actor
         )
-        hooks.after_alias_set(card, moved)
+        self.listeners.after_alias_set(card, moved)
         return moved
 
     def delete_alias(
