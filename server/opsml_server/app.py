@@ -45,8 +45,8 @@ from opsml_server.api.routes import (
 from opsml_server.auth import Authenticator
 from opsml_server.metrics import MetricsMiddleware, ServerMetrics
 from opsml_server.settings import ServerSettings, get_settings
-from opsml_server.staging import UploadSessions
 from opsml_server.ui import approvals as ui_approvals
+from opsml_server.upload_service import UploadService
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -181,7 +181,7 @@ def _lifespan(settings: ServerSettings) -> Callable[[FastAPI], AbstractAsyncCont
             require_signature=settings.require_signature,
             protected_aliases=settings.protected_aliases,
         )
-        sessions = UploadSessions(
+        sessions = UploadService(
             backend.upload_sessions,
             ttl=settings.upload_session_ttl,
             max_upload_size=settings.max_upload_size,
@@ -223,7 +223,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     Returns:
         The FastAPI app. Its lifespan builds the SQL backend (engine and store)
-        and the upload staging, and closes them at shutdown.
+        and the upload service, and closes them at shutdown.
 
     """
     settings = settings or get_settings()
