@@ -62,7 +62,6 @@ def server_env(db_url: str, root: Path) -> dict[str, str]:
         {
             "OPSML_TRACKING_URI": db_url,
             "OPSML_STORAGE_URI": (root / "storage").as_posix(),
-            "OPSML_STAGING_DIR": (root / "staging").as_posix(),
             "OPSML_LOG_LEVEL": "WARNING",
         }
     )

@@ -105,7 +105,6 @@ def start_registry_server(
         {
             "OPSML_TRACKING_URI": f"sqlite:///{(root / 'registry.db').as_posix()}",
             "OPSML_STORAGE_URI": (root / "artifacts").as_posix(),
-            "OPSML_STAGING_DIR": (root / "staging").as_posix(),
             "OPSML_LOG_LEVEL": "WARNING",
             "OPSML_PROTECTED_ALIASES": "champion",  # moved only with a second person's approval
             "PREFECT_API_URL": prefect_api_url,  # the server emits opsml.card.registered

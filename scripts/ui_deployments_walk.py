@@ -62,7 +62,6 @@ def start_server(out: Path) -> Server:
     env.update({
         "OPSML_TRACKING_URI": f"sqlite:///{(out / 'registry.db').as_posix()}",
         "OPSML_STORAGE_URI": (out / "storage").as_posix(),
-        "OPSML_STAGING_DIR": (out / "staging").as_posix(),
         "OPSML_USERNAME": ADMIN[0], "OPSML_PASSWORD": ADMIN[1],
         "APP_ENV": "production", "OPSML_PROD_TOKEN": PROD_TOKEN, "OPSML_LOG_LEVEL": "WARNING",
     })  # fmt: skip

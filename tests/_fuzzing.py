@@ -58,7 +58,6 @@ def build_app(root: Path) -> Any:
         ServerSettings(
             database_url=f"sqlite:///{(root / 'registry.db').as_posix()}",
             storage_uri=(root / "storage").as_posix(),
-            staging_dir=root / "staging",
             max_inline_size=1024 * 1024,
             username=BOOTSTRAP[0],
             password=BOOTSTRAP[1],

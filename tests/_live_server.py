@@ -122,7 +122,6 @@ def start_server(
     extra = {
         "OPSML_TRACKING_URI": db_url,
         "OPSML_STORAGE_URI": storage.as_posix(),
-        "OPSML_STAGING_DIR": staging.as_posix(),
         **(env or {}),
     }
     try:

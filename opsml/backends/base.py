@@ -6,12 +6,11 @@ the server and the test suite only ever talk to this interface. The base class
 owns the download workflow (stream, hash, compare, rename); backends supply the
 byte stream (:meth:`RegistryBackend.open_artifact`).
 
-Besides the card operations, the interface carries what a registry server needs from the
-backend behind it, so that the server never touches storage: open an artifact (its size, a
-byte range, its chunks), open / commit / abort an upload (*staged*: the verified files wait
-under the store's ``.uploads/``, or in a local folder; *presigned*: the bytes go straight to
-the store with one URL per file), and presign a download where the store can (S3). Storage
-keys and chunk sizes stay inside the backend; deployments, approvals, identity are mixins.
+Besides the card operations, the interface carries what a registry server needs, so that it
+never touches storage (keys, chunk sizes): open an artifact (size, byte range, chunks), open /
+commit / abort an upload (*staged*: verified files wait in the store's staging folder
+``.uploads/{id}/`` or a local folder; *presigned*: the bytes go there by one URL per file),
+presign a download (S3). Mixins: deployments, approvals, identity, upload sessions.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ from opsml.backends._approvals_api import ApprovalsBackend
 from opsml.backends._deployments_api import DeploymentsBackend
 from opsml.backends._identity_api import IdentityBackend
 from opsml.backends._sink import DigestSink, verify_digest
+from opsml.backends.uploads import UploadSessionsBackend
 from opsml.errors import OpsmlError
 from opsml.schemas import (
     PRESIGN_EXPIRES,
@@ -81,7 +81,7 @@ class ArtifactReader(abc.ABC):
         """
 
 
-class RegistryBackend(DeploymentsBackend, ApprovalsBackend, IdentityBackend):
+class RegistryBackend(UploadSessionsBackend, DeploymentsBackend, ApprovalsBackend, IdentityBackend):
     """Stores card metadata and artifacts; picked from the tracking URI by ``get_backend``."""
 
     @abc.abstractmethod

@@ -46,8 +46,8 @@ from opsml_server.api.routes import (
 from opsml_server.auth import Authenticator
 from opsml_server.metrics import MetricsMiddleware, ServerMetrics
 from opsml_server.settings import ServerSettings, get_settings
-from opsml_server.staging import UploadSessions
 from opsml_server.ui import approvals as ui_approvals
+from opsml_server.upload_service import UploadService
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -185,7 +185,7 @@ def _lifespan(
             protected_aliases=settings.protected_aliases,
             listeners=listeners,
         )
-        sessions = UploadSessions(
+        sessions = UploadService(
             backend.upload_sessions,
             ttl=settings.upload_session_ttl,
             max_upload_size=settings.max_upload_size,
@@ -230,7 +230,7 @@ def create_app(
 
     Returns:
         The FastAPI app. Its lifespan builds the SQL backend (engine and store)
-        and the upload staging, and closes them at shutdown.
+        and the upload service, and closes them at shutdown.
 
     """
     settings = settings or get_settings()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import os
 import socket
-from pathlib import Path
 from typing import Any, Self
 
 from pydantic import Field, model_validator
@@ -49,11 +48,6 @@ class ServerSettings(RegistrySettings):
         default=64 * MIB,
         gt=0,
         description="Largest single-request (multipart) registration or JSON body, bytes.",
-    )
-    staging_dir: Path | None = Field(
-        default=None,
-        description="Unused (kept so that older deployments still start): uploads are "
-        "staged in the artifact store under .uploads/, sessions in the database.",
     )
     upload_session_ttl: float = Field(
         default=3600.0, gt=0, description="Seconds after which an uncommitted upload is removed."

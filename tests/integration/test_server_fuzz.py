@@ -31,7 +31,6 @@ APP = create_app(
     ServerSettings(
         database_url=f"sqlite:///{(_ROOT / 'registry.db').as_posix()}",
         storage_uri=(_ROOT / "storage").as_posix(),
-        staging_dir=_ROOT / "staging",
         max_inline_size=1024 * 1024,
     )
 )

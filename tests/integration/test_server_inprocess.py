@@ -21,7 +21,6 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     settings = ServerSettings(
         database_url=f"sqlite:///{(tmp_path / 'registry.db').as_posix()}",
         storage_uri=(tmp_path / "storage").as_posix(),
-        staging_dir=tmp_path / "staging",
     )
     with TestClient(create_app(settings)) as test_client:
         yield test_client

@@ -194,7 +194,6 @@ def test_no_dsn_or_password_in_any_response(tmp_path: Path) -> None:
     settings = ServerSettings(
         database_url=f"postgresql+psycopg://opsml:{secret}@127.0.0.1:{free_port()}/opsml",
         storage_uri=(tmp_path / "s").as_posix(),
-        staging_dir=tmp_path / "staging",
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         responses = [

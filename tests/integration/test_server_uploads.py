@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from opsml_server.staging import UploadSessions
+from opsml_server.upload_service import UploadService
 
 from opsml.backends.http import HttpBackend
 from opsml.errors import ArtifactIntegrityError
@@ -170,22 +170,22 @@ def test_abandoned_sessions_are_swept(tmp_path: Path) -> None:
     from opsml.backends.sql.tables import UPLOAD_SESSIONS
 
     backend = SqlBackend(f"sqlite:///{tmp_path / 'r.db'}", str(tmp_path / "store"))
-    sessions = UploadSessions(backend.upload_sessions, ttl=60, max_upload_size=10**9)
+    service = UploadService(backend.upload_sessions, ttl=60, max_upload_size=10**9)
     data = b"abc"
-    old = sessions.create(_card(data), None, "a" * 32)
-    live = sessions.create(_card(data), None, "b" * 32)
+    old = service.create(_card(data), None)
+    live = service.create(_card(data), None)
     for session in (old, live):
-        sessions.store.receive(session, "weights.bin", iter([data]))
+        service.sessions.receive(session, "weights.bin", iter([data]))
     with backend.engine.begin() as conn:  # the first one was last used 2 minutes ago
         conn.execute(
             update(UPLOAD_SESSIONS)
             .where(UPLOAD_SESSIONS.c.id == old.id)
             .values(touched_at=datetime.now(UTC) - timedelta(seconds=120))
         )
-    assert sessions.sweep() == 1
+    assert service.sweep() == 1
     assert not (tmp_path / "store" / ".uploads" / old.id).exists()
     assert (tmp_path / "store" / ".uploads" / live.id / "weights.bin").read_bytes() == data
-    assert sessions.get(live.id, None).missing() == []
+    assert service.get(live.id, None).missing() == []
     backend.close()
 
 
@@ -236,14 +236,14 @@ def test_a_long_commit_keeps_its_session_alive(tmp_path: Path) -> None:
     from opsml.backends.sql import SqlBackend
 
     backend = SqlBackend(f"sqlite:///{tmp_path / 'r.db'}", str(tmp_path / "store"))
-    sessions = UploadSessions(backend.upload_sessions, ttl=0.3, max_upload_size=10**9)
-    session = sessions.create(_card(b"abc"), None, "f" * 32)
-    sessions.store.receive(session, "weights.bin", iter([b"abc"]))
-    sessions.begin_commit(session.id, None)
-    with sessions.keep_alive(session.id, every=0.05):
+    service = UploadService(backend.upload_sessions, ttl=0.3, max_upload_size=10**9)
+    session = service.create(_card(b"abc"), None)
+    service.sessions.receive(session, "weights.bin", iter([b"abc"]))
+    service.begin_commit(session.id, None)
+    with service.keep_alive(session.id, every=0.05):
         for _ in range(10):  # a commit 1 s long, with a TTL of 0.3 s and sweeps meanwhile
             time.sleep(0.1)
-            assert sessions.sweep() == 0
+            assert service.sweep() == 0
     time.sleep(0.4)
-    assert sessions.sweep() == 1  # once the commit stopped marking it, the session goes
+    assert service.sweep() == 1  # once the commit stopped marking it, the session goes
     backend.close()

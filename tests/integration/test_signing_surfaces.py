@@ -126,7 +126,6 @@ def test_ui_card_page_shows_signed_by_and_the_verdict(
     settings = ServerSettings(
         database_url=env.db_url,
         storage_uri=env.storage_uri,
-        staging_dir=tmp_path / "staging",
         trusted_keys=str(signer.public),
     )
     with TestClient(create_app(settings)) as client:

@@ -199,7 +199,6 @@ def test_server_pages_need_a_global_reader(tmp_path: Path) -> None:
     settings = ServerSettings(
         database_url=f"sqlite:///{(tmp_path / 'r.db').as_posix()}",
         storage_uri=(tmp_path / "storage").as_posix(),
-        staging_dir=tmp_path / "staging",
         username="alice",
         password="s3cret-pass",
     )

@@ -142,7 +142,6 @@ def test_unmatched_ui_paths_get_the_html_404_with_its_headers(tmp_path: Path, se
         settings = ServerSettings(
             database_url=f"sqlite:///{(tmp_path / 'r.db').as_posix()}",
             storage_uri=(tmp_path / "storage").as_posix(),
-            staging_dir=tmp_path / "staging",
             username="alice",
             password="s3cret-pass",
         )
@@ -173,7 +172,6 @@ def test_server_ui_needs_the_api_auth_and_root_redirects(tmp_path: Path) -> None
     settings = ServerSettings(
         database_url=f"sqlite:///{(tmp_path / 'r.db').as_posix()}",
         storage_uri=(tmp_path / "storage").as_posix(),
-        staging_dir=tmp_path / "staging",
         username="alice",
         password="s3cret-pass",
     )

@@ -23,12 +23,14 @@ MODULES = [
     "opsml._cli.plugins",
     "opsml._cli.show",
     "opsml.backends.base",
+    "opsml.backends.uploads",
     "opsml.backends.http.client",
     "opsml.backends.http._transport",
     "opsml.backends.sql.backend",
     "opsml.backends.sql.engine",
     "opsml.backends.sql.migrate",
     "opsml.backends.sql._db_errors",
+    "opsml.backends.sql._sessions",
     "opsml.storage.digest",
     "opsml.storage.store",
     "opsml.storage.layout",
@@ -56,6 +58,7 @@ MODULES = [
     "opsml._cli.approvals",
     "opsml_server.auth",
     "opsml_server.metrics",
+    "opsml_server.upload_service",
     "opsml_server.metrics_dir",
 ]
 

@@ -10,7 +10,7 @@ land on different processes that share one database and one store, and a
 process killed mid-session loses nothing another one needs.
 
 The commit claims the row (``open`` → ``committing``, one UPDATE that only one
-process wins). :meth:`UploadSessionStore.sweep` removes sessions not used for
+process wins). :meth:`SqlUploadSessions.sweep` removes sessions not used for
 longer than the TTL, and staging objects under ``.uploads/`` that no session
 owns and that are older than the TTL (abandoned inline and presigned uploads).
 """
@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -30,9 +28,9 @@ from sqlalchemy import delete, insert, select, update
 
 from opsml.backends.sql._rows import now
 from opsml.backends.sql.tables import UPLOAD_FILES, UPLOAD_SESSIONS
-from opsml.errors import ArtifactIntegrityError, CardNotFoundError, InvalidInputError, OpsmlError
-from opsml.schemas import ArtifactFile, CardCreate
-from opsml.signatures import signature_entry
+from opsml.backends.uploads import UploadSession
+from opsml.errors import CardNotFoundError, OpsmlError
+from opsml.schemas import PRESIGN_EXPIRES, ArtifactFile, CardCreate, UploadTicket
 from opsml.storage import staging_prefix
 from opsml.storage._staging import abort_stale_multipart, staging_ages
 from opsml.storage._verify import Arriving, CallerError
@@ -44,68 +42,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("opsml.uploads")
 Connect = Callable[[], AbstractContextManager["Connection"]]
+CreateUpload = Callable[..., UploadTicket]
+"""The backend's ``create_upload`` (its checks; the presigned URLs)."""
 TOUCH_EVERY = 30.0
 """Seconds between two marks of activity while one file streams in."""
-
-
-@dataclass(frozen=True)
-class OpenSession:
-    """An upload session as stored: the card, owner and the files received so far."""
-
-    id: str
-    card: CardCreate
-    owner: str | None
-    presigned: bool = False
-    received: dict[str, tuple[int, str]] = field(default_factory=dict)
-
-    def missing(self) -> list[str]:
-        """Paths announced but not received (intact) yet."""
-        return [f.path for f in self.card.files if not self._arrived(f)]
-
-    def _arrived(self, item: ArtifactFile) -> bool:
-        got = self.received.get(item.path)
-        if got is None or got[0] != item.size:
-            return False
-        return not item.sha256 or got[1] == item.sha256  # no digest yet: the commit brings it
-
-    def settle(
-        self, digests: dict[str, str], signature: dict[str, Any] | None = None
-    ) -> CardCreate:
-        """The card with every digest: the server's hash of what arrived, checked against
-        the client's (``digests``, sent with the commit by a client that hashed while sending),
-        and the ``signature`` that client made once it knew them (checked at the commit).
-
-        Raises:
-            ArtifactIntegrityError: a client digest differs from what arrived (naming the file).
-            InvalidInputError: a file was announced without a digest and the commit has none.
-
-        """
-        files = []
-        for item in self.card.files:
-            arrived = self.received[item.path][1]
-            claimed = digests.get(item.path) or item.sha256
-            if not claimed:
-                raise InvalidInputError(
-                    f"artifact {item.path!r} was announced without a SHA-256 and the commit "
-                    "carries none"
-                )
-            if claimed != arrived:
-                raise ArtifactIntegrityError(
-                    f"artifact {item.path!r} arrived with sha256 {arrived[:12]}…, but the "
-                    f"client computed {claimed[:12]}…; nothing was registered"
-                )
-            files.append({"path": item.path, "size": item.size, "sha256": arrived})
-        fields = self.card.model_dump(mode="json")
-        if signature is not None:
-            fields["metadata"] = {**fields["metadata"], "signature": signature_entry(signature)}
-        return CardCreate.model_validate({**fields, "files": files})
-
-    def item(self, path: str) -> ArtifactFile:
-        """The record of ``path``; a path the card does not list is refused."""
-        for item in self.card.files:
-            if item.path == path:
-                return item
-        raise InvalidInputError(f"file {path!r} is not listed in upload session {self.id}")
 
 
 def _gone(session_id: str) -> CardNotFoundError:
@@ -114,8 +54,9 @@ def _gone(session_id: str) -> CardNotFoundError:
     )
 
 
-class UploadSessionStore:
-    """Upload sessions of one registry (database rows + staging objects in its store).
+class SqlUploadSessions:
+    """:class:`~opsml.backends.uploads.UploadSessions` of the SQL backend: rows in its
+    database, bytes in the staging folders of its store.
 
     Example:
         >>> import tempfile
@@ -128,27 +69,35 @@ class UploadSessionStore:
 
     """
 
-    def __init__(self, connect: Connect, store: ArtifactStore) -> None:
+    def __init__(self, connect: Connect, store: ArtifactStore, create_upload: CreateUpload) -> None:
         self._connect = connect
         self.store = store
+        self._create_upload = create_upload
+
+    def __repr__(self) -> str:
+        return f"SqlUploadSessions({self.store!r})"
 
     def open(
-        self, card: CardCreate, owner: str | None, *, presigned: bool = False, session_id: str = ""
-    ) -> OpenSession:
-        """Record a new session for ``card`` (with the id of the backend's ticket, when given)."""
-        session_id = session_id or uuid.uuid4().hex
-        staging_prefix(session_id)  # refuses a malformed id
+        self,
+        card: CardCreate,
+        owner: str | None,
+        *,
+        presigned: bool = False,
+        expires: int = PRESIGN_EXPIRES,
+    ) -> UploadSession:
+        """See :meth:`UploadSessions.open`: the backend's ``create_upload``, then the row."""
+        ticket = self._create_upload(card, presigned=presigned, expires=expires)
         at = now()
         with self._connect() as conn:
             conn.execute(
                 insert(UPLOAD_SESSIONS).values(
-                    id=session_id, owner=owner, presigned=presigned, state="open",
+                    id=ticket.id, owner=owner, presigned=presigned, state="open",
                     card=card.model_dump(mode="json"), created_at=at, touched_at=at,
                 )
             )  # fmt: skip
-        return OpenSession(session_id, card, owner, presigned)
+        return UploadSession(ticket.id, card, owner, presigned, urls=tuple(ticket.files))
 
-    def get(self, session_id: str, owner: str | None, *, state: str = "open") -> OpenSession:
+    def get(self, session_id: str, owner: str | None, *, state: str = "open") -> UploadSession:
         """The session ``session_id`` of ``owner`` (marked as used); anything else is not found."""
         with self._connect() as conn:
             row = conn.execute(
@@ -172,7 +121,7 @@ class UploadSessionStore:
             for f in files
             if f.position < len(card.files)
         }
-        return OpenSession(session_id, card, row.owner, bool(row.presigned), received)
+        return UploadSession(session_id, card, row.owner, bool(row.presigned), received)
 
     def touch(self, session_id: str) -> None:
         """Mark the session as used (it is then kept by the sweep for another TTL)."""
@@ -188,7 +137,7 @@ class UploadSessionStore:
         key = f"{staging_prefix(upload_id)}/{item.path}"
         self.store.put_stream(_theirs(chunks), key, item)
 
-    def receive(self, session: OpenSession, path: str, chunks: Iterator[bytes]) -> ArtifactFile:
+    def receive(self, session: UploadSession, path: str, chunks: Iterator[bytes]) -> ArtifactFile:
         """Stream one file of ``session`` into the store, hashed on arrival, and record it.
 
         Raises:
@@ -233,7 +182,7 @@ class UploadSessionStore:
                 self.touch(session_id)
                 last = time.monotonic()
 
-    def claim(self, session_id: str, owner: str | None) -> OpenSession:
+    def claim(self, session_id: str, owner: str | None) -> UploadSession:
         """Take the session for its commit (``open`` → ``committing``); only one caller wins."""
         session = self.get(session_id, owner)
         with self._connect() as conn:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import functools
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 from opsml.backends.sql import _transfers
 from opsml.backends.sql._queries import check_registry
 from opsml.backends.sql._rows import check_sources
-from opsml.backends.sql._sessions import UploadSessionStore
+from opsml.backends.sql._sessions import SqlUploadSessions
 from opsml.errors import OpsmlError
 from opsml.schemas import PRESIGN_EXPIRES, ArtifactFile, CardCreate, CardPublic, UploadTicket
 from opsml.storage._staging import promote
@@ -58,10 +59,10 @@ class UploadsMixin(abc.ABC):
     def check_signature(self, card: CardCreate, *, final: bool = True) -> None:
         """Refuse a registration the signing policy forbids (before anything is written)."""
 
-    @property
-    def upload_sessions(self) -> UploadSessionStore:
+    @functools.cached_property
+    def upload_sessions(self) -> SqlUploadSessions:
         """The upload sessions of this registry (rows in its database, bytes in its store)."""
-        return UploadSessionStore(lambda: self._connect(write=True), self.store)
+        return SqlUploadSessions(lambda: self._connect(write=True), self.store, self.create_upload)
 
     def create_upload(
         self, card: CardCreate, *, presigned: bool = False, expires: int = PRESIGN_EXPIRES

@@ -22,7 +22,7 @@ from opsml.schemas import CardPublic
 from opsml_server.auth import Authenticator
 from opsml_server.metrics import ServerMetrics
 from opsml_server.settings import ServerSettings
-from opsml_server.staging import UploadSessions
+from opsml_server.upload_service import UploadService
 
 PROD_TOKEN_HEADER = "X-Opsml-Prod-Token"
 
@@ -41,9 +41,9 @@ async def get_backend(request: Request) -> RegistryBackend:
     return backend
 
 
-async def get_uploads(request: Request) -> UploadSessions:
-    """The app's upload staging."""
-    uploads: UploadSessions = request.app.state.uploads
+async def get_uploads(request: Request) -> UploadService:
+    """The app's upload service (limits and TTL over the backend's upload sessions)."""
+    uploads: UploadService = request.app.state.uploads
     return uploads
 
 
@@ -55,7 +55,7 @@ async def get_metrics(request: Request) -> ServerMetrics:
 
 SettingsDep = Annotated[ServerSettings, Depends(get_server_settings)]
 BackendDep = Annotated[RegistryBackend, Depends(get_backend)]
-UploadsDep = Annotated[UploadSessions, Depends(get_uploads)]
+UploadsDep = Annotated[UploadService, Depends(get_uploads)]
 MetricsDep = Annotated[ServerMetrics, Depends(get_metrics)]
 
 

@@ -92,14 +92,13 @@ def presign_support(backend: BackendDep, user: CurrentUser) -> PresignSupport:
     response_model=PresignedUpload,
 )  # fmt: skip
 def create_presigned_upload(
-    card: CardCreate, backend: BackendDep, uploads: UploadsDep, user: WriteAccess
+    card: CardCreate, uploads: UploadsDep, user: WriteAccess
 ) -> PresignedUpload:
     """Open a session and presign one PUT per file (409 when the store cannot presign)."""
     uploads.check_size(card)
     require(user, Role.WRITER, card.repository)
-    ticket = backend.create_upload(card, presigned=True, expires=EXPIRES)
-    uploads.create(card, user, ticket.id, presigned=True)
-    return PresignedUpload(id=ticket.id, expires_in=EXPIRES, files=ticket.files)
+    session = uploads.create(card, user, presigned=True, expires=EXPIRES)
+    return PresignedUpload(id=session.id, expires_in=EXPIRES, files=list(session.urls))
 
 
 @router.post(
@@ -117,7 +116,7 @@ def commit_presigned_upload(
     session = uploads.begin_commit(session_id, user, staged=False)  # once: a second finds nothing
     try:
         require(user, Role.WRITER, session.card.repository)  # grants as of now, not the create
-        ticket = UploadTicket(id=session_id, presigned=True)
+        ticket = UploadTicket(id=session_id, presigned=True)  # a client wrote the objects
         with uploads.keep_alive(session_id):
             public = backend.commit_upload(ticket, session.card, actor=user)
     except UploadIncompleteError:
@@ -133,7 +132,7 @@ def commit_presigned_upload(
 
 @router.delete("/uploads/{session_id}", operation_id="abort_presigned_upload", status_code=204)
 def abort_presigned_upload(
-    session_id: SessionId, backend: BackendDep, uploads: UploadsDep, user: WriteAccess
+    session_id: SessionId, uploads: UploadsDep, user: WriteAccess
 ) -> Response:
     """Drop a session and whatever was uploaded for it."""
     uploads.get(session_id, user)

@@ -23,7 +23,6 @@ from opsml.schemas import (
     ArtifactFile,
     CardPublic,
     UploadSessionPublic,
-    UploadTicket,
     check_relative_path,
 )
 from opsml.schemas_uploads import UploadCreate, UploadDigests
@@ -37,7 +36,7 @@ from opsml_server.api.deps import (
 from opsml_server.api.params import FilePath
 from opsml_server.api.routes.cards import BINARY, json_response
 from opsml_server.handlers import ERROR_RESPONSES, VERSION_TAKEN
-from opsml_server.staging import announced_card
+from opsml_server.upload_service import announced_card
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"], responses=ERROR_RESPONSES)
 
@@ -52,7 +51,7 @@ SessionId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Upload s
     responses=VERSION_TAKEN,
 )
 def create_upload(
-    body: UploadCreate, backend: BackendDep, uploads: UploadsDep, user: WriteAccess
+    body: UploadCreate, uploads: UploadsDep, user: WriteAccess
 ) -> UploadSessionPublic:
     """Announce a registration: the card and the size (and SHA-256) of every file.
 
@@ -62,8 +61,7 @@ def create_upload(
     card = announced_card(body)
     uploads.check_size(card)
     require(user, Role.WRITER, card.repository)
-    ticket = backend.create_upload(card)
-    session = uploads.create(card, user, ticket.id)
+    session = uploads.create(card, user)
     return UploadSessionPublic(id=session.id, missing=session.missing(), idle_timeout=uploads.ttl)
 
 
@@ -128,7 +126,7 @@ def commit_upload(
         require(user, Role.WRITER, session.card.repository)
         card = session.settle(*((digests.files, digests.signature) if digests else ({}, None)))
         with uploads.keep_alive(session.id):
-            public = backend.commit_upload(UploadTicket(id=session.id), card, actor=user)
+            public = backend.commit_upload(session.ticket, card, actor=user)
     finally:
         uploads.remove(session.id)
     metrics.registrations.labels(public.registry).inc()

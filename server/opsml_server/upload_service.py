@@ -1,17 +1,18 @@
-"""Upload sessions of the server: state in the database, bytes in the artifact store.
+"""The server's upload service: limits, TTL and streaming over the backend's upload sessions.
 
 Nothing of a session lives on one server's disk (docs/design.md §15): the
-session is a row of the registry database and each file's bytes go, hashed as
-they arrive, to a staging object under the store's ``.uploads/{id}/``
-(:class:`opsml.backends.sql._sessions.UploadSessionStore`). The create, each
-PUT and the commit of one session may therefore reach different server
-processes that share the database and the store; a process killed mid-session
-loses nothing that another one needs.
+session is a record kept by the backend
+(:class:`opsml.backends.uploads.UploadSessions`, rows of the registry database
+for the SQL backend) and each file's bytes go, hashed as they arrive, to the
+session's staging folder in the store (``.uploads/{id}/``). The create, each PUT
+and the commit of one session may therefore reach different server processes
+that share the database and the store; a process killed mid-session loses
+nothing that another one needs.
 
 A PUT streams through a bounded queue (:data:`QUEUE_DEPTH` batches of about
 :data:`FLUSH_SIZE` bytes) into a worker thread that hashes and writes; the
 server's own hash decides whether the object is kept.
-Sessions unused for longer than the TTL are removed by :meth:`UploadSessions.sweep`.
+Sessions unused for longer than the TTL are removed by :meth:`UploadService.sweep`.
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ from typing import TYPE_CHECKING, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
 
-from opsml.errors import InvalidInputError, PayloadTooLargeError, UploadIncompleteError
-from opsml.schemas import ArtifactFile, CardCreate
+from opsml.errors import PayloadTooLargeError, UploadIncompleteError
+from opsml.schemas import PRESIGN_EXPIRES, ArtifactFile, CardCreate
 from opsml.schemas_uploads import UploadCreate
 
 if TYPE_CHECKING:
-    from opsml.backends.sql._sessions import OpenSession, UploadSessionStore
+    from opsml.backends.uploads import UploadSession, UploadSessions
 
-logger = logging.getLogger("opsml_server.staging")
+logger = logging.getLogger("opsml_server.upload_service")
 
 FLUSH_SIZE = 2 * 1024 * 1024
 """Bytes gathered from the request before they are handed to the writing thread."""
@@ -44,27 +45,27 @@ _T = TypeVar("_T")
 _END = object()
 
 
-class UploadSessions:
-    """The server's view of upload sessions: limits, TTL and the shared session store.
+class UploadService:
+    """The server's view of upload sessions: limits, TTL and the backend's sessions.
 
     Example:
         >>> import tempfile
         >>> from opsml.backends.sql import SqlBackend
         >>> root = tempfile.mkdtemp()
         >>> backend = SqlBackend(f"sqlite:///{root}/r.db", f"{root}/a")
-        >>> sessions = UploadSessions(backend.upload_sessions, ttl=60, max_upload_size=10)
-        >>> sessions.sweep()
+        >>> service = UploadService(backend.upload_sessions, ttl=60, max_upload_size=10)
+        >>> service.sweep()
         0
 
     """
 
-    def __init__(self, store: UploadSessionStore, *, ttl: float, max_upload_size: int) -> None:
-        self.store = store
+    def __init__(self, sessions: UploadSessions, *, ttl: float, max_upload_size: int) -> None:
+        self.sessions = sessions
         self.ttl = ttl
         self.max_upload_size = max_upload_size
 
     def __repr__(self) -> str:
-        return f"UploadSessions(ttl={self.ttl})"
+        return f"UploadService(ttl={self.ttl})"
 
     def check_size(self, card: CardCreate) -> None:
         """Refuse a registration larger than the server accepts (413)."""
@@ -76,34 +77,37 @@ class UploadSessions:
             )
 
     def create(
-        self, card: CardCreate, owner: str | None, session_id: str, *, presigned: bool = False
-    ) -> OpenSession:
-        """Record a session for ``card`` under the id of the backend's ticket."""
-        self.check_size(card)
-        seen: set[str] = set()
-        for item in card.files:
-            if item.path in seen:
-                raise InvalidInputError(f"artifact {item.path!r} is listed twice")
-            seen.add(item.path)
-        return self.store.open(card, owner, presigned=presigned, session_id=session_id)
+        self,
+        card: CardCreate,
+        owner: str | None,
+        *,
+        presigned: bool = False,
+        expires: int = PRESIGN_EXPIRES,
+    ) -> UploadSession:
+        """Open a session for ``card`` (the backend's upload and its record, in one call).
 
-    def get(self, session_id: str, owner: str | None) -> OpenSession:
+        A presigned session carries one ``PUT`` URL per file (``urls``).
+        """
+        self.check_size(card)
+        return self.sessions.open(card, owner, presigned=presigned, expires=expires)
+
+    def get(self, session_id: str, owner: str | None) -> UploadSession:
         """The open session ``session_id`` of ``owner``; anything else is not found (404)."""
-        return self.store.get(session_id, owner)
+        return self.sessions.get(session_id, owner)
 
     def begin_commit(
         self, session_id: str, owner: str | None, *, staged: bool = True
-    ) -> OpenSession:
+    ) -> UploadSession:
         """Claim the session for its commit, so that it is committed once.
 
         A ``staged`` session must have received every file intact first (the
         session stays open, the client may upload the rest and retry); the files
         of a presigned one are in the store, which the backend checks.
         """
-        session = self.store.claim(session_id, owner)
+        session = self.sessions.claim(session_id, owner)
         missing = session.missing() if staged else []
         if missing:
-            self.store.release(session_id)
+            self.sessions.release(session_id)
             shown = ", ".join(repr(p) for p in missing[:5])
             raise UploadIncompleteError(
                 f"upload session {session_id} is missing {len(missing)} file(s): {shown}; "
@@ -111,13 +115,13 @@ class UploadSessions:
             )
         return session
 
-    def reopen(self, session: OpenSession) -> None:
+    def reopen(self, session: UploadSession) -> None:
         """Undo :meth:`begin_commit` (the commit found the upload incomplete)."""
-        self.store.release(session.id)
+        self.sessions.release(session.id)
 
     def remove(self, session_id: str) -> None:
         """Drop a session: its staging objects and its rows."""
-        self.store.drop(session_id)
+        self.sessions.drop(session_id)
 
     @contextlib.contextmanager
     def keep_alive(self, session_id: str, every: float = 30.0) -> Iterator[None]:
@@ -129,7 +133,7 @@ class UploadSessions:
         def beat() -> None:
             while not stop.wait(every):
                 try:
-                    self.store.touch(session_id)
+                    self.sessions.touch(session_id)
                 except Exception:  # the next beat tries again; the commit goes on
                     logger.warning("could not mark upload session %s as used", session_id)
 
@@ -143,14 +147,14 @@ class UploadSessions:
 
     def sweep(self) -> int:
         """Remove sessions (and ownerless staging objects) unused for longer than the TTL."""
-        return self.store.sweep(timedelta(seconds=self.ttl))
+        return self.sessions.sweep(timedelta(seconds=self.ttl))
 
     async def receive(
-        self, session: OpenSession, path: str, chunks: AsyncIterator[bytes]
+        self, session: UploadSession, path: str, chunks: AsyncIterator[bytes]
     ) -> ArtifactFile:
         """Stream one file of ``session`` from the request into its staging object."""
         return await through_thread(
-            chunks, lambda blocks: self.store.receive(session, path, blocks)
+            chunks, lambda blocks: self.sessions.receive(session, path, blocks)
         )
 
 
