@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests._fuzzing import ROLES, fuzz_server, run_role  # noqa: E402
+from opsml_testing.fuzzing import ROLES, fuzz_server, run_role  # noqa: E402
 
 
 def main() -> int:

@@ -30,9 +30,9 @@ if str(REPO) not in sys.path:
 
 import fsspec  # noqa: E402
 
-from tests._databases import scratch_database  # noqa: E402
-from tests._emulators import S3Emulator, running, unique_uri  # noqa: E402
-from tests._kills import MODES, Store, run_kills  # noqa: E402
+from opsml_testing.databases import scratch_database  # noqa: E402
+from opsml_testing.emulators import S3Emulator, running, unique_uri  # noqa: E402
+from opsml_testing.kills import MODES, Store, run_kills  # noqa: E402
 
 
 def main() -> int:

@@ -131,7 +131,7 @@ def server_time(urls: list[str]) -> dict[str, dict[str, float]]:
 
 def measure(count: int, *, users: int, duration: int, root: Path, s3: Any) -> dict[str, Any]:
     """One replica count: start everything, run the load, read the counters."""
-    from tests._balancer import cluster
+    from opsml_testing.balancer import cluster
 
     with cluster(root / f"n{count}", count, s3=s3, check_interval_ms=2000) as group:
         uid = _seed(group.url, root)
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     duration = args.duration or (QUICK_DURATION if args.quick else FULL_DURATION)
     counts = [int(c) for c in args.replicas.split(",")]
-    from tests._emulators import S3Emulator, running
+    from opsml_testing.emulators import S3Emulator, running
 
     results = []
     load_before = os.getloadavg()

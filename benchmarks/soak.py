@@ -21,9 +21,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests._databases import scratch_database  # noqa: E402
-from tests._live_server import running_server  # noqa: E402
-from tests._soak import plot, soak  # noqa: E402
+from opsml_testing.databases import scratch_database  # noqa: E402
+from opsml_testing.live_server import running_server  # noqa: E402
+from opsml_testing.soak import plot, soak  # noqa: E402
 
 
 def main() -> int:

@@ -59,7 +59,7 @@ def e2e_registry(
     root = tmp_path_factory.mktemp("e2e-registry")
     server = None
     try:
-        from tests._live_server import start_server
+        from opsml_testing.live_server import start_server
 
         server = start_server(root / "server", env={"PREFECT_API_URL": prefect_api})
         env = {"OPSML_TRACKING_URI": server.url}

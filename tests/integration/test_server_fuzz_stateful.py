@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests._fuzzing import ROLES, Identities, fuzz_server, run_role
+from opsml_testing.fuzzing import ROLES, Identities, fuzz_server, run_role
 
 SCENARIOS = 10
 STEPS = 10
