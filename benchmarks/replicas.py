@@ -8,7 +8,7 @@ Run from the repository root (PostgreSQL at 127.0.0.1:5432 and /usr/sbin/haproxy
 
 For each replica count: a fresh scratch PostgreSQL database (migrated first,
 as the Kubernetes Job does), one moto S3 server, ``n`` replicas each in its own
-process and empty folder, HAProxy round-robin in front (tests/_balancer.py).
+process and empty folder, HAProxy round-robin in front (opsml_testing/balancer.py).
 A card with a 1 MiB file is registered, then ``locust --headless`` runs
 benchmarks/_locustfile.py (register small cards, load, list, download+verify
 1 MiB) with ``--users`` clients for ``--duration`` seconds.

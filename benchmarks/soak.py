@@ -1,6 +1,6 @@
 """A soak of the registry server on PostgreSQL: mixed load, RSS every 10 s (issue 30).
 
-The load of ``tests/_soak.py`` (registrations, pages, counts, loads by uid and name,
+The load of ``opsml_testing/soak.py`` (registrations, pages, counts, loads by uid and name,
 downloads, alias moves from ``WORKERS`` threads) for ``--minutes`` (default 30), against a
 server process on a scratch PostgreSQL database and a folder store. It prints the requests
 answered, the statuses and the RSS slope after the warm-up (MiB per 10,000 requests), and
