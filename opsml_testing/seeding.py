@@ -69,12 +69,12 @@ def seed_cards(db_url: str, total: int, names: int = 1000) -> None:
     with engine.begin() as conn:
         for lo in range(0, total, 20_000):
             conn.execute(CARDS.insert(), rows[lo : lo + 20_000])
-        names = Counter((r["repository"], r["name"]) for r in rows)  # the names index
+        per_card_name = Counter((r["repository"], r["name"]) for r in rows)  # the names index
         conn.execute(
             NAMES.insert(),
             [
                 {"registry": "model", "repository": r, "name": n, "active_cards": k}
-                for (r, n), k in sorted(names.items())
+                for (r, n), k in sorted(per_card_name.items())
             ],
         )
         count = conn.execute(select(func.count()).select_from(CARDS)).scalar_one()
