@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks import _proc
 from benchmarks.workloads import BenchmarkError, p50_ms, server_env, timed
+from opsml_testing import proc
+from opsml_testing.live_server import start_registry
 
 ALIAS = "champion"
 
@@ -68,14 +68,12 @@ def approvals(requester: Any, approver: Any, n: int) -> dict[str, float]:
     }  # fmt: skip
 
 
-def _server(root: Path, db_url: str | None) -> _proc.Server:
+def _server(root: Path, db_url: str | None) -> proc.Server:
     """A registry server over ``db_url`` (default SQLite under ``root``) protecting ``ALIAS``."""
     root.mkdir(parents=True, exist_ok=True)
     db_url = db_url or f"sqlite:///{(root / 'registry.db').as_posix()}"
     env = {**server_env(db_url, root), "OPSML_PROTECTED_ALIASES": ALIAS}
-    argv = [sys.executable, "-m", "opsml_server", "start", "--host", "127.0.0.1",
-            "--port", "{port}"]  # fmt: skip
-    return _proc.start(argv, ready_path="/readyz", log_path=root / "server.log", env=env)
+    return start_registry(env, log_path=root / "server.log")
 
 
 def run(work: Path, n: int, urls: list[str]) -> dict[str, dict[str, float]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 import uuid
@@ -19,29 +18,21 @@ from typing import Any
 
 import httpx
 
-from benchmarks import _proc, workloads
+from benchmarks import workloads
+from opsml_testing import proc
+from opsml_testing.live_server import start_registry
 
 ROOT = ("bench-root", "bench-root-password")
 MODES = ("no auth", "basic (bootstrap admin)", "basic (database user)", "bearer token")
 
 
-def _server(root: Path, *, auth: bool) -> _proc.Server:
+def _server(root: Path, *, auth: bool) -> proc.Server:
     """A server on its own SQLite database; with ``auth``, the bootstrap administrator set."""
     root.mkdir(parents=True, exist_ok=True)
     env = workloads.server_env(f"sqlite:///{(root / 'registry.db').as_posix()}", root)
     if auth:
         env.update({"OPSML_USERNAME": ROOT[0], "OPSML_PASSWORD": ROOT[1]})
-    argv = [
-        sys.executable,
-        "-m",
-        "opsml_server",
-        "start",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "{port}",
-    ]
-    return _proc.start(argv, ready_path="/readyz", log_path=root / "server.log", env=env)
+    return start_registry(env, log_path=root / "server.log")
 
 
 def _identities(url: str) -> str:

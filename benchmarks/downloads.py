@@ -23,7 +23,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks import _proc, workloads
+from benchmarks import workloads
+from opsml_testing import proc
+from opsml_testing.seeding import write_random_file
 
 GIB = 1024**3
 MB = 1e6
@@ -44,7 +46,7 @@ def gib_download(url: str, server_pid: int, bare_url: str, work: Path, n: int) -
 
     src = work / "gib-src"
     src.mkdir(parents=True, exist_ok=True)
-    sha = workloads.write_random_file(src / "weights.bin", GIB)
+    sha = write_random_file(src / "weights.bin", GIB)
     card = CardCreate(
         registry="model", name=f"gib-{uuid.uuid4().hex[:6]}", repository="bench",
         contact="bench", files=[ArtifactFile(path="weights.bin", size=GIB, sha256=sha)],
@@ -61,7 +63,7 @@ def gib_download(url: str, server_pid: int, bare_url: str, work: Path, n: int) -
             os.sync()
             bare.append(workloads.machine_http(bare_url, 5, GIB)["http_down_mb_s"])
             dest = work / f"gib-dest-{i}"
-            with _proc.RssSampler(server_pid) as sampler:
+            with proc.RssSampler(server_pid) as sampler:
                 t = time.perf_counter()
                 backend.download_artifacts(public, dest)
                 seconds = time.perf_counter() - t

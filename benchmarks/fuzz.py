@@ -1,6 +1,6 @@
 """Stateful fuzzing of the registry server for as many requests as asked (issue 30).
 
-The machine of ``tests/_fuzzing.py`` (schemathesis 4, links between operations inferred
+The machine of ``opsml_testing/fuzzing.py`` (schemathesis 4, links between operations inferred
 from the OpenAPI schema, a server with auth in process over SQLite) runs as each role in
 turn, a round of scenarios at a time, until at least ``--requests`` requests were sent.
 Every response is checked (no 5xx, status, content type and body as the schema says); the
@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests._fuzzing import ROLES, fuzz_server, run_role  # noqa: E402
+from opsml_testing.fuzzing import ROLES, fuzz_server, run_role  # noqa: E402
 
 
 def main() -> int:

@@ -1,6 +1,6 @@
 """100 SIGKILLs of the registry server at random points of registrations (issue 30).
 
-The trials of ``tests/_kills.py``: each kill lands at a delay drawn uniformly over an
+The trials of ``opsml_testing/kills.py``: each kill lands at a delay drawn uniformly over an
 unkilled registration of the same kind (one multipart request, or an upload session),
 its phase is read from what it left behind, and after a restart and
 ``opsml db gc --older-than 0s`` the registry must hold no visible card without its files,
@@ -30,9 +30,9 @@ if str(REPO) not in sys.path:
 
 import fsspec  # noqa: E402
 
-from tests._databases import scratch_database  # noqa: E402
-from tests._emulators import S3Emulator, running, unique_uri  # noqa: E402
-from tests._kills import MODES, Store, run_kills  # noqa: E402
+from opsml_testing.databases import scratch_database  # noqa: E402
+from opsml_testing.emulators import S3Emulator, running, unique_uri  # noqa: E402
+from opsml_testing.kills import MODES, Store, run_kills  # noqa: E402
 
 
 def main() -> int:

@@ -27,10 +27,10 @@ from benchmarks.workloads import (  # noqa: E402
     BenchmarkError,
     _small_model,
     p50_ms,
-    seed_cards,
     start_server,
     timed,
 )
+from opsml_testing.seeding import seed_cards  # noqa: E402
 
 PER_PAGE = 50
 DEEP_PAGE = 2000

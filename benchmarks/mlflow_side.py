@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import _proc
+from opsml_testing import proc
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".venvs" / "mlflow"
@@ -65,7 +65,7 @@ def version() -> str:
     ).stdout.strip()
 
 
-def start_server(root: Path) -> _proc.Server:
+def start_server(root: Path) -> proc.Server:
     """``mlflow server`` over ``root/mlflow.db`` with proxied artifacts under ``root``."""
     root.mkdir(parents=True, exist_ok=True)
     argv = [
@@ -84,7 +84,7 @@ def start_server(root: Path) -> _proc.Server:
         "1",
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    return _proc.start(
+    return proc.start(
         argv,
         ready_path="/health",
         log_path=root / "mlflow.log",

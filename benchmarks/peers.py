@@ -29,7 +29,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks import _proc, mlflow_side, workloads  # noqa: E402
+from benchmarks import mlflow_side, workloads  # noqa: E402
+from opsml_testing import proc as _proc  # noqa: E402
+from opsml_testing.seeding import write_random_file  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PEER_VENV = HERE / ".venvs" / "opsml224"
@@ -270,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="opsml-peers-") as tmp:
         root = Path(tmp)
         blob = root / "weights.bin"
-        sha = workloads.write_random_file(blob, args.size_mib * 2**20)
+        sha = write_random_file(blob, args.size_mib * 2**20)
         for i in range(args.repeats):
             log(f"round {i + 1} of {args.repeats}")
             rounds.append(one_round(root / f"r{i}", args, blob, sha))

@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.workloads import MB, BenchmarkError, start_server, write_random_file
+from benchmarks.workloads import MB, BenchmarkError, start_server
+from opsml_testing.seeding import write_random_file
 
 
 def copy_throughput(work: Path, size: int) -> dict[str, float]:

@@ -8,7 +8,7 @@ Run from the repository root (PostgreSQL at 127.0.0.1:5432 and /usr/sbin/haproxy
 
 For each replica count: a fresh scratch PostgreSQL database (migrated first,
 as the Kubernetes Job does), one moto S3 server, ``n`` replicas each in its own
-process and empty folder, HAProxy round-robin in front (tests/_balancer.py).
+process and empty folder, HAProxy round-robin in front (opsml_testing/balancer.py).
 A card with a 1 MiB file is registered, then ``locust --headless`` runs
 benchmarks/_locustfile.py (register small cards, load, list, download+verify
 1 MiB) with ``--users`` clients for ``--duration`` seconds.
@@ -131,7 +131,7 @@ def server_time(urls: list[str]) -> dict[str, dict[str, float]]:
 
 def measure(count: int, *, users: int, duration: int, root: Path, s3: Any) -> dict[str, Any]:
     """One replica count: start everything, run the load, read the counters."""
-    from tests._balancer import cluster
+    from opsml_testing.balancer import cluster
 
     with cluster(root / f"n{count}", count, s3=s3, check_interval_ms=2000) as group:
         uid = _seed(group.url, root)
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     duration = args.duration or (QUICK_DURATION if args.quick else FULL_DURATION)
     counts = [int(c) for c in args.replicas.split(",")]
-    from tests._emulators import S3Emulator, running
+    from opsml_testing.emulators import S3Emulator, running
 
     results = []
     load_before = os.getloadavg()

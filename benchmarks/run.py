@@ -31,7 +31,6 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks import (  # noqa: E402
-    _proc,
     downloads,
     mlflow_side,
     model_interfaces,
@@ -40,6 +39,8 @@ from benchmarks import (  # noqa: E402
     workloads,
 )
 from benchmarks import listing as listing_bench  # noqa: E402
+from opsml_testing import proc  # noqa: E402
+from opsml_testing.seeding import seed_cards, write_random_file  # noqa: E402
 
 PG_URL = os.environ.get("OPSML_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 RESULTS = REPO / "benchmarks" / "results"
@@ -254,7 +255,7 @@ def ours(
     seeded.mkdir()
     db_url = server_db(seeded)
     t = time.perf_counter()
-    workloads.seed_cards(db_url, sizes.seed)
+    seed_cards(db_url, sizes.seed)
     raw["ours_seed_s"] = time.perf_counter() - t
     server = workloads.start_server(seeded, db_url)
     try:
@@ -375,8 +376,8 @@ def mlflow(sizes: Sizes, work: Path, rows: list[Row], raw: dict[str, Any]) -> No
         log("mlflow: big artifact up and down")
         src = work / "mlflow-big" / "weights.bin"
         src.parent.mkdir(parents=True)
-        sha = workloads.write_random_file(src, sizes.big)
-        with _proc.RssSampler(server.pid) as rss:
+        sha = write_random_file(src, sizes.big)
+        with proc.RssSampler(server.pid) as rss:
             big = mlflow_side.run("transfer", server.url, path=str(src), sha=sha)
         src.unlink()
         raw["mlflow_big"] = {**big, "rss_mib": rss.growth_mib}
@@ -408,7 +409,7 @@ def machine(sizes: Sizes, work: Path) -> dict[str, float]:
     out.update(median_of([workloads.machine_sha256(min(sizes.big, 512 * 2**20)) for _ in range(3)]))
     out.update(workloads.machine_python(sizes.healthz // 4))
     src = work / "copy-src.bin"
-    workloads.write_random_file(src, sizes.big)
+    write_random_file(src, sizes.big)
     out.update(median_of([workloads.machine_copy(src, work / "copy-dst.bin") for _ in range(3)]))
     src.unlink()
     bare = workloads.start_bare_server(work / "bare")

@@ -29,8 +29,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.workloads import start_server, write_random_file
-from tests._signing import make_keys
+from benchmarks.workloads import start_server
+from opsml_testing.seeding import write_random_file
+from opsml_testing.signing import make_keys
 
 
 def _median(fn: Callable[[], object], repeat: int) -> float:

@@ -1,6 +1,6 @@
 """A soak of the registry server on PostgreSQL: mixed load, RSS every 10 s (issue 30).
 
-The load of ``tests/_soak.py`` (registrations, pages, counts, loads by uid and name,
+The load of ``opsml_testing/soak.py`` (registrations, pages, counts, loads by uid and name,
 downloads, alias moves from ``WORKERS`` threads) for ``--minutes`` (default 30), against a
 server process on a scratch PostgreSQL database and a folder store. It prints the requests
 answered, the statuses and the RSS slope after the warm-up (MiB per 10,000 requests), and
@@ -21,9 +21,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests._databases import scratch_database  # noqa: E402
-from tests._live_server import running_server  # noqa: E402
-from tests._soak import plot, soak  # noqa: E402
+from opsml_testing.databases import scratch_database  # noqa: E402
+from opsml_testing.live_server import running_server  # noqa: E402
+from opsml_testing.soak import plot, soak  # noqa: E402
 
 
 def main() -> int:

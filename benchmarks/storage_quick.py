@@ -22,16 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 from benchmarks import workloads
-from tests._emulators import (
-    GcsEmulator,
-    S3Emulator,
-    run_transfer,
-    running,
-    unique_uri,
-    write_blob,
-)
-from tests._live_server import running_server
-from tests.integration.test_storage_large import _Sampler, _warm_up
+from opsml_testing.emulators import GcsEmulator, S3Emulator, running, unique_uri
+from opsml_testing.live_server import running_server
+from opsml_testing.proc import RssSampler
+from opsml_testing.transfers import run_transfer, warm_up, write_blob
 
 MIB = 1024 * 1024
 Row = tuple[str, str, float, float, float, float | None]
@@ -67,9 +61,9 @@ def main() -> None:
                 assert result["sha256"] == digest
                 rows.append(_row(kind, "embedded", size, result, None))
                 with running_server(work / "server", env=env) as server:
-                    _warm_up(server.url, work)  # first-use imports are not transfer memory
+                    warm_up(server.url, work)  # first-use imports are not transfer memory
                     for mode in ["proxy", "auto"] if kind == "s3" else ["proxy"]:
-                        with _Sampler(server.pid) as sampler:
+                        with RssSampler(server.pid) as sampler:
                             result = run_transfer(
                                 blob, work / f"out-{mode}", {"OPSML_TRACKING_URI": server.url},
                                 mode,

@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 
-from benchmarks._chromium import CHROMIUM, CHROMIUM_ARGS
 from benchmarks.workloads import BenchmarkError, p50_ms, timed
+from opsml_testing.chromium import CHROMIUM, CHROMIUM_ARGS
 
 
 def _pages(total: int) -> dict[str, str]:

@@ -26,8 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import workloads
-from tests._emulators import write_blob
-from tests._live_server import running_server
+from opsml_testing.live_server import running_server
+from opsml_testing.transfers import write_blob
 
 MIB = 1024 * 1024
 MB = 1e6

@@ -16,15 +16,15 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks import _proc
 from benchmarks._race import race
+from opsml_testing import proc
+from opsml_testing.live_server import start_registry
+from opsml_testing.seeding import write_random_file
 
 REPO = Path(__file__).resolve().parents[1]
 BLOCK = 4 * 1024 * 1024
@@ -68,30 +68,16 @@ def server_env(db_url: str, root: Path) -> dict[str, str]:
     return env
 
 
-def start_server(root: Path, db_url: str | None = None, workers: int = 1) -> _proc.Server:
+def start_server(root: Path, db_url: str | None = None, workers: int = 1) -> proc.Server:
     """``python -m opsml_server`` on a free port over ``db_url`` (default SQLite under root)."""
     root.mkdir(parents=True, exist_ok=True)
     db_url = db_url or f"sqlite:///{(root / 'registry.db').as_posix()}"
-    argv = [
-        sys.executable,
-        "-m",
-        "opsml_server",
-        "start",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "{port}",
-        "--workers",
-        str(workers),
-    ]
     os.environ.pop("OPSML_TRACKING_URI", None)
-    server = _proc.start(
-        argv, ready_path="/readyz", log_path=root / "server.log", env=server_env(db_url, root)
-    )
+    server = start_registry(server_env(db_url, root), log_path=root / "server.log", workers=workers)
     return server
 
 
-def start_bare_server(root: Path) -> _proc.Server:
+def start_bare_server(root: Path) -> proc.Server:
     """The minimal ASGI app of ``_bare_app`` under uvicorn (uvloop, httptools)."""
     root.mkdir(parents=True, exist_ok=True)
     argv = [
@@ -111,7 +97,7 @@ def start_bare_server(root: Path) -> _proc.Server:
         "--log-level",
         "warning",
     ]
-    return _proc.start(
+    return proc.start(
         argv, ready_path="/", log_path=root / "bare.log", env={"PYTHONPATH": str(REPO)}
     )
 
@@ -151,23 +137,6 @@ def machine_python(n: int) -> dict[str, float]:
     budgets are absolute, so a run on a slower machine is read against this line.
     """
     return {"python_ref_ms": p50_ms(timed(_reference_work, n, warmup=5))}
-
-
-def write_random_file(path: Path, size: int) -> str:
-    """Write ``size`` pseudo-random bytes (4 MiB random blocks, varied) and return the SHA-256."""
-    digest = hashlib.sha256()
-    block = bytearray(os.urandom(min(BLOCK, size)))
-    with open(path, "wb") as out:
-        written = 0
-        i = 0
-        while written < size:
-            block[:8] = i.to_bytes(8, "little")  # no two blocks alike
-            piece = memoryview(block)[: min(len(block), size - written)]
-            digest.update(piece)
-            out.write(piece)
-            written += len(piece)
-            i += 1
-    return digest.hexdigest()
 
 
 def sha256_path(path: Path) -> str:
@@ -298,60 +267,6 @@ def registry_latency(url: str, n: int) -> dict[str, Any]:
         "load_model_p50_ms": p50_ms(model_s),
         "registrations": len(versions),
     }
-
-
-def seed_cards(db_url: str, total: int, names: int = 1000) -> None:
-    """Insert ``total`` active card rows (``names`` names, patch versions) with SQL inserts."""
-    from sqlalchemy import create_engine, func, select
-
-    from opsml.backends.sql.migrate import upgrade_database
-    from opsml.backends.sql.tables import CARDS, NAMES
-
-    upgrade_database(db_url)
-    engine = create_engine(db_url)
-    start = datetime(2025, 1, 1, tzinfo=UTC)
-    per_name = max(1, total // names)
-    rows = []
-    for i in range(total):
-        n, v = divmod(i, per_name)
-        rows.append(
-            {
-                "uid": uuid.UUID(int=i + 1).hex,
-                "registry": "model",
-                "repository": "seed",
-                "name": f"model-{n:05d}",
-                "version": f"1.0.{v}",
-                "major": 1,
-                "minor": 0,
-                "patch": v,
-                "prerelease": "",
-                "build": "",
-                "status": "active",
-                "contact": "bench",
-                "description": None,
-                "tags": {"team": "seed"},
-                "metadata": {"i": i},
-                "files": [],
-                "created_at": start + timedelta(seconds=i),
-                "created_by": "bench",
-                "updated_at": None,
-            }
-        )
-    with engine.begin() as conn:
-        for lo in range(0, total, 20_000):
-            conn.execute(CARDS.insert(), rows[lo : lo + 20_000])
-        names = Counter((r["repository"], r["name"]) for r in rows)  # the names index
-        conn.execute(
-            NAMES.insert(),
-            [
-                {"registry": "model", "repository": r, "name": n, "active_cards": k}
-                for (r, n), k in sorted(names.items())
-            ],
-        )
-        count = conn.execute(select(func.count()).select_from(CARDS)).scalar_one()
-    engine.dispose()
-    if count < total:
-        raise BenchmarkError(f"seeded {count} rows, wanted {total}")
 
 
 def list_latency(url: str, n: int, total: int) -> dict[str, Any]:
@@ -518,13 +433,13 @@ def big_transfer(url: str, server_pid: int, work: Path, size: int) -> dict[str, 
     )
     backend = HttpBackend(url)
     try:
-        with _proc.RssSampler(server_pid) as up_rss:
+        with proc.RssSampler(server_pid) as up_rss:
             t = time.perf_counter()
             public = backend.register_card(card, src)
             up_s = time.perf_counter() - t
         (src / "weights.bin").unlink()
         dest = work / "big-dest"
-        with _proc.RssSampler(server_pid) as down_rss:
+        with proc.RssSampler(server_pid) as down_rss:
             t = time.perf_counter()
             backend.download_artifacts(public, dest)
             down_s = time.perf_counter() - t

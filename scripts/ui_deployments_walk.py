@@ -38,8 +38,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "scripts")]
 
-from benchmarks._chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from benchmarks._proc import Server, start  # noqa: E402
+from opsml_testing.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from opsml_testing.proc import Server, start  # noqa: E402
 
 ADMIN = ("root", "walk-admin-password")
 ALICE = ("ds-alice", "alice-password-123")

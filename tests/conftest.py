@@ -25,7 +25,7 @@ import pytest
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 from opsml.config import OpsmlSettings
-from tests._databases import clear_tables, scratch_database
+from opsml_testing.databases import clear_tables, scratch_database
 
 pytest_plugins = ["tests._live_server", "tests._emulators"]
 
@@ -155,7 +155,8 @@ def _sql_env(mode: str, request: pytest.FixtureRequest, tmp_path: Path) -> Regis
 
 def _cloud_sql_env(mode: str, request: pytest.FixtureRequest, tmp_path: Path) -> RegistryEnv:
     """Embedded SQLite over S3/GCS: the cloud variables are in this (the user's) environment."""
-    from tests._emulators import emulator_for, unique_uri
+    from opsml_testing.emulators import unique_uri
+    from tests._emulators import emulator_for
 
     emulator = emulator_for(request, mode.split("-", 1)[1])
     monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
@@ -196,8 +197,9 @@ def _cloud_http_env(mode: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 
 def _cloud_server(kind: str, request: pytest.FixtureRequest, root: Path) -> Iterator[Any]:
-    from tests._emulators import emulator_for, unique_uri
-    from tests._live_server import start_server
+    from opsml_testing.emulators import unique_uri
+    from opsml_testing.live_server import start_server
+    from tests._emulators import emulator_for
 
     emulator = emulator_for(request, kind)
     uri = unique_uri(emulator)

@@ -149,7 +149,7 @@ def test_item_12_database_without_tables_gets_none(
 
     from sqlalchemy import create_engine, inspect
 
-    from tests._databases import scratch_database
+    from opsml_testing.databases import scratch_database
 
     with ExitStack() as stack:
         if kind == "sqlite":

@@ -28,7 +28,7 @@ from opsml.backends.sql._reserve import MAX_VERSION_ATTEMPTS
 from opsml.backends.sql.backend import SqlBackend
 from opsml.backends.sql.migrate import upgrade_database
 from opsml.errors import BackendUnavailableError, RegistryDatabaseError, VersionConflictError
-from tests._databases import (
+from opsml_testing.databases import (
     MARIADB_ADMIN_URL,
     PG_ADMIN_URL,
     migration_database,

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from opsml import versioning
-from tests._databases import scratch_database
+from opsml_testing.databases import scratch_database
 from tests.contract._fresh_workers import register_models
 
 PROCESSES = 8

@@ -17,7 +17,7 @@ import pytest
 from opsml import ModelCard
 from opsml.errors import InvalidInputError, SignatureRequiredError, SignatureVerificationError
 from opsml.signatures import MAX_SIGNATURE_BYTES
-from tests._signing import KeyPair, make_keys, model_folder, rewrite_row, tamper_file
+from opsml_testing.signing import KeyPair, make_keys, model_folder, rewrite_row, tamper_file
 from tests.conftest import RegistryEnv
 
 WEIGHTS = "model/files/model-src/weights.bin"

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from benchmarks._chromium import CHROMIUM as CHROMIUM
-from benchmarks._chromium import CHROMIUM_ARGS as CHROMIUM_ARGS
+from opsml_testing.chromium import CHROMIUM as CHROMIUM
+from opsml_testing.chromium import CHROMIUM_ARGS as CHROMIUM_ARGS
 
 
 def require_chromium() -> None:

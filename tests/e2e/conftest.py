@@ -4,7 +4,7 @@
   subprocess on a temporary SQLite database; its URL is the value.
 - ``e2e_registry`` (module, so the ``OPSML_*`` variables it sets never outlive the
   e2e modules): the OpsML registry server (``python -m opsml_server``,
-  from ``tests/_live_server.py``) on SQLite in a temporary folder, started with
+  from ``opsml_testing/live_server.py``) on SQLite in a temporary folder, started with
   ``PREFECT_API_URL`` pointing at the harness, so the *server* emits
   ``opsml.card.registered``. The test process talks to it over HTTP
   (``OPSML_TRACKING_URI``). When the server package cannot start, the registry
@@ -59,7 +59,7 @@ def e2e_registry(
     root = tmp_path_factory.mktemp("e2e-registry")
     server = None
     try:
-        from tests._live_server import start_server
+        from opsml_testing.live_server import start_server
 
         server = start_server(root / "server", env={"PREFECT_API_URL": prefect_api})
         env = {"OPSML_TRACKING_URI": server.url}

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from opsml import CardRegistry
-from tests._live_server import PROD_TOKEN, LiveServer, start_server
+from opsml_testing.live_server import LiveServer, start_server
+from tests._live_server import PROD_TOKEN
 from tests.e2e._browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.e2e._serve_packaging import served_name
 from tests.e2e.conftest import REPO_ROOT, registered_events, wait_for

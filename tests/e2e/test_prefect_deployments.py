@@ -137,8 +137,8 @@ def test_issue_20_prefect_path_as_users_run_it(
 ) -> None:
     from opsml import CardRegistry, ModelCard
     from opsml.config import OpsmlSettings
-    from tests._live_server import start_server
-    from tests._signing import make_keys
+    from opsml_testing.live_server import start_server
+    from opsml_testing.signing import make_keys
 
     keys = make_keys(tmp_path / "keys")
     project = copy_project(tmp_path / "project")

@@ -21,7 +21,8 @@ import pytest
 
 from opsml import CardRegistry
 from opsml.config import OpsmlSettings
-from tests._live_server import PROD_TOKEN, LiveServer, running_server
+from opsml_testing.live_server import LiveServer, running_server
+from tests._live_server import PROD_TOKEN
 from tests._ui_seed import Story, seed
 from tests.e2e._browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.integration.identity_helpers import PASSWORD, ROOT, add_user

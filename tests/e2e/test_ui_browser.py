@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests._live_server import LiveServer, running_server
+from opsml_testing.live_server import LiveServer, running_server
 from tests._ui_seed import FLOW_RUN_URL, XSS, Story, seed, seed_xss
 from tests.e2e._browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 

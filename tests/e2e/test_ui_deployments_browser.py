@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests._live_server import LiveServer, running_server
+from opsml_testing.live_server import LiveServer, running_server
 from tests._ui_deploy_seed import (
     D1,
     PREFECT,

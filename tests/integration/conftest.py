@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests._live_server import PROD_TOKEN, LiveServer, running_server
+from opsml_testing.live_server import LiveServer, running_server
+from tests._live_server import PROD_TOKEN
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 
 from opsml.backends.http import HttpBackend
 from opsml.schemas import ArtifactFile, CardCreate, CardPublic
-from tests._live_server import LiveServer
+from opsml_testing.live_server import LiveServer
 
 ROOT = ("root", "bootstrap-password-1")
 PASSWORD = "user-password-123"

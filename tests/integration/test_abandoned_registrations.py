@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, text
 
 from opsml import OpsmlError
 from opsml.schemas import ArtifactFile, CardCreate
-from tests._live_server import start_server
+from opsml_testing.live_server import start_server
 from tests.conftest import CLOUD_SQL_MODES, SQL_MODES, RegistryEnv, _make_env
 from tests.contract._helpers import run_card
 

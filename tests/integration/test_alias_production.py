@@ -9,7 +9,8 @@ import pytest
 from opsml.backends.http import HttpBackend
 from opsml.errors import PermissionDeniedError
 from opsml.schemas import CardCreate
-from tests._live_server import PROD_TOKEN, LiveServer
+from opsml_testing.live_server import LiveServer
+from tests._live_server import PROD_TOKEN
 
 
 def test_alias_moves_need_the_production_token(prod_server: LiveServer, tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ from opsml.backends.http import HttpBackend
 from opsml.errors import AuthenticationError, OpsmlError, PermissionDeniedError
 from opsml.schemas import CardPublic
 from opsml.schemas_approvals import ApprovalCreate, ApprovalDecision, ApprovalQuery
-from tests._live_server import PROD_TOKEN, LiveServer, running_server
+from opsml_testing.live_server import LiveServer, running_server
+from tests._live_server import PROD_TOKEN
 from tests.integration.identity_helpers import PASSWORD, ROOT, add_user, register, snapshot
 
 ALIAS = "champion"

@@ -12,7 +12,7 @@ from opsml.backends.sql import SqlBackend
 from opsml.backends.sql.migrate import alembic_config
 from opsml.schemas import CardCreate
 from opsml.schemas_approvals import ApprovalCreate, ApprovalDecision
-from tests._databases import migration_database, schema_diff
+from opsml_testing.databases import migration_database, schema_diff
 
 TABLE = "opsml_approvals"
 

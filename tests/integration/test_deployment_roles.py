@@ -15,7 +15,8 @@ from sqlalchemy import create_engine, text
 from opsml.backends.http import HttpBackend
 from opsml.errors import AuthenticationError, DeploymentInUseError, PermissionDeniedError
 from opsml.schemas_deployments import DeploymentCreate, DeploymentQuery
-from tests._live_server import PROD_TOKEN, LiveServer, running_server
+from opsml_testing.live_server import LiveServer, running_server
+from tests._live_server import PROD_TOKEN
 from tests.integration.identity_helpers import PASSWORD, ROOT, add_user, register
 
 TARGET = "k8s/ml-prod/churn-api"

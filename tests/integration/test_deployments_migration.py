@@ -12,7 +12,7 @@ from opsml.backends.sql import SqlBackend
 from opsml.backends.sql.migrate import alembic_config
 from opsml.schemas import CardCreate
 from opsml.schemas_deployments import DeploymentCreate
-from tests._databases import migration_database, schema_diff
+from opsml_testing.databases import migration_database, schema_diff
 
 TABLES = {"opsml_deployments", "opsml_deployment_targets"}
 

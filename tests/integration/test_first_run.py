@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._live_server import running_server
+from opsml_testing.live_server import running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,7 @@ import pytest
 
 from opsml.backends.http import HttpBackend
 from opsml.errors import CardNotFoundError
-from tests._live_server import LiveServer, running_server
+from opsml_testing.live_server import LiveServer, running_server
 from tests.integration.identity_helpers import (
     PASSWORD,
     ROOT,

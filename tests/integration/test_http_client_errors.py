@@ -7,7 +7,7 @@ import pytest
 from opsml import CardRegistry, OpsmlError
 from opsml.config import OpsmlSettings
 from opsml.errors import BackendUnavailableError
-from tests._live_server import LiveServer
+from opsml_testing.live_server import LiveServer
 
 
 def _list(uri: str) -> None:

@@ -16,7 +16,7 @@ from opsml import CardRegistry, configure
 from opsml._cli.audit import audit_list
 from opsml.auth.models import AuditQuery
 from opsml.cli import app
-from tests._live_server import running_server
+from opsml_testing.live_server import running_server
 from tests.contract._helpers import run_card
 from tests.integration.identity_helpers import ROOT
 

@@ -18,7 +18,7 @@ from opsml.backends.sql.identity import SqlIdentityStore
 from opsml.backends.sql.migrate import alembic_config, upgrade_database
 from opsml.errors import IdentityConflictError, IdentityNotFoundError, InvalidInputError
 from opsml.schemas import CardCreate
-from tests._databases import scratch_database
+from opsml_testing.databases import scratch_database
 
 
 @contextmanager

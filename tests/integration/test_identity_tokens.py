@@ -17,7 +17,7 @@ from opsml_server.auth import CACHE_SECONDS
 from opsml.backends.http import HttpBackend
 from opsml.backends.sql import SqlBackend
 from opsml.schemas import CardQuery
-from tests._live_server import LiveServer, running_server
+from opsml_testing.live_server import LiveServer, running_server
 from tests.integration.identity_helpers import PASSWORD, ROOT, add_user, admin, register
 
 BOUND = CACHE_SECONDS + 1.5  # the stated bound, plus slack for a loaded machine
@@ -215,14 +215,6 @@ def test_prefect_block_token_reaches_the_client_as_a_bearer_token() -> None:
         assert backend.transport.auth is None and "opsml_block" not in repr(backend)
     finally:
         backend.close()
-
-
-def test_auth_overhead_benchmark_runs() -> None:
-    from benchmarks.auth_overhead import MODES, measure
-
-    result = measure(n=2, rounds=1)
-    assert set(result["register_p50_ms"]) == set(MODES)
-    assert all(value > 0 for value in result["register_p50_ms"].values())
 
 
 @pytest.mark.parametrize(("proxies", "trusted"), [("127.0.0.1/32", True), ("10.0.0.1", False)])

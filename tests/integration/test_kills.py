@@ -11,9 +11,9 @@ from pathlib import Path
 
 import fsspec
 
-from tests._databases import scratch_database
-from tests._emulators import S3Emulator, unique_uri
-from tests._kills import Report, Store, run_kills
+from opsml_testing.databases import scratch_database
+from opsml_testing.emulators import S3Emulator, unique_uri
+from opsml_testing.kills import Report, Store, run_kills
 
 KILLS = 4
 

@@ -10,7 +10,7 @@ import pytest
 from opsml.backends.http import HttpBackend
 from opsml.errors import InvalidInputError
 from opsml.schemas import CardCreate, CardQuery
-from tests._live_server import LiveServer
+from opsml_testing.live_server import LiveServer
 
 
 @pytest.fixture

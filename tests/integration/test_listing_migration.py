@@ -15,7 +15,7 @@ from opsml.backends.sql import SqlBackend
 from opsml.backends.sql._rows import insert_values
 from opsml.backends.sql.migrate import alembic_config
 from opsml.schemas import CardCreate, CardQuery
-from tests._databases import migration_database, schema_diff
+from opsml_testing.databases import migration_database, schema_diff
 
 NEW_TABLES = ("opsml_card_links", "opsml_card_names")
 

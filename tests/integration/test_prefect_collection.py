@@ -145,7 +145,7 @@ def test_http_client_leaves_the_event_to_the_server(
     """Through a registry server the client emits nothing: the server does (see e2e)."""
     from opsml import CardRegistry
     from opsml.config import OpsmlSettings
-    from tests._live_server import running_server
+    from opsml_testing.live_server import running_server
 
     with running_server(tmp_path / "server") as server:
         registry = CardRegistry("model", settings=OpsmlSettings(tracking_uri=server.url))
@@ -446,7 +446,7 @@ def test_http_client_leaves_the_alias_event_to_the_server(
 ) -> None:
     from opsml import CardRegistry
     from opsml.config import OpsmlSettings
-    from tests._live_server import running_server
+    from opsml_testing.live_server import running_server
 
     with running_server(tmp_path / "server") as server:
         registry = CardRegistry("model", settings=OpsmlSettings(tracking_uri=server.url))

@@ -17,7 +17,8 @@ from opsml import CardRegistry
 from opsml.backends.http import HttpBackend
 from opsml.errors import ApprovalStateError
 from opsml.schemas_approvals import ApprovalDecision, ApprovalQuery
-from tests._live_server import PROD_TOKEN, LiveServer, running_server
+from opsml_testing.live_server import LiveServer, running_server
+from tests._live_server import PROD_TOKEN
 from tests.integration.identity_helpers import PASSWORD, ROOT, add_user
 
 

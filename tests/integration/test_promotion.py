@@ -14,7 +14,8 @@ from opsml.errors import (
     PermissionDeniedError,
     VersionConflictError,
 )
-from tests._live_server import PROD_TOKEN, LiveServer, server_snapshot
+from opsml_testing.live_server import LiveServer
+from tests._live_server import PROD_TOKEN, server_snapshot
 
 
 def _card(tmp_path: Path, data: bytes, name: str = "promoted") -> RunCard:

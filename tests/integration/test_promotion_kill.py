@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
-from benchmarks.workloads import write_random_file
 from opsml import CardRegistry, RunCard
 from opsml.errors import CardNotFoundError
-from tests._live_server import LiveServer, running_server, server_snapshot
+from opsml_testing.live_server import LiveServer, running_server
+from opsml_testing.seeding import write_random_file
+from tests._live_server import server_snapshot
 
 MIB = 1024 * 1024
 

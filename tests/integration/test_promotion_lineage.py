@@ -11,7 +11,8 @@ import pytest
 
 from opsml import CardRegistry, DataCard, ModelCard, RunCard
 from opsml.errors import ArtifactIntegrityError, CardNotFoundError, VersionConflictError
-from tests._live_server import PROD_TOKEN, LiveServer, server_snapshot
+from opsml_testing.live_server import LiveServer
+from tests._live_server import PROD_TOKEN, server_snapshot
 
 
 def _embedded(root: Path, kind: Any) -> CardRegistry:

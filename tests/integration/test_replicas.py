@@ -19,8 +19,8 @@ import pytest
 
 from opsml import CardRegistry
 from opsml.config import OpsmlSettings
-from tests._balancer import REPLICA_HEADER, Cluster, cluster
-from tests._emulators import S3Emulator
+from opsml_testing.balancer import REPLICA_HEADER, Cluster, cluster
+from opsml_testing.emulators import S3Emulator
 from tests.integration._replica_load import MixedLoad, check_acknowledged, register_with_file
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from opsml.backends.sql.migrate import head_revision
-from tests._databases import scratch_database
-from tests._live_server import LiveServer, start_server
+from opsml_testing.databases import scratch_database
+from opsml_testing.live_server import LiveServer, start_server
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -21,8 +21,8 @@ import pytest
 
 from opsml import CardRegistry, RunCard
 from opsml.backends.http import HttpBackend, _transfers
-from tests._balancer import REPLICA_HEADER, Cluster, cluster
-from tests._emulators import S3Emulator
+from opsml_testing.balancer import REPLICA_HEADER, Cluster, cluster
+from opsml_testing.emulators import S3Emulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

@@ -1,6 +1,6 @@
 """Stateful fuzzing of every route in CI, once per role, on a server with auth: no 5xx, and
 every answer as the schema says (issue 30, "fuzzing in CI"; the machinery is in
-``tests/_fuzzing.py``). Bounded to ``SCENARIOS`` × ``STEPS`` per role; ``benchmarks/fuzz.py``
+``opsml_testing/fuzzing.py``). Bounded to ``SCENARIOS`` × ``STEPS`` per role; ``benchmarks/fuzz.py``
 runs the same machine for as many requests as asked and its figures are in
 ``docs/reliability.md``.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests._fuzzing import ROLES, Identities, fuzz_server, run_role
+from opsml_testing.fuzzing import ROLES, Identities, fuzz_server, run_role
 
 SCENARIOS = 10
 STEPS = 10

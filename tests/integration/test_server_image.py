@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from flows import model_packaging as steps
-from tests._databases import scratch_database
+from opsml_testing.databases import scratch_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 

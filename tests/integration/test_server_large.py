@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks._proc import RssSampler
 from opsml.backends.http import HttpBackend
 from opsml.schemas import ArtifactFile, CardCreate
 from opsml.storage.digest import sha256_file
-from tests._live_server import LiveServer, http_env
+from opsml_testing.live_server import LiveServer
+from opsml_testing.proc import RssSampler
+from tests._live_server import http_env
 
 GIB = 1024**3
 BLOCK = 4 * 1024 * 1024

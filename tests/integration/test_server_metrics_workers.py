@@ -16,7 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests._live_server import running_server
+from opsml_testing.live_server import running_server
 
 REQUESTS = 40
 

@@ -16,7 +16,8 @@ import pytest
 
 from opsml.backends.http import HttpBackend
 from opsml.schemas import ArtifactFile, CardCreate
-from tests._live_server import LiveServer, http_env
+from opsml_testing.live_server import LiveServer
+from tests._live_server import http_env
 from tests.conftest import RegistryEnv
 
 SECRET = b"top secret, outside every card folder"

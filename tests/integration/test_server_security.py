@@ -15,13 +15,14 @@ import pytest
 from opsml_server.settings import ServerSettings
 from pydantic import ValidationError
 
-from benchmarks._proc import free_port
 from opsml.auth.models import AuditQuery
 from opsml.backends.http import HttpBackend
 from opsml.backends.sql import SqlBackend
 from opsml.errors import AuthenticationError, BackendUnavailableError, PermissionDeniedError
 from opsml.schemas import ArtifactFile, CardCreate, CardQuery, CardUpdate
-from tests._live_server import PROD_TOKEN, LiveServer, running_server, server_snapshot
+from opsml_testing.live_server import LiveServer, running_server
+from opsml_testing.proc import free_port
+from tests._live_server import PROD_TOKEN, server_snapshot
 
 USER, PASSWORD = "ds-team", "correct horse battery staple"
 

@@ -11,7 +11,7 @@ import httpx
 
 from opsml.backends.http import HttpBackend
 from opsml.schemas import ArtifactFile, CardCreate
-from tests._live_server import running_server
+from opsml_testing.live_server import running_server
 
 
 def test_sigterm_finishes_in_flight_request(tmp_path: Path) -> None:

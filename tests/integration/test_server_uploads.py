@@ -16,7 +16,8 @@ from opsml_server.upload_service import UploadService
 from opsml.backends.http import HttpBackend
 from opsml.errors import ArtifactIntegrityError
 from opsml.schemas import ArtifactFile, CardCreate
-from tests._live_server import LiveServer, http_env
+from opsml_testing.live_server import LiveServer
+from tests._live_server import http_env
 from tests.conftest import RegistryEnv
 
 

@@ -17,8 +17,9 @@ import pytest
 
 from opsml import CardRegistry, ModelCard
 from opsml.errors import SignatureRequiredError
-from tests._live_server import LiveServer, running_server, server_snapshot
-from tests._signing import KeyPair, make_keys, model_folder
+from opsml_testing.live_server import LiveServer, running_server
+from opsml_testing.signing import KeyPair, make_keys, model_folder
+from tests._live_server import server_snapshot
 
 POLICY = {"OPSML_REQUIRE_SIGNATURE": "true"}
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from opsml import CardRegistry, ModelCard, configure
 from opsml.cli import app
 from opsml.errors import SignatureVerificationError
-from tests._signing import KeyPair, make_keys, model_folder, tamper_file
+from opsml_testing.signing import KeyPair, make_keys, model_folder, tamper_file
 from tests.conftest import RegistryEnv
 
 runner = CliRunner()

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests._databases import scratch_database
-from tests._live_server import running_server
-from tests._soak import soak
+from opsml_testing.databases import scratch_database
+from opsml_testing.live_server import running_server
+from opsml_testing.soak import soak
 
 SECONDS = 120.0
 INTERVAL = 10.0

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks._proc import RssSampler
-from tests._emulators import emulator_for, run_transfer, unique_uri, write_blob
+from opsml_testing.emulators import unique_uri
+from opsml_testing.proc import RssSampler
+from opsml_testing.transfers import run_transfer, warm_up, write_blob
+from tests._emulators import emulator_for
 
 MIB = 1024 * 1024
 SIZE = 256 * MIB
@@ -26,20 +28,6 @@ def blob(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]
     digest = write_blob(path, SIZE)
     yield path, digest
     path.unlink(missing_ok=True)
-
-
-def _warm_up(url: str, tmp_path: Path) -> None:
-    from opsml import CardRegistry
-    from opsml.config import OpsmlSettings
-    from tests.contract._helpers import run_card
-
-    reg = CardRegistry("run", settings=OpsmlSettings(tracking_uri=url))
-    card = run_card(name="warm-up")
-    small = tmp_path / "warm.bin"
-    write_blob(small, 12 * MIB)  # above the inline limit: the upload-session path
-    card.log_artifact(small)
-    reg.register_card(card)
-    reg.load_card(uid=card.uid).download_artifacts(tmp_path / "warm-out")
 
 
 @pytest.mark.slow
@@ -79,7 +67,7 @@ def test_round_trip_through_the_server(
         emulator_for(request, kind)
         server = request.getfixturevalue(f"live_server_{kind}")[0]
         assert {"OPSML_STORAGE_URI", *emulator_for(request, kind).server_env()} <= set(server.env)
-    _warm_up(server.url, tmp_path)  # first-use imports and pools are not per-transfer memory
+    warm_up(server.url, tmp_path)  # first-use imports and pools are not per-transfer memory
     with RssSampler(server.pid) as sampler:
         result = run_transfer(
             source, tmp_path / "out", {"OPSML_TRACKING_URI": server.url},

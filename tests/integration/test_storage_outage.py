@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 
 from opsml.config import OpsmlSettings
 from opsml.errors import StorageError
-from tests._emulators import S3_KEY, S3_SECRET, Emulator, GcsEmulator, S3Emulator, unique_uri
+from opsml_testing.emulators import S3_KEY, S3_SECRET, Emulator, GcsEmulator, S3Emulator, unique_uri
 from tests.contract._helpers import run_card
 
 MIB = 1024 * 1024
@@ -110,7 +110,7 @@ def test_embedded_outage_mid_upload(
 @pytest.mark.slow
 def test_outage_behind_the_server(emulator: Emulator, tmp_path: Path) -> None:
     from opsml import CardRegistry
-    from tests._live_server import running_server
+    from opsml_testing.live_server import running_server
 
     uri = unique_uri(emulator)
     env = {"OPSML_STORAGE_URI": uri, **emulator.server_env()}

@@ -14,7 +14,8 @@ import pytest
 from opsml.errors import ArtifactIntegrityError, MissingDependencyError, StorageError
 from opsml.schemas import ArtifactFile
 from opsml.storage import ArtifactStore
-from tests._emulators import S3_KEY, S3_SECRET, S3Emulator, emulator_for, unique_uri
+from opsml_testing.emulators import S3_KEY, S3_SECRET, S3Emulator, unique_uri
+from tests._emulators import emulator_for
 
 KINDS = ["folder", "s3", "gcs"]
 PREFIX = "model/ds/churn/v1.0.0"

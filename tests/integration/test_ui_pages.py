@@ -220,7 +220,7 @@ def test_list_paging_and_semver_order(tmp_path: Path) -> None:
 
 
 def test_counts_and_search_past_the_newest_thousand(tmp_path: Path) -> None:
-    from benchmarks.workloads import seed_cards
+    from opsml_testing.seeding import seed_cards
 
     settings = _sqlite(tmp_path)
     seed_cards(settings.tracking_uri, 1100, names=11)  # model-00000 holds the oldest 100
@@ -254,7 +254,7 @@ def test_opsml_ui_command_serves_the_pages(tmp_path: Path, request: Any, over: s
 
     import httpx
 
-    from benchmarks._proc import start
+    from opsml_testing.proc import start
 
     if over == "http":
         server = request.getfixturevalue("live_server")

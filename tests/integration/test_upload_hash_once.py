@@ -18,7 +18,8 @@ import pytest
 from opsml import CardRegistry, RunCard
 from opsml.backends.http import HttpBackend
 from opsml.schemas import ArtifactFile, CardCreate
-from tests._live_server import LiveServer, http_env
+from opsml_testing.live_server import LiveServer
+from tests._live_server import http_env
 from tests.conftest import RegistryEnv
 
 MIB = 1024 * 1024

@@ -24,8 +24,9 @@ import httpx
 import pytest
 
 from opsml.schemas import ArtifactFile, CardCreate
-from tests._emulators import S3Emulator, emulator_for, unique_uri
-from tests._live_server import LiveServer, start_server
+from opsml_testing.emulators import S3Emulator, unique_uri
+from opsml_testing.live_server import LiveServer, start_server
+from tests._emulators import emulator_for
 from tests.integration.identity_helpers import PASSWORD, ROOT, add_user, admin
 
 MIB = 1024 * 1024
@@ -34,7 +35,7 @@ MIB = 1024 * 1024
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
     from opsml.backends.sql.migrate import upgrade_database
-    from tests._databases import scratch_database
+    from opsml_testing.databases import scratch_database
 
     with scratch_database("postgres") as url:
         upgrade_database(url)
@@ -75,7 +76,7 @@ class Pair:
 def _pair(
     tmp_path: Path, database: str, s3: S3Emulator, env: dict[str, str] | None = None
 ) -> Iterator[Pair]:
-    from tests._databases import clear_tables
+    from opsml_testing.databases import clear_tables
 
     clear_tables(database)
     uri = unique_uri(s3)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from opsml.backends.sql.migrate import alembic_config
-from tests._databases import migration_database, schema_diff
+from opsml_testing.databases import migration_database, schema_diff
 
 TABLES = ("opsml_upload_sessions", "opsml_upload_files")
 

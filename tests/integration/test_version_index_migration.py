@@ -12,7 +12,7 @@ from opsml.backends.sql import SqlBackend
 from opsml.backends.sql._rows import TOP_VERSIONS
 from opsml.backends.sql.migrate import alembic_config
 from opsml.schemas import CardCreate
-from tests._databases import migration_database, schema_diff
+from opsml_testing.databases import migration_database, schema_diff
 
 INDEX = "ix_cards_versions"
 

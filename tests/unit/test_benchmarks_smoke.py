@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from benchmarks import run, workloads
+from opsml_testing.seeding import seed_cards, write_random_file
 
 
 def test_machine_limits_on_a_small_file(tmp_path: Path) -> None:
     assert workloads.machine_sha256(1024 * 1024)["sha256_mb_s"] > 0
     src = tmp_path / "src.bin"
-    sha = workloads.write_random_file(src, 3 * 1024 * 1024 + 5)
+    sha = write_random_file(src, 3 * 1024 * 1024 + 5)
     assert src.stat().st_size == 3 * 1024 * 1024 + 5
     assert workloads.sha256_path(src) == sha
     assert workloads.machine_copy(src, tmp_path / "dst.bin")["copy_mb_s"] > 0
@@ -26,7 +27,7 @@ def test_machine_limits_on_a_small_file(tmp_path: Path) -> None:
 
 def test_seeding_and_concurrent_writers_check_their_results(tmp_path: Path) -> None:
     url = f"sqlite:///{(tmp_path / 'registry.db').as_posix()}"
-    workloads.seed_cards(url, 200, names=10)
+    seed_cards(url, 200, names=10)
     storage = (tmp_path / "storage").as_posix()
     result = workloads.concurrent_writers(url, url, storage, processes=2, per_process=3)
     assert result["registrations"] == 6
@@ -36,7 +37,7 @@ def test_seeding_and_concurrent_writers_check_their_results(tmp_path: Path) -> N
 
 def test_a_lost_version_fails_the_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{(tmp_path / 'registry.db').as_posix()}"
-    workloads.seed_cards(url, 10, names=1)
+    seed_cards(url, 10, names=1)
     monkeypatch.setattr(workloads, "_stored_versions", lambda *_: ["1.0.0"])
     with pytest.raises(workloads.BenchmarkError, match="stored"):
         workloads.concurrent_writers(

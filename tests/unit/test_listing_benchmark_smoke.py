@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks import listing, run, workloads
+from opsml_testing.seeding import seed_cards
 
 
 def test_listing_workloads_measure_and_check_pages(tmp_path: Path) -> None:
     url = f"sqlite:///{(tmp_path / 'registry.db').as_posix()}"
-    workloads.seed_cards(url, 300, names=10)
+    seed_cards(url, 300, names=10)
     server = workloads.start_server(tmp_path, url)
     try:
         deep = listing.deep_pages(server.url, 3, 300, deep_page=4)  # checks where page 4 starts

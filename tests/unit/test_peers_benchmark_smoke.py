@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 from benchmarks import peers, workloads
+from opsml_testing.seeding import write_random_file
 
 
 def test_our_workloads_run_in_fresh_processes(tmp_path: Path) -> None:
     blob = tmp_path / "w.bin"
-    sha = workloads.write_random_file(blob, 9 * 1024 * 1024)  # above the inline limit
+    sha = write_random_file(blob, 9 * 1024 * 1024)  # above the inline limit
     server = workloads.start_server(tmp_path / "srv")
     try:
         up = peers.work(sys.executable, "upload", server.url, path=str(blob), sha=sha, n=2)

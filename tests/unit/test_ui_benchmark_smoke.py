@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks import run, ui_workloads, workloads
+from opsml_testing.seeding import seed_cards
 
 
 def test_ui_workload_measures_and_checks_pages(tmp_path: Path) -> None:
     url = f"sqlite:///{(tmp_path / 'registry.db').as_posix()}"
-    workloads.seed_cards(url, 300, names=10)
+    seed_cards(url, 300, names=10)
     server = workloads.start_server(tmp_path, url)
     try:
         result = ui_workloads.ui_pages(server.url, 3, 300)

@@ -1,5 +1,6 @@
 """Debian's chromium and the flags it runs with here: one definition for the benchmarks and the
-browser tests (``tests/e2e/_browser.py``)."""
+browser tests (``tests/e2e/_browser.py``).
+"""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ import httpx
 import psutil
 
 from opsml.schemas import ArtifactFile, CardCreate
-from tests._live_server import LiveServer
+from opsml_testing.live_server import LiveServer
 
 WORKERS = 4
 MIX = {

@@ -60,7 +60,8 @@ def model_folder(root: Path, size: int = 20_000) -> Path:
 
 def rewrite_row(db_url: str, uid: str, **values: Any) -> None:
     """Overwrite columns of the card row ``uid`` (``files=``, ``metadata=``) as an attacker
-    with write access to the database would."""
+    with write access to the database would.
+    """
     from sqlalchemy import create_engine
 
     from opsml.backends.sql.tables import CardRow

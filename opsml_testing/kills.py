@@ -34,7 +34,7 @@ from sqlalchemy import create_engine, text
 from opsml.backends.http import HttpBackend
 from opsml.errors import OpsmlError
 from opsml.schemas import ArtifactFile, CardCreate, CardQuery
-from tests._live_server import LiveServer, start_server
+from opsml_testing.live_server import LiveServer, start_server
 
 FILES = 40
 FILE_SIZE = 96 * 1024
@@ -112,7 +112,7 @@ class Registrar:
     def __init__(self, mode: str, card: CardCreate, source: Path) -> None:
         (source.parent / "card.json").write_text(card.model_dump_json())
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests._kills", mode, str(source)],
+            [sys.executable, "-m", "opsml_testing.kills", mode, str(source)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert self._line() == "ready"

@@ -28,9 +28,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks._proc import free_port
-from tests._emulators import S3Emulator, running
-from tests._live_server import LiveServer, start_server
+from opsml_testing.emulators import S3Emulator, running
+from opsml_testing.live_server import LiveServer, start_server
+from opsml_testing.proc import free_port
 
 HAPROXY = "/usr/sbin/haproxy"
 BACKEND = "replicas"
@@ -100,6 +100,7 @@ class Balancer:
 
     @property
     def url(self) -> str:
+        """The balancer's base URL."""
         return f"http://127.0.0.1:{self.port}"
 
     def command(self, line: str) -> str:
@@ -150,9 +151,11 @@ class Balancer:
             time.sleep(0.05)
 
     def log(self) -> str:
+        """The end of HAProxy's output."""
         return self.log_path.read_text(errors="replace")[-6000:]
 
     def stop(self) -> None:
+        """Stop HAProxy (SIGTERM, then SIGKILL)."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -169,6 +172,7 @@ def start_haproxy(root: Path, servers: dict[str, int], check_interval_ms: int = 
 
     Raises:
         RuntimeError: HAProxy is missing or refused its configuration.
+
     """
     if not Path(HAPROXY).exists():
         raise RuntimeError(f"{HAPROXY} is missing: apt-get install haproxy (.ci/run does)")
@@ -210,6 +214,7 @@ class Cluster:
 
     @property
     def url(self) -> str:
+        """The balancer's base URL."""
         assert self.balancer is not None
         return self.balancer.url
 
@@ -271,6 +276,7 @@ class Cluster:
         return {name: int(v or 0) for name, v in self.balancer.stat("scur").items()}
 
     def stop(self) -> None:
+        """Stop HAProxy and every replica."""
         if self.balancer is not None:
             self.balancer.stop()
         for server in [*self.replicas.values(), *self.retired]:
@@ -295,7 +301,7 @@ def cluster(
     database and the store; the load test uses 2 s, like a Kubernetes probe).
     """
     from opsml.backends.sql.migrate import upgrade_database
-    from tests._databases import scratch_database
+    from opsml_testing.databases import scratch_database
 
     with contextlib.ExitStack() as stack:
         if s3 is None:

@@ -33,7 +33,7 @@ from schemathesis.checks import (
 
 from opsml.auth.roles import Role
 from opsml.backends.sql import SqlBackend
-from tests._databases import clear_tables
+from opsml_testing.databases import clear_tables
 
 BOOTSTRAP = ("root", "bootstrap-password-1")
 ROLES = ["none", "reader", "writer", "admin", "bootstrap"]

@@ -1,5 +1,6 @@
 """Server subprocesses for tests and benchmarks: start on a free loopback port, wait until a
-URL answers 200, stop; and sample a process's memory while it works."""
+URL answers 200, stop; and sample a process's memory while it works.
+"""
 
 from __future__ import annotations
 
@@ -35,15 +36,18 @@ class Server:
 
     @property
     def pid(self) -> int:
+        """Its process id."""
         return self.process.pid
 
     def log(self) -> str:
+        """The end of its output (or nothing once the file is gone)."""
         try:
             return self.log_path.read_text(errors="replace")[-4000:]
         except OSError:
             return ""
 
     def stop(self) -> None:
+        """Stop the process: SIGTERM, then SIGKILL after 20 s."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -73,6 +77,7 @@ def start(
         timeout: seconds to wait for readiness.
 
     ``started_in`` is the wall time from ``Popen`` to the first 200.
+
     """
     last = ""
     for _ in range(3):  # another process may take the free port first
