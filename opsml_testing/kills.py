@@ -181,14 +181,13 @@ def active_count(store: Store) -> int:
     return int(_rows(store, query)[0][0])
 
 
-def phase_of(store: Store, staging: Path, active_before: int) -> str:
+def phase_of(store: Store, active_before: int) -> str:
     """The phase a killed registration was in, read from the rows and objects it left."""
     cards = _rows(store, "SELECT version, status FROM opsml_cards WHERE name = 'killed'")
     sessions = _rows(store, "SELECT id, state FROM opsml_upload_sessions")
     arrived = _rows(store, "SELECT count(*) FROM opsml_upload_files")[0][0]
     objects = store.objects()
     staged = [o for o in objects if o.startswith(".uploads/")]
-    spooled = [p for p in staging.rglob("*") if p.is_file()] if staging.exists() else []
     pending = [c for c in cards if c.status == "pending"]
     if pending:
         prefix = f"run/ds/killed/v{pending[0].version}/"
@@ -207,7 +206,7 @@ def phase_of(store: Store, staging: Path, active_before: int) -> str:
         return (
             "upload: files arriving" if arrived < FILES else "upload: every file staged, no commit"
         )
-    if staged or spooled:
+    if staged:
         return "upload: request body arriving" if not newest_active else "after commit: staging"
     return (
         "request on its way: nothing stored"
@@ -216,7 +215,7 @@ def phase_of(store: Store, staging: Path, active_before: int) -> str:
     )
 
 
-def check(server: LiveServer, store: Store, staging: Path, report: Report, trial: int) -> None:
+def check(server: LiveServer, store: Store, report: Report, trial: int) -> None:
     """After a restart and a sweep: nothing half-registered, nothing orphaned."""
     problems = []
     if _rows(store, "SELECT count(*) FROM opsml_cards WHERE status <> 'active'")[0][0]:
@@ -245,9 +244,6 @@ def check(server: LiveServer, store: Store, staging: Path, report: Report, trial
     orphans = sorted(set(objects) - expected)
     if orphans:
         problems.append(f"{len(orphans)} stored object(s) of no card, e.g. {orphans[0]}")
-    spooled = [p for p in staging.rglob("*") if p.is_file()] if staging.exists() else []
-    if spooled:
-        problems.append(f"{len(spooled)} staged file(s) left, e.g. {spooled[0]}")
     report.problems += [f"trial {trial}: {p}" for p in problems]
 
 
@@ -276,7 +272,6 @@ def run_kills(store: Store, root: Path, kills: int, seed: int = 30) -> Report:
     card = make_card(root / "source")
     registrars = {mode: Registrar(mode, card, root / "source") for mode in MODES}
     server = _start(root, store)
-    staging = server.staging_root
     try:
         for mode, registrar in registrars.items():  # an unkilled registration's span, warm
             times = []
@@ -296,20 +291,20 @@ def run_kills(store: Store, root: Path, kills: int, seed: int = 30) -> Report:
             os.kill(server.pid, signal.SIGKILL)
             server.process.wait(30)
             registrars[mode].result()
-            phase = phase_of(store, staging, active_before)
+            phase = phase_of(store, active_before)
             report.phases[phase] += 1
             report.by_mode[(mode, phase)] += 1
             report.fractions.append((fraction, phase))
             server = _start(root, store)
             gc(store)
-            check(server, store, staging, report, trial)
+            check(server, store, report, trial)
             registrars[mode].prepare(server.url)  # the same registration again
             registrars[mode].go()
             if registrars[mode].result():
                 report.retries_ok += 1
             else:
                 report.problems.append(f"trial {trial}: the retry failed")
-            check(server, store, staging, report, trial)
+            check(server, store, report, trial)
     finally:
         server.stop()
         for registrar in registrars.values():

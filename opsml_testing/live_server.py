@@ -72,7 +72,6 @@ class LiveServer:
     proc: Server
     db_url: str
     storage_root: Path
-    staging_root: Path
     env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -114,19 +113,16 @@ class LiveServer:
         self.proc.stop()
 
     def reset(self) -> None:
-        """Empty the database tables, the storage folder and the staging folder."""
+        """Empty the database tables and the storage folder (upload sessions' ``.uploads/`` too)."""
         from opsml_testing.databases import clear_tables
 
         clear_tables(self.db_url)
-        for root in (self.storage_root, self.staging_root):
-            if root.exists():
-                for child in root.iterdir():
-                    if child.is_dir():
-                        shutil.rmtree(child, ignore_errors=True)
-                    else:
-                        child.unlink(missing_ok=True)
-        for sub in ("sessions", "inline", "committing"):
-            (self.staging_root / sub).mkdir(parents=True, exist_ok=True)
+        if self.storage_root.exists():
+            for child in self.storage_root.iterdir():
+                if child.is_dir():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
 
 
 def _server_env(extra: dict[str, str]) -> dict[str, str]:
@@ -147,7 +143,7 @@ def start_server(
     """Start ``python -m opsml_server`` with ``env`` and wait until ``/readyz`` answers 200.
 
     Args:
-        root: folder for the storage, staging and log (and SQLite database by default).
+        root: folder for the storage and log (and SQLite database by default).
         db_url: the server's database; default a SQLite file under ``root``.
         env: extra environment (``OPSML_USERNAME``, ``APP_ENV``...).
         timeout: seconds to wait for readiness.
@@ -159,7 +155,6 @@ def start_server(
     """
     root.mkdir(parents=True, exist_ok=True)
     storage = root / "storage"
-    staging = root / "staging"
     storage.mkdir(exist_ok=True)
     db_url = db_url or f"sqlite:///{(root / 'registry.db').as_posix()}"
     extra = {
@@ -174,7 +169,7 @@ def start_server(
         )  # fmt: skip
     except RuntimeError as exc:
         raise RuntimeError(f"the registry server did not become ready: {exc}") from None
-    return LiveServer(proc, db_url=db_url, storage_root=storage, staging_root=staging, env=extra)
+    return LiveServer(proc, db_url=db_url, storage_root=storage, env=extra)
 
 
 @contextmanager

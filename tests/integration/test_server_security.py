@@ -27,6 +27,20 @@ from tests._live_server import PROD_TOKEN, server_snapshot
 USER, PASSWORD = "ds-team", "correct horse battery staple"
 
 
+def _upload_sessions(server: LiveServer) -> int:
+    """How many upload sessions the server's database holds."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(server.db_url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(text("SELECT count(*) FROM opsml_upload_sessions")).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
 def _card_with_file(tmp_path: Path, size: int = 1000, name: str = "secured") -> CardCreate:
     data = os.urandom(size)
     (tmp_path / "src").mkdir(exist_ok=True)
@@ -112,9 +126,8 @@ def test_production_write_without_token_is_403_and_writes_nothing(
     with pytest.raises(PermissionDeniedError, match="production token"):
         backend.register_card(_card_with_file(tmp_path, 64 * 1024), tmp_path / "src")
     backend.close()
-    assert server_snapshot(prod_server) == before
-    staged = [p for p in prod_server.staging_root.rglob("*") if p.is_file()]
-    assert staged == []
+    assert server_snapshot(prod_server) == before  # the store's .uploads/ too
+    assert _upload_sessions(prod_server) == 0
 
 
 def test_production_reads_need_no_token_writes_need_it(
