@@ -42,6 +42,9 @@ VERSION_TYPES: tuple[str, ...] = ("major", "minor", "patch", "pre", "build")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _PATH_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.+=@,() -]{1,255}$")
+_DRIVE_RE = re.compile(r"^[A-Za-z]:")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_UID_RE = re.compile(r"[0-9a-f]{32}")
 
 
 def check_name(value: str) -> str:
@@ -68,7 +71,7 @@ def check_uid(uid: object) -> str:
         True
 
     """
-    if not isinstance(uid, str) or len(uid) != 32 or any(c not in "0123456789abcdef" for c in uid):
+    if not isinstance(uid, str) or not _UID_RE.fullmatch(uid):
         raise InvalidInputError(f"{uid!r} is not a card uid (32 lowercase hex characters)")
     return uid
 
@@ -95,13 +98,13 @@ def check_relative_path(value: str) -> str:
     why = None
     if len(value) > MAX_PATH_LENGTH:
         why = f"longer than {MAX_PATH_LENGTH} characters"
-    elif value.startswith("/") or re.match(r"^[A-Za-z]:", value):
+    elif value.startswith("/") or _DRIVE_RE.match(value):
         why = "absolute paths are not allowed"
     elif "\\" in value:
         why = "backslashes are not allowed"
     elif "%" in value:
         why = "percent-encoded forms are not allowed"
-    elif any(ord(c) < 32 or ord(c) == 127 for c in value):
+    elif _CONTROL_RE.search(value):
         why = "NUL and control characters are not allowed"
     else:
         for segment in value.split("/"):

@@ -40,6 +40,7 @@ from opsml.schemas import (
     CardPublic,
     CardQuery,
     CardUpdate,
+    Page,
     PresignedFile,
     RegistryType,
     UploadTicket,
@@ -161,6 +162,10 @@ class RegistryBackend(UploadSessionsBackend, DeploymentsBackend, ApprovalsBacken
     @abc.abstractmethod
     def list_cards(self, registry: RegistryType, query: CardQuery) -> list[CardPublic]:
         """Cards matching every given filter, newest first, at most ``query.limit``."""
+
+    def list_cards_json(self, registry: RegistryType, query: CardQuery) -> bytes:
+        """:meth:`list_cards` as the JSON of a ``Page`` (what the server's list route sends)."""
+        return Page(items=self.list_cards(registry, query)).model_dump_json().encode()
 
     @abc.abstractmethod
     def list_page(self, registry: RegistryType, query: CardQuery) -> CardPage:

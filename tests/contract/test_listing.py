@@ -172,3 +172,35 @@ def test_count_with_version_ranges(registry_env: RegistryEnv, tmp_path: Path) ->
     assert backend.count_cards("model", CardQuery(version="1.1.0")) == 1
     latest = _walk(backend, "model", version="latest", limit=1)
     assert sorted((c.name, c.version) for c in latest) == [("a", "2.0.0"), ("b", "1.0.0")]
+
+
+def test_full_listing_gives_the_cards_get_card_gives(
+    registry_env: RegistryEnv, tmp_path: Path
+) -> None:
+    """``list_cards`` (spliced from the stored JSON on SQL) equals ``get_card`` field by field."""
+    import hashlib
+
+    from opsml.schemas import ArtifactFile, Page
+
+    backend = _backend(registry_env)
+    data = "bytes of a model, ünïcode".encode()
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "weights (1).bin").write_bytes(data)
+    stored = ArtifactFile(
+        path="nested/weights (1).bin", size=len(data), sha256=hashlib.sha256(data).hexdigest()
+    )
+    meta = {"model": {"framework": "sklearn", "note": 'quotes " and \\ and ✓', "n": [1.5, None]}}
+    uids = [
+        _register(backend, tmp_path, "model", "churn", metadata=meta, tags={"team": "ds ✓"}),
+        _register(backend, tmp_path, "model", "churn", files=[stored], description="second"),
+        _register(backend, tmp_path, "model", "other"),
+    ]
+    backend.update_card("model", uids[0], CardUpdate(description="changed", tags={"a": "b"}))
+    listed = backend.list_cards("model", CardQuery(limit=10))
+    assert [c.uid for c in listed] == uids[::-1]
+    assert listed == [backend.get_card("model", uid=uid) for uid in uids[::-1]]
+    assert listed[0].updated_at is None and listed[2].updated_at is not None
+    by_spec = backend.list_cards("model", CardQuery(name="churn", version="^1.0", limit=1))
+    assert [c.version for c in by_spec] == ["1.1.0"]
+    body = backend.list_cards_json("model", CardQuery(name="churn", limit=10))
+    assert Page.model_validate_json(body).items == listed[1:]

@@ -38,6 +38,7 @@ from opsml.backends.sql._approvals_mixin import ApprovalsMixin
 from opsml.backends.sql._db_errors import translate
 from opsml.backends.sql._deploy_mixin import DeploymentsMixin
 from opsml.backends.sql._identity_mixin import IdentityMixin
+from opsml.backends.sql._listing_json import list_cards_json
 from opsml.backends.sql._queries import check_registry
 from opsml.backends.sql._rows import check_sources, next_version, to_public
 from opsml.backends.sql._uploads import Place, UploadsMixin
@@ -178,6 +179,11 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, IdentityMixin, 
         registry = check_registry(registry)
         with self._connect() as conn:
             return _queries.list_cards(conn, registry, query)
+
+    def list_cards_json(self, registry: RegistryType, query: CardQuery) -> bytes:
+        """See :meth:`RegistryBackend.list_cards_json`: the stored JSON, not parsed again."""
+        with self._connect() as conn:
+            return list_cards_json(conn, check_registry(registry), query)
 
     def list_page(self, registry: RegistryType, query: CardQuery) -> CardPage:
         """See :meth:`RegistryBackend.list_page`."""

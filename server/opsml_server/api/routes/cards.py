@@ -85,8 +85,8 @@ def list_cards(
     registry: RegistryType, query: QueryDep, backend: BackendDep, user: CurrentUser
 ) -> Response:
     """Cards matching every given filter, newest first (full cards; ``/page`` for light rows)."""
-    items = backend.list_cards(registry, readable(user, query))
-    return json_response(Page(items=items))
+    body = backend.list_cards_json(registry, readable(user, query))
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{registry}/resolve", operation_id="find_card", response_model=CardPublic)
