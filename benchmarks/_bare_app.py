@@ -1,12 +1,15 @@
 """The smallest ASGI app: the loopback HTTP floor that any server on this machine pays.
 
 ``GET /`` answers ``ok``; ``GET /bytes/{n}`` streams n bytes in 4 MiB chunks;
-``PUT /sink`` reads and drops the body. Served with the same uvicorn settings as
+``PUT /sink`` reads and drops the body; ``PUT /sink-hashed`` also hashes it (SHA-256, in
+the event loop as it arrives) and answers the hex digest: the floor of an upload that the
+receiver verifies. Served with the same uvicorn settings as
 the registry server (uvloop, httptools).
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 CHUNK = b"\0" * (4 * 1024 * 1024)
@@ -36,14 +39,18 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             total -= len(piece)
             await send({"type": "http.response.body", "body": piece, "more_body": total > 0})
         return
-    if path == "/sink":
+    if path in ("/sink", "/sink-hashed"):
+        digest = hashlib.sha256() if path == "/sink-hashed" else None
         received = 0
         more = True
         while more:
             message = await receive()
-            received += len(message.get("body", b""))
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if digest is not None:
+                digest.update(chunk)
             more = message.get("more_body", False)
-        body = str(received).encode()
+        body = (digest.hexdigest() if digest else str(received)).encode()
     else:
         body = b"ok"
     await send(

@@ -166,7 +166,11 @@ def repeated_body(size: int) -> Iterator[bytes]:
 
 
 def machine_http(url: str, n: int, size: int) -> dict[str, float]:
-    """Keep-alive GET p50 to the bare app, and its download and upload MB/s of ``size`` bytes."""
+    """Keep-alive GET p50 to the bare app, and its download and upload MB/s of ``size`` bytes.
+
+    ``http_up_verified_mb_s`` is the bare upload with both ends hashing the bytes (SHA-256,
+    each on its one thread): what any upload that both sides verify starts from.
+    """
     import httpx
 
     with httpx.Client(trust_env=False, timeout=60) as client:
@@ -185,7 +189,26 @@ def machine_http(url: str, n: int, size: int) -> dict[str, float]:
         up = time.perf_counter() - t
         if int(response.text) != size:
             raise BenchmarkError(f"bare upload delivered {response.text} bytes, not {size}")
-    return {"http_p50_ms": p50, "http_down_mb_s": size / down / MB, "http_up_mb_s": size / up / MB}
+        sent = hashlib.sha256()
+
+        def hashed() -> Iterator[bytes]:
+            for block in repeated_body(size):
+                sent.update(block)
+                yield block
+
+        t = time.perf_counter()
+        response = client.put(
+            url + "/sink-hashed", content=hashed(), headers={"Content-Length": str(size)}
+        )
+        verified = time.perf_counter() - t
+        if response.text != sent.hexdigest():
+            raise BenchmarkError("the bare verified upload arrived with other bytes")
+    return {
+        "http_p50_ms": p50,
+        "http_down_mb_s": size / down / MB,
+        "http_up_mb_s": size / up / MB,
+        "http_up_verified_mb_s": size / verified / MB,
+    }
 
 
 # -- imports ---------------------------------------------------------------------------

@@ -35,7 +35,8 @@ def _round(scale: float) -> dict[str, object]:
                      "warm_p50_ms": 5 / scale},
         "listing": {"cold_ms": 10 / scale, "warm_p50_ms": 4 / scale},
     }  # fmt: skip
-    machine = {"http_up_mb_s": 200.0, "http_down_mb_s": 400.0, "sha256_mb_s": 1000.0,
+    machine = {"http_up_mb_s": 200.0, "http_up_verified_mb_s": 125.0, "http_down_mb_s": 400.0,
+               "sha256_mb_s": 1000.0,
                "python_ref_ms": 1.0}  # fmt: skip
     return {"ours": side, "opsml224": _halved(side), "machine_before": machine,
             "machine_after": machine}  # fmt: skip
@@ -59,5 +60,6 @@ def test_ratios_are_ranges_over_rounds_and_budgets_are_judged() -> None:
     assert by_row["register small sklearn model p50, ms"]["vs_opsml224"] == [2.0, 2.0]
     assert by_row["register small sklearn model p50, ms"]["vs_mlflow"] is None
     assert summary["upload_cold_of_bare"] == [0.5, 0.5]
+    assert summary["upload_cold_of_verified_bare"] == [0.8, 0.8]
     text = peers.render(summary, rounds)
     assert ">= 1.2x OpsML 2.2.4" in text and "PASS" in text and "FAIL" in text
