@@ -218,11 +218,24 @@ class RegistryBackend(
     def close(self) -> None:
         """Release connections; the backend must not be used afterwards."""
 
-    def collect_garbage(self, older_than: timedelta) -> int:
+    def ensure_schema(self) -> None:
+        """Make the registry usable before the first request: the SQL backend creates or
+        upgrades its tables (when it may auto-migrate). Default: nothing to prepare.
+
+        Raises:
+            OpsmlError: the registry cannot be prepared (the database is unreachable, or
+                behind the schema and may not be upgraded).
+
+        """
+
+    def collect_garbage(
+        self, older_than: timedelta, *, uploads_older_than: timedelta | None = None
+    ) -> int:
         """Remove registrations abandoned by a killed process (older than ``older_than``).
 
         A registration still in progress is younger than ``older_than`` and is
-        kept. Backends that hold no metadata of their own refuse.
+        kept. Upload sessions unused for ``uploads_older_than`` (default
+        ``older_than``) go too. Backends that hold no metadata of their own refuse.
 
         Returns:
             How many abandoned registrations were removed.
