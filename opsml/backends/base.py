@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from opsml._types import ProgressCallback as ProgressCallback  # re-exported: its first home
 from opsml.backends._approvals_api import ApprovalsBackend
@@ -37,6 +38,8 @@ from opsml.schemas import (
 
 FileSource = Callable[[ArtifactFile], Iterable[bytes]]
 """The bytes of one file of a card being registered, in chunks (see ``register_streams``)."""
+Signer = Callable[[list[ArtifactFile]], dict[str, Any]]
+"""Signs a card's files (paths and SHA-256) once known; returns the bundle."""
 
 
 class RegistryBackend(
@@ -105,6 +108,27 @@ class RegistryBackend(
     def digests_on_send(self, total: int) -> bool:
         """Whether files of ``total`` bytes may come with empty digests: hashed as they are sent."""
         return False
+
+    def signs_after_send(self) -> bool:
+        """Whether :meth:`register_signed_later` signs a card once its files are hashed as sent."""
+        return False
+
+    def register_signed_later(
+        self,
+        card: CardCreate,
+        source_dir: Path,
+        sign: Signer,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> CardPublic:
+        """Register ``card`` and sign it with ``sign(files)`` once every digest is known.
+
+        Raises:
+            OpsmlError: the backend cannot (see :meth:`signs_after_send`): hash the files
+                first and sign before :meth:`register_card`.
+
+        """
+        raise OpsmlError(f"{type(self).__name__} cannot sign a card after sending its files")
 
     def next_version(
         self, registry: RegistryType, name: str, repository: str, version_type: str = "minor"
