@@ -6,10 +6,13 @@ this test with import-linter's report (which import, which line).
 
 from __future__ import annotations
 
+import doctest
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+from opsml_testing import import_contracts
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
@@ -54,3 +57,8 @@ def test_a_broken_contract_fails_with_the_import_that_breaks_it(tmp_path: Path) 
     assert "Contracts: 0 kept, 2 broken." in report
     assert report.count("demo.low -> demo.high (l.2)") == 2
     assert "demo.low -> demo.allowed" not in report
+
+
+def test_the_allowed_contract_examples_run() -> None:
+    result = doctest.testmod(import_contracts)
+    assert result.attempted > 0 and result.failed == 0
