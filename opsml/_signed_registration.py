@@ -87,10 +87,9 @@ def register_signed(
     from opsml.signatures import SIGNED_AT_COMMIT, card_identity, signature_entry
 
     uid = request.uid or uuid.uuid4().hex
-    later = getattr(backend, "register_signed_later", None)
-    if all(f.sha256 for f in request.files):
-        later = None  # hashed up front already: sign now
-    elif later is None:  # digests left to a send this backend cannot sign after
+    hashed = all(f.sha256 for f in request.files)
+    later = not hashed and backend.signs_after_send()  # sign once the send hashed the files
+    if not hashed and not later:
         request = request.model_copy(update={"files": stage_manifest(staging)})
     for attempt in range(ATTEMPTS):
         version = request.version or backend.next_version(
@@ -99,11 +98,11 @@ def register_signed(
         subject = card_identity(request.registry, request.repository, request.name, version, uid)
         fixed = {"version": version, "uid": uid}
         try:
-            if later is not None:  # hashed while sent: signed once the digests are known
+            if later:  # hashed while sent: signed once the digests are known
                 entry = {**request.metadata, "signature": SIGNED_AT_COMMIT}
                 pending = request.model_copy(update={**fixed, "metadata": entry})
                 sign = functools.partial(sign_files, key, subject)
-                return later(pending, staging, sign, progress=progress)  # type: ignore[no-any-return]
+                return backend.register_signed_later(pending, staging, sign, progress=progress)
             bundle = sign_files(key, subject, request.files)
             metadata = {**request.metadata, "signature": signature_entry(bundle)}
             signed = request.model_copy(update={**fixed, "metadata": metadata})

@@ -25,6 +25,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from opsml.card_kinds import RegistryType
 from opsml.schemas_aliases import check_alias, check_new_alias
+from opsml.schemas_pages import CursorPage
 from opsml.schemas_rules import UID_PATTERN
 
 ApprovalState = Literal["pending", "approved", "rejected", "expired"]
@@ -206,7 +207,7 @@ class ApprovalPublic(BaseModel):
     comment: str | None = None
 
 
-class ApprovalPage(BaseModel):
+class ApprovalPage(CursorPage[ApprovalPublic, int]):
     """One page of requests, newest first; ``next_cursor`` continues it.
 
     Example:
@@ -214,9 +215,6 @@ class ApprovalPage(BaseModel):
         True
 
     """
-
-    items: list[ApprovalPublic]
-    next_cursor: int | None = None
 
 
 class ApprovalQuery(BaseModel):

@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 from opsml.card_kinds import RegistryType
+from opsml.schemas_pages import CursorPage
 from opsml.schemas_rules import UID_PATTERN
 
 DeploymentState = Literal["packaged", "deployed", "retired", "failed"]
@@ -178,7 +179,7 @@ class DeploymentQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=1000)
 
 
-class DeploymentPage(BaseModel):
+class DeploymentPage(CursorPage[DeploymentPublic, int]):
     """A page of records, newest first; ``next_cursor`` continues it.
 
     Example:
@@ -186,9 +187,6 @@ class DeploymentPage(BaseModel):
         True
 
     """
-
-    items: list[DeploymentPublic]
-    next_cursor: int | None = None
 
 
 __all__ = [

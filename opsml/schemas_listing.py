@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from opsml.card_kinds import RegistryType
+from opsml.schemas_pages import CursorPage
 
 
 class CardSummary(BaseModel):
@@ -46,7 +47,7 @@ class CardSummary(BaseModel):
     summary: dict[str, Any] = Field(default_factory=dict)
 
 
-class CardPage(BaseModel):
+class CardPage(CursorPage[CardSummary, str]):
     """A page of list rows, newest first; ``next_cursor`` continues it (``None``: last page).
 
     Example:
@@ -54,9 +55,6 @@ class CardPage(BaseModel):
         'MTIzLmFi'
 
     """
-
-    items: list[CardSummary]
-    next_cursor: str | None = None
 
 
 class CardCount(BaseModel):

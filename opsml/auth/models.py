@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, Field, SecretStr
 
 from opsml.auth.roles import Role
+from opsml.schemas_pages import CursorPage
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
 
@@ -132,8 +133,5 @@ class AuditEntry(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
-class AuditPage(BaseModel):
+class AuditPage(CursorPage[AuditEntry, int]):
     """A page of the audit log, newest first; ``next_cursor`` ``None`` on the last page."""
-
-    items: list[AuditEntry]
-    next_cursor: int | None = None

@@ -30,7 +30,8 @@ from opsml.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from opsml.backends.base import RegistryBackend
-    from opsml.config import OpsmlSettings
+    from opsml.config import OpsmlSettings, RegistrySettings
+    from opsml.listeners import CommitListeners
 
 
 def _build_http(settings: OpsmlSettings) -> RegistryBackend:
@@ -108,6 +109,62 @@ def backend_scheme(uri: str) -> str:
 def build_backend(settings: OpsmlSettings) -> RegistryBackend:
     """A new backend for ``settings`` (no caching)."""
     return backend_for(settings.resolved_tracking_uri()).build(settings)
+
+
+def build_database_backend(
+    settings: RegistrySettings,
+    *,
+    auto_migrate: bool = True,
+    listeners: CommitListeners | None = None,
+) -> RegistryBackend:
+    """A new backend over the registry database of ``settings`` (what a registry server holds).
+
+    Args:
+        settings: names the database (``resolved_tracking_uri``), the store, the
+            environment and the signing and approval policies.
+        auto_migrate: create or upgrade the tables on first use.
+        listeners: who the backend tells after each commit (default: nobody).
+
+    Raises:
+        ConfigurationError: the tracking URI is not a database URL.
+
+    Example:
+        >>> from opsml.config import RegistrySettings
+        >>> build_database_backend(RegistrySettings(tracking_uri="http://registry:8080"))
+        Traceback (most recent call last):
+        ...
+        opsml.errors.ConfigurationError: http://registry:8080 is not a database URL ...
+
+    """
+    uri = settings.resolved_tracking_uri()
+    if backend_for(uri) is not SQL:
+        raise ConfigurationError(
+            f"{uri} is not a database URL (sqlite:///, postgresql+psycopg://, mysql+pymysql://)"
+        )
+    from opsml.backends.sql import SqlBackend
+
+    return SqlBackend(
+        uri,
+        settings.resolved_storage_uri(),
+        environment=settings.app_env,
+        auto_migrate=auto_migrate,
+        require_signature=settings.require_signature,
+        protected_aliases=settings.protected_aliases,
+        listeners=listeners,
+    )
+
+
+def open_database(settings: RegistrySettings) -> RegistryBackend | None:
+    """The backend of an existing registry database, opened without creating or upgrading
+    anything; ``None`` when the database has no registry tables yet.
+
+    Raises:
+        BackendUnavailableError: the database cannot be reached or read.
+
+    """
+    from opsml.backends.sql.existing import open_existing_database
+
+    return open_existing_database(settings)
 
 
 def get_backend(settings: OpsmlSettings | None = None) -> RegistryBackend:

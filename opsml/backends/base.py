@@ -2,37 +2,29 @@
 
 The SQL backend (embedded SQLite, PostgreSQL, MariaDB) and the HTTP backend (a
 registry server) both implement :class:`RegistryBackend`; the registry, the CLI,
-the server and the test suite only ever talk to this interface. The base class
-owns the download workflow (stream, hash, compare, rename); backends supply the
-byte stream (:meth:`RegistryBackend.open_artifact`).
-
-Besides the card operations, the interface carries what a registry server needs, so that it
-never touches storage (keys, chunk sizes): open an artifact (size, byte range, chunks), open /
-commit / abort an upload (*staged*: verified files wait in the store's staging folder
-``.uploads/{id}/`` or a local folder; *presigned*: the bytes go there by one URL per file),
-presign a download (S3). Mixins: deployments, approvals, identity, upload sessions.
+the server and the test suite only ever talk to this interface. Here: the card
+operations. Inherited parts: transfers (artifact bytes in and out, the download
+workflow: ``_transfers_api.py``), deployments, approvals, identity, upload sessions.
 """
 
 from __future__ import annotations
 
 import abc
-import hashlib
-import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from opsml._filemode import set_default_mode
 from opsml._types import ProgressCallback as ProgressCallback  # re-exported: its first home
 from opsml.backends._approvals_api import ApprovalsBackend
 from opsml.backends._deployments_api import DeploymentsBackend
 from opsml.backends._identity_api import IdentityBackend
-from opsml.backends._sink import DigestSink, verify_digest
+from opsml.backends._transfers_api import ArtifactReader as ArtifactReader  # re-exported
+from opsml.backends._transfers_api import TransfersBackend
 from opsml.backends.uploads import UploadSessionsBackend
 from opsml.errors import OpsmlError
 from opsml.schemas import (
-    PRESIGN_EXPIRES,
     AliasPublic,
     ArtifactFile,
     CardCreate,
@@ -41,48 +33,19 @@ from opsml.schemas import (
     CardQuery,
     CardUpdate,
     Page,
-    PresignedFile,
     RegistryType,
-    UploadTicket,
     check_relative_path,
 )
 
 FileSource = Callable[[ArtifactFile], Iterable[bytes]]
 """The bytes of one file of a card being registered, in chunks (see ``register_streams``)."""
+Signer = Callable[[list[ArtifactFile]], dict[str, Any]]
+"""Signs a card's files (paths and SHA-256) once known; returns the bundle."""
 
 
-class ArtifactReader(abc.ABC):
-    """One stored artifact opened for reading: its record, its size and its bytes.
-
-    Args:
-        item: the file's record (path, size, SHA-256).
-        stored_size: the size of the stored bytes when the store knows it
-            cheaply (a folder store), else ``None``.
-
-    """
-
-    def __init__(self, item: ArtifactFile, stored_size: int | None = None) -> None:
-        self.item = item
-        self.stored_size = stored_size
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.item.path!r}, size={self.size})"
-
-    @property
-    def size(self) -> int:
-        """The stored size when known, else the recorded one."""
-        return self.item.size if self.stored_size is None else self.stored_size
-
-    @abc.abstractmethod
-    def chunks(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        """Stream bytes ``start`` up to ``end`` (exclusive; ``None``: to the end), unverified.
-
-        A missing file raises :class:`~opsml.errors.ArtifactNotFoundError` at the
-        latest when the first chunk is asked for.
-        """
-
-
-class RegistryBackend(UploadSessionsBackend, DeploymentsBackend, ApprovalsBackend, IdentityBackend):
+class RegistryBackend(
+    TransfersBackend, UploadSessionsBackend, DeploymentsBackend, ApprovalsBackend, IdentityBackend
+):
     """Stores card metadata and artifacts; picked from the tracking URI by ``get_backend``."""
 
     @abc.abstractmethod
@@ -146,6 +109,27 @@ class RegistryBackend(UploadSessionsBackend, DeploymentsBackend, ApprovalsBacken
     def digests_on_send(self, total: int) -> bool:
         """Whether files of ``total`` bytes may come with empty digests: hashed as they are sent."""
         return False
+
+    def signs_after_send(self) -> bool:
+        """Whether :meth:`register_signed_later` signs a card once its files are hashed as sent."""
+        return False
+
+    def register_signed_later(
+        self,
+        card: CardCreate,
+        source_dir: Path,
+        sign: Signer,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> CardPublic:
+        """Register ``card`` and sign it with ``sign(files)`` once every digest is known.
+
+        Raises:
+            OpsmlError: the backend cannot (see :meth:`signs_after_send`): hash the files
+                first and sign before :meth:`register_card`.
+
+        """
+        raise OpsmlError(f"{type(self).__name__} cannot sign a card after sending its files")
 
     def next_version(
         self, registry: RegistryType, name: str, repository: str, version_type: str = "minor"
@@ -257,90 +241,30 @@ class RegistryBackend(UploadSessionsBackend, DeploymentsBackend, ApprovalsBacken
         """The aliases of ``repository/name``, by alias name."""
 
     @abc.abstractmethod
-    def open_artifact(self, card: CardPublic, path: str) -> ArtifactReader:
-        """Open one artifact of ``card`` for reading (no bytes move yet).
-
-        Raises:
-            ArtifactNotFoundError: ``path`` is not a file of the card.
-            UnsafePathError: ``path`` is not a safe relative path.
-
-        """
-
-    @abc.abstractmethod
-    def create_upload(
-        self, card: CardCreate, *, presigned: bool = False, expires: int = PRESIGN_EXPIRES
-    ) -> UploadTicket:
-        """Open an upload of ``card``'s files; nothing is registered until the commit.
-
-        Args:
-            card: the card to register, with every file's size and SHA-256.
-            presigned: ask for one presigned ``PUT`` URL per file (S3 stores).
-            expires: seconds the URLs stay valid.
-
-        Raises:
-            PresignUnsupportedError: ``presigned`` and the store cannot presign.
-            InvalidInputError: the card is malformed (e.g. a file listed twice).
-
-        """
-
-    @abc.abstractmethod
-    def commit_upload(
-        self,
-        ticket: UploadTicket,
-        card: CardCreate,
-        *,
-        source_dir: Path | None = None,
-        actor: str | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> CardPublic:
-        """Register ``card`` with the files of an upload opened by :meth:`create_upload`.
-
-        A staged upload takes the files from ``source_dir`` (copied, digests
-        checked) or, without it, from the store's ``.uploads/{id}/`` where a
-        registry server's upload session put them, verified as they arrived:
-        they move into place by rename or server-side copy. A presigned upload
-        takes the objects PUT to the ticket's URLs (PUT first from
-        ``source_dir`` when it is given), checks that all exist before a
-        version is reserved, and verifies the stored copies: nothing is kept
-        when one differs from its record.
-
-        Raises:
-            ArtifactIntegrityError: a file does not match its record.
-            InvalidInputError: a file was not uploaded.
-
-        """
-
-    @abc.abstractmethod
-    def abort_upload(self, ticket: UploadTicket) -> None:
-        """Drop an upload and whatever was sent for it; nothing is registered."""
-
-    @abc.abstractmethod
-    def presign_download(
-        self, card: CardPublic, path: str, *, expires: int = PRESIGN_EXPIRES
-    ) -> PresignedFile:
-        """A presigned ``GET`` URL for one file of ``card``, with its size and SHA-256.
-
-        Raises:
-            PresignUnsupportedError: the store cannot presign (a folder, GCS).
-
-        """
-
-    def iter_artifact(self, card: CardPublic, path: str, *, start: int = 0) -> Iterator[bytes]:
-        """Stream the stored bytes of one artifact, from byte ``start`` on, unverified."""
-        return self.open_artifact(card, path).chunks(start)
-
-    @abc.abstractmethod
     def check(self) -> None:
         """Raise :class:`~opsml.errors.OpsmlError` when the registry cannot be used (readiness)."""
 
     def close(self) -> None:
         """Release connections; the backend must not be used afterwards."""
 
-    def collect_garbage(self, older_than: timedelta) -> int:
+    def ensure_schema(self) -> None:
+        """Make the registry usable before the first request: the SQL backend creates or
+        upgrades its tables (when it may auto-migrate). Default: nothing to prepare.
+
+        Raises:
+            OpsmlError: the registry cannot be prepared (the database is unreachable, or
+                behind the schema and may not be upgraded).
+
+        """
+
+    def collect_garbage(
+        self, older_than: timedelta, *, uploads_older_than: timedelta | None = None
+    ) -> int:
         """Remove registrations abandoned by a killed process (older than ``older_than``).
 
         A registration still in progress is younger than ``older_than`` and is
-        kept. Backends that hold no metadata of their own refuse.
+        kept. Upload sessions unused for ``uploads_older_than`` (default
+        ``older_than``) go too. Backends that hold no metadata of their own refuse.
 
         Returns:
             How many abandoned registrations were removed.
@@ -355,50 +279,3 @@ class RegistryBackend(UploadSessionsBackend, DeploymentsBackend, ApprovalsBacken
             f"{type(self).__name__} cannot collect garbage: run `opsml db gc` with "
             "OPSML_TRACKING_URI set to the registry's database"
         )
-
-    def download_artifacts(
-        self,
-        card: CardPublic,
-        dest: Path,
-        *,
-        paths: Iterable[str] | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> list[Path]:
-        """Download files of ``card`` into ``dest`` at their relative paths, verifying each.
-
-        A file whose size or SHA-256 differs from its record raises
-        :class:`ArtifactIntegrityError` naming it, and is not left in ``dest``.
-
-        Returns:
-            The local paths written.
-
-        """
-        wanted = [card.file(check_relative_path(p)) for p in paths] if paths else card.files
-        dest = Path(dest)
-        return [self._download_one(card, item, dest, progress) for item in wanted]
-
-    def _download_one(
-        self, card: CardPublic, item: ArtifactFile, dest: Path, progress: ProgressCallback | None
-    ) -> Path:
-        target = dest / item.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        size = 0
-        fd, tmp_name = tempfile.mkstemp(
-            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-        )
-        try:
-            # the file object only closes ``fd``: the sink writes and reads it back by number
-            with os.fdopen(fd, "r+b", buffering=0), DigestSink(digest, fd) as sink:
-                for chunk in self.iter_artifact(card, item.path):
-                    sink.add(chunk)
-                    size += len(chunk)
-                    if progress:
-                        progress(len(chunk))
-            verify_digest(card, item, size, digest.hexdigest())
-            set_default_mode(tmp_name)  # mkstemp made it 0o600; give it what open() would
-            os.replace(tmp_name, target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-        return target

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from opsml.backends import SQL, backend_for, get_backend
+from opsml.backends import SQL, backend_for, get_backend, open_database
 from opsml.config import describe_location, sqlite_path
-from opsml.errors import BackendUnavailableError, ConfigurationError
+from opsml.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from opsml.backends.base import RegistryBackend
@@ -60,24 +60,4 @@ def open_existing(settings: OpsmlSettings) -> RegistryBackend | None:
             f"no registry at {describe_location(uri)}: the database file does not exist "
             "(check OPSML_TRACKING_URI; registering a card creates it)"
         )
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from opsml.backends.sql import SqlBackend
-    from opsml.backends.sql.migrate import current_revision
-
-    backend = SqlBackend(
-        uri, settings.resolved_storage_uri(), environment=settings.app_env, auto_migrate=False
-    )
-    try:
-        with backend.engine.connect() as conn:
-            revision = current_revision(conn)
-    except SQLAlchemyError as exc:
-        backend.close()
-        raise BackendUnavailableError(
-            f"the registry database {describe_location(uri)} cannot be reached or read: "
-            f"{type(exc).__name__}"
-        ) from exc
-    if revision is None:
-        backend.close()
-        return None
-    return backend
+    return open_database(settings)

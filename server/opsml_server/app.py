@@ -27,7 +27,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 import opsml
 from opsml import hooks
-from opsml.backends.sql import SqlBackend
+from opsml.backends import build_database_backend
+from opsml.backends.base import RegistryBackend
 from opsml.errors import OpsmlError
 from opsml.listeners import CommitListeners
 from opsml_server import handlers, ui
@@ -119,7 +120,7 @@ class BodyLimitMiddleware:
 
 
 async def _collect_garbage(
-    backend: SqlBackend, older_than: timedelta, uploads_older_than: timedelta
+    backend: RegistryBackend, older_than: timedelta, uploads_older_than: timedelta
 ) -> None:
     """Remove registrations abandoned by a killed server, and upload sessions unused for
     longer than their TTL with their staging objects (logged, never fatal).
@@ -137,7 +138,7 @@ async def _collect_garbage(
         logger.warning("removed abandoned registrations and uploads", extra={"count": removed})
 
 
-async def _sweep_forever(backend: SqlBackend, pending_timeout: float, ttl: float) -> None:
+async def _sweep_forever(backend: RegistryBackend, pending_timeout: float, ttl: float) -> None:
     interval = max(1.0, min(ttl / 4, pending_timeout / 4, 300.0))
     while True:
         await asyncio.sleep(interval)
@@ -176,14 +177,8 @@ def _lifespan(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        backend = SqlBackend(
-            settings.database_url,
-            settings.storage_uri,
-            environment=settings.app_env,
-            auto_migrate=settings.auto_migrate,
-            require_signature=settings.require_signature,
-            protected_aliases=settings.protected_aliases,
-            listeners=listeners,
+        backend = build_database_backend(
+            settings, auto_migrate=settings.auto_migrate, listeners=listeners
         )
         sessions = UploadService(
             backend.upload_sessions,

@@ -92,8 +92,7 @@ def ui(
 
     import uvicorn
 
-    from opsml.backends import build_backend
-    from opsml.backends.http import HttpBackend
+    from opsml.backends import backend_scheme, build_backend
     from opsml.config import get_settings
     from opsml.errors import OpsmlError
     from opsml_server.ui.standalone import create_ui_app
@@ -105,7 +104,8 @@ def ui(
         typer.echo(f"cannot open the registry: {exc}", err=True)
         raise typer.Exit(2) from None
     url = f"http://127.0.0.1:{port}/ui/"
-    where = "a registry server" if isinstance(backend, HttpBackend) else "a SQL registry"
+    server = backend_scheme(settings.resolved_tracking_uri()) == "http"
+    where = "a registry server" if server else "a SQL registry"
     typer.echo(f"OpsML UI over {where} on {url} (Ctrl+C to stop)")
     if not no_browser:
         threading.Timer(0.8, webbrowser.open, args=(url,)).start()

@@ -101,6 +101,7 @@ def test_presigned_upload_and_download_where_the_store_can(
     backend = _backend(registry_env)
     data = b"p" * 300_000
     card, src = _card(tmp_path, {"m/model.bin": data})
+    assert backend.can_presign() is (registry_env.mode in PRESIGNING)
     if registry_env.mode not in PRESIGNING:
         before = registry_env.snapshot()
         with pytest.raises(PresignUnsupportedError):

@@ -100,3 +100,29 @@ def test_stores_that_cannot_presign_fall_back_to_the_server(
                              headers={"Content-Type": "application/json"})  # fmt: skip
         assert answer.status_code == 409
         assert answer.json()["error"]["code"] == "presign_unsupported"
+
+
+@pytest.mark.parametrize(("kind", "supported"), [("s3", True), ("gcs", False)])
+def test_the_server_says_whether_its_store_presigns(
+    request: pytest.FixtureRequest, kind: str, supported: bool
+) -> None:
+    server, env = _server(request, kind)
+    with httpx.Client(base_url=server.url, trust_env=False, timeout=60) as client:
+        answer = client.get("/api/v1/presign/uploads")
+    assert answer.status_code == 200 and answer.json() == {"supported": supported}
+    backend = CardRegistry("run", settings=env.settings).backend
+    assert backend.can_presign() is supported  # the HTTP backend asks the same route
+
+
+def test_a_folder_store_does_not_presign(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+    from opsml_server.app import create_app
+    from opsml_server.settings import ServerSettings
+
+    settings = ServerSettings(
+        database_url=f"sqlite:///{tmp_path / 'r.db'}", storage_uri=(tmp_path / "a").as_posix()
+    )
+    with TestClient(create_app(settings)) as client:
+        answer = client.get("/api/v1/presign/uploads")
+        assert client.app.state.backend.can_presign() is False  # type: ignore[attr-defined]
+    assert answer.status_code == 200 and answer.json() == {"supported": False}

@@ -15,6 +15,7 @@ MODULES = [
     "opsml.schemas",
     "opsml.schemas_aliases",
     "opsml.schemas_rules",
+    "opsml.schemas_pages",
     "opsml.hooks",
     "opsml.backends",
     "opsml.backends.existing",

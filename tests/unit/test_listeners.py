@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import doctest
 import importlib
 import logging
@@ -20,8 +19,6 @@ from opsml.backends.base import RegistryBackend
 from opsml.backends.sql import SqlBackend
 from opsml.config import OpsmlSettings
 from opsml.listeners import CommitListeners
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("module", ["opsml.listeners", "opsml._plugins", "opsml._types"])
@@ -132,30 +129,3 @@ def test_hashing_while_sending_is_a_capability_of_the_interface(tmp_path: Path) 
     (tmp_path / "files" / "x.txt").write_bytes(b"abc")
     (item,) = stage_manifest(tmp_path / "files", backend)
     assert item.sha256 == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-
-
-# the upward edges that issue 31 removed: a lower layer naming a module above it
-LOWER = ("opsml/storage", "opsml/backends", "opsml/listeners.py", "opsml/_plugins.py")
-ABOVE = ("opsml.hooks", "opsml.cards", "opsml.registry", "opsml._registration", "opsml_prefect")
-
-
-def _imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module)
-    return names
-
-
-def test_the_store_and_the_backends_import_nothing_above_them() -> None:
-    files = [p for base in LOWER for p in sorted((ROOT / base).rglob("*.py")) or [ROOT / base]]
-    upward = [
-        f"{path.relative_to(ROOT)} imports {name}"
-        for path in files
-        for name in sorted(_imports(path))
-        if name.startswith(ABOVE)
-        or (path.is_relative_to(ROOT / "opsml/storage") and name.startswith("opsml.backends"))
-    ]
-    assert upward == []

@@ -14,20 +14,16 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from opsml.backends.http import _transfers
 from opsml.errors import OpsmlError
 
 if TYPE_CHECKING:
-    from opsml.backends.base import ProgressCallback
+    from opsml.backends.base import ProgressCallback, Signer
     from opsml.backends.http._transport import Transport
-    from opsml.schemas import ArtifactFile, CardCreate, CardPublic, RegistryType, UploadTicket
-
-Signer = Callable[[list["ArtifactFile"]], dict[str, Any]]
-"""Signs the card's files (paths and SHA-256) once known; returns the bundle."""
+    from opsml.schemas import CardCreate, CardPublic, RegistryType, UploadTicket
 
 
 class SignedUploads(abc.ABC):
@@ -50,6 +46,10 @@ class SignedUploads(abc.ABC):
         params = {"name": name, "repository": repository, "version_type": version_type}
         url = self.transport.api("cards", registry, "next-version")
         return self.transport.get_model(NextVersion, url, params=params).version
+
+    def signs_after_send(self) -> bool:
+        """See :meth:`RegistryBackend.signs_after_send`: yes, at an upload session's commit."""
+        return True
 
     def register_signed_later(
         self,

@@ -29,6 +29,7 @@ from pydantic import SecretStr
 
 from opsml.backends.base import ArtifactReader, FileSource, ProgressCallback, RegistryBackend
 from opsml.backends.http import _streamed, _transfers
+from opsml.backends.http._aliases import HttpAliasesMixin
 from opsml.backends.http._approvals import HttpApprovalsMixin
 from opsml.backends.http._deployments import HttpDeploymentsMixin
 from opsml.backends.http._presigned import PresignedTransfers
@@ -38,9 +39,6 @@ from opsml.backends.http.identity import HttpIdentityMixin
 from opsml.errors import CardNotFoundError, InvalidInputError, OpsmlError, PresignUnsupportedError
 from opsml.schemas import (
     PRESIGN_EXPIRES,
-    AliasPage,
-    AliasPublic,
-    AliasSet,
     ArtifactFile,
     CardCount,
     CardCreate,
@@ -53,7 +51,6 @@ from opsml.schemas import (
     RegistryType,
     UploadTicket,
     check_alias_target,
-    check_new_alias,
     check_relative_path,
     check_uid,
 )
@@ -90,7 +87,12 @@ def _check_sources(card: CardCreate, source_dir: Path) -> Path:
 
 
 class HttpBackend(
-    HttpApprovalsMixin, HttpDeploymentsMixin, HttpIdentityMixin, SignedUploads, RegistryBackend
+    HttpAliasesMixin,
+    HttpApprovalsMixin,
+    HttpDeploymentsMixin,
+    HttpIdentityMixin,
+    SignedUploads,
+    RegistryBackend,
 ):
     """Registry behind a registry server, over one pooled ``httpx.Client``.
 
@@ -316,6 +318,10 @@ class HttpBackend(
         """
         return total > self.inline_limit and not self._direct(total)
 
+    def can_presign(self) -> bool:
+        """Whether the server hands out presigned URLs (asked once; an older server: no)."""
+        return self.presigned.probe() is True
+
     def _open_session(self, card: CardCreate, source_dir: Path) -> tuple[CardCreate, UploadTicket]:
         """An upload session; a server that wants every digest up front (older) gets them."""
         try:
@@ -368,32 +374,3 @@ class HttpBackend(
     def delete_card(self, registry: RegistryType, uid: str, *, actor: str | None = None) -> None:
         """See :meth:`RegistryBackend.delete_card`."""
         self.transport.send("DELETE", self.transport.api("cards", registry, uid))
-
-    def set_alias(
-        self, registry: RegistryType, uid: str, alias: str, *, actor: str | None = None
-    ) -> AliasPublic:
-        """See :meth:`RegistryBackend.set_alias` (the server knows the actor)."""
-        body = AliasSet(uid=check_uid(uid))
-        url = self.transport.api("aliases", registry, check_new_alias(alias))
-        return self.transport.parse(AliasPublic, self.transport.send_json("PUT", url, body))
-
-    def delete_alias(
-        self,
-        registry: RegistryType,
-        name: str,
-        repository: str,
-        alias: str,
-        *,
-        actor: str | None = None,
-    ) -> None:
-        """See :meth:`RegistryBackend.delete_alias`."""
-        alias = check_alias_target(alias, name=name, repository=repository)
-        url = self.transport.api("aliases", registry, alias)
-        self.transport.send("DELETE", url, params={"name": name, "repository": repository})
-
-    def list_aliases(self, registry: RegistryType, name: str, repository: str) -> list[AliasPublic]:
-        """See :meth:`RegistryBackend.list_aliases`."""
-        check_alias_target("a", name=name, repository=repository)
-        params = {"name": name, "repository": repository}
-        url = self.transport.api("aliases", registry)
-        return self.transport.get_model(AliasPage, url, params=params).items

@@ -43,7 +43,9 @@ Place = Callable[[ArtifactFile, str], None]
 
 
 class UploadsMixin(abc.ABC):
-    """``create_upload`` / ``commit_upload`` / ``abort_upload`` over ``_register``."""
+    """``create_upload`` / ``commit_upload`` / ``abort_upload`` over ``_register``, and
+    ``can_presign``.
+    """
 
     store: ArtifactStore
 
@@ -63,6 +65,10 @@ class UploadsMixin(abc.ABC):
     def upload_sessions(self) -> SqlUploadSessions:
         """The upload sessions of this registry (rows in its database, bytes in its store)."""
         return SqlUploadSessions(lambda: self._connect(write=True), self.store, self.create_upload)
+
+    def can_presign(self) -> bool:
+        """See :meth:`RegistryBackend.can_presign`: whether the store presigns (S3)."""
+        return self.store.can_presign
 
     def create_upload(
         self, card: CardCreate, *, presigned: bool = False, expires: int = PRESIGN_EXPIRES

@@ -83,8 +83,7 @@ class PresignSupport(BaseModel):
 @router.get("/uploads", operation_id="presign_support", response_model=PresignSupport)
 def presign_support(backend: BackendDep, user: CurrentUser) -> PresignSupport:
     """Whether the store can presign (S3), asked before a client's first large upload."""
-    store = getattr(backend, "store", None)  # the SQL backend's store; none: cannot presign
-    return PresignSupport(supported=bool(getattr(store, "can_presign", False)))
+    return PresignSupport(supported=backend.can_presign())
 
 
 @router.post(
