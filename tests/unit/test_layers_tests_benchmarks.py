@@ -43,6 +43,8 @@ def crossings(top: str) -> list[str]:
     """``path: package`` for every forbidden import of the modules under ``ROOT / top``."""
     out = []
     for path in sorted((ROOT / top).rglob("*.py")):
+        if any(part.startswith(".") for part in path.relative_to(ROOT).parts):
+            continue  # the benchmarks' peer venvs (.venvs/), caches: not our modules
         if top == "tests" and "benchmark" in path.name:
             continue  # a benchmark's own test
         for package in sorted(imported_packages(path.read_text()) & FORBIDDEN[top]):
