@@ -28,6 +28,8 @@ __all__ = [
     "build_image",
     "inspect_image",
     "log_tail",
+    "repository_of",
+    "tag_image",
 ]
 
 
@@ -159,6 +161,40 @@ def inspect_image(engine: Engine, image: str) -> ImageInfo:
         env=list(config.get("Env") or []),
         labels=dict(config.get("Labels") or {}),
     )
+
+
+def repository_of(image: str) -> str:
+    """``image`` without its tag or digest: what ``<repository>@<digest>`` is made from.
+
+    Example:
+        >>> repository_of("localhost:5000/ds-team/iris-api:1.0.0")
+        'localhost:5000/ds-team/iris-api'
+        >>> repository_of("iris-api@sha256:0a1b")
+        'iris-api'
+
+    """
+    name = image.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+
+
+def tag_image(engine: Engine, source: str, image: str, folder: str | Path = "") -> None:
+    """Make the reference ``image`` name the image ``source`` (an image id or a reference).
+
+    Raises:
+        PackagingError: the engine refused (the message has its error's tail).
+
+    Example:
+        >>> tag_image(Engine("podman"), "sha256:59c9…", "iris-api:1.0.0")  # doctest: +SKIP
+
+    """
+    done = subprocess.run(
+        engine.tag_command(source, image), capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise PackagingError(
+            "tag", image, f"could not tag {source}", log_tail(done.stderr), folder=folder
+        )
 
 
 _PULL_FAILED = (
