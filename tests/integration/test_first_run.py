@@ -106,4 +106,12 @@ def test_demo_runs_the_whole_loop(demo: tuple[Path, subprocess.CompletedProcess[
     assert deployed.count(("1.1.0", "retired")) == 1
     assert summary["serving now"]["version"] == "1.0.0"
     if steps["ship v1"]["image built"]:  # an engine answered: the rollback serves v1's image
-        assert steps["roll back to v1"]["image digest"] == steps["ship v1"]["image digest"]
+        rollback = steps["roll back to v1"]
+        assert rollback["image digest"] == steps["ship v1"]["image digest"]
+        # the image built for v1 was checked again, not rebuilt from the layer cache
+        assert [s["image reused"] for s in steps.values()] == [False, False, True], steps
+        logs = [
+            demo[0] / "build" / f"iris-classifier-{v}" / "image-build.log"
+            for v in ("1.0.0", "1.1.0")
+        ]
+        assert logs[0].stat().st_mtime < logs[1].stat().st_mtime  # v1's log: from its one build
