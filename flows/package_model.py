@@ -352,8 +352,9 @@ def _steps(
         )
     else:
         print(
-            "No container engine answered (install podman or buildah: "
-            f"apt-get install podman); build the image with:\n  {built['command']}"
+            "No container engine answered (docker, podman or buildah): no image was built. "
+            "Install one (apt-get install podman buildah) or build the image elsewhere with:"
+            f"\n  {built['command']}"
         )
     _publish(spec, checked, context, manifests, image, built, smoke, clock.timings)
     return {
