@@ -118,12 +118,36 @@ class ImageInfo:
         }
 
 
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+"""The decimal units engines print sizes in (``459 MB``, as Go's ``units.HumanSize``)."""
+
+
+def _size_bytes(value: object) -> int:
+    """Bytes from what ``buildah images --json`` gives as ``size``: a number, or ``"459 MB"``.
+
+    Example:
+        >>> _size_bytes(1024), _size_bytes("459 MB"), _size_bytes("1.5kB"), _size_bytes("?")
+        (1024, 459000000, 1500, 0)
+
+    """
+    if isinstance(value, int | float):
+        return int(value)
+    number, _, unit = str(value).strip().partition(" ")
+    if not unit:  # "1.5kB"
+        head = number.rstrip("kKMGTBb")
+        number, unit = head, number[len(head) :]
+    try:
+        return int(float(number) * _UNITS.get(unit.strip().lower() or "b", 0))
+    except ValueError:
+        return 0
+
+
 def _buildah_size(image: str) -> int:
     done = subprocess.run(
         ["buildah", "images", "--json", image], capture_output=True, text=True, check=False
     )
     rows = json.loads(done.stdout or "[]") if done.returncode == 0 else []
-    return int(rows[0].get("size", 0)) if rows else 0
+    return _size_bytes(rows[0].get("size", 0)) if rows else 0
 
 
 def inspect_image(engine: Engine, image: str) -> ImageInfo:
