@@ -242,7 +242,8 @@ def deploy(
         image_digest=image["image_digest"], manifests_sha256=digest,
         detail={"applied": applied}, credentials=credentials,
     )  # fmt: skip
-    print(f"{where.target}: {card.repository}/{card.name} v{card.version} ({record.image_digest})")
+    built = record.image_digest or "no image digest recorded: no image was built for it"
+    print(f"{where.target}: {card.repository}/{card.name} v{card.version} ({built})")
     return {
         "version": card.version, "uid": card.uid, "target": where.target,
         "environment": record.environment, "applied": applied, "manifests": str(folder),

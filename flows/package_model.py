@@ -199,6 +199,15 @@ def _publish(
     )
 
 
+def _how_built(built: dict[str, Any]) -> str:
+    """``built``, or ``built before, reused`` (and whether its tag had to name it again)."""
+    if not built.get("reused"):
+        return "built"
+    if built.get("retagged"):
+        return "built before, reused; tagged again (the tag named another image)"
+    return "built before, reused"
+
+
 def _image_rows(built: dict[str, Any]) -> list[str]:
     if not built["built"]:
         return []
@@ -336,15 +345,16 @@ def _steps(
         logger.info(
             "image %s (%s, %s MB, %s) answered over HTTP when started with %s",
             image,
-            "built before, reused" if built["reused"] else "built",
+            _how_built(built),
             built["size_mb"],
             built["digest"],
             built["check"]["started_with"],
         )
     else:
         print(
-            "No container engine answered (install podman or buildah: "
-            f"apt-get install podman); build the image with:\n  {built['command']}"
+            "No container engine answered (docker, podman or buildah): no image was built. "
+            "Install one (apt-get install podman buildah) or build the image elsewhere with:"
+            f"\n  {built['command']}"
         )
     _publish(spec, checked, context, manifests, image, built, smoke, clock.timings)
     return {

@@ -151,6 +151,8 @@ def ship(
         "image digest": packaged.get("digest"),
         "image reused": packaged.get("reused", False),
         "image check": packaged.get("check"),
+        "build context": packaged["context"],
+        "build command": packaged["command"],
         "deployed": {k: deployed[k] for k in ("target", "environment", "applied", "record")},
         "seconds": {
             "package": round(packaged_at - started, 2),

@@ -291,6 +291,7 @@ def summarize(
         "opsml.card.registered events": events,
         "signature of v1": loop["signature of v1"],
         "public key": loop["public key"],
+        "images": images_line(loop["steps"]),
         "steps": {label: _shipped(step) for label, step in loop["steps"].items()},
         "deployment history": loop["history"],
         "serving now": loop["current"],
@@ -298,12 +299,47 @@ def summarize(
     }
 
 
+NO_ENGINE = (
+    "no image was built: no container engine answered (docker, podman or buildah); "
+    "to build, start and check the serving images: apt-get install podman buildah mmdebstrap"
+)
+"""What the summary says when the packaging found no container engine."""
+
+
+def images_line(steps: dict[str, dict[str, Any]]) -> str:
+    """One line on the serving images: how many were built, reused, or that none was built.
+
+    Example:
+        >>> images_line({"ship v1": {"image built": False}}) == NO_ENGINE
+        True
+        >>> images_line({"a": {"image built": True}, "b": {"image built": True,
+        ...              "image reused": True}})
+        '1 built, 1 reused (built before, checked again), each started and checked over HTTP'
+
+    """
+    built = [step for step in steps.values() if step["image built"]]
+    if not built:
+        return NO_ENGINE
+    reused = sum(1 for step in built if step.get("image reused"))
+    return (
+        f"{len(built) - reused} built, {reused} reused (built before, checked again), "
+        "each started and checked over HTTP"
+    )
+
+
 def _shipped(step: dict[str, Any]) -> dict[str, Any]:
-    """One approval + packaging + deploy step, without what a person would not read."""
-    shown = {k: v for k, v in step.items() if k != "image check"}
+    """One approval + packaging + deploy step, without what a person would not read.
+
+    Without an image there is no digest, no reuse and no check to show: the step
+    says no image was built, and where its build context and build command are.
+    """
     if not step["image built"]:
-        shown["no image"] = "no container engine answered (apt-get install podman buildah)"
-    elif step["image check"]:
+        hidden = {"image check", "image digest", "image reused"}
+        shown = {k: v for k, v in step.items() if k not in hidden}
+        shown["no image"] = NO_ENGINE
+        return shown
+    shown = {k: v for k, v in step.items() if k not in ("image check", "build command")}
+    if step["image check"]:
         shown["image answered over HTTP"] = step["image check"].get("started_with")
     return shown
 

@@ -46,6 +46,8 @@ from flows.model_packaging.image import (
     build_command,
     build_image,
     inspect_image,
+    repository_of,
+    tag_image,
 )
 from flows.model_packaging.image_check import (
     build_and_check,
@@ -53,6 +55,7 @@ from flows.model_packaging.image_check import (
     check_labels,
     image_step,
     reuse_image,
+    stored_image,
 )
 from flows.model_packaging.manifests import k8s_name, render_manifests
 from flows.model_packaging.smoke import SmokeTestError, check_answers, smoke_test
@@ -104,10 +107,13 @@ __all__ = [
     "not_readable_by_all",
     "read_card",
     "render_manifests",
+    "repository_of",
     "resolve_model",
     "reuse_image",
     "run_once",
     "running",
     "smoke_test",
+    "stored_image",
+    "tag_image",
     "vendor_wheels",
 ]

@@ -84,6 +84,16 @@ class Engine:
             return ["buildah", "inspect", "--type", "image", image]
         return [self.name, "image", "inspect", image]
 
+    def tag_command(self, source: str, image: str) -> list[str]:
+        """The command that makes ``image`` name the image ``source`` (an id or a reference).
+
+        Example:
+            >>> Engine("podman").tag_command("sha256:0a1b", "iris-api:1.0.0")
+            ['podman', 'tag', 'sha256:0a1b', 'iris-api:1.0.0']
+
+        """
+        return [self.name, "tag", source, image]
+
     def remove_command(self, image: str) -> list[str]:
         """The command that removes ``image`` (ignoring containers that use it)."""
         if self.name == "buildah":

@@ -28,6 +28,8 @@ __all__ = [
     "build_image",
     "inspect_image",
     "log_tail",
+    "repository_of",
+    "tag_image",
 ]
 
 
@@ -116,12 +118,36 @@ class ImageInfo:
         }
 
 
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+"""The decimal units engines print sizes in (``459 MB``, as Go's ``units.HumanSize``)."""
+
+
+def _size_bytes(value: object) -> int:
+    """Bytes from what ``buildah images --json`` gives as ``size``: a number, or ``"459 MB"``.
+
+    Example:
+        >>> _size_bytes(1024), _size_bytes("459 MB"), _size_bytes("1.5kB"), _size_bytes("?")
+        (1024, 459000000, 1500, 0)
+
+    """
+    if isinstance(value, int | float):
+        return int(value)
+    number, _, unit = str(value).strip().partition(" ")
+    if not unit:  # "1.5kB"
+        head = number.rstrip("kKMGTBb")
+        number, unit = head, number[len(head) :]
+    try:
+        return int(float(number) * _UNITS.get(unit.strip().lower() or "b", 0))
+    except ValueError:
+        return 0
+
+
 def _buildah_size(image: str) -> int:
     done = subprocess.run(
         ["buildah", "images", "--json", image], capture_output=True, text=True, check=False
     )
     rows = json.loads(done.stdout or "[]") if done.returncode == 0 else []
-    return int(rows[0].get("size", 0)) if rows else 0
+    return _size_bytes(rows[0].get("size", 0)) if rows else 0
 
 
 def inspect_image(engine: Engine, image: str) -> ImageInfo:
@@ -159,6 +185,40 @@ def inspect_image(engine: Engine, image: str) -> ImageInfo:
         env=list(config.get("Env") or []),
         labels=dict(config.get("Labels") or {}),
     )
+
+
+def repository_of(image: str) -> str:
+    """``image`` without its tag or digest: what ``<repository>@<digest>`` is made from.
+
+    Example:
+        >>> repository_of("localhost:5000/ds-team/iris-api:1.0.0")
+        'localhost:5000/ds-team/iris-api'
+        >>> repository_of("iris-api@sha256:0a1b")
+        'iris-api'
+
+    """
+    name = image.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+
+
+def tag_image(engine: Engine, source: str, image: str, folder: str | Path = "") -> None:
+    """Make the reference ``image`` name the image ``source`` (an image id or a reference).
+
+    Raises:
+        PackagingError: the engine refused (the message has its error's tail).
+
+    Example:
+        >>> tag_image(Engine("podman"), "sha256:59c9…", "iris-api:1.0.0")  # doctest: +SKIP
+
+    """
+    done = subprocess.run(
+        engine.tag_command(source, image), capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise PackagingError(
+            "tag", image, f"could not tag {source}", log_tail(done.stderr), folder=folder
+        )
 
 
 _PULL_FAILED = (

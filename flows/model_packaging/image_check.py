@@ -20,11 +20,25 @@ from typing import Any
 
 from flows.model_packaging.container import running
 from flows.model_packaging.engine import Engine, find_engine
-from flows.model_packaging.image import ImageInfo, PackagingError, build_image, inspect_image
+from flows.model_packaging.image import (
+    ImageInfo,
+    PackagingError,
+    build_image,
+    inspect_image,
+    repository_of,
+    tag_image,
+)
 from flows.model_packaging.smoke import SmokeTestError, check_answers
 from flows.model_packaging.spec import read_card
 
-__all__ = ["build_and_check", "check_image", "check_labels", "image_step", "reuse_image"]
+__all__ = [
+    "build_and_check",
+    "check_image",
+    "check_labels",
+    "image_step",
+    "reuse_image",
+    "stored_image",
+]
 
 
 def check_labels(info: ImageInfo, card: dict[str, Any], folder: str | Path = "") -> None:
@@ -119,35 +133,73 @@ def build_and_check(
     }
 
 
+def stored_image(engine: Engine, image: str, digest: str) -> ImageInfo | None:
+    """The image the engine's store holds as ``digest``: under ``image``, else by the digest.
+
+    The tag ``image`` (the model version's tag) is shared by everything that packages
+    on the machine: another registry's card with the same name and version (a test,
+    another run of the demo, another checkout) is tagged the same, so the tag may
+    name another image now while the recorded one is still in the store, untagged.
+    That one is looked up as ``<repository>@<digest>`` (an engine's manifest digest)
+    and as the bare digest (an engine that records the image id, as docker does).
+
+    Returns:
+        What :func:`inspect_image` says of it (``reference`` is how it was found), or
+        ``None`` when the store does not hold it.
+
+    Example:
+        >>> stored_image(Engine("podman"), "iris-api:1.0.0", "sha256:…")  # doctest: +SKIP
+
+    """
+    for reference in (image, f"{repository_of(image)}@{digest}", digest):
+        try:
+            info = inspect_image(engine, reference)
+        except PackagingError:
+            continue
+        if digest in (info.digest, info.id):
+            return info
+    return None
+
+
 def reuse_image(
     engine: Engine, context: str | Path, image: str, folder: str | Path, digest: str
 ) -> dict[str, Any] | None:
     """Check the image already built as ``digest`` instead of building it again, if it is there.
 
     A rollback packages a version that was packaged before: when the engine's
-    store still holds ``image`` with that digest, it is started and checked as a
-    new build would be (labels, ``/healthz``, answers), and nothing is rebuilt.
+    store still holds the image with that digest (see :func:`stored_image`), its
+    labels are checked, ``image`` is made to name it again if the tag had moved,
+    and it is started and checked as a new build would be (``/healthz``, answers);
+    nothing is rebuilt.
 
     Returns:
-        What :func:`build_and_check` returns, with ``reused`` true; ``None`` when the
+        What :func:`build_and_check` returns, with ``reused`` true and ``retagged``
+        (whether ``image`` named another image, or none, before); ``None`` when the
         store does not hold that image (then build it).
 
+    Raises:
+        PackagingError: the image's labels name another card, or tagging it failed.
+
     """
-    try:
-        info = inspect_image(engine, image)
-    except PackagingError:
-        return None
-    if digest not in (info.digest, info.id):
+    info = stored_image(engine, image, digest)
+    if info is None:
         return None
     card = read_card(Path(context) / "model")
     started = time.perf_counter()
     check_labels(info, card, folder)
+    retagged = info.reference != image
+    if retagged:
+        tag_image(engine, info.id, image, folder)
+        info = inspect_image(engine, image)
+        if digest not in (info.digest, info.id):  # another packaging tagged it meanwhile
+            return None
     check = check_image(engine, info, card, folder)
     return {
         **info.as_dict(),
         "engine": engine.name,
         "check": check,
         "reused": True,
+        "retagged": retagged,
         "timings": {"build": 0.0, "check": round(time.perf_counter() - started, 2)},
     }
 

@@ -106,4 +106,53 @@ def test_demo_runs_the_whole_loop(demo: tuple[Path, subprocess.CompletedProcess[
     assert deployed.count(("1.1.0", "retired")) == 1
     assert summary["serving now"]["version"] == "1.0.0"
     if steps["ship v1"]["image built"]:  # an engine answered: the rollback serves v1's image
-        assert steps["roll back to v1"]["image digest"] == steps["ship v1"]["image digest"]
+        rollback = steps["roll back to v1"]
+        assert rollback["image digest"] == steps["ship v1"]["image digest"]
+        # the image built for v1 was checked again, not rebuilt from the layer cache
+        assert [s["image reused"] for s in steps.values()] == [False, False, True], steps
+        logs = [
+            demo[0] / "build" / f"iris-classifier-{v}" / "image-build.log"
+            for v in ("1.0.0", "1.1.0")
+        ]
+        assert logs[0].stat().st_mtime < logs[1].stat().st_mtime  # v1's log: from its one build
+
+
+def _path_without_engines(folder: Path) -> str:
+    """A PATH with every command of this one except the container engines (symlinks)."""
+    folder.mkdir()
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        if not Path(directory).is_dir():
+            continue
+        for command in Path(directory).iterdir():
+            link = folder / command.name
+            if command.name not in ENGINES and not link.exists() and not link.is_symlink():
+                link.symlink_to(command)
+    return str(folder)
+
+
+ENGINES = ("docker", "podman", "buildah")
+
+
+@pytest.mark.slow
+def test_demo_without_a_container_engine_says_no_image_was_built(tmp_path: Path) -> None:
+    """The main job on a machine with no engine: the whole loop runs, no image is built."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSML_", "PREFECT_"))}
+    env["PATH"] = _path_without_engines(tmp_path / "bin")
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "run_demo.py"), "--out", str(tmp_path / "d")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-4000:]
+    summary = json.loads((tmp_path / "d" / "summary.json").read_text())
+    assert summary["images"].startswith("no image was built: no container engine answered")
+    steps = summary["steps"]
+    assert [s["version"] for s in steps.values()] == ["1.0.0", "1.1.0", "1.0.0"]
+    for step in steps.values():
+        assert step["image built"] is False and step["no image"] == summary["images"]
+        assert "image digest" not in step and "image reused" not in step
+        assert step["build command"].startswith("docker build --tag registry.example.com/")
+        assert Path(step["build context"], "Dockerfile").is_file()
+    assert summary["serving now"]["version"] == "1.0.0"  # recorded, with no digest
+    assert {r["digest"] for r in summary["deployment history"]} == {None}
+    assert "no image was built" in out.stdout
+    assert "No container engine answered (docker, podman or buildah)" in out.stderr

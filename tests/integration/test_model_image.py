@@ -225,3 +225,25 @@ def test_an_image_built_before_is_checked_not_rebuilt(
     assert not (tmp_path / "image-build.log").exists()  # nothing was built
     other = "sha256:" + "0" * 64  # recorded for another build: build it again
     assert steps.reuse_image(container_engine, context, image, tmp_path, other) is None
+
+
+def test_an_image_built_before_is_found_by_digest_when_its_tag_names_another(
+    packaged: dict[str, Any], container_engine: Any, debian_base: str, tmp_path: Path
+) -> None:
+    # The tag is shared: another registry's v1.0.0 packaged since takes it; the recorded
+    # image stays in the store, is found by its digest, tagged again and checked
+    context, digest = Path(packaged["context"]), packaged["digest"]
+    moved = "localhost/opsml-test/iris-api-moved:1.0.0"  # not the module's tag: others use it
+    steps.tag_image(container_engine, debian_base, moved)
+    try:
+        reused = steps.image_step(
+            context, moved, tmp_path, build=True, engine=None, reuse_digest=digest
+        )
+        assert reused["reused"] is True and reused["retagged"] is True
+        assert reused["digest"] == digest and reused["check"]["refused"] == 2
+        assert not (tmp_path / "image-build.log").exists()  # nothing was built
+        assert steps.inspect_image(container_engine, moved).digest == digest
+    finally:
+        name = container_engine.name
+        untag = [name, "untag", moved, moved] if name == "podman" else [name, "rmi", moved]
+        subprocess.run(untag, capture_output=True, check=False)
