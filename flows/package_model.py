@@ -36,12 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
 from flows import model_packaging as steps
 from flows.deploy_model import load_deploy_spec
 from flows.model_packaging.signature import require_signed_card
+from flows.packaging_report import how_built, publish
 from opsml import CardRegistry
 from opsml_prefect.blockref import as_credentials
 from opsml_prefect.credentials import OpsmlCredentials
@@ -163,63 +163,6 @@ def _model_folder(
         )
     )
     return folder, steps.read_card(folder)
-
-
-def _publish(
-    spec: steps.ModelApiSpec,
-    checked: dict[str, Any],
-    context: str,
-    manifests: list[str],
-    image: str,
-    built: dict[str, Any],
-    smoke: dict[str, Any],
-    timings: dict[str, float],
-) -> None:
-    """The run's markdown artifact: what was packaged and where it is."""
-    create_markdown_artifact(
-        key=steps.k8s_name(f"opsml-package-{spec.model.name}"),
-        description=f"Packaged {spec.model.repository}/{spec.model.name} v{checked['version']}",
-        markdown="\n".join(
-            [
-                f"### Model API `{spec.model.repository}/{spec.model.name}` v{checked['version']}",
-                "",
-                "| what | where |",
-                "| --- | --- |",
-                f"| model uid | `{checked['uid']}` |",
-                f"| build context | `{context}` |",
-                *[f"| manifest | `{m}` |" for m in manifests],
-                f"| image | `{image}` ({'built' if built['built'] else 'not built'}) |",
-                *_image_rows(built),
-                f"| smoke test | predictions `{smoke['predictions']}` = card sample output |",
-                f"| seconds per step | {', '.join(f'{k} {v}' for k, v in timings.items())} |",
-                "",
-                f"Build: `{built['command']}`",
-            ]
-        ),
-    )
-
-
-def _how_built(built: dict[str, Any]) -> str:
-    """``built``, or ``built before, reused`` (and whether its tag had to name it again)."""
-    if not built.get("reused"):
-        return "built"
-    if built.get("retagged"):
-        return "built before, reused; tagged again (the tag named another image)"
-    return "built before, reused"
-
-
-def _image_rows(built: dict[str, Any]) -> list[str]:
-    if not built["built"]:
-        return []
-    check = built["check"]
-    return [
-        f"| image id / digest | `{built['image_id']}` / `{built['digest']}`"
-        f"{' (built before for this version: reused)' if built.get('reused') else ''} |",
-        f"| image size | {built['size_mb']} MB ({built['engine']}) |",
-        f"| started as | user `{built['user']}` with {check['started_with']} |",
-        f"| HTTP check | `{check['predictions']}` = card sample output; "
-        f"{check['refused']} bad requests got 422 |",
-    ]
 
 
 @flow(name="opsml-packaging", log_prints=True)
@@ -345,7 +288,7 @@ def _steps(
         logger.info(
             "image %s (%s, %s MB, %s) answered over HTTP when started with %s",
             image,
-            _how_built(built),
+            how_built(built),
             built["size_mb"],
             built["digest"],
             built["check"]["started_with"],
@@ -356,7 +299,7 @@ def _steps(
             "Install one (apt-get install podman buildah) or build the image elsewhere with:"
             f"\n  {built['command']}"
         )
-    _publish(spec, checked, context, manifests, image, built, smoke, clock.timings)
+    publish(spec, checked, context, manifests, image, built, smoke, clock.timings)
     return {
         "version": checked["version"],
         "uid": checked["uid"],
