@@ -124,16 +124,25 @@ def build_image(
 def _recorded_digest(
     checked: dict[str, Any], image: str, credentials: OpsmlCredentials | None
 ) -> str | None:
-    """The digest this version's image was last recorded ``packaged`` with, if any."""
+    """The digest this version's image was last recorded ``packaged`` with, if any.
+
+    Asks for this card's ``packaged`` records only, a few at a time: packagings of
+    other versions, however many, never hide it.
+    """
     spec: steps.ModelApiSpec = checked["spec"]
     registry = credentials.get_registry("model") if credentials else CardRegistry("model")
-    page = registry.list_deployments(
-        name=spec.model.name, repository=spec.model.repository, state="packaged", limit=50
-    )
-    for record in page.items:
-        if record.uid == checked["uid"] and record.image == image and record.image_digest:
-            return str(record.image_digest)
-    return None
+    cursor: int | None = None
+    while True:
+        page = registry.list_deployments(
+            card=checked["uid"], repository=spec.model.repository, state="packaged",
+            cursor=cursor, limit=10,
+        )  # fmt: skip
+        for record in page.items:
+            if record.image == image and record.image_digest:
+                return str(record.image_digest)
+        if page.next_cursor is None:
+            return None
+        cursor = page.next_cursor
 
 
 def _model_folder(

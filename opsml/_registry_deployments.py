@@ -102,7 +102,7 @@ class DeploymentsMixin:
     def list_deployments(
         self,
         *,
-        card: Card | None = None,
+        card: Card | str | None = None,
         name: str | None = None,
         repository: str | None = None,
         environment: str | None = None,
@@ -114,15 +114,24 @@ class DeploymentsMixin:
     ) -> DeploymentPage:
         """Deployment records of this registry's cards, newest first, one page at a time.
 
-        ``current=True`` keeps only each target's current deployment (what serves now).
+        ``card`` (a registered card of this registry, or its uid) keeps that card's
+        records; ``current=True`` keeps only each target's current deployment (what
+        serves now).
+
+        Raises:
+            InvalidInputError: a malformed filter, such as a uid not of 32 lowercase hex characters.
 
         Example:
             >>> page = registry.list_deployments(target="k8s/ml-prod/iris-api")  # doctest: +SKIP
             >>> registry.list_deployments(cursor=page.next_cursor)  # doctest: +SKIP
             >>> registry.list_deployments(current=True).items  # doctest: +SKIP
+            >>> registry.list_deployments(card=uid, state="packaged", limit=5)  # doctest: +SKIP
 
         """
-        uid = self._owned(card)[0].uid if card is not None else None
+        if card is None or isinstance(card, str):
+            uid = None if card is None else check_uid(card)
+        else:
+            uid = self._owned(card)[0].uid
         query = build(
             DeploymentQuery, registry=self.registry_type, uid=uid, name=name,
             repository=repository, environment=environment, target=target, state=state,

@@ -133,8 +133,7 @@ def db_upgrade(
     """Create the registry tables or upgrade them to this version's schema."""
 
     def run() -> None:
-        from opsml.backends import backend_scheme
-        from opsml.backends.sql.migrate import upgrade_database
+        from opsml.backends import backend_scheme, upgrade_database
         from opsml.config import get_settings
 
         target = url or get_settings().resolved_tracking_uri()

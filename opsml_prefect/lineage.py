@@ -107,14 +107,11 @@ def _artifact_key(card: Card) -> str:
 
 
 def _registry_location(card: Card) -> str:
-    backend = getattr(card, "_backend", None)
-    uri = getattr(backend, "url", None) or getattr(backend, "base_url", None)
-    if not uri:
-        from opsml.config import get_settings
+    if card.registry_location is not None:
+        return card.registry_location
+    from opsml.config import get_settings, redact_uri
 
-        uri = get_settings().resolved_tracking_uri()
-    # never show credentials embedded in a URL
-    return re.sub(r"//[^/@]*@", "//***@", str(uri))
+    return redact_uri(get_settings().resolved_tracking_uri())
 
 
 def card_markdown(card: Card) -> str:

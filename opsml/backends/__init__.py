@@ -111,6 +111,14 @@ def build_backend(settings: OpsmlSettings) -> RegistryBackend:
     return backend_for(settings.resolved_tracking_uri()).build(settings)
 
 
+def _database_url(uri: str) -> str:
+    if backend_for(uri) is not SQL:
+        raise ConfigurationError(
+            f"{uri} is not a database URL (sqlite:///, postgresql+psycopg://, mysql+pymysql://)"
+        )
+    return uri
+
+
 def build_database_backend(
     settings: RegistrySettings,
     *,
@@ -136,11 +144,7 @@ def build_database_backend(
         opsml.errors.ConfigurationError: http://registry:8080 is not a database URL ...
 
     """
-    uri = settings.resolved_tracking_uri()
-    if backend_for(uri) is not SQL:
-        raise ConfigurationError(
-            f"{uri} is not a database URL (sqlite:///, postgresql+psycopg://, mysql+pymysql://)"
-        )
+    uri = _database_url(settings.resolved_tracking_uri())
     from opsml.backends.sql import SqlBackend
 
     return SqlBackend(
@@ -165,6 +169,30 @@ def open_database(settings: RegistrySettings) -> RegistryBackend | None:
     from opsml.backends.sql.existing import open_existing_database
 
     return open_existing_database(settings)
+
+
+def upgrade_database(uri: str) -> str:
+    """Create the registry tables of the database at ``uri`` or upgrade them to this
+    version's schema (what ``opsml db upgrade`` runs); returns the revision now in force.
+
+    Holds the migration lock: a database another process migrated meanwhile is left alone.
+
+    Raises:
+        ConfigurationError: ``uri`` is not a database URL.
+        BackendUnavailableError: the database cannot be reached.
+        RegistryDatabaseError: the migration failed (the database is named without
+            credentials).
+
+    Example:
+        >>> upgrade_database("http://registry:8080")
+        Traceback (most recent call last):
+        ...
+        opsml.errors.ConfigurationError: http://registry:8080 is not a database URL ...
+
+    """
+    from opsml.backends.sql.migrate import upgrade_database as upgrade
+
+    return upgrade(_database_url(uri))
 
 
 def get_backend(settings: OpsmlSettings | None = None) -> RegistryBackend:

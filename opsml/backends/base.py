@@ -240,6 +240,19 @@ class RegistryBackend(
     def list_aliases(self, registry: RegistryType, name: str, repository: str) -> list[AliasPublic]:
         """The aliases of ``repository/name``, by alias name."""
 
+    def location(self) -> str:
+        """Where this registry is, for people: never with a password or token in it.
+
+        The HTTP backend answers its server's URL without user info, the SQL backend
+        its database URL with the password masked. Default: the backend's class name.
+
+        Example:
+            >>> backend.location()  # doctest: +SKIP
+            'postgresql+psycopg://opsml:***@db:5432/opsml'
+
+        """
+        return type(self).__name__
+
     @abc.abstractmethod
     def check(self) -> None:
         """Raise :class:`~opsml.errors.OpsmlError` when the registry cannot be used (readiness)."""

@@ -124,6 +124,22 @@ class Card(BaseModel):
         return [f.path for f in self._public.files] if self._public else []
 
     @property
+    def registry_location(self) -> str | None:
+        """Where the card is registered, without credentials (None: not registered yet).
+
+        The location of the registry it was registered in or loaded from (see
+        :meth:`~opsml.backends.base.RegistryBackend.location`): the server's URL, or the
+        database URL with its password masked.
+
+        Example:
+            >>> from opsml import RunCard
+            >>> RunCard(name="n", repository="r", contact="c").registry_location is None
+            True
+
+        """
+        return self._backend.location() if self._backend is not None else None
+
+    @property
     def signature_info(self) -> SignatureInfo | None:
         """Who signed the card and what the signature claims, unchecked (None: unsigned).
 

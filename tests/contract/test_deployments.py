@@ -159,6 +159,33 @@ def test_current_filter_lists_one_record_per_serving_target(registry_env: Regist
     assert backend.list_deployments(DeploymentQuery(uids=[])).items == []
 
 
+def test_records_of_one_card_by_uid_whatever_came_after(registry_env: RegistryEnv) -> None:
+    """``card=`` takes a uid: a card's records page by page, however many others are newer."""
+    reg = registry_env.registry("run")
+    first, second = _versions(registry_env, 2)
+    reg.record_deployment(first, target=TARGET, state="packaged", image="t:1", image_digest=D1)
+    reg.record_deployment(first, target="k8s/b", state="packaged", image="t:1", image_digest=D1)
+    for _ in range(12):
+        reg.record_deployment(second, target=TARGET, state="packaged", image_digest=D2)
+    mine = reg.list_deployments(card=first.uid, state="packaged", limit=1)
+    assert [(r.uid, r.target) for r in mine.items] == [(first.uid, "k8s/b")]
+    rest = reg.list_deployments(card=first.uid, state="packaged", cursor=mine.next_cursor)
+    assert [(r.uid, r.target) for r in rest.items] == [(first.uid, TARGET)]
+    assert rest.next_cursor is None
+    both = [*mine.items, *rest.items]
+    assert reg.list_deployments(card=first).items == both
+    assert reg.list_deployments(card=first.uid, repository="ds-team", limit=2).items == both
+    assert reg.list_deployments(card="f" * 32).items == []
+    assert len(reg.list_deployments(card=second.uid, limit=1000).items) == 12
+    with pytest.raises(InvalidInputError, match="not a card uid"):
+        reg.list_deployments(card="F" * 32)
+    server = registry_env.extra.get("server")
+    if server is not None:  # the server refuses it too: 400 naming the field
+        answer = httpx.get(f"{server.url}/api/v1/deployments", params={"uid": "F" * 32}, timeout=30)
+        assert answer.status_code == 400, answer.text
+        assert "uid" in answer.json()["error"]["message"]
+
+
 def test_the_same_deployment_recorded_again_changes_nothing(registry_env: RegistryEnv) -> None:
     reg = registry_env.registry("run")
     (card,) = _versions(registry_env, 1)

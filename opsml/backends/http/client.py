@@ -179,6 +179,16 @@ class HttpBackend(
             parts.append("prod_token='***'")
         return f"HttpBackend({', '.join(parts)})"
 
+    def location(self) -> str:
+        """The server's URL without user info (see :meth:`RegistryBackend.location`).
+
+        Example:
+            >>> HttpBackend("http://ds:pw@registry:8080/").location()
+            'http://registry:8080'
+
+        """
+        return self.base_url
+
     def close(self) -> None:
         """Close the connection pool (an injected client is left open)."""
         self.transport.close()

@@ -100,7 +100,6 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, IdentityMixin, 
         actor: str | None = None,
         listeners: CommitListeners | None = None,
     ) -> None:
-        self.url = url
         self.listeners = CommitListeners() if listeners is None else listeners  # told on commits
         self.require_signature = require_signature
         self.environment = environment
@@ -124,8 +123,11 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, IdentityMixin, 
         )
 
     def __repr__(self) -> str:
-        url = self.engine.url.render_as_string(hide_password=True)
-        return f"SqlBackend({url!r}, {self.store!r})"
+        return f"SqlBackend({self.location()!r}, {self.store!r})"
+
+    def location(self) -> str:
+        """The database URL, password masked (see :meth:`RegistryBackend.location`)."""
+        return self.engine.url.render_as_string(hide_password=True)
 
     def close(self) -> None:
         """Dispose of the connection pool."""
@@ -289,9 +291,7 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, IdentityMixin, 
         return self._registered(card, version, uid, row)
 
     def check_signature(self, card: CardCreate, *, final: bool = True) -> None:
-        """Refuse ``card`` before anything is written: a signature not its own, or none
-        under ``require_signature`` (see :func:`opsml.signatures.check_registration`).
-        """
+        """Before any write, refuse a signature not the card's own, or none if required."""
         from opsml.signatures import check_registration
 
         check_registration(card, required=self.require_signature, final=final)

@@ -55,7 +55,9 @@ async def deployment_query(
     registry: RegistryType | None = None,
     name: Annotated[str | None, Query(max_length=128)] = None,
     repository: Annotated[str | None, Query(max_length=128)] = None,
-    uid: Annotated[str | None, Query(json_schema_extra=_UID)] = None,
+    uid: Annotated[
+        str | None, Query(description="Only records of this card.", json_schema_extra=_UID)
+    ] = None,
     uids: Annotated[
         list[str] | None,
         Query(
