@@ -34,6 +34,7 @@ from opsml.backends.sql import (
     _transfers,
     _writes,
 )
+from opsml.backends.sql._aliases_mixin import AliasesMixin
 from opsml.backends.sql._approvals_mixin import ApprovalsMixin
 from opsml.backends.sql._db_errors import translate
 from opsml.backends.sql._deploy_mixin import DeploymentsMixin
@@ -48,7 +49,6 @@ from opsml.errors import BackendUnavailableError, InvalidInputError, OpsmlError
 from opsml.listeners import CommitListeners
 from opsml.schemas import (
     PRESIGN_EXPIRES,
-    AliasPublic,
     ArtifactFile,
     CardCreate,
     CardPage,
@@ -59,8 +59,6 @@ from opsml.schemas import (
     RegistryType,
     build,
     check_alias_target,
-    check_new_alias,
-    check_uid,
 )
 from opsml.schemas_approvals import protected_set
 from opsml.storage import ArtifactStore
@@ -74,7 +72,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("opsml.sql")
 
 
-class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, IdentityMixin, RegistryBackend):
+class SqlBackend(
+    UploadsMixin, DeploymentsMixin, ApprovalsMixin, AliasesMixin, IdentityMixin, RegistryBackend
+):
     """Registry on a SQL database plus an fsspec artifact store.
 
     Example:
@@ -359,41 +359,3 @@ class SqlBackend(UploadsMixin, DeploymentsMixin, ApprovalsMixin, IdentityMixin, 
         """
         removed = _gc.collect_garbage(lambda: self._connect(write=True), self.store, older_than)
         return removed + self.upload_sessions.sweep(uploads_older_than or older_than)
-
-    def set_alias(
-        self, registry: RegistryType, uid: str, alias: str, *, actor: str | None = None
-    ) -> AliasPublic:
-        """See :meth:`RegistryBackend.set_alias`."""
-        registry, alias = check_registry(registry), check_new_alias(alias)
-        self.refuse_protected(alias)
-        connect = lambda: self._connect(write=True)  # noqa: E731
-        moved, card = _aliases.move_retrying(
-            connect, self.environment, registry, check_uid(uid), alias, actor
-        )
-        self.listeners.after_alias_set(card, moved)
-        return moved
-
-    def delete_alias(
-        self,
-        registry: RegistryType,
-        name: str,
-        repository: str,
-        alias: str,
-        *,
-        actor: str | None = None,
-    ) -> None:
-        """See :meth:`RegistryBackend.delete_alias`."""
-        registry = check_registry(registry)
-        alias = check_alias_target(alias, name=name, repository=repository)
-        build(CardQuery, name=name, repository=repository)
-        self.refuse_protected(alias, "delete")
-        with self._connect(write=True) as conn:
-            _aliases.remove(conn, self.environment, registry, name, repository, alias, actor)
-
-    def list_aliases(self, registry: RegistryType, name: str, repository: str) -> list[AliasPublic]:
-        """See :meth:`RegistryBackend.list_aliases`."""
-        registry = check_registry(registry)
-        check_alias_target("a", name=name, repository=repository)
-        build(CardQuery, name=name, repository=repository)
-        with self._connect() as conn:
-            return _aliases.listed(conn, registry, name, repository)
