@@ -260,6 +260,19 @@ def sql_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry
 
 
 @pytest.fixture
+def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The environment's registry is embedded SQLite in ``tmp_path`` (read by ``configure()``)."""
+    from opsml import configure
+
+    monkeypatch.setenv("OPSML_TRACKING_URI", f"sqlite:///{(tmp_path / 'reg.db').as_posix()}")
+    monkeypatch.setenv("OPSML_STORAGE_URI", (tmp_path / "artifacts").as_posix())
+    configure()
+    yield tmp_path
+    monkeypatch.undo()
+    configure()
+
+
+@pytest.fixture
 def make_registry(registry_env: RegistryEnv) -> Callable[[str], object]:
     return registry_env.registry
 

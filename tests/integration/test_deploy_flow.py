@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +19,6 @@ echo "$@" >> "{log}"
 if [ -n "$FAKE_KUBECTL_FAIL" ]; then echo "error: context \\"$3\\" does not exist" >&2; exit 1; fi
 echo "deployment.apps/churn-api configured"
 """
-
-
-@pytest.fixture
-def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    from opsml import configure
-
-    monkeypatch.setenv("OPSML_TRACKING_URI", f"sqlite:///{(tmp_path / 'reg.db').as_posix()}")
-    monkeypatch.setenv("OPSML_STORAGE_URI", (tmp_path / "artifacts").as_posix())
-    configure()
-    yield tmp_path
-    monkeypatch.undo()
-    configure()
 
 
 def _versions(count: int) -> list[Any]:

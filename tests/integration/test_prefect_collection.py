@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +12,6 @@ import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The environment's registry is embedded SQLite in tmp_path."""
-    from opsml import configure
-
-    monkeypatch.setenv("OPSML_TRACKING_URI", f"sqlite:///{(tmp_path / 'reg.db').as_posix()}")
-    monkeypatch.setenv("OPSML_STORAGE_URI", (tmp_path / "artifacts").as_posix())
-    configure()
-    yield tmp_path
-    monkeypatch.undo()
-    configure()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ async twin, ``record_packaging`` for the packaging flow, and the ``opsml.card.de
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +11,6 @@ import pytest
 
 TARGET = "k8s/models/churn-api"
 D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
-
-
-@pytest.fixture
-def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The environment's registry is embedded SQLite in tmp_path."""
-    from opsml import configure
-
-    monkeypatch.setenv("OPSML_TRACKING_URI", f"sqlite:///{(tmp_path / 'reg.db').as_posix()}")
-    monkeypatch.setenv("OPSML_STORAGE_URI", (tmp_path / "artifacts").as_posix())
-    configure()
-    yield tmp_path
-    monkeypatch.undo()
-    configure()
 
 
 @pytest.fixture

@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from opsml import CardRegistry, configure
+from opsml import CardRegistry
 from opsml.backends.sql.migrate import head_revision
 from opsml.cli import app
 from tests.contract._helpers import model_card
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("OPSML_TRACKING_URI", f"sqlite:///{tmp_path / 'r.db'}")
-    monkeypatch.setenv("OPSML_STORAGE_URI", str(tmp_path / "artifacts"))
-    configure()
-    yield tmp_path
-    monkeypatch.delenv("OPSML_TRACKING_URI")
-    monkeypatch.delenv("OPSML_STORAGE_URI")
-    configure()
 
 
 @pytest.mark.parametrize(
@@ -42,7 +30,7 @@ def test_db_upgrade_creates_schema(embedded: Path) -> None:
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert f"revision {head_revision()}" in result.output
-    assert (embedded / "r.db").exists()
+    assert (embedded / "reg.db").exists()
 
 
 def test_list_and_pull(embedded: Path) -> None:

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
-from opsml import CardRegistry, configure
+from opsml import CardRegistry
 from opsml.cli import app
 from tests.contract._helpers import model_card
 
 runner = CliRunner()
 CARD = ["--name", "churn", "--repository", "ds-team"]
-
-
-@pytest.fixture
-def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("OPSML_TRACKING_URI", f"sqlite:///{tmp_path / 'r.db'}")
-    monkeypatch.setenv("OPSML_STORAGE_URI", str(tmp_path / "artifacts"))
-    configure()
-    yield tmp_path
-    monkeypatch.delenv("OPSML_TRACKING_URI")
-    monkeypatch.delenv("OPSML_STORAGE_URI")
-    configure()
 
 
 def test_alias_set_list_pull_delete(embedded: Path) -> None:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
-from opsml import CardRegistry, configure
+from opsml import CardRegistry
 from opsml.cli import app
 from tests.contract._helpers import run_card
 
@@ -17,17 +15,6 @@ runner = CliRunner()
 CARD = ["--registry", "run", "--name", "train", "--repository", "ds-team"]
 TARGET = ["--target", "k8s/ml-prod/train-api"]
 DIGEST = "sha256:" + "ab" * 32
-
-
-@pytest.fixture
-def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("OPSML_TRACKING_URI", f"sqlite:///{tmp_path / 'r.db'}")
-    monkeypatch.setenv("OPSML_STORAGE_URI", str(tmp_path / "artifacts"))
-    configure()
-    yield tmp_path
-    monkeypatch.delenv("OPSML_TRACKING_URI")
-    monkeypatch.delenv("OPSML_STORAGE_URI")
-    configure()
 
 
 def test_record_current_list_and_rollback(embedded: Path) -> None:

@@ -7,11 +7,8 @@ model must not push that record out of the lookup.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from flows.model_packaging import ModelApiSpec
 from flows.package_model import _recorded_digest
@@ -20,19 +17,6 @@ from opsml import CardRegistry, ModelCard
 TARGET = "k8s/models/iris-api"
 IMAGE = "registry.example.com/ds-team/iris-api"
 OURS, THEIRS = "sha256:" + "1" * 64, "sha256:" + "2" * 64
-
-
-@pytest.fixture
-def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The environment's registry is embedded SQLite in tmp_path."""
-    from opsml import configure
-
-    monkeypatch.setenv("OPSML_TRACKING_URI", f"sqlite:///{(tmp_path / 'reg.db').as_posix()}")
-    monkeypatch.setenv("OPSML_STORAGE_URI", (tmp_path / "artifacts").as_posix())
-    configure()
-    yield tmp_path
-    monkeypatch.undo()
-    configure()
 
 
 def _model_card() -> ModelCard:
