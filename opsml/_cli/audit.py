@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -52,8 +53,14 @@ def audit_list(
     def show(store: IdentityStore) -> None:
         page = store.list_audit(query)
         for entry in page.items:
-            card = f"{entry.registry}/{entry.repository or '-'}/{entry.name} {entry.version or ''}"
-            typer.echo(f"{entry.at.isoformat()}\t{entry.actor or '-'}\t{entry.action}\t{card}")
+            card = f"{entry.registry}/{entry.repository or '-'}/{entry.name}"
+            if entry.version:
+                card += f" {entry.version}"
+            line = f"{entry.at.isoformat()}\t{entry.actor or '-'}\t{entry.action}\t{card}"
+            detail = {key: value for key, value in entry.detail.items() if value is not None}
+            if detail:  # what changed: the role granted, the alias and the version before, ...
+                line += "\t" + json.dumps(detail, ensure_ascii=False, default=str)
+            typer.echo(line)
         if page.next_cursor is not None:
             typer.echo(f"more: --cursor {page.next_cursor}")
 
