@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from opsml._cli.common import fail
 from opsml._cli.identity import with_store
 from opsml.auth.models import AuditQuery
+from opsml.card_kinds import REGISTRY_TYPES
 
 if TYPE_CHECKING:
     from opsml.auth.store import IdentityStore
@@ -22,13 +23,21 @@ Filter = Annotated[str | None, typer.Option()]
 
 @audit_app.command("list")
 def audit_list(
-    registry: Filter = None,
+    registry: Annotated[
+        str | None, typer.Option(help=f"{', '.join(REGISTRY_TYPES)}, or identity (users, tokens).")
+    ] = None,
     repository: Filter = None,
-    name: Filter = None,
-    user: Filter = None,
-    action: Filter = None,
+    name: Annotated[str | None, typer.Option(help="The card's (or user's, token's) name.")] = None,
+    user: Annotated[str | None, typer.Option(help="Who did it (a token: user/token).")] = None,
+    action: Annotated[
+        str | None,
+        typer.Option(
+            help="register, update, delete, alias_set, deployment, approval_approve, "
+            "user_add, grant, token_create, ..."
+        ),
+    ] = None,
     card_uid: Annotated[str | None, typer.Option(help="The card's uid (32 hex digits).")] = None,
-    since: Annotated[datetime | None, typer.Option(help="ISO time (UTC).")] = None,
+    since: Annotated[datetime | None, typer.Option(help="ISO time (without a zone: UTC).")] = None,
     cursor: Annotated[int | None, typer.Option(help="The cursor a previous page printed.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
 ) -> None:

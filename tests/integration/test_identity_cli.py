@@ -114,6 +114,10 @@ def test_users_tokens_and_audit_against_a_server(env: pytest.MonkeyPatch, tmp_pa
         _ok("users", "add", "bot", "--no-password")
         _ok("users", "grant", "bot", "writer", "--repository", "vision")
         token = _ok("tokens", "create", "ci", "--user", "bot").strip()
+        # the bootstrap administrator is no user of the database: its own token needs --user
+        mine = runner.invoke(app, ["tokens", "create", "mine"])
+        assert mine.exit_code == 1 and "bootstrap administrator" in mine.output, mine.output
+        assert "--user" in mine.output, mine.output
         assert "bot\twriter@vision" in _ok("users", "list")
         # the client sends OPSML_TOKEN as a bearer token (and not the user name)
         env.delenv("OPSML_USERNAME")
