@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 audit_app = typer.Typer(help="Read the audit log.", no_args_is_help=True)
 Filter = Annotated[str | None, typer.Option()]
+AUDITED = (*REGISTRY_TYPES, "identity")
+"""The audit log's registries: the card kinds, and ``identity`` (users, grants, tokens)."""
 
 
 @audit_app.command("list")
@@ -43,6 +45,8 @@ def audit_list(
 ) -> None:
     """Audit entries (who did what to which card, when), newest first."""
     # the options are AuditQuery's fields, the query parameters of GET /api/v1/audit
+    if registry is not None and registry not in AUDITED:  # a typo would read as an empty log
+        fail(f"--registry must be one of {', '.join(AUDITED)}; not {registry!r}")
     try:
         query = AuditQuery(
             registry=registry,

@@ -96,6 +96,9 @@ def test_audit_list_shows_what_changed(env: pytest.MonkeyPatch, tmp_path: Path) 
     assert lines[1].endswith('\tidentity/ds-team/bob\t{"role": "writer"}'), lines
     (added,) = _ok("audit", "list", "--action", "user_add").splitlines()
     assert added.endswith("\tuser_add\tidentity/-/bob"), added
+    # a registry that holds nothing by its name is a typo, not an empty log
+    typo = runner.invoke(app, ["audit", "list", "--registry", "models"])
+    assert typo.exit_code == 1 and "--registry" in typo.output and "identity" in typo.output
 
 
 def test_audit_list_options_are_the_audit_query_fields() -> None:
