@@ -118,7 +118,7 @@ def users_passwd(
 
 @users_app.command("list")
 def users_list() -> None:
-    """Every user with its roles (``*``: every repository)."""
+    """Every user with its roles (role@repository; * is every repository)."""
 
     def show(store: IdentityStore) -> None:
         for user in store.list_users():
@@ -136,7 +136,9 @@ def users_remove(name: str) -> None:
 
 @users_app.command("grant")
 def users_grant(user: str, role: Role, repository: Repository = None) -> None:
-    """Give USER the ROLE (reader, writer, admin) on --repository, or on every repository."""
+    """Give USER the ROLE (reader, writer, admin, approver) on --repository, or on every
+    repository.
+    """
     where = repository or "every repository"
     done = f"{user}: {role} on {where}"
     with_store(lambda store: store.grant(user, role, repository, actor=_me()), done)
@@ -153,7 +155,13 @@ def users_revoke(user: str, role: Role, repository: Repository = None) -> None:
 @tokens_app.command("create")
 def tokens_create(
     name: str,
-    user: Annotated[str | None, typer.Option(help="The user it acts for (default: you).")] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            help="The user it acts for (through a server: default you, when you are a user of "
+            "its database; against a database: required)."
+        ),
+    ] = None,
     expires: Annotated[str | None, typer.Option(help=f"Lifetime: {DURATION_HELP}.")] = None,
 ) -> None:
     """Create a service token; it is printed once and never shown again."""

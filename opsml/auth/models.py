@@ -112,7 +112,7 @@ class AuditQuery(BaseModel):
     user: str | None = None
     action: str | None = None
     card_uid: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
-    since: datetime | None = None
+    since: UtcDatetime | None = None  # compared in UTC (SQLite and MariaDB keep no zone)
     cursor: int | None = Field(default=None, ge=0, le=2**63 - 1)  # a BIGINT audit id
     limit: int = Field(default=100, ge=1, le=1000)
 

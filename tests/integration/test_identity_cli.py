@@ -81,6 +81,26 @@ def test_audit_list_filters_by_card_uid(env: pytest.MonkeyPatch, tmp_path: Path)
     assert bad.exit_code == 1 and "--card-uid" in bad.output
 
 
+def test_audit_list_shows_what_changed(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Two grants to one user on one repository print the role each gave (the entry's
+    ``detail``); an entry without a version ends with its name, not a space."""
+    env.setenv("OPSML_TRACKING_URI", f"sqlite:///{(tmp_path / 'r.db').as_posix()}")
+    env.setenv("OPSML_STORAGE_URI", (tmp_path / "artifacts").as_posix())
+    configure()
+    _ok("users", "add", "bob", "--no-password")
+    _ok("users", "grant", "bob", "writer", "--repository", "ds-team")
+    _ok("users", "grant", "bob", "approver", "--repository", "ds-team")
+    lines = _ok("audit", "list", "--action", "grant").splitlines()
+    assert len(lines) == 2 and lines[0] != lines[1], lines
+    assert lines[0].endswith('\tidentity/ds-team/bob\t{"role": "approver"}'), lines
+    assert lines[1].endswith('\tidentity/ds-team/bob\t{"role": "writer"}'), lines
+    (added,) = _ok("audit", "list", "--action", "user_add").splitlines()
+    assert added.endswith("\tuser_add\tidentity/-/bob"), added
+    # a registry that holds nothing by its name is a typo, not an empty log
+    typo = runner.invoke(app, ["audit", "list", "--registry", "models"])
+    assert typo.exit_code == 1 and "--registry" in typo.output and "identity" in typo.output
+
+
 def test_audit_list_options_are_the_audit_query_fields() -> None:
     """``opsml audit list`` accepts the filters of ``GET /api/v1/audit`` (AuditQuery's fields)."""
     options = set(inspect.signature(audit_list).parameters)
@@ -97,6 +117,10 @@ def test_users_tokens_and_audit_against_a_server(env: pytest.MonkeyPatch, tmp_pa
         _ok("users", "add", "bot", "--no-password")
         _ok("users", "grant", "bot", "writer", "--repository", "vision")
         token = _ok("tokens", "create", "ci", "--user", "bot").strip()
+        # the bootstrap administrator is no user of the database: its own token needs --user
+        mine = runner.invoke(app, ["tokens", "create", "mine"])
+        assert mine.exit_code == 1 and "bootstrap administrator" in mine.output, mine.output
+        assert "--user" in mine.output, mine.output
         assert "bot\twriter@vision" in _ok("users", "list")
         # the client sends OPSML_TOKEN as a bearer token (and not the user name)
         env.delenv("OPSML_USERNAME")

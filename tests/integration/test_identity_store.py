@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -163,6 +163,18 @@ def test_audit_filters_and_cursor_paging(
     assert len(store.list_audit(AuditQuery(name="n1", action="register")).items) == 2
     future = datetime.now(UTC) + timedelta(hours=1)
     assert store.list_audit(AuditQuery(since=future)).items == []
+
+
+def test_audit_since_with_another_zone_is_the_same_instant(store: SqlIdentityStore) -> None:
+    """``--since 16:00+02:00`` is 14:00 UTC: the entries after it are found on every
+    database (SQLite and MariaDB keep times without a zone, in UTC)."""
+    store.add_user("dora", "pw-dora-1", actor="root")
+    before = datetime.now(UTC) - timedelta(minutes=5)
+    ahead = timezone(timedelta(hours=2))
+    assert len(store.list_audit(AuditQuery(since=before.astimezone(ahead))).items) == 1
+    behind = timezone(timedelta(hours=-5))
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    assert store.list_audit(AuditQuery(since=later.astimezone(behind))).items == []
 
 
 def test_identity_changes_are_audited(store: SqlIdentityStore) -> None:

@@ -69,7 +69,8 @@ NOT_EXPRESSIBLE = {
     "register_card": "the card's registry must be the one of the URL (two fields)",
     "create_upload": "file paths must be unique within the card (uniqueItems on a field)",
     "create_presigned_upload": "file paths must be unique within the card, as create_upload",
-    "create_token": "expires_at must be in the future (a rule of the clock)",
+    "create_token": "expires_at must be in the future (a rule of the clock); without user, "
+    "the caller must be a user of the database (the bootstrap administrator is not)",
 }
 """Operations with an input rule JSON Schema cannot state, and the rule."""
 

@@ -20,7 +20,7 @@ from opsml.auth.models import (
 )
 from opsml.auth.roles import Role, require
 from opsml.auth.store import IdentityStore
-from opsml.errors import BackendUnavailableError
+from opsml.errors import BackendUnavailableError, IdentityNotFoundError, InvalidInputError
 from opsml_server.api.deps import AdminAccess, CurrentUser
 from opsml_server.handlers import ERROR_RESPONSES, conflict
 
@@ -95,7 +95,16 @@ def revoke_role(
 def create_token(token: TokenCreate, store: IdentityDep, caller: AdminAccess) -> TokenCreated:
     """A new service token; the answer is the only time the token is shown."""
     owner = token.user or (str(caller).split("/")[0] if caller is not None else None)
-    return store.create_token(token.name, owner, token.expires_at, actor=caller)
+    try:
+        return store.create_token(token.name, owner, token.expires_at, actor=caller)
+    except IdentityNotFoundError:
+        if token.user is not None:
+            raise
+        raise InvalidInputError(  # the caller is no user row: a token needs one to act for
+            f"{owner!r} is not a user in the registry's database (the bootstrap administrator, "
+            "OPSML_USERNAME on the server, lives only in its environment): name the user the "
+            'token acts for (--user; "user" in the request)'
+        ) from None
 
 
 @router.get("/tokens", operation_id="list_tokens", response_model=list[TokenPublic])
