@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +41,26 @@ def print_result(result: dict[str, Any], out: Path | None) -> None:
     print(text)
     if out:
         out.write_text(text + "\n")
+
+
+def database_main(
+    argv: list[str] | None,
+    description: str | None,
+    count: str,
+    prefix: str,
+    run: Callable[[Path, int, list[str]], dict[str, dict[str, float]]],
+) -> int:
+    """The command line of a benchmark over databases; ``run`` works in a temp folder.
+
+    Options: ``--COUNT N`` (default 200), ``--database-url URL`` (repeatable) and
+    ``--out FILE``; the result is printed as JSON (and written to ``FILE``).
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(f"--{count}", type=int, default=200)
+    parser.add_argument("--database-url", action="append", default=[])
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        result = run(Path(tmp), getattr(args, count), args.database_url)
+    print_result(result, args.out)
+    return 0

@@ -13,12 +13,10 @@ Run from the repository root::
 
 from __future__ import annotations
 
-import argparse
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import databases, p95_ms, print_result
+from benchmarks._common import database_main, databases, p95_ms
 from benchmarks.workloads import BenchmarkError, p50_ms, server_env, timed
 from opsml_testing import proc
 from opsml_testing.live_server import start_registry
@@ -96,15 +94,7 @@ def run(work: Path, n: int, urls: list[str]) -> dict[str, dict[str, float]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Print (and optionally save) the approval latencies."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=200)
-    parser.add_argument("--database-url", action="append", default=[])
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="opsml-bench-approve-") as tmp:
-        result = run(Path(tmp), args.rounds, args.database_url)
-    print_result(result, args.out)
-    return 0
+    return database_main(argv, __doc__, "rounds", "opsml-bench-approve-", run)
 
 
 if __name__ == "__main__":

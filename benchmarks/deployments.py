@@ -13,12 +13,10 @@ Run from the repository root::
 
 from __future__ import annotations
 
-import argparse
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import databases, p95_ms, print_result
+from benchmarks._common import database_main, databases, p95_ms
 from benchmarks.workloads import BenchmarkError, p50_ms, start_server, timed
 
 TARGET = "k8s/bench/api"
@@ -76,15 +74,7 @@ def run(work: Path, n: int, urls: list[str]) -> dict[str, dict[str, float]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Print (and optionally save) the deployment record latencies."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--records", type=int, default=200)
-    parser.add_argument("--database-url", action="append", default=[])
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="opsml-bench-deploy-") as tmp:
-        result = run(Path(tmp), args.records, args.database_url)
-    print_result(result, args.out)
-    return 0
+    return database_main(argv, __doc__, "records", "opsml-bench-deploy-", run)
 
 
 if __name__ == "__main__":
