@@ -13,22 +13,15 @@ Run from the repository root::
 
 from __future__ import annotations
 
-import argparse
-import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from benchmarks._common import database_main, databases, p95_ms
 from benchmarks.workloads import BenchmarkError, p50_ms, server_env, timed
 from opsml_testing import proc
 from opsml_testing.live_server import start_registry
 
 ALIAS = "champion"
-
-
-def _p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[int(0.95 * (len(ordered) - 1))] * 1000
 
 
 def approvals(requester: Any, approver: Any, n: int) -> dict[str, float]:
@@ -63,8 +56,8 @@ def approvals(requester: Any, approver: Any, n: int) -> dict[str, float]:
     if now.get(ALIAS) != state["approved"]:
         raise BenchmarkError(f"alias is {now}, expected {ALIAS} -> {state['approved']}")
     return {
-        "request_p50_ms": p50_ms(requested), "request_p95_ms": _p95(requested),
-        "approve_p50_ms": p50_ms(approved), "approve_p95_ms": _p95(approved),
+        "request_p50_ms": p50_ms(requested), "request_p95_ms": p95_ms(requested),
+        "approve_p50_ms": p50_ms(approved), "approve_p95_ms": p95_ms(approved),
     }  # fmt: skip
 
 
@@ -82,9 +75,7 @@ def run(work: Path, n: int, urls: list[str]) -> dict[str, dict[str, float]]:
     from opsml.config import OpsmlSettings
 
     out: dict[str, dict[str, float]] = {}
-    databases = {"sqlite": f"sqlite:///{(work / 'embedded.db').as_posix()}"}
-    databases.update({url.split(":", 1)[0].split("+")[0]: url for url in urls})
-    for kind, url in databases.items():
+    for kind, url in databases(work, urls).items():
         base = {"tracking_uri": url, "storage_uri": (work / f"{kind}-s").as_posix(),
                 "protected_aliases": ALIAS}  # fmt: skip
         alice = CardRegistry("run", settings=OpsmlSettings(**base, actor="alice"))
@@ -103,18 +94,7 @@ def run(work: Path, n: int, urls: list[str]) -> dict[str, dict[str, float]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Print (and optionally save) the approval latencies."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=200)
-    parser.add_argument("--database-url", action="append", default=[])
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="opsml-bench-approve-") as tmp:
-        result = run(Path(tmp), args.rounds, args.database_url)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
-    return 0
+    return database_main(argv, __doc__, "rounds", "opsml-bench-approve-", run)
 
 
 if __name__ == "__main__":

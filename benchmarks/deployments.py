@@ -13,20 +13,13 @@ Run from the repository root::
 
 from __future__ import annotations
 
-import argparse
-import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from benchmarks._common import database_main, databases, p95_ms
 from benchmarks.workloads import BenchmarkError, p50_ms, start_server, timed
 
 TARGET = "k8s/bench/api"
-
-
-def _p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[int(0.95 * (len(ordered) - 1))] * 1000
 
 
 def deployments(registry: Any, n: int) -> dict[str, float]:
@@ -55,9 +48,9 @@ def deployments(registry: Any, n: int) -> dict[str, float]:
     if now is None or now.id != state["last"]:
         raise BenchmarkError(f"current is {now}, expected the last record {state['last']}")
     return {
-        "record_p50_ms": p50_ms(recorded), "record_p95_ms": _p95(recorded),
-        "current_p50_ms": p50_ms(current), "current_p95_ms": _p95(current),
-        "list50_p50_ms": p50_ms(listed), "list50_p95_ms": _p95(listed),
+        "record_p50_ms": p50_ms(recorded), "record_p95_ms": p95_ms(recorded),
+        "current_p50_ms": p50_ms(current), "current_p95_ms": p95_ms(current),
+        "list50_p50_ms": p50_ms(listed), "list50_p95_ms": p95_ms(listed),
     }  # fmt: skip
 
 
@@ -67,9 +60,7 @@ def run(work: Path, n: int, urls: list[str]) -> dict[str, dict[str, float]]:
     from opsml.config import OpsmlSettings
 
     out: dict[str, dict[str, float]] = {}
-    databases = {"sqlite": f"sqlite:///{(work / 'embedded.db').as_posix()}"}
-    databases.update({url.split(":", 1)[0].split("+")[0]: url for url in urls})
-    for kind, url in databases.items():
+    for kind, url in databases(work, urls).items():
         settings = OpsmlSettings(tracking_uri=url, storage_uri=(work / f"{kind}-s").as_posix())
         out[f"embedded_{kind}"] = deployments(CardRegistry("run", settings=settings), n)
         server = start_server(work / f"server-{kind}", None if kind == "sqlite" else url)
@@ -83,18 +74,7 @@ def run(work: Path, n: int, urls: list[str]) -> dict[str, dict[str, float]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Print (and optionally save) the deployment record latencies."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--records", type=int, default=200)
-    parser.add_argument("--database-url", action="append", default=[])
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="opsml-bench-deploy-") as tmp:
-        result = run(Path(tmp), args.records, args.database_url)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
-    return 0
+    return database_main(argv, __doc__, "records", "opsml-bench-deploy-", run)
 
 
 if __name__ == "__main__":

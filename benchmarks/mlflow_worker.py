@@ -1,7 +1,8 @@
 """MLflow's side of the workloads; runs in MLflow's own venv (benchmarks/.venvs/mlflow).
 
 ``python mlflow_worker.py WORKLOAD URL JSON_ARGS`` prints one JSON line of
-results. It imports nothing from this project.
+results. It imports nothing from this project but the stdlib-only ``_race`` and
+``_timing`` beside it.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -18,21 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from _race import race  # this folder is on sys.path: the script runs from it
-
-
-def p50_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
-
-
-def timed(fn: Any, n: int, warmup: int = 2) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return out
+from _timing import p50_ms, timed
 
 
 def count_requests() -> dict[str, int]:

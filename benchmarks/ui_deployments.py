@@ -15,13 +15,13 @@ repository root::
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from benchmarks._common import print_result
 from benchmarks.workloads import BenchmarkError, p50_ms, start_server, timed
 
 VERSIONS = 20
@@ -132,10 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         result = run(
             Path(tmp), args.targets, args.records, args.fillers, args.repeats, args.database_url
         )
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    print_result(result, args.out)
     return 0
 
 

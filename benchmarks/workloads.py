@@ -10,18 +10,18 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from benchmarks._race import race
+from benchmarks._timing import p50_ms, timed
 from opsml_testing import proc
 from opsml_testing.live_server import start_registry
 from opsml_testing.seeding import write_random_file
@@ -33,23 +33,6 @@ MB = 1e6
 
 class BenchmarkError(AssertionError):
     """A workload produced a wrong result (lost bytes, duplicate versions...)."""
-
-
-def p50_ms(samples: list[float]) -> float:
-    """Median of samples in seconds, as milliseconds."""
-    return statistics.median(samples) * 1000
-
-
-def timed(fn: Callable[[], Any], n: int, warmup: int = 2) -> list[float]:
-    """Wall times of ``n`` calls of ``fn`` after ``warmup`` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return out
 
 
 # -- processes -------------------------------------------------------------------------

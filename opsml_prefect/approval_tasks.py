@@ -22,19 +22,17 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import anyio
-import anyio.to_thread
 from prefect import task
 
 from opsml.errors import ApprovalStateError
 from opsml.schemas_approvals import DEFAULT_EXPIRY
 from opsml_prefect._names import APPROVAL_TASKS
-from opsml_prefect.tasks import _TASK_OPTIONS, _registry
+from opsml_prefect.tasks import _TASK_OPTIONS, _in_thread, _registry
 
 if TYPE_CHECKING:
     from opsml.cards.base import Card
@@ -85,6 +83,12 @@ def _timed_out(approval_id: int, timeout: float) -> TimeoutError:
         f"approval request #{approval_id} is still pending after {timeout:g} s; it stays "
         "open until it expires: wait again, or ask an approver (opsml approvals show)"
     )
+
+
+def _next_pause(approval_id: int, timeout: float, deadline: float, poll_interval: float) -> float:
+    if time.monotonic() >= deadline:
+        raise _timed_out(approval_id, timeout)
+    return min(poll_interval, max(0.0, deadline - time.monotonic()))
 
 
 @task(task_run_name="request-{alias}", **_TASK_OPTIONS)
@@ -140,10 +144,8 @@ async def arequest_alias(
         >>> await arequest_alias(card, "champion", reason="AUC +2%")  # doctest: +SKIP
 
     """
-    return await anyio.to_thread.run_sync(
-        functools.partial(
-            _request, card, alias, reason, registry_type, from_any, expires_in, credentials
-        )
+    return await _in_thread(
+        _request, card, alias, reason, registry_type, from_any, expires_in, credentials
     )
 
 
@@ -180,9 +182,7 @@ def wait_for_approval(
     """
     deadline = time.monotonic() + timeout
     while (done := _check(approval_id, registry_type, credentials)) is None:
-        if time.monotonic() >= deadline:
-            raise _timed_out(approval_id, timeout)
-        time.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
+        time.sleep(_next_pause(approval_id, timeout, deadline, poll_interval))
     return done
 
 
@@ -201,10 +201,7 @@ async def await_for_approval(
         >>> await await_for_approval(asked.id, timeout=3600)  # doctest: +SKIP
 
     """
-    check = functools.partial(_check, approval_id, registry_type, credentials)
     deadline = time.monotonic() + timeout
-    while (done := await anyio.to_thread.run_sync(check)) is None:
-        if time.monotonic() >= deadline:
-            raise _timed_out(approval_id, timeout)
-        await anyio.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
+    while (done := await _in_thread(_check, approval_id, registry_type, credentials)) is None:
+        await anyio.sleep(_next_pause(approval_id, timeout, deadline, poll_interval))
     return done

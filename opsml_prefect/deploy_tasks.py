@@ -18,15 +18,13 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import TYPE_CHECKING, Any
 
-import anyio.to_thread
 from prefect import task
 
 from opsml_prefect._names import DEPLOY_TASKS
-from opsml_prefect.tasks import _TASK_OPTIONS, _registry
+from opsml_prefect.tasks import _TASK_OPTIONS, _in_thread, _registry
 
 if TYPE_CHECKING:
     from opsml.cards.base import Card
@@ -128,9 +126,7 @@ async def arecord_deployment(
     fields = {"environment": environment, "image": image, "image_digest": image_digest,
               "manifests_sha256": manifests_sha256, "detail": detail}  # fmt: skip
     run = _run()  # read here: the worker thread has no Prefect context
-    return await anyio.to_thread.run_sync(
-        functools.partial(_record, card, target, state, registry_type, credentials, fields, run)
-    )
+    return await _in_thread(_record, card, target, state, registry_type, credentials, fields, run)
 
 
 def record_packaging(

@@ -31,8 +31,9 @@ Example:
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import anyio.to_thread
 from prefect import Task, task
@@ -292,6 +293,13 @@ def set_alias(card: Card, alias: str, credentials: OpsmlCredentials | None = Non
 
 # -- async twins ----------------------------------------------------------------------
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+async def _in_thread(fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+
 
 @task(task_run_name="register-{card.name}", **_TASK_OPTIONS)
 async def aregister_card(
@@ -303,9 +311,7 @@ async def aregister_card(
         >>> card = await aregister_card(card, version_type="patch")  # doctest: +SKIP
 
     """
-    return await anyio.to_thread.run_sync(
-        functools.partial(_register_card, card, version_type, credentials)
-    )
+    return await _in_thread(_register_card, card, version_type, credentials)
 
 
 @task(**_TASK_OPTIONS)
@@ -324,10 +330,8 @@ async def aload_card(
         >>> card = await aload_card("model", name="churn")  # doctest: +SKIP
 
     """
-    return await anyio.to_thread.run_sync(
-        functools.partial(
-            _load_card, registry_type, name, repository, version, uid, credentials, alias
-        )
+    return await _in_thread(
+        _load_card, registry_type, name, repository, version, uid, credentials, alias
     )
 
 
@@ -347,10 +351,8 @@ async def alist_cards(
         >>> cards = await alist_cards("model", repository="ds-team")  # doctest: +SKIP
 
     """
-    return await anyio.to_thread.run_sync(
-        functools.partial(
-            _list_cards, registry_type, name, repository, version, tags, limit, credentials
-        )
+    return await _in_thread(
+        _list_cards, registry_type, name, repository, version, tags, limit, credentials
     )
 
 
@@ -370,10 +372,8 @@ async def apull_model(
         >>> path = await apull_model("churn", "ds-team", "^1", "build/model")  # doctest: +SKIP
 
     """
-    return await anyio.to_thread.run_sync(
-        functools.partial(
-            _pull_model, name, repository, version, out_dir, credentials, alias, verify
-        )
+    return await _in_thread(
+        _pull_model, name, repository, version, out_dir, credentials, alias, verify
     )
 
 
@@ -387,4 +387,4 @@ async def aset_alias(
         >>> moved = await aset_alias(card, "champion")  # doctest: +SKIP
 
     """
-    return await anyio.to_thread.run_sync(functools.partial(_set_alias, card, alias, credentials))
+    return await _in_thread(_set_alias, card, alias, credentials)

@@ -14,11 +14,12 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from opsml._cli.common import REGISTRY_HELP, fail, run
+from opsml._cli.common import REGISTRY_HELP, PageCursor, PageLimit, echo_page, fail, run
 
 if TYPE_CHECKING:
     from opsml.schemas_approvals import ApprovalPublic
@@ -122,8 +123,8 @@ def list_approvals(
     name: Annotated[str | None, typer.Option(help="Only this card name.")] = None,
     repository: Annotated[str | None, typer.Option(help="Only this repository.")] = None,
     alias: Annotated[str | None, typer.Option(help="Only this alias.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
-    cursor: Annotated[int | None, typer.Option(help="next_cursor of the last page.")] = None,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
     registry: Registry = "model",
     as_json: AsJson = False,
 ) -> None:
@@ -136,15 +137,7 @@ def list_approvals(
             state=state, name=name, repository=repository, alias=alias,  # type: ignore[arg-type]
             limit=limit, cursor=cursor,
         )  # fmt: skip
-        if as_json:
-            typer.echo(page.model_dump_json(indent=2))
-            return
-        if not page.items:
-            typer.echo("no approval requests match", err=True)
-        for item in page.items:
-            typer.echo(describe(item))
-        if page.next_cursor is not None:
-            typer.echo(f"more: --cursor {page.next_cursor}", err=True)
+        echo_page(page, describe, as_json, "no approval requests match")
 
     run(body)
 
@@ -161,37 +154,35 @@ def show(approval_id: IdArg, registry: Registry = "model", as_json: AsJson = Fal
     run(body)
 
 
-@approvals_app.command("approve")
-def approve(
-    approval_id: IdArg,
-    comment: Comment = None,
-    registry: Registry = "model",
-    as_json: AsJson = False,
-) -> None:
-    """Approve request ID: the alias moves now (role approver; never your own request)."""
+def _verdict_command(verdict: Literal["approve", "reject"], doc: str) -> Callable[..., None]:
+    def command(
+        approval_id: IdArg,
+        comment: Comment = None,
+        registry: Registry = "model",
+        as_json: AsJson = False,
+    ) -> None:
+        def body() -> None:
+            from opsml.registry import CardRegistry
 
-    def body() -> None:
-        from opsml.registry import CardRegistry
+            opened = CardRegistry(registry)  # type: ignore[arg-type]
+            decide = opened.approve if verdict == "approve" else opened.reject
+            _show(decide(approval_id, comment=comment), as_json)
 
-        done = CardRegistry(registry).approve(approval_id, comment=comment)  # type: ignore[arg-type]
-        _show(done, as_json)
+        run(body)
 
-    run(body)
+    command.__name__ = command.__qualname__ = verdict
+    command.__doc__ = doc
+    return command
 
 
-@approvals_app.command("reject")
-def reject(
-    approval_id: IdArg,
-    comment: Comment = None,
-    registry: Registry = "model",
-    as_json: AsJson = False,
-) -> None:
-    """Reject request ID; the alias stays (role approver; never your own request)."""
-
-    def body() -> None:
-        from opsml.registry import CardRegistry
-
-        done = CardRegistry(registry).reject(approval_id, comment=comment)  # type: ignore[arg-type]
-        _show(done, as_json)
-
-    run(body)
+approve = approvals_app.command("approve")(
+    _verdict_command(
+        "approve",
+        "Approve request ID: the alias moves now (role approver; never your own request).",
+    )
+)
+reject = approvals_app.command("reject")(
+    _verdict_command(
+        "reject", "Reject request ID; the alias stays (role approver; never your own request)."
+    )
+)

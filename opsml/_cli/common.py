@@ -5,15 +5,26 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
-from typing import NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from opsml.card_kinds import REGISTRY_TYPES
 from opsml.errors import OpsmlError
 
+if TYPE_CHECKING:
+    from opsml.schemas_pages import CursorPage
+
+_ItemT = TypeVar("_ItemT")
+
 REGISTRY_HELP = f"Card kind: {', '.join(REGISTRY_TYPES)}."
 """Help text of every ``--registry`` option (the kinds come from :data:`REGISTRY_TYPES`)."""
+
+PageLimit = Annotated[int, typer.Option(min=1, max=1000)]
+"""The ``--limit`` option of a listing command: items a page, 1 to 1000."""
+
+PageCursor = Annotated[int | None, typer.Option(help="next_cursor of the last page.")]
+"""The ``--cursor`` option of a listing command: where the page goes on."""
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw]?)")
@@ -63,3 +74,26 @@ def run(fn: Callable[[], object]) -> None:
         fn()
     except OpsmlError as exc:
         fail(exc.message)
+
+
+def echo_page(
+    page: CursorPage[_ItemT, Any], describe: Callable[[_ItemT], str], as_json: bool, empty: str
+) -> None:
+    """Print a listing page: JSON, or one ``describe`` line an item (``empty`` when none).
+
+    The cursor of the next page goes to stderr as ``more: --cursor N``.
+
+    Example:
+        >>> from opsml.schemas_approvals import ApprovalPage
+        >>> echo_page(ApprovalPage(items=[]), str, False, "nothing matches")
+
+    """
+    if as_json:
+        typer.echo(page.model_dump_json(indent=2))
+        return
+    if not page.items:
+        typer.echo(empty, err=True)
+    for item in page.items:
+        typer.echo(describe(item))
+    if page.next_cursor is not None:
+        typer.echo(f"more: --cursor {page.next_cursor}", err=True)

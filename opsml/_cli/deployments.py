@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from opsml._cli.common import REGISTRY_HELP, fail, run
+from opsml._cli.common import REGISTRY_HELP, PageCursor, PageLimit, echo_page, fail, run
 
 if TYPE_CHECKING:
     from opsml.schemas_deployments import DeploymentPublic
@@ -110,8 +110,8 @@ def list_deployments(
     name: Opt = None,
     repository: Opt = None,
     state: Annotated[str | None, typer.Option(help="Only this state.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
-    cursor: Annotated[int | None, typer.Option(help="next_cursor of the last page.")] = None,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
     registry: Registry = "model",
     as_json: AsJson = False,
 ) -> None:
@@ -124,15 +124,7 @@ def list_deployments(
             target=target, environment=environment, name=name, repository=repository,
             state=state, limit=limit, cursor=cursor,  # type: ignore[arg-type]
         )  # fmt: skip
-        if as_json:
-            typer.echo(page.model_dump_json(indent=2))
-            return
-        if not page.items:
-            typer.echo("no deployment records match", err=True)
-        for item in page.items:
-            typer.echo(describe(item))
-        if page.next_cursor is not None:
-            typer.echo(f"more: --cursor {page.next_cursor}", err=True)
+        echo_page(page, describe, as_json, "no deployment records match")
 
     run(body)
 

@@ -18,7 +18,7 @@ from sqlalchemy import update as sql_update
 
 from opsml.backends.sql import _writes
 from opsml.backends.sql._reserve import Connect, retrying
-from opsml.backends.sql._rows import active, now, to_public
+from opsml.backends.sql._rows import active, locked_active, now, to_public
 from opsml.backends.sql.tables import ALIASES, AliasRow, CardRow
 from opsml.errors import AliasInUseError, BackendUnavailableError, CardNotFoundError
 from opsml.schemas import AliasPublic, CardPublic, RegistryType
@@ -76,13 +76,9 @@ def move(
     """Point ``alias`` of the card's name at the active card ``uid``; audit the move
     (``detail`` added to the audit entry: an approved move names its approval).
     """
-    stmt = active(registry).where(CardRow.uid == uid)
-    if conn.dialect.name != "sqlite":
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
-    if row is None:
+    card = locked_active(conn, registry, uid)
+    if card is None:
         raise CardNotFoundError(f"no {registry} card with uid {uid}")
-    card = to_public(row)
     values = {"card_uid": uid, "version": card.version, "set_at": now(), "set_by": actor}
     key = _key(registry, card.name, card.repository, alias)
     previous = conn.execute(select(AliasRow.version).where(*key).with_for_update()).scalar()

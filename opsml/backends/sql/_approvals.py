@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy import update as sql_update
 
 from opsml.backends.sql import _aliases, _writes
-from opsml.backends.sql._rows import active, now, to_public
+from opsml.backends.sql._rows import active, locked_active, now, to_public
 from opsml.backends.sql.tables import APPROVALS, AliasRow, ApprovalRow, CardRow
 from opsml.errors import (
     ApprovalNotFoundError,
@@ -170,16 +170,13 @@ def _decidable(item: ApprovalPublic, actor: str, verb: str) -> None:
 
 def _fresh_card(conn: Connection, item: ApprovalPublic) -> CardPublic:
     """The candidate card, locked; a deleted one makes the request stale."""
-    stmt = active(item.registry).where(CardRow.uid == item.uid)
-    if conn.dialect.name != "sqlite":
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
-    if row is None:
+    card = locked_active(conn, item.registry, item.uid)
+    if card is None:
         raise ApprovalStateError(
             f"approval request #{item.id} is stale: {item.repository}/{item.name} "
             f"v{item.version} was deleted since it was requested"
         )
-    return to_public(row)
+    return card
 
 
 def decide(

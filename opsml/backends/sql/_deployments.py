@@ -25,11 +25,10 @@ from sqlalchemy import update as sql_update
 
 from opsml.backends.sql import _writes
 from opsml.backends.sql._reserve import Connect, retrying
-from opsml.backends.sql._rows import active, now, to_public
+from opsml.backends.sql._rows import locked_active, now
 from opsml.backends.sql.tables import (
     DEPLOYMENTS,
     TARGETS,
-    CardRow,
     DeploymentRow,
     DeploymentTargetRow,
 )
@@ -91,13 +90,9 @@ def record(
 ) -> Recorded:
     """Append ``new`` (and the retirement it implies), move the target's current; audit."""
     env = new.environment or environment
-    stmt = active(new.registry).where(CardRow.uid == new.uid)
-    if conn.dialect.name != "sqlite":
-        stmt = stmt.with_for_update()
-    card_row = conn.execute(stmt).first()
-    if card_row is None:
+    card = locked_active(conn, new.registry, new.uid)
+    if card is None:
         raise CardNotFoundError(f"no {new.registry} card with uid {new.uid}")
-    card = to_public(card_row)
     slot = _lock_target(conn, env, new.target)
     current = _by_id(conn, slot.current_id) if slot.current_id is not None else None
     where = f"{env}/{new.target}"

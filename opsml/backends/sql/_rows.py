@@ -160,6 +160,15 @@ def active(registry: str) -> Select[Any]:
     return select(CARDS).where(CardRow.registry_type == registry, CardRow.status == "active")
 
 
+def locked_active(conn: Connection, registry: str, uid: str) -> CardPublic | None:
+    """The active card ``uid``, row-locked for the transaction (not on SQLite); else ``None``."""
+    stmt = active(registry).where(CardRow.uid == uid)
+    if conn.dialect.name != "sqlite":
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    return None if row is None else to_public(row)
+
+
 def to_public(row: Any) -> CardPublic:
     created = row.created_at
     if created.tzinfo is None:

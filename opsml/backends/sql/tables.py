@@ -194,17 +194,25 @@ class AliasRow(Base):
     )
 
 
-class DeploymentRow(Base):
+class _CardRecord:
+    """The first columns of a record about one card version: its id, then the card.
+
+    ``sort_order=-1`` keeps them first in the table, where the migrations put them.
+    """
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True, sort_order=-1)
+    registry_type: Mapped[str] = mapped_column("registry", String(16), sort_order=-1)
+    card_uid: Mapped[str] = mapped_column(String(32), sort_order=-1)
+    repository: Mapped[str] = mapped_column(String(128), sort_order=-1)
+    name: Mapped[str] = mapped_column(String(128), sort_order=-1)
+    version: Mapped[str] = mapped_column(String(128), sort_order=-1)
+
+
+class DeploymentRow(_CardRecord, Base):
     """One deployment record (docs/design.md §17); append-only: never updated, never deleted."""
 
     __tablename__ = "opsml_deployments"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    registry_type: Mapped[str] = mapped_column("registry", String(16))
-    card_uid: Mapped[str] = mapped_column(String(32))
-    repository: Mapped[str] = mapped_column(String(128))
-    name: Mapped[str] = mapped_column(String(128))
-    version: Mapped[str] = mapped_column(String(128))
     environment: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(255))
     state: Mapped[str] = mapped_column(String(16))
@@ -243,19 +251,13 @@ class DeploymentTargetRow(Base):
     __table_args__ = (UniqueConstraint("environment", "target", name="uq_deployment_target"),)
 
 
-class ApprovalRow(Base):
+class ApprovalRow(_CardRecord, Base):
     """One request to move a protected alias (docs/design.md §19): ``pending``, then ``approved``
     or ``rejected`` once (``decided_*`` set then); the card and its alias state when asked.
     """
 
     __tablename__ = "opsml_approvals"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    registry_type: Mapped[str] = mapped_column("registry", String(16))
-    card_uid: Mapped[str] = mapped_column(String(32))
-    repository: Mapped[str] = mapped_column(String(128))
-    name: Mapped[str] = mapped_column(String(128))
-    version: Mapped[str] = mapped_column(String(128))
     alias: Mapped[str] = mapped_column(String(63))
     from_uid: Mapped[str | None] = mapped_column(String(32), nullable=True)
     from_version: Mapped[str | None] = mapped_column(String(128), nullable=True)

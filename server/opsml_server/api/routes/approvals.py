@@ -10,7 +10,7 @@ on a server without authentication it is the declared ``X-Opsml-Actor``
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
@@ -31,6 +31,9 @@ from opsml.schemas_approvals import (
 from opsml.schemas_rules import UID_PATTERN
 from opsml_server.api.deps import BackendDep, CurrentUser, WriteAccess
 from opsml_server.handlers import ERROR_RESPONSES, conflict
+
+if TYPE_CHECKING:
+    from opsml.backends.base import RegistryBackend
 
 CONFLICT = conflict("Decided already, expired, or stale.")
 router = APIRouter(
@@ -129,6 +132,19 @@ def get_approval(approval_id: ApprovalId, backend: BackendDep, user: CurrentUser
 Decision = Annotated[ApprovalDecision | None, Body()]
 
 
+def _decide(
+    verdict: Literal["approve", "reject"],
+    approval_id: int,
+    request: Request,
+    backend: RegistryBackend,
+    user: Principal | None,
+    body: ApprovalDecision | None,
+) -> Response:
+    require(user, Role.APPROVER, backend.get_approval(approval_id).repository)
+    decide = backend.approve if verdict == "approve" else backend.reject
+    return _json(decide(approval_id, body or ApprovalDecision(), actor=actor_of(request, user)))
+
+
 @router.post("/{approval_id}/approve", operation_id="approve", response_model=ApprovalPublic)
 def approve(
     approval_id: ApprovalId,
@@ -138,9 +154,7 @@ def approve(
     body: Decision = None,
 ) -> Response:
     """Approve a pending request: the alias moves in the same transaction."""
-    require(user, Role.APPROVER, backend.get_approval(approval_id).repository)
-    decision = body or ApprovalDecision()
-    return _json(backend.approve(approval_id, decision, actor=actor_of(request, user)))
+    return _decide("approve", approval_id, request, backend, user, body)
 
 
 @router.post("/{approval_id}/reject", operation_id="reject", response_model=ApprovalPublic)
@@ -152,6 +166,4 @@ def reject(
     body: Decision = None,
 ) -> Response:
     """Reject a pending request; the alias stays where it is."""
-    require(user, Role.APPROVER, backend.get_approval(approval_id).repository)
-    decision = body or ApprovalDecision()
-    return _json(backend.reject(approval_id, decision, actor=actor_of(request, user)))
+    return _decide("reject", approval_id, request, backend, user, body)
