@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from opsml_prefect.credentials import OpsmlCredentials
@@ -49,7 +49,7 @@ def as_credentials(
     if isinstance(value, OpsmlCredentials):
         return value
     if isinstance(value, str):
-        return OpsmlCredentials.load(value)  # type: ignore[no-any-return]
+        return cast("OpsmlCredentials", OpsmlCredentials.load(value))
     if isinstance(value, dict):
         # block references resolved by Prefect carry block metadata keys too
         fields = {k: v for k, v in value.items() if k in OpsmlCredentials.model_fields}

@@ -86,7 +86,7 @@ _TASK_OPTIONS: dict[str, Any] = {
 
 def _registry(registry_type: str, credentials: OpsmlCredentials | None) -> CardRegistry:
     if credentials is not None:
-        return credentials.get_registry(registry_type)
+        return credentials.get_registry(registry_type)  # type: ignore[arg-type]
     from opsml import CardRegistry
 
     return CardRegistry(registry_type)  # type: ignore[arg-type]

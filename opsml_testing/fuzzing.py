@@ -126,16 +126,16 @@ def role_machine(schema: Any, role: str, identities: Identities, tally: Counter[
         def setup(self) -> None:
             identities.reset()
 
-        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+        def get_call_kwargs(self, case: schemathesis.Case[Any]) -> dict[str, Any]:
             return {"headers": {"Authorization": identities.header(role)}}
 
-        def after_call(self, response: Any, case: schemathesis.Case) -> None:
+        def after_call(self, response: Any, case: schemathesis.Case[Any]) -> None:
             path = case.operation.path
             if case.method != "GET" and path.startswith(("/api/v1/users", "/api/v1/tokens")):
                 identities.ensure()
 
         def validate_response(
-            self, response: Any, case: schemathesis.Case, *args: Any, **kwargs: Any
+            self, response: Any, case: schemathesis.Case[Any], *args: Any, **kwargs: Any
         ) -> None:
             tally[response.status_code] += 1
             case.validate_response(response, checks=CHECKS, headers=kwargs.get("headers"))

@@ -16,6 +16,7 @@ module that lands in ``within`` must be one of ``allowed_modules`` or inside one
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
+from typing import cast
 
 from grimp import ImportGraph
 from importlinter import Contract, ContractCheck, fields, output
@@ -50,10 +51,10 @@ class AllowedContract(Contract):
     def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
         """Every import from ``within`` that no allowed pattern covers breaks the contract."""
         sources: set[str] = set()
-        for source in self.source_modules:
+        for source in cast("list[str]", self.source_modules):
             sources |= {source} | graph.find_descendants(source)
-        allowed: list[str] = list(self.allowed_modules)
-        within: str = self.within
+        allowed = list(cast("list[str]", self.allowed_modules))
+        within = cast(str, self.within)
         illegal = []
         for importer in sorted(sources):
             for imported in sorted(graph.find_modules_directly_imported_by(importer)):
@@ -66,7 +67,7 @@ class AllowedContract(Contract):
 
     def render_broken_contract(self, check: ContractCheck) -> None:
         """One line per import that is not allowed."""
-        allowed = ", ".join(self.allowed_modules)
+        allowed = ", ".join(cast("list[str]", self.allowed_modules))
         output.print_error(f"Allowed from {self.within}: {allowed}", bold=False)
         output.new_line()
         for importer, imported, lines in check.metadata["illegal"]:

@@ -64,9 +64,9 @@ def rewrite_row(db_url: str, uid: str, **values: Any) -> None:
     """
     from sqlalchemy import create_engine
 
-    from opsml.backends.sql.tables import CardRow
+    from opsml.backends.sql.tables import CARDS
 
-    table = CardRow.__table__
+    table = CARDS
     engine = create_engine(db_url)
     try:
         with engine.begin() as conn:

@@ -79,7 +79,7 @@ def _rss(proc: psutil.Process) -> int:
     total = proc.memory_info().rss
     for child in proc.children(recursive=True):
         total += child.memory_info().rss
-    return total
+    return int(total)
 
 
 class _Load:

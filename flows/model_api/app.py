@@ -85,7 +85,7 @@ def _load_xgboost(path: Path, details: dict[str, Any]) -> Predict:
         raise RuntimeError(f"xgboost has no model class {wrapper!r}")
     model = cls()
     model.load_model(path)
-    return model.predict  # type: ignore[no-any-return]
+    return model.predict
 
 
 def _load_lightgbm(path: Path, details: dict[str, Any]) -> Predict:
@@ -95,7 +95,7 @@ def _load_lightgbm(path: Path, details: dict[str, Any]) -> Predict:
     booster = lightgbm.Booster(model_file=str(path))
     classes = details.get("classes")
     if classes is None:
-        return booster.predict  # type: ignore[no-any-return]
+        return booster.predict
     labels = np.asarray(classes)
 
     def predict(rows: Any) -> Any:  # what LGBMClassifier.predict does

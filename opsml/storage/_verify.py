@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from opsml.errors import ArtifactIntegrityError
 
@@ -55,7 +55,7 @@ class Arriving:
 def check(expected: ArtifactFile, digest: Any, size: int, *, final: bool) -> None:
     """Raise when the bytes read so far cannot be (or, when ``final``, are not) ``expected``."""
     if final and isinstance(expected, Arriving) and size == expected.size:
-        expected.sha256 = digest.hexdigest()  # the store's own hash of what arrived
+        cast(Arriving, expected).sha256 = digest.hexdigest()  # the store's hash of what arrived
     if size > expected.size or (
         final and (size != expected.size or digest.hexdigest() != expected.sha256)
     ):
