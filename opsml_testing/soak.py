@@ -62,6 +62,27 @@ class Soak:
         fit = statistics.linear_regression([n for n, _ in after], [rss for _, rss in after])
         return fit.slope * 10_000 / MIB
 
+    def steady_slope_mib_per_10k(self) -> float:
+        """The smaller of the slopes of the two halves after the warm-up (MiB per 10,000).
+
+        A leak grows in both halves; a one-off step (the allocator taking a new arena, a
+        cache filling) sits in one of them. A 2-minute soak has about nine samples after
+        its warm-up, so one such step moves the whole fit by more than a steady leak would.
+
+        Example:
+            >>> r = Soak(samples=[(t, t * 100, 0) for t in range(10)], warmup=0.0)
+            >>> r.samples[6:] = [(t, t * 100, 4 * MIB) for t in range(6, 10)]  # one step
+            >>> round(r.steady_slope_mib_per_10k(), 3)
+            0.0
+
+        """
+        after = [(t, n, rss) for t, n, rss in self.samples if t >= self.warmup]
+        if len(after) < 6:
+            raise ValueError("too few samples after the warm-up to fit two halves")
+        half = len(after) // 2
+        halves = (after[: half + 1], after[half:])  # the middle sample in both
+        return min(Soak(samples=part, warmup=self.warmup).slope_mib_per_10k() for part in halves)
+
     def to_json(self) -> str:
         """The samples and counts as JSON."""
         return json.dumps(
@@ -71,6 +92,9 @@ class Soak:
                 "statuses": dict(self.statuses),
                 "operations": dict(self.operations),
                 "slope_mib_per_10k": self.slope_mib_per_10k(),
+                "steady_slope_mib_per_10k": (
+                    self.steady_slope_mib_per_10k() if len(self.samples) >= 6 else None
+                ),
             }
         )
 
