@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from benchmarks import workloads
+from benchmarks._timing import p50_ms, timed
 from opsml_testing import proc
 from opsml_testing.live_server import start_registry
 
@@ -79,14 +80,14 @@ def measure(n: int, rounds: int = 5) -> dict[str, Any]:
             samples: dict[str, list[float]] = {mode: [] for mode in MODES}
             per_round = max(1, n // rounds)
             for call in calls.values():
-                workloads.timed(call, 0, warmup=2)
+                timed(call, 0, warmup=2)
             for index in range(rounds):  # rotated, so that no mode always runs first
                 for mode in MODES[index % 4 :] + MODES[: index % 4]:
-                    samples[mode] += workloads.timed(calls[mode], per_round, warmup=0)
+                    samples[mode] += timed(calls[mode], per_round, warmup=0)
         finally:
             plain.stop()
             secured.stop()
-    p50 = {mode: workloads.p50_ms(values) for mode, values in samples.items()}
+    p50 = {mode: p50_ms(values) for mode, values in samples.items()}
     return {
         "register_p50_ms": p50,
         "bearer_minus_no_auth_ms": p50[MODES[3]] - p50[MODES[0]],

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import database_main, databases, p95_ms
-from benchmarks.workloads import BenchmarkError, p50_ms, start_server, timed
+from benchmarks._timing import p50_ms, timed
+from benchmarks.workloads import BenchmarkError, start_server
 
 TARGET = "k8s/bench/api"
 

@@ -23,13 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks.workloads import (  # noqa: E402
-    BenchmarkError,
-    _small_model,
-    p50_ms,
-    start_server,
-    timed,
-)
+from benchmarks._timing import p50_ms, timed  # noqa: E402
+from benchmarks.workloads import BenchmarkError, _small_model, start_server  # noqa: E402
 from opsml_testing.seeding import seed_cards  # noqa: E402
 
 PER_PAGE = 50

@@ -186,11 +186,11 @@ def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
             values = [v for v in values if v is not None]
             row[side] = statistics.median(values) if values else None
         for peer in ("opsml224", "mlflow"):
-            got = [
+            each = [
                 ratio(r["ours"][workload][key], r.get(peer, {}).get(workload, {}).get(key), higher)
                 for r in rounds
             ]
-            got = [g for g in got if g is not None]
+            got = [g for g in each if g is not None]
             row[f"vs_{peer}"] = [min(got), max(got)] if got else None
         table.append(row)
     bare = [

@@ -22,7 +22,8 @@ from typing import Any
 import httpx
 
 from benchmarks._common import print_result
-from benchmarks.workloads import BenchmarkError, p50_ms, start_server, timed
+from benchmarks._timing import p50_ms, timed
+from benchmarks.workloads import BenchmarkError, start_server
 
 VERSIONS = 20
 """Model versions (10 names, two versions each) the records name."""
@@ -51,13 +52,13 @@ def seed(db_url: str, storage: Path, targets: int, records: int, fillers: int) -
             for t in range(targets):
                 if written >= records:
                     break
-                card = cards[(t + written // targets) % VERSIONS]
+                public = cards[(t + written // targets) % VERSIONS]
                 env = "production" if t % 2 else "staging"
                 digest = "sha256:" + f"{written:064x}"
                 state = "packaged" if (written // targets) % 2 == 0 else "deployed"
                 backend.record_deployment(
                     DeploymentCreate(
-                        registry="model", uid=card.uid, environment=env, target=f"k8s/t-{t:03d}",
+                        registry="model", uid=public.uid, environment=env, target=f"k8s/t-{t:03d}",
                         state=state, image=f"svc:{written}", image_digest=digest,
                         flow_run_id=f"run-{written}",
                         flow_run_url=f"http://127.0.0.1:4200/runs/flow-run/run-{written}",

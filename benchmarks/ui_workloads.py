@@ -17,7 +17,8 @@ from typing import Any
 
 import httpx
 
-from benchmarks.workloads import BenchmarkError, p50_ms, timed
+from benchmarks._timing import p50_ms, timed
+from benchmarks.workloads import BenchmarkError
 from opsml_testing.chromium import CHROMIUM, CHROMIUM_ARGS
 
 
