@@ -12,7 +12,16 @@ from __future__ import annotations
 
 import multiprocessing as mp
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
+
+
+class WriterResult(TypedDict):
+    """What one writer puts on ``out``: the versions it was given, its errors, its clock."""
+
+    versions: list[str]
+    errors: list[str]
+    t0: float
+    t1: float
 
 
 def race(
@@ -31,7 +40,7 @@ def race(
     for _ in procs:
         ready.get(timeout=120)
     go.set()
-    results = [out.get(timeout=result_timeout) for _ in procs]
+    results: list[WriterResult] = [out.get(timeout=result_timeout) for _ in procs]
     for p in procs:
         p.join(timeout=60)
     versions = [v for r in results for v in r["versions"]]

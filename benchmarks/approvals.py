@@ -14,17 +14,21 @@ Run from the repository root::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from benchmarks._common import database_main, databases, p95_ms
-from benchmarks.workloads import BenchmarkError, p50_ms, server_env, timed
+from benchmarks._timing import p50_ms, timed
+from benchmarks.workloads import BenchmarkError, server_env
 from opsml_testing import proc
 from opsml_testing.live_server import start_registry
+
+if TYPE_CHECKING:
+    from opsml import CardRegistry
 
 ALIAS = "champion"
 
 
-def approvals(requester: Any, approver: Any, n: int) -> dict[str, float]:
+def approvals(requester: CardRegistry, approver: CardRegistry, n: int) -> dict[str, float]:
     """Median and p95 of ``n`` requests and ``n`` approvals (each approval moves the alias)."""
     from opsml import RunCard
 
@@ -33,16 +37,19 @@ def approvals(requester: Any, approver: Any, n: int) -> dict[str, float]:
         for _ in range(2)
     ]
     pending: list[int] = []
-    state = {"i": 0, "approved": ""}
+    asked_count = 0
+    approved_version = ""
 
     def request() -> None:
-        state["i"] += 1
-        asked = requester.request_alias(cards[state["i"] % 2], ALIAS, reason="bench")
+        nonlocal asked_count
+        asked_count += 1
+        asked = requester.request_alias(cards[asked_count % 2], ALIAS, reason="bench")
         pending.append(asked.id)
 
     def approve() -> None:
+        nonlocal approved_version
         done = approver.approve(pending.pop(0), comment="ok")
-        state["approved"] = done.version
+        approved_version = done.version
 
     for _ in range(2):  # warm up: connections, caches
         request()
@@ -53,8 +60,8 @@ def approvals(requester: Any, approver: Any, n: int) -> dict[str, float]:
         requested += timed(request, 1, warmup=0)
         approved += timed(approve, 1, warmup=0)
     now = requester.list_aliases(name="bench-approve", repository="bench")
-    if now.get(ALIAS) != state["approved"]:
-        raise BenchmarkError(f"alias is {now}, expected {ALIAS} -> {state['approved']}")
+    if now.get(ALIAS) != approved_version:
+        raise BenchmarkError(f"alias is {now}, expected {ALIAS} -> {approved_version}")
     return {
         "request_p50_ms": p50_ms(requested), "request_p95_ms": p95_ms(requested),
         "approve_p50_ms": p50_ms(approved), "approve_p95_ms": p95_ms(approved),
@@ -76,16 +83,21 @@ def run(work: Path, n: int, urls: list[str]) -> dict[str, dict[str, float]]:
 
     out: dict[str, dict[str, float]] = {}
     for kind, url in databases(work, urls).items():
-        base = {"tracking_uri": url, "storage_uri": (work / f"{kind}-s").as_posix(),
-                "protected_aliases": ALIAS}  # fmt: skip
-        alice = CardRegistry("run", settings=OpsmlSettings(**base, actor="alice"))
-        bob = CardRegistry("run", settings=OpsmlSettings(**base, actor="bob"))
+        storage = (work / f"{kind}-s").as_posix()
+        embedded = {
+            actor: OpsmlSettings(
+                tracking_uri=url, storage_uri=storage, protected_aliases=ALIAS, actor=actor
+            )
+            for actor in ("alice", "bob")
+        }
+        alice = CardRegistry("run", settings=embedded["alice"])
+        bob = CardRegistry("run", settings=embedded["bob"])
         out[f"embedded_{kind}"] = approvals(alice, bob, n)
         server = _server(work / f"server-{kind}", None if kind == "sqlite" else url)
         try:
-            remote = {"tracking_uri": server.url}
-            alice = CardRegistry("run", settings=OpsmlSettings(**remote, actor="alice"))
-            bob = CardRegistry("run", settings=OpsmlSettings(**remote, actor="bob"))
+            remote = server.url
+            alice = CardRegistry("run", settings=OpsmlSettings(tracking_uri=remote, actor="alice"))
+            bob = CardRegistry("run", settings=OpsmlSettings(tracking_uri=remote, actor="bob"))
             out[f"http_server_{kind}"] = approvals(alice, bob, n)
         finally:
             server.stop()

@@ -15,11 +15,15 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.workloads import BenchmarkError, p50_ms, timed
+from benchmarks._timing import p50_ms, timed
+from benchmarks.workloads import BenchmarkError
+
+if TYPE_CHECKING:
+    from opsml import CardRegistry, ModelCard
 
 INTERFACES = ("skops", "xgboost", "lightgbm", "onnx")
 
@@ -57,7 +61,7 @@ def _predict(model: Any, rows: Any) -> Any:
     return model.predict(rows)
 
 
-def _one(registry: Any, interface: str, model: Any, rows: Any, n: int) -> dict[str, float]:
+def _one(registry: CardRegistry, interface: str, model: Any, rows: Any, n: int) -> dict[str, float]:
     from opsml import ModelCard
 
     name = f"bench-{interface}-{uuid.uuid4().hex[:6]}"
@@ -73,8 +77,10 @@ def _one(registry: Any, interface: str, model: Any, rows: Any, n: int) -> dict[s
         )
         registry.register_card(card, version_type="patch")
 
-    def load() -> tuple[Any, Any]:
+    def load() -> tuple[ModelCard, Any]:
         card = registry.load_card(name=name, repository="bench", version="latest")
+        if not isinstance(card, ModelCard):
+            raise BenchmarkError(f"load_card gave a {type(card).__name__}, not a ModelCard")
         return card, card.load_model()
 
     register_s = timed(register, n, warmup=1)
@@ -121,10 +127,10 @@ def interface_latency(url: str, n: int, scale: float = 1.0) -> dict[str, dict[st
         backend.close()
 
 
-def _native_bytes(card: Any) -> int:
+def _native_bytes(card: ModelCard) -> int:
     """Size of the native model file (without the ONNX export)."""
     native = card.model_info["files"][0]
-    return next(f.size for f in card._public.files if f.path == native)
+    return next(f.size for f in card._registered()[0].files if f.path == native)
 
 
 def _session(graph: Any) -> Any:

@@ -27,11 +27,16 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from benchmarks.workloads import start_server
+from benchmarks.workloads import BenchmarkError, start_server
 from opsml_testing.seeding import write_random_file
 from opsml_testing.signing import make_keys
+
+if TYPE_CHECKING:
+    from opsml import CardRegistry
+
+T = TypeVar("T")
 
 
 def _median(fn: Callable[[], object], repeat: int) -> float:
@@ -39,7 +44,7 @@ def _median(fn: Callable[[], object], repeat: int) -> float:
 
 
 def _medians(
-    fns: list[Callable[[], Any]], repeat: int, after: Callable[[Any], object] = lambda _: None
+    fns: list[Callable[[], T]], repeat: int, after: Callable[[T], object] = lambda _: None
 ) -> list[float]:
     """Median seconds of each of ``fns``, run in turn ``repeat`` times (interleaved, so that
     the machine's drift over the run, e.g. page cache writeback, hits each alike);
@@ -54,7 +59,7 @@ def _medians(
     return [statistics.median(times) for times in samples]
 
 
-def measure(registry: Any, work: Path, size: int, repeat: int) -> dict[str, float]:
+def measure(registry: CardRegistry, work: Path, size: int, repeat: int) -> dict[str, float]:
     """Median seconds of each step for a model of ``size`` bytes in ``registry``."""
     from opsml import ModelCard
     from opsml._model_signing import sign_files
@@ -79,6 +84,8 @@ def measure(registry: Any, work: Path, size: int, repeat: int) -> dict[str, floa
     )
     registry.register_card(card(), sign_with=keys.private)
     loaded = registry.load_card(name=name, repository="bench")
+    if not isinstance(loaded, ModelCard):
+        raise BenchmarkError(f"load_card gave a {type(loaded).__name__}, not a ModelCard")
     public = loaded._registered()[0]
     subject = card_identity("model", "bench", name, public.version, public.uid)
     sign = _median(lambda: sign_files(keys.private, subject, public.files), repeat)

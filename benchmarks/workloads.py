@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks._race import race
+from benchmarks._race import WriterResult, race
 from benchmarks._timing import p50_ms, timed
 from opsml_testing import proc
 from opsml_testing.live_server import start_registry
@@ -260,7 +260,9 @@ def registry_latency(url: str, n: int) -> dict[str, Any]:
 
     def load_model() -> None:
         card = registry.load_card(name=name, repository="bench", version="latest")
-        if card.load_model().predict(x.head(3)).shape != (3,):  # type: ignore[union-attr]
+        if not isinstance(card, ModelCard):
+            raise BenchmarkError(f"load_card gave a {type(card).__name__}, not a ModelCard")
+        if card.load_model().predict(x.head(3)).shape != (3,):
             raise BenchmarkError("the loaded model does not predict")
 
     load_s = timed(load, n)
@@ -308,12 +310,14 @@ def list_latency(url: str, n: int, total: int) -> dict[str, Any]:
 def _writer(
     target: str, name: str, k: int, storage: str, ready: Any, go: Any, out: Any
 ) -> None:  # runs in a child process
+    from opsml.backends.base import RegistryBackend
     from opsml.schemas import CardCreate
 
+    backend: RegistryBackend
     if target.startswith("http"):
         from opsml.backends.http import HttpBackend
 
-        backend: Any = HttpBackend(target)
+        backend = HttpBackend(target)
         backend.check()
     else:
         from opsml.backends.sql import SqlBackend
@@ -323,7 +327,8 @@ def _writer(
     empty = Path(tempfile.mkdtemp(prefix="opsml-bench-w-"))
     ready.put(os.getpid())
     go.wait()
-    versions, errors = [], []
+    versions: list[str] = []
+    errors: list[str] = []
     t0 = time.monotonic()
     for _ in range(k):
         card = CardCreate(
@@ -335,7 +340,7 @@ def _writer(
             errors.append(f"{type(exc).__name__}: {exc}"[:300])
     t1 = time.monotonic()
     backend.close()
-    out.put({"versions": versions, "errors": errors, "t0": t0, "t1": t1})
+    out.put(WriterResult(versions=versions, errors=errors, t0=t0, t1=t1))
 
 
 def concurrent_writers(
