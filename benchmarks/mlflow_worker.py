@@ -14,11 +14,16 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from _race import race  # this folder is on sys.path: the script runs from it
-from _timing import p50_ms, timed
+if TYPE_CHECKING:  # the same files, which the checker knows by their package's name
+    from benchmarks._race import WriterResult, race
+    from benchmarks._timing import p50_ms, timed
+else:  # this folder is on sys.path: the script runs from it
+    from _race import WriterResult, race
+    from _timing import p50_ms, timed
 
 
 def count_requests() -> dict[str, int]:
@@ -123,7 +128,8 @@ def _writer(url: str, name: str, run_id: str, k: int, ready: Any, go: Any, out: 
     client.search_registered_models(max_results=1)
     ready.put(os.getpid())
     go.wait()
-    versions, errors = [], []
+    versions: list[str] = []
+    errors: list[str] = []
     t0 = time.monotonic()
     for _ in range(k):
         try:
@@ -133,7 +139,7 @@ def _writer(url: str, name: str, run_id: str, k: int, ready: Any, go: Any, out: 
             versions.append(str(mv.version))
         except Exception as exc:
             errors.append(f"{type(exc).__name__}: {exc}"[:300])
-    out.put({"versions": versions, "errors": errors, "t0": t0, "t1": time.monotonic()})
+    out.put(WriterResult(versions=versions, errors=errors, t0=t0, t1=time.monotonic()))
 
 
 def writers(url: str, processes: int, per_process: int) -> dict[str, Any]:
@@ -194,7 +200,8 @@ def transfer(url: str, path: str, sha: str) -> dict[str, Any]:
 if __name__ == "__main__":
     workload, url, raw = sys.argv[1], sys.argv[2], sys.argv[3]
     kwargs = json.loads(raw)
-    result = {"registry": registry, "listing": listing, "writers": writers, "transfer": transfer}[
-        workload
-    ](url, **kwargs)
+    workloads: dict[str, Callable[..., dict[str, Any]]] = {
+        "registry": registry, "listing": listing, "writers": writers, "transfer": transfer
+    }  # fmt: skip
+    result = workloads[workload](url, **kwargs)
     print(json.dumps(result))

@@ -14,6 +14,7 @@ OpsML 2.2.4's interpreter runs it.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import statistics
@@ -21,8 +22,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 START = time.perf_counter()
 MB = 1e6
@@ -35,6 +37,14 @@ def _is_peer() -> bool:
     spec = importlib.util.find_spec("opsml")  # not importing it: 2.2.4 reads settings then
     places = spec.submodule_search_locations if spec else None
     return any((Path(p) / "version.py").exists() for p in places or [])
+
+
+def _opsml224(module: str = "opsml") -> Any:
+    """``module`` of OpsML 2.2.4, under the peer's interpreter. Untyped (``Any``): 2.2.4 ships
+    no types, and a checker takes the name ``opsml`` for this project's package, whose API
+    differs (no ``interface=``, no ``log_artifact_from_file``, no ``opsml.storage.client``).
+    """
+    return importlib.import_module(module)
 
 
 def _sha256(path: Path) -> str:
@@ -50,35 +60,44 @@ def upload(url: str, path: str, sha: str, n: int) -> dict[str, Any]:
     from opsml import CardRegistry, RunCard
 
     peer = _is_peer()
+    opsml224: Any = _opsml224() if peer else None
     blob = Path(path)
-    times, first, first_done = [], None, 0.0
+    times: list[float] = []
+    first: RunCard | None = None
+    first_peer: Any = None  # OpsML 2.2.4's first RunCard
+    first_done = 0.0
     for i in range(n):
         t = time.perf_counter()
         name = f"big-{i}-{uuid.uuid4().hex[:6]}"
         if peer:
-            registry = CardRegistry("run")
-            card = RunCard(name=name, repository="bench", contact="bench@example.com")
-            card.log_artifact_from_file(name="weights", local_path=blob)
+            peer_registry = opsml224.CardRegistry("run")
+            peer_card = opsml224.RunCard(name=name, repository="bench", contact="bench@example.com")
+            peer_card.log_artifact_from_file(name="weights", local_path=blob)
+            peer_registry.register_card(peer_card)
         else:
             registry = CardRegistry("run", tracking_uri=url)
             card = RunCard(name=name, repository="bench", contact="bench@example.com")
             card.log_artifact(blob)
-        registry.register_card(card)
+            registry.register_card(card)
         times.append(time.perf_counter() - t)
-        first = first or card
+        if peer:
+            first_peer = first_peer or peer_card
+        else:
+            first = first or card
         first_done = first_done or time.perf_counter()
     size = blob.stat().st_size
     dest = Path(tempfile.mkdtemp(prefix="peers-down-"))
     t = time.perf_counter()
     if peer:
-        from opsml.storage import client
-
-        artifact = first.artifact_uris["weights"]  # type: ignore[union-attr]
+        client = _opsml224("opsml.storage.client")
+        artifact = first_peer.artifact_uris["weights"]
         got = dest / blob.name
         client.storage_client.get(Path(artifact.remote_path), got)
         ok = _sha256(got) == sha  # OpsML 2.2.4 does not verify: hashed here, on the clock
     else:
-        got = first.download_artifact(blob.name, dest)  # type: ignore[union-attr]
+        if first is None:
+            raise ValueError("upload needs n >= 1")
+        got = first.download_artifact(blob.name, dest)
         ok = True  # verified by the client against the registered digest
     down = time.perf_counter() - t
     if not ok or got.stat().st_size != size:
@@ -102,22 +121,27 @@ def _small_model() -> tuple[Any, Any]:
 
 
 def _model_card(name: str, model: Any, x: Any) -> Any:
+    """A model card of this project's or (under the peer's interpreter) of OpsML 2.2.4."""
     from opsml import ModelCard
 
     if _is_peer():
-        from opsml import SklearnModel
-
-        interface = SklearnModel(model=model, sample_data=x.head(5))
-        return ModelCard(interface=interface, name=name, repository="bench", contact="bench")
+        opsml224 = _opsml224()
+        interface = opsml224.SklearnModel(model=model, sample_data=x.head(5))
+        return opsml224.ModelCard(
+            interface=interface, name=name, repository="bench", contact="bench"
+        )
     return ModelCard(
         name=name, repository="bench", contact="bench", model=model, sample_input=x.head(5)
     )
 
 
-def _registry(kind: str, url: str) -> Any:
+def _registry(kind: Literal["data", "model", "run", "pipeline"], url: str) -> Any:
+    """A registry of this project's or (under the peer's interpreter) of OpsML 2.2.4."""
     from opsml import CardRegistry
 
-    return CardRegistry(kind) if _is_peer() else CardRegistry(kind, tracking_uri=url)
+    if _is_peer():
+        return _opsml224().CardRegistry(kind)
+    return CardRegistry(kind, tracking_uri=url)
 
 
 def register(url: str, n: int) -> dict[str, Any]:
@@ -161,5 +185,8 @@ if __name__ == "__main__":
     workload, target, raw = sys.argv[1], sys.argv[2], sys.argv[3]
     if _is_peer():
         os.environ["OPSML_TRACKING_URI"] = target
-    fn = {"upload": upload, "register": register, "listing": listing}[workload]
+    workloads: dict[str, Callable[..., dict[str, Any]]] = {
+        "upload": upload, "register": register, "listing": listing
+    }  # fmt: skip
+    fn = workloads[workload]
     print(json.dumps(fn(target, **json.loads(raw))))
