@@ -38,6 +38,7 @@ MODULES = [
     "opsml.storage._local",
     "opsml.storage._remote",
     "opsml.backends.sql._queries",
+    "opsml.backends.sql._grants",
     "opsml.cards.run",
     "opsml.cards.pipeline",
     "opsml.cards.base",
