@@ -62,6 +62,7 @@ MODULES = [
     "opsml_server.metrics",
     "opsml_server.upload_service",
     "opsml_server.metrics_dir",
+    "opsml_prefect.deployments.steps",
 ]
 
 
