@@ -1,10 +1,12 @@
 """``opsml users`` and ``opsml tokens``: against the registry server named by
 ``OPSML_TRACKING_URI`` (administrator credentials), or against its database directly
-when the tracking URI is a database URL (how the first administrator is made).
+when the tracking URI is a database URL. The first user of a registry without users (and,
+on a server, without a bootstrap administrator) is its administrator.
 
 Example:
-    $ OPSML_TRACKING_URI=postgresql+psycopg://... opsml users add alice --password ...
-    $ opsml users grant alice admin
+    $ OPSML_TRACKING_URI=http://registry:8080 opsml users add alice --password ...
+    $ export OPSML_USERNAME=alice OPSML_PASSWORD=...   # alice is the administrator now
+    $ opsml users add ci-bot --no-password && opsml users grant ci-bot writer --repository ds
     $ opsml tokens create ci --user ci-bot --expires 90d
 
 """
@@ -93,12 +95,23 @@ def users_add(
         bool, typer.Option("--no-password", help="A service user: tokens only.")
     ] = False,
 ) -> None:
-    """Add a user (the password is stored as an argon2 hash)."""
+    """Add a user (the password is stored as an argon2 hash). The first user of a registry
+    without users is its administrator (the admin role on every repository).
+    """
     if password is None and not no_password:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    with_store(
-        lambda store: typer.echo(f"added user {store.add_user(name, password, actor=_me()).name}")
-    )
+
+    def add(store: IdentityStore) -> None:
+        user = store.add_user(name, password, actor=_me())
+        typer.echo(f"added user {user.name}")
+        if any(g.role is Role.ADMIN and g.repository is None for g in user.grants):
+            typer.echo(
+                f"{user.name} is the registry's first user: it holds the admin role on every "
+                f"repository. A registry server now asks for credentials: log in as "
+                f"{user.name} (OPSML_USERNAME and OPSML_PASSWORD) to add and grant the others."
+            )
+
+    with_store(add)
 
 
 @users_app.command("passwd")

@@ -29,16 +29,20 @@ class IdentityStore(Protocol):
         >>> root = tempfile.mkdtemp()
         >>> backend = SqlBackend(f"sqlite:///{root}/registry.db", f"{root}/artifacts")
         >>> store: IdentityStore = backend.identity()
-        >>> store.add_user("alice", "s3cret-pw", actor="root").name
-        'alice'
+        >>> alice = store.add_user("alice", "s3cret-pw", actor="root")  # the first user
+        >>> [(grant.role.value, grant.repository) for grant in alice.grants]
+        [('admin', None)]
         >>> [entry.action for entry in store.list_audit(AuditQuery(registry="identity")).items]
-        ['user_add']
+        ['grant', 'user_add']
         >>> backend.close()
 
     """
 
     def add_user(self, name: str, password: str | None, *, actor: str | None = None) -> UserPublic:
-        """Add a user."""
+        """Add a user. The first user of a registry without users (nor, on a server, a
+        bootstrap administrator) is its administrator: given a password, it gets the global
+        ``admin`` role in the same transaction (docs/security.md, "The first user").
+        """
         ...
 
     def remove_user(self, name: str, *, actor: str | None = None) -> None:
@@ -111,6 +115,22 @@ class CredentialStore(IdentityStore, Protocol):
         >>> backend.close()
 
     """
+
+    def add_user(
+        self,
+        name: str,
+        password: str | None,
+        *,
+        actor: str | None = None,
+        admin_if_first: bool = True,
+        first_needs_password: bool = False,
+    ) -> UserPublic:
+        """Add a user; the first one of the database, given a password, also gets the global
+        ``admin`` role in the same transaction (``admin_if_first=False``: never, as a server
+        with a bootstrap administrator asks). ``first_needs_password``: a first user without
+        a password is refused (an open server: nobody could log in after it).
+        """
+        ...
 
     def has_users(self) -> bool:
         """True when at least one user is stored (auth is then on)."""

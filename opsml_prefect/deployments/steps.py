@@ -12,11 +12,19 @@ make Prefect look for the flow inside the model folder. The step can therefore
 stand anywhere in a ``pull:`` section; the working directory stays whatever
 ``set_working_directory`` (or the worker) chose.
 
+``set_project_directory`` is the first step of a ``pull:`` section that runs flows from
+a project folder named by ``OPSML_PROJECT_DIR`` (``prefect.deployments.steps.
+set_working_directory`` with a check): a worker without the variable, or with one naming a
+folder that does not hold the flows, fails there, saying what to set and to what, instead
+of passing every pull step and crashing later with a ``FileNotFoundError`` in the run's
+temporary folder.
+
 Example:
     ```yaml
     pull:
-      - prefect.deployments.steps.set_working_directory:
-          directory: /opt/prefect/flows
+      - opsml_prefect.deployments.steps.set_project_directory:
+          directory: "{{ $OPSML_PROJECT_DIR }}"
+          expects: [flows/package_model.py, flows/model_spec.yaml]
       - opsml_prefect.deployments.steps.pull_model:
           id: model
           name: iris-classifier
@@ -35,14 +43,99 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from opsml.errors import ConfigurationError
 from opsml_prefect.pulling import PullModelOutput, download_model
 
 if TYPE_CHECKING:
     from opsml_prefect.credentials import OpsmlCredentials
 
-__all__ = ["PullModelOutput", "pull_model"]
+__all__ = ["ProjectDirectoryOutput", "PullModelOutput", "pull_model", "set_project_directory"]
+
+PROJECT_VARIABLE = "OPSML_PROJECT_DIR"
+"""The worker's variable naming the project folder (the checkout, or an image's WORKDIR)."""
+
+
+class ProjectDirectoryOutput(TypedDict):
+    """What :func:`set_project_directory` returns: Prefect loads the flow from ``directory``."""
+
+    directory: str
+
+
+def set_project_directory(
+    directory: str | None = None, expects: list[str] | str | None = None
+) -> ProjectDirectoryOutput:
+    """Deployment step: check that the project folder holds the flows, then change into it.
+
+    Args:
+        directory: the project folder, an absolute path; ``"{{ $OPSML_PROJECT_DIR }}"`` in a
+            ``prefect.yaml`` (Prefect fills it with an empty string on a worker without the
+            variable). Not given: ``OPSML_PROJECT_DIR`` as the worker has it.
+        expects: files the folder must hold, relative to it (the flows' entrypoints, the
+            spec files they read).
+
+    Returns:
+        ``directory`` (absolute): Prefect loads the flow's entrypoint from there.
+
+    Raises:
+        ConfigurationError: the folder is not given, not absolute, not there, or lacks one
+            of ``expects``; the message says what to set ``OPSML_PROJECT_DIR`` to. Nothing
+            changed (not even the working directory).
+
+    Example:
+        >>> set_project_directory("", expects=["flows/training.py"])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        opsml.errors.ConfigurationError: OPSML_PROJECT_DIR is not set on this worker...
+
+    """
+    path = check_project_directory(directory, expects)
+    os.chdir(path)
+    return {"directory": str(path)}
+
+
+def check_project_directory(directory: str | None, expects: list[str] | str | None) -> Path:
+    """The project folder :func:`set_project_directory` changes into, checked (see there)."""
+    needs = [expects] if isinstance(expects, str) else list(expects or [])
+    holding = ", ".join(needs) or "the flows"
+    to = (
+        f"set {PROJECT_VARIABLE} to the absolute path of the project folder, the checkout (or "
+        f"the image's WORKDIR) holding {holding}, in the worker's environment or the work "
+        f"pool's `env` job variable: `{PROJECT_VARIABLE}=/path/to/checkout prefect worker "
+        "start --pool ...`"
+    )
+    value = (os.environ.get(PROJECT_VARIABLE, "") if directory is None else directory).strip()
+    if not value or "{{" in value:
+        raise ConfigurationError(
+            f"{PROJECT_VARIABLE} is not set on this worker, so Prefect would run the flow from "
+            f"the run's temporary folder, where its code is not: {to}"
+        )
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        raise ConfigurationError(
+            f"{_named(value)} is not an absolute path (each run starts in a temporary folder): {to}"
+        )
+    if not path.is_dir():
+        raise ConfigurationError(f"{_named(value)} is not a folder on this worker: {to}")
+    missing = [rel for rel in needs if not (path / rel).exists()]
+    if missing:
+        raise ConfigurationError(
+            f"{_named(value)} does not hold the project ({', '.join(missing)} missing): {to}"
+        )
+    return path.resolve()
+
+
+def _named(value: str) -> str:
+    """Where the folder came from: the worker's variable, or a value frozen at deploy time."""
+    if os.environ.get(PROJECT_VARIABLE, "").strip() == value:
+        return f"{PROJECT_VARIABLE}={value}"
+    return (
+        f"the pull step's directory {value!r} (not this worker's {PROJECT_VARIABLE}: written "
+        f"in prefect.yaml, or frozen into the deployment by a `prefect deploy` run with "
+        f"{PROJECT_VARIABLE} set; deploy again from a shell without it)"
+    )
 
 
 def pull_model(

@@ -150,6 +150,12 @@ class Authenticator:
             self._has_users = (time.monotonic(), has)
         return has
 
+    def users_changed(self) -> None:
+        """Forget whether the database has users: the next request asks it (auth turns on
+        at once on this replica when an open server made its first user).
+        """
+        self._has_users = (0.0, False)
+
     def _bootstrap(self, user: str, password: str) -> Principal | None:
         settings = self.settings
         if settings.username is None or settings.password is None:

@@ -63,7 +63,8 @@ def test_migration_0003_identity_up_and_down(sql: SqlBackend) -> None:
 
 def test_users_grants_and_passwords(store: SqlIdentityStore) -> None:
     assert not store.has_users()
-    store.add_user("alice", "pw-alice-1", actor="root")
+    # not the administrator a first user is made (test_identity_bootstrap.py): only its grants
+    store.add_user("alice", "pw-alice-1", actor="root", admin_if_first=False)
     store.add_user("svc", None)
     with pytest.raises(IdentityConflictError, match="alice"):
         store.add_user("alice", "again")
@@ -168,7 +169,7 @@ def test_audit_filters_and_cursor_paging(
 def test_audit_since_with_another_zone_is_the_same_instant(store: SqlIdentityStore) -> None:
     """``--since 16:00+02:00`` is 14:00 UTC: the entries after it are found on every
     database (SQLite and MariaDB keep times without a zone, in UTC)."""
-    store.add_user("dora", "pw-dora-1", actor="root")
+    store.add_user("dora", "pw-dora-1", actor="root", admin_if_first=False)  # one entry
     before = datetime.now(UTC) - timedelta(minutes=5)
     ahead = timezone(timedelta(hours=2))
     assert len(store.list_audit(AuditQuery(since=before.astimezone(ahead))).items) == 1
@@ -179,7 +180,7 @@ def test_audit_since_with_another_zone_is_the_same_instant(store: SqlIdentitySto
 
 def test_identity_changes_are_audited(store: SqlIdentityStore) -> None:
     """Users, passwords, grants and tokens: each change is one audit entry, never a secret."""
-    store.add_user("carol", "pw-carol-1", actor="root")
+    store.add_user("carol", "pw-carol-1", actor="root", admin_if_first=False)  # no admin
     store.set_password("carol", "pw-carol-2", actor="root")
     store.grant("carol", Role.WRITER, "vision", actor="root")
     store.grant("carol", Role.WRITER, "vision", actor="root")  # held already: no change

@@ -301,6 +301,7 @@ def test_issue_20_pull_section_leaves_prefect_in_the_project_folder(
         for step in packaging["pull"]
         for key, args in step.items()
     ]
+    _checkout(embedded)
     monkeypatch.setenv("OPSML_PROJECT_DIR", str(embedded))
     monkeypatch.chdir(embedded)
     outputs = asyncio.run(run_steps(steps))
@@ -310,6 +311,65 @@ def test_issue_20_pull_section_leaves_prefect_in_the_project_folder(
     assert pulled["version"] == card.version and pulled["uid"] == card.uid
     assert Path(pulled["model_dir"]) == (embedded / "build" / "pulled-model").resolve()
     assert (Path(pulled["model_dir"]) / "card.json").is_file()
+
+
+def _checkout(root: Path) -> Path:
+    """The project's ``flows/`` in ``root``, as a worker's checkout holds it."""
+    import shutil
+
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "build")
+    shutil.copytree(REPO_ROOT / "flows", root / "flows", ignore=ignore, dirs_exist_ok=True)
+    return root
+
+
+@pytest.mark.parametrize("project", ["unset", "empty-folder"])
+def test_pull_section_without_the_project_fails_at_its_first_step(
+    prefect_api: str, embedded: Path, monkeypatch: pytest.MonkeyPatch, project: str
+) -> None:
+    """A worker without OPSML_PROJECT_DIR, or with one naming a folder without the flows:
+    the packaging deployment's pull section, run by Prefect's step runner as a worker runs
+    it (from the run's temporary folder), fails at its first step naming the variable and
+    what to set it to, and pulls nothing. Before, the steps passed (Prefect stayed in the
+    temporary folder) and the run crashed later with ``FileNotFoundError: /tmp/tmp…/flows/…``.
+    """
+    import asyncio
+
+    from prefect.deployments.steps.core import _PULL_STEP_SOURCE_CWD, StepExecutionError, run_steps
+
+    from opsml import CardRegistry
+    from opsml.errors import ConfigurationError
+
+    card = CardRegistry("model").register_card(_model_card("iris-classifier"))
+    CardRegistry("model").set_alias(card, "champion")
+    config = yaml.safe_load((REPO_ROOT / "deployments" / "prefect.yaml").read_text())
+    packaging = next(d for d in config["deployments"] if d["name"] == "iris-classifier-api")
+    steps = [
+        {key: {k: v for k, v in args.items() if k != "credentials"}}
+        for step in packaging["pull"]
+        for key, args in step.items()
+    ]
+    run_folder = embedded / "tmp-run-prefect"  # the worker's temporary run folder
+    run_folder.mkdir()
+    if project == "unset":
+        monkeypatch.delenv("OPSML_PROJECT_DIR", raising=False)
+    else:
+        (embedded / "empty").mkdir()
+        monkeypatch.setenv("OPSML_PROJECT_DIR", str(embedded / "empty"))
+    monkeypatch.chdir(run_folder)
+    token = _PULL_STEP_SOURCE_CWD.set(run_folder)  # as Prefect's worker sets it
+    try:
+        with pytest.raises(StepExecutionError, match="set_project_directory") as caught:
+            asyncio.run(run_steps(steps))
+    finally:
+        _PULL_STEP_SOURCE_CWD.reset(token)
+    cause = caught.value.__cause__
+    assert isinstance(cause, ConfigurationError), repr(cause)
+    assert "OPSML_PROJECT_DIR" in cause.message and "flows/package_model.py" in cause.message
+    assert (
+        "set OPSML_PROJECT_DIR" in cause.message or "OPSML_PROJECT_DIR is not set" in cause.message
+    )
+    assert not list(embedded.rglob("pulled-model"))  # the model step never ran
+    assert Path.cwd() == run_folder
 
 
 def test_issue_20_readme_pull_step_example_works_as_written(
@@ -333,8 +393,7 @@ def test_issue_20_readme_pull_step_example_works_as_written(
     block_name = name["opsml_prefect.deployments.steps.pull_model"]["credentials"]
     OpsmlCredentials(tracking_uri=os.environ["OPSML_TRACKING_URI"]).save(block_name, overwrite=True)
     card = CardRegistry("model").register_card(_model_card("iris-classifier"))
-    project = embedded / "project"
-    project.mkdir()
+    project = _checkout(embedded / "project")
     monkeypatch.setenv("OPSML_PROJECT_DIR", str(project))
     monkeypatch.delenv("OPSML_TRACKING_URI")  # the block alone names the registry
     outputs = asyncio.run(run_steps(steps))

@@ -38,6 +38,7 @@ MODULES = [
     "opsml.storage._local",
     "opsml.storage._remote",
     "opsml.backends.sql._queries",
+    "opsml.backends.sql._grants",
     "opsml.cards.run",
     "opsml.cards.pipeline",
     "opsml.cards.base",
@@ -61,6 +62,7 @@ MODULES = [
     "opsml_server.metrics",
     "opsml_server.upload_service",
     "opsml_server.metrics_dir",
+    "opsml_prefect.deployments.steps",
 ]
 
 

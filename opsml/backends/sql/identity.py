@@ -33,6 +33,7 @@ from opsml.auth.models import (
 )
 from opsml.auth.roles import GLOBAL, Principal, Role
 from opsml.auth.secrets import VerifiedPasswords, hash_password, new_token, token_digest
+from opsml.backends.sql import _grants
 from opsml.backends.sql._audit import read_audit
 from opsml.backends.sql.tables import AUDIT, GRANTS, TOKENS, USERS
 from opsml.errors import IdentityConflictError, IdentityNotFoundError, InvalidInputError
@@ -65,25 +66,6 @@ def _check_password(password: str | None) -> None:
             "the password is empty: give one, or none at all for a user of service tokens "
             "only (--no-password, or a null password over REST)"
         )
-
-
-def _matching(key: dict[str, Any]) -> list[Any]:
-    """The conditions selecting the grant row ``key``."""
-    return [GRANTS.c[column] == value for column, value in key.items()]
-
-
-def _insert_grant(conn: Connection, key: dict[str, Any]) -> bool:
-    """Insert the grant row ``key`` unless held already; whether it was inserted."""
-    exists = conn.execute(select(func.count()).select_from(GRANTS).where(*_matching(key)))
-    if exists.scalar_one():
-        return False
-    conn.execute(insert(GRANTS).values(**key))
-    return True
-
-
-def _delete_grant(conn: Connection, key: dict[str, Any]) -> bool:
-    """Delete the grant row ``key``; whether there was one."""
-    return bool(conn.execute(delete(GRANTS).where(*_matching(key))).rowcount)
 
 
 class SqlIdentityStore:
@@ -149,11 +131,21 @@ class SqlIdentityStore:
         with self._connect() as conn:
             return conn.execute(select(func.count()).select_from(USERS)).scalar_one() > 0
 
-    def add_user(self, name: str, password: str | None, *, actor: str | None = None) -> UserPublic:
-        """Add a user (argon2-hashed password; ``None``: tokens only).
+    def add_user(
+        self,
+        name: str,
+        password: str | None,
+        *,
+        actor: str | None = None,
+        admin_if_first: bool = True,
+        first_needs_password: bool = False,
+    ) -> UserPublic:
+        """Add a user (argon2-hashed password; ``None``: tokens only); the first one, with a
+        password, is made global ``admin`` in the same transaction (``admin_if_first=False``:
+        never; ``first_needs_password``: refuse it without one; see :mod:`._grants`).
 
         Raises:
-            InvalidInputError: the password is empty.
+            InvalidInputError: the password is empty, or a first user needs one.
             IdentityConflictError: a user of that name exists.
 
         """
@@ -167,16 +159,19 @@ class SqlIdentityStore:
         }
         try:
             with self._connect(write=True) as conn:
+                admin = admin_if_first and _grants.becomes_admin(
+                    conn, password, only_way_in=first_needs_password
+                )
                 conn.execute(insert(USERS).values(**row))
                 self._audit(conn, "user_add", actor, name)
+                if admin:
+                    _grants.insert_grant(conn, _grants.first_admin_grant(self._user_id(conn, name)))
+                    self._audit(conn, "grant", actor, name, None, _grants.FIRST_USER_DETAIL)
         except IntegrityError as exc:
             raise IdentityConflictError(f"a user named {name!r} exists already") from exc
-        return UserPublic(
-            name=name,
-            has_password=password is not None,
-            created_at=created,
-            created_by=actor,
-        )
+        grants = [GrantPublic(role=Role.ADMIN, repository=None)] if admin else []
+        return UserPublic(name=name, has_password=password is not None, created_at=created,
+                          created_by=actor, grants=grants)  # fmt: skip
 
     def remove_user(self, name: str, *, actor: str | None = None) -> None:
         """Remove a user with its grants and tokens.
@@ -235,7 +230,7 @@ class SqlIdentityStore:
             IdentityNotFoundError: no such user.
 
         """
-        self._change_grant("grant", name, role, repository, actor, _insert_grant)
+        self._change_grant("grant", name, role, repository, actor, _grants.insert_grant)
 
     def revoke(
         self, name: str, role: Role, repository: str | None = None, *, actor: str | None = None
@@ -246,7 +241,7 @@ class SqlIdentityStore:
             IdentityNotFoundError: no such user.
 
         """
-        self._change_grant("revoke", name, role, repository, actor, _delete_grant)
+        self._change_grant("revoke", name, role, repository, actor, _grants.delete_grant)
 
     def _change_grant(
         self,

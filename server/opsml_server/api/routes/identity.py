@@ -19,7 +19,7 @@ from opsml.auth.models import (
     UserPublic,
 )
 from opsml.auth.roles import Role, require
-from opsml.auth.store import IdentityStore
+from opsml.auth.store import CredentialStore, IdentityStore
 from opsml.errors import BackendUnavailableError, IdentityNotFoundError, InvalidInputError
 from opsml_server.api.deps import AdminAccess, CurrentUser
 from opsml_server.handlers import ERROR_RESPONSES, conflict
@@ -30,9 +30,9 @@ router = APIRouter(prefix="/api/v1", tags=["identity"], responses={**ERROR_RESPO
 Name = Annotated[str, Path(pattern=NAME_PATTERN)]
 
 
-async def get_identity(request: Request) -> IdentityStore:
+async def get_identity(request: Request) -> CredentialStore:
     """The server's identity store (attached in the lifespan); routes use its interface."""
-    store: IdentityStore | None = request.app.state.auth.store
+    store: CredentialStore | None = request.app.state.auth.store
     if store is None:
         raise BackendUnavailableError("the registry server is starting or stopping; try again")
     return store
@@ -42,10 +42,27 @@ IdentityDep = Annotated[IdentityStore, Depends(get_identity)]
 
 
 @router.post("/users", operation_id="add_user", status_code=201, response_model=UserPublic)
-def add_user(user: UserCreate, store: IdentityDep, caller: AdminAccess) -> UserPublic:
-    """Add a user (its password is stored as an argon2 hash)."""
+def add_user(
+    user: UserCreate,
+    store: Annotated[CredentialStore, Depends(get_identity)],
+    caller: AdminAccess,
+    request: Request,
+) -> UserPublic:
+    """Add a user (its password is stored as an argon2 hash).
+
+    On an open server (no users, no bootstrap administrator) the first user is the
+    administrator: it needs a password (400 without one, nothing written), gets the global
+    ``admin`` role in the same transaction (listed in the answer's ``grants``) and turns
+    auth on, on this replica at once. A server with a bootstrap administrator makes no
+    administrator by itself.
+    """
     password = user.password.get_secret_value() if user.password else None
-    return store.add_user(user.name, password, actor=caller)
+    open_server = caller is None
+    added = store.add_user(user.name, password, actor=caller, admin_if_first=open_server,
+                           first_needs_password=open_server)  # fmt: skip
+    if open_server:
+        request.app.state.auth.users_changed()
+    return added
 
 
 @router.get("/users", operation_id="list_users", response_model=list[UserPublic])

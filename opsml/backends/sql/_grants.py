@@ -1,0 +1,80 @@
+"""Grant rows of :class:`~opsml.backends.sql.identity.SqlIdentityStore`, and the rule of
+the first user (docs/security.md, "The first user").
+
+A user given a password on a database that holds no user yet is the registry's
+administrator: the ``add_user`` that makes it also grants it the global ``admin`` role, in
+the same transaction, so that no state exists where users turn a server's auth on and
+nobody may manage them. A user without a password (tokens only) is a machine's and gets no
+role; through a server with nobody else to log in as, it is refused as the first user.
+
+Example:
+    >>> first_admin_grant(7)
+    {'user_id': 7, 'repository': '', 'role': 'admin'}
+
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, insert, select
+
+from opsml.auth.roles import GLOBAL, Role
+from opsml.backends.sql.tables import GRANTS, USERS
+from opsml.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+FIRST_USER_DETAIL = {"role": Role.ADMIN.value, "first_user": True}
+"""The ``detail`` of the audit entry of the first user's ``admin`` grant."""
+
+
+def _matching(key: dict[str, Any]) -> list[Any]:
+    """The conditions selecting the grant row ``key``."""
+    return [GRANTS.c[column] == value for column, value in key.items()]
+
+
+def insert_grant(conn: Connection, key: dict[str, Any]) -> bool:
+    """Insert the grant row ``key`` unless held already; whether it was inserted."""
+    exists = conn.execute(select(func.count()).select_from(GRANTS).where(*_matching(key)))
+    if exists.scalar_one():
+        return False
+    conn.execute(insert(GRANTS).values(**key))
+    return True
+
+
+def delete_grant(conn: Connection, key: dict[str, Any]) -> bool:
+    """Delete the grant row ``key``; whether there was one."""
+    return bool(conn.execute(delete(GRANTS).where(*_matching(key))).rowcount)
+
+
+def first_admin_grant(user_id: int) -> dict[str, Any]:
+    """The grant row that makes the user ``user_id`` a global administrator."""
+    return {"user_id": user_id, "repository": GLOBAL, "role": Role.ADMIN.value}
+
+
+def becomes_admin(conn: Connection, password: str | None, *, only_way_in: bool) -> bool:
+    """Whether the user about to be added (in ``conn``'s transaction) is the first one and
+    has a password, so that it is made the administrator.
+
+    Two transactions adding the first user at the same instant on PostgreSQL or MariaDB may
+    both see no user and both make theirs an administrator: only on a registry where either
+    caller could already do anything (docs/security.md).
+
+    Raises:
+        InvalidInputError: ``only_way_in`` (a server with no other administrator), it is the
+            first user and it has no password: nobody could log in after it (nothing written).
+
+    """
+    if conn.execute(select(func.count()).select_from(USERS)).scalar_one():
+        return False
+    if password is not None:
+        return True
+    if only_way_in:
+        raise InvalidInputError(
+            "the first user of this registry becomes its administrator and turns its auth on: "
+            'give it a password (--password, or "password" over REST), or no one could log in; '
+            "add users of service tokens only (--no-password) after it"
+        )
+    return False
