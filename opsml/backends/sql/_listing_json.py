@@ -12,13 +12,14 @@ version spec), and a contract test checks that both give equal cards.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Text, cast, select
 
 from opsml.backends.sql._filters import apply_filters
 from opsml.backends.sql._queries import matching_rows
+from opsml.backends.sql._rows import as_utc
 from opsml.backends.sql.tables import CARDS
 from opsml.card_index import decode_cursor
 from opsml.schemas import CardQuery, RegistryType
@@ -44,9 +45,7 @@ def _timestamp(value: datetime | None) -> str | None:
     """ISO 8601 as pydantic writes it: stored naive times are UTC, and UTC is ``Z``."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    text = value.isoformat()
+    text = as_utc(value).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
