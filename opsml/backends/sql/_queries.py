@@ -40,10 +40,20 @@ def check_registry(registry: str) -> RegistryType:
 
 def list_cards(conn: Connection, registry: RegistryType, query: CardQuery) -> list[CardPublic]:
     """Cards matching every filter of ``query``, newest first, at most ``query.limit``."""
-    stmt, spec = apply_filters(conn, registry, query, select(CARDS), ordered=True)
-    after = decode_cursor(registry, query)
-    rows = matching_rows(conn, stmt, spec, query.limit, after)
-    return [to_public(r) for r in rows]
+    return [to_public(r) for r in matching(conn, registry, query, (CARDS,))]
+
+
+def matching(
+    conn: Connection, registry: RegistryType, query: CardQuery, columns: Sequence[Any]
+) -> list[Any]:
+    """The rows (of ``columns``) of the cards matching every filter of ``query``, newest
+    first, after its cursor, at most ``query.limit``: the rows of every full listing.
+
+    ``columns`` must give ``id``, ``repository``, ``name`` and ``version`` (the cursor
+    and the version spec read them).
+    """
+    stmt, spec = apply_filters(conn, registry, query, select(*columns), ordered=True)
+    return matching_rows(conn, stmt, spec, query.limit, decode_cursor(registry, query))
 
 
 def matching_rows(
