@@ -13,7 +13,7 @@ from sqlalchemy import Select, false, select
 
 from opsml import versioning
 from opsml.backends.sql._filters import apply_filters, is_latest
-from opsml.backends.sql._rows import active, resolve, to_public
+from opsml.backends.sql._rows import PUBLIC_COLUMNS, active, resolve, to_public
 from opsml.backends.sql.tables import CARDS, CardRow
 from opsml.card_index import decode_cursor
 from opsml.errors import CardNotFoundError, InvalidInputError
@@ -40,7 +40,8 @@ def check_registry(registry: str) -> RegistryType:
 
 def list_cards(conn: Connection, registry: RegistryType, query: CardQuery) -> list[CardPublic]:
     """Cards matching every filter of ``query``, newest first, at most ``query.limit``."""
-    return [to_public(r) for r in matching(conn, registry, query, (CARDS,))]
+    rows = matching(conn, registry, query, (CARDS.c.id, *PUBLIC_COLUMNS))
+    return [to_public(r) for r in rows]
 
 
 def matching(

@@ -188,7 +188,27 @@ def locked_active(conn: Connection, registry: str, uid: str) -> CardPublic | Non
     return None if row is None else to_public(row)
 
 
+PUBLIC_COLUMNS = (
+    CARDS.c.registry,
+    CARDS.c.name,
+    CARDS.c.repository,
+    CARDS.c.contact,
+    CARDS.c.tags,
+    CARDS.c.description,
+    CARDS.c.metadata,
+    CARDS.c.uid,
+    CARDS.c.version,
+    CARDS.c.created_at,
+    CARDS.c.created_by,
+    CARDS.c.updated_at,
+    CARDS.c.files,
+)
+"""The columns :func:`to_public` reads: a listing selects these, not the whole row
+(never the ``summary``, nor the version parts); change both together."""
+
+
 def to_public(row: Any) -> CardPublic:
+    """The card of a row that has (at least) the :data:`PUBLIC_COLUMNS`."""
     return CardPublic.model_construct(
         registry=row.registry,
         name=row.name,
