@@ -10,7 +10,6 @@ update. Each function runs inside the caller's transaction.
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -18,7 +17,7 @@ from sqlalchemy import update as sql_update
 
 from opsml.backends.sql import _writes
 from opsml.backends.sql._reserve import Connect, retrying
-from opsml.backends.sql._rows import active, locked_active, now, to_public
+from opsml.backends.sql._rows import active, as_utc, locked_active, now, to_public
 from opsml.backends.sql.tables import ALIASES, AliasRow, CardRow
 from opsml.errors import AliasInUseError, BackendUnavailableError, CardNotFoundError
 from opsml.schemas import AliasPublic, CardPublic, RegistryType
@@ -38,10 +37,9 @@ def _key(registry: str, name: str, repository: str, alias: str) -> tuple[Any, ..
 
 def to_alias(row: Any) -> AliasPublic:
     """An alias row as its wire model."""
-    set_at = row.set_at if row.set_at.tzinfo else row.set_at.replace(tzinfo=UTC)  # SQLite
     return AliasPublic(
         registry=row.registry, name=row.name, repository=row.repository, alias=row.alias,
-        version=row.version, uid=row.card_uid, set_at=set_at, set_by=row.set_by,
+        version=row.version, uid=row.card_uid, set_at=as_utc(row.set_at), set_by=row.set_by,
     )  # fmt: skip
 
 

@@ -13,14 +13,14 @@ caller's transaction.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy import update as sql_update
 
 from opsml.backends.sql import _aliases, _writes
-from opsml.backends.sql._rows import active, locked_active, now, to_public
+from opsml.backends.sql._rows import active, as_utc, locked_active, now, to_public
 from opsml.backends.sql.tables import APPROVALS, AliasRow, ApprovalRow, CardRow
 from opsml.errors import (
     ApprovalNotFoundError,
@@ -40,13 +40,9 @@ Decided = tuple[ApprovalPublic, "AliasPublic | None", "CardPublic | None"]
 """The decided request, and on approval the moved alias and its card."""
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite, MariaDB: naive UTC
-
-
 def to_approval(row: Any, at: datetime | None = None) -> ApprovalPublic:
     """A request row as its wire model; a pending one past its expiry reads ``expired``."""
-    expires = _utc(row.expires_at)
+    expires = as_utc(row.expires_at)
     expired = row.state == "pending" and expires <= (at or now())
     state: ApprovalState = "expired" if expired else row.state
     return ApprovalPublic(
@@ -54,8 +50,8 @@ def to_approval(row: Any, at: datetime | None = None) -> ApprovalPublic:
         repository=row.repository, version=row.version, alias=row.alias,
         from_uid=row.from_uid, from_version=row.from_version, from_any=bool(row.from_any),
         reason=row.reason, state=state, requested_by=row.requested_by,
-        requested_at=_utc(row.requested_at), expires_at=expires, decided_by=row.decided_by,
-        decided_at=_utc(row.decided_at) if row.decided_at else None, comment=row.comment,
+        requested_at=as_utc(row.requested_at), expires_at=expires, decided_by=row.decided_by,
+        decided_at=as_utc(row.decided_at), comment=row.comment,
     )  # fmt: skip
 
 

@@ -17,7 +17,6 @@ gets :class:`DeploymentStateError`); a rollback is a new deployment.
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -25,7 +24,7 @@ from sqlalchemy import update as sql_update
 
 from opsml.backends.sql import _writes
 from opsml.backends.sql._reserve import Connect, retrying
-from opsml.backends.sql._rows import locked_active, now
+from opsml.backends.sql._rows import as_utc, locked_active, now
 from opsml.backends.sql.tables import (
     DEPLOYMENTS,
     TARGETS,
@@ -61,13 +60,13 @@ appended (a retirement first), and the card."""
 
 def to_deployment(row: Any) -> DeploymentPublic:
     """A record row as its wire model."""
-    at = row.recorded_at if row.recorded_at.tzinfo else row.recorded_at.replace(tzinfo=UTC)
     return DeploymentPublic(
         id=row.id, registry=row.registry, uid=row.card_uid, name=row.name,
         repository=row.repository, version=row.version, environment=row.environment,
         target=row.target, state=row.state, image=row.image, image_digest=row.image_digest,
         manifests_sha256=row.manifests_sha256, flow_run_id=row.flow_run_id,
-        flow_run_url=row.flow_run_url, detail=row.detail or {}, recorded_at=at, actor=row.actor,
+        flow_run_url=row.flow_run_url, detail=row.detail or {},
+        recorded_at=as_utc(row.recorded_at), actor=row.actor,
     )  # fmt: skip
 
 

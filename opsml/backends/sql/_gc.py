@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from opsml.backends.sql import _writes
-from opsml.backends.sql._rows import now
+from opsml.backends.sql._rows import as_utc, now
 from opsml.backends.sql.tables import CardRow
 from opsml.storage.layout import card_prefix
 
@@ -29,10 +29,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("opsml.gc")
 Connect = Callable[[], AbstractContextManager["Connection"]]
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def collect_garbage(connect: Connect, store: ArtifactStore, older_than: timedelta) -> int:
@@ -51,7 +47,7 @@ def collect_garbage(connect: Connect, store: ArtifactStore, older_than: timedelt
         CardRow.version, CardRow.created_at,
     ).where(CardRow.status == "pending")  # fmt: skip
     with connect() as conn:
-        stale = [row for row in conn.execute(query) if _aware(row.created_at) < cutoff]
+        stale = [row for row in conn.execute(query) if as_utc(row.created_at) < cutoff]
     for row in stale:
         prefix = card_prefix(row.kind, row.repository, row.name, row.version)
         store.delete_prefix(prefix)

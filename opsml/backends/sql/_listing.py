@@ -7,7 +7,6 @@ index ending in ``id``), so that page 2,000 costs what page 1 costs.
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import false, func, select
@@ -15,6 +14,7 @@ from sqlalchemy import false, func, select
 from opsml import versioning
 from opsml.backends.sql._filters import apply_filters, is_latest, names_matching
 from opsml.backends.sql._queries import latest_of_each, matching_rows
+from opsml.backends.sql._rows import as_utc
 from opsml.backends.sql.tables import CARDS, NAMES
 from opsml.card_index import decode_cursor, encode_cursor
 from opsml.schemas import CardPage, CardQuery, RegistryType
@@ -37,16 +37,13 @@ _COLUMNS = (
 
 
 def _summary(row: Any) -> dict[str, Any]:
-    created = row.created_at
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
     return {
         "registry": row.registry,
         "name": row.name,
         "repository": row.repository,
         "version": row.version,
         "uid": row.uid,
-        "created_at": created,
+        "created_at": as_utc(row.created_at),
         "created_by": row.created_by,
         "tags": row.tags or {},
         "summary": row.summary or {},

@@ -5,22 +5,22 @@ each card's ``tags``, ``metadata`` and ``files`` from the database and encoding
 them again cost the server more than the query itself, for bytes that leave it
 unchanged. Here the three columns are read as text and placed in the answer as
 they are; only the scalar fields are encoded. The rows are the same rows
-:func:`~opsml.backends.sql._queries.list_cards` returns (same filters, order and
-version spec), and a contract test checks that both give equal cards.
+:func:`~opsml.backends.sql._queries.list_cards` returns (both read them with
+:func:`~opsml.backends.sql._queries.matching`), and a contract test checks that both
+give equal cards.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast
 
-from opsml.backends.sql._filters import apply_filters
-from opsml.backends.sql._queries import matching_rows
+from opsml.backends.sql._queries import matching
+from opsml.backends.sql._rows import as_utc
 from opsml.backends.sql.tables import CARDS
-from opsml.card_index import decode_cursor
 from opsml.schemas import CardQuery, RegistryType
 
 if TYPE_CHECKING:
@@ -44,9 +44,7 @@ def _timestamp(value: datetime | None) -> str | None:
     """ISO 8601 as pydantic writes it: stored naive times are UTC, and UTC is ``Z``."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    text = value.isoformat()
+    text = as_utc(value).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -70,6 +68,5 @@ def list_cards_json(conn: Connection, registry: RegistryType, query: CardQuery) 
         b'{"items":[{"registry":"model","name":"churn",...}]}'
 
     """
-    stmt, spec = apply_filters(conn, registry, query, select(*_COLUMNS), ordered=True)
-    rows = matching_rows(conn, stmt, spec, query.limit, decode_cursor(registry, query))
+    rows = matching(conn, registry, query, _COLUMNS)
     return ('{"items":[' + ",".join(_card(r) for r in rows) + "]}").encode()

@@ -13,7 +13,7 @@ from sqlalchemy import Select, false, select
 
 from opsml import versioning
 from opsml.backends.sql._filters import apply_filters, is_latest
-from opsml.backends.sql._rows import active, resolve, to_public
+from opsml.backends.sql._rows import PUBLIC_COLUMNS, active, resolve, to_public
 from opsml.backends.sql.tables import CARDS, CardRow
 from opsml.card_index import decode_cursor
 from opsml.errors import CardNotFoundError, InvalidInputError
@@ -40,10 +40,21 @@ def check_registry(registry: str) -> RegistryType:
 
 def list_cards(conn: Connection, registry: RegistryType, query: CardQuery) -> list[CardPublic]:
     """Cards matching every filter of ``query``, newest first, at most ``query.limit``."""
-    stmt, spec = apply_filters(conn, registry, query, select(CARDS), ordered=True)
-    after = decode_cursor(registry, query)
-    rows = matching_rows(conn, stmt, spec, query.limit, after)
+    rows = matching(conn, registry, query, (CARDS.c.id, *PUBLIC_COLUMNS))
     return [to_public(r) for r in rows]
+
+
+def matching(
+    conn: Connection, registry: RegistryType, query: CardQuery, columns: Sequence[Any]
+) -> list[Any]:
+    """The rows (of ``columns``) of the cards matching every filter of ``query``, newest
+    first, after its cursor, at most ``query.limit``: the rows of every full listing.
+
+    ``columns`` must give ``id``, ``repository``, ``name`` and ``version`` (the cursor
+    and the version spec read them).
+    """
+    stmt, spec = apply_filters(conn, registry, query, select(*columns), ordered=True)
+    return matching_rows(conn, stmt, spec, query.limit, decode_cursor(registry, query))
 
 
 def matching_rows(

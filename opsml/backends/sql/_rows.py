@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from sqlalchemy import Select, bindparam, select, text
 
@@ -54,6 +54,25 @@ TRIPLE_VERSIONS = select(CardRow.version).where(
 def now() -> datetime:
     """The current UTC time (what every timestamp column stores)."""
     return datetime.now(UTC)
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: datetime | None) -> datetime | None:
+    """A stored time as an aware one: SQLite and MariaDB hand back naive datetimes, in UTC.
+
+    An aware ``value`` (PostgreSQL's) and ``None`` pass through unchanged.
+
+    Example:
+        >>> as_utc(datetime(2024, 5, 1, 12, 0)).isoformat()
+        '2024-05-01T12:00:00+00:00'
+
+    """
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 def insert_values(
@@ -169,13 +188,27 @@ def locked_active(conn: Connection, registry: str, uid: str) -> CardPublic | Non
     return None if row is None else to_public(row)
 
 
+PUBLIC_COLUMNS = (
+    CARDS.c.registry,
+    CARDS.c.name,
+    CARDS.c.repository,
+    CARDS.c.contact,
+    CARDS.c.tags,
+    CARDS.c.description,
+    CARDS.c.metadata,
+    CARDS.c.uid,
+    CARDS.c.version,
+    CARDS.c.created_at,
+    CARDS.c.created_by,
+    CARDS.c.updated_at,
+    CARDS.c.files,
+)
+"""The columns :func:`to_public` reads: a listing selects these, not the whole row
+(never the ``summary``, nor the version parts); change both together."""
+
+
 def to_public(row: Any) -> CardPublic:
-    created = row.created_at
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
-    updated = row.updated_at
-    if updated is not None and updated.tzinfo is None:
-        updated = updated.replace(tzinfo=UTC)
+    """The card of a row that has (at least) the :data:`PUBLIC_COLUMNS`."""
     return CardPublic.model_construct(
         registry=row.registry,
         name=row.name,
@@ -186,8 +219,8 @@ def to_public(row: Any) -> CardPublic:
         metadata=row.metadata or {},
         uid=row.uid,
         version=row.version,
-        created_at=created,
+        created_at=as_utc(row.created_at),
         created_by=row.created_by,
-        updated_at=updated,
+        updated_at=as_utc(row.updated_at),
         files=[ArtifactFile.model_construct(**f) for f in row.files or []],
     )

@@ -21,12 +21,12 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import delete, insert, select, update
 
-from opsml.backends.sql._rows import now
+from opsml.backends.sql._rows import as_utc, now
 from opsml.backends.sql.tables import UPLOAD_FILES, UPLOAD_SESSIONS
 from opsml.backends.uploads import UploadSession
 from opsml.errors import CardNotFoundError, OpsmlError
@@ -225,7 +225,7 @@ class SqlUploadSessions:
         with self._connect() as conn:
             rows = conn.execute(select(UPLOAD_SESSIONS.c.id, UPLOAD_SESSIONS.c.touched_at)).all()
         live = {r.id for r in rows}
-        stale = [r.id for r in rows if _aware(r.touched_at) < cutoff]
+        stale = [r.id for r in rows if as_utc(r.touched_at) < cutoff]
         for session_id in stale:
             self.drop(session_id)
         orphans = [
@@ -268,7 +268,3 @@ def _theirs(chunks: Iterator[bytes]) -> Iterator[bytes]:
         yield from chunks
     except Exception as exc:
         raise CallerError(exc) from exc
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

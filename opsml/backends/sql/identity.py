@@ -35,6 +35,7 @@ from opsml.auth.roles import GLOBAL, Principal, Role
 from opsml.auth.secrets import VerifiedPasswords, hash_password, new_token, token_digest
 from opsml.backends.sql import _grants
 from opsml.backends.sql._audit import read_audit
+from opsml.backends.sql._rows import as_utc
 from opsml.backends.sql.tables import AUDIT, GRANTS, TOKENS, USERS
 from opsml.errors import IdentityConflictError, IdentityNotFoundError, InvalidInputError
 
@@ -47,16 +48,6 @@ IDENTITY = "identity"
 """The ``registry`` of the audit entries of user, password, grant and token changes."""
 LAST_USE_PRECISION = timedelta(minutes=1)
 """A token's ``last_used_at`` is written at most this often (not on every request)."""
-
-
-def _utc(value: datetime) -> datetime:
-    """SQLite and MariaDB hand back naive datetimes; they are UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """:func:`_utc`, passing ``None`` through."""
-    return None if value is None else _utc(value)
 
 
 def _check_password(password: str | None) -> None:
@@ -214,7 +205,7 @@ class SqlIdentityStore:
             UserPublic(
                 name=row.name,
                 has_password=row.password_hash is not None,
-                created_at=_utc(row.created_at),
+                created_at=as_utc(row.created_at),
                 created_by=row.created_by,
                 grants=grants[row.id],
             )
@@ -279,7 +270,7 @@ class SqlIdentityStore:
         """
         if not user:
             raise InvalidInputError("name the user the token acts for (--user)")
-        expires_at = _aware(expires_at)
+        expires_at = as_utc(expires_at)
         if expires_at is not None and expires_at <= datetime.now(UTC):
             raise InvalidInputError(
                 f"expires_at {expires_at.isoformat()} is not in the future: a token would be "
@@ -322,9 +313,9 @@ class SqlIdentityStore:
             TokenPublic(
                 name=row.name,
                 user=row.user,
-                created_at=_utc(row.created_at),
-                expires_at=_aware(row.expires_at),
-                last_used_at=_aware(row.last_used_at),
+                created_at=as_utc(row.created_at),
+                expires_at=as_utc(row.expires_at),
+                last_used_at=as_utc(row.last_used_at),
             )
             for row in rows
         ]
@@ -381,11 +372,11 @@ class SqlIdentityStore:
             ).first()
             if row is None:
                 return None
-            expires = _aware(row.expires_at)
+            expires = as_utc(row.expires_at)
             if expires is not None and expires <= now:
                 return None
             principal = self._principal(conn, row.user_id, f"{row.user}/{row.name}")
-        last = _aware(row.last_used_at)
+        last = as_utc(row.last_used_at)
         if last is None or now - last > LAST_USE_PRECISION:
             with self._connect(write=True) as conn:
                 conn.execute(update(TOKENS).where(TOKENS.c.id == row.id).values(last_used_at=now))
