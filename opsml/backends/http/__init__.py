@@ -8,6 +8,10 @@ all talking to the server through one :class:`~opsml.backends.http._transport.Tr
 
 from __future__ import annotations
 
-from opsml.backends.http.client import INLINE_LIMIT, HttpBackend
+from opsml.backends.http._lean_httpx import import_httpx
+
+import_httpx()  # before any module here imports httpx: see _lean_httpx
+
+from opsml.backends.http.client import INLINE_LIMIT, HttpBackend  # noqa: E402
 
 __all__ = ["INLINE_LIMIT", "HttpBackend"]
