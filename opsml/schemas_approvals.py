@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 from opsml.card_kinds import RegistryType
-from opsml.schemas_aliases import check_alias, check_new_alias
+from opsml.schemas_aliases import NEW_ALIAS_PATTERN, check_alias, check_new_alias
 from opsml.schemas_pages import CursorPage
 from opsml.schemas_rules import UID_PATTERN
 
@@ -41,6 +41,10 @@ MAX_EXPIRY = 90 * 24 * 3600
 ACTOR_HEADER = "X-Opsml-Actor"
 """Header naming the declared person on a server without authentication (see docs/security.md)."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TEXT = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*"
+REASON_PATTERN = f"^{_TEXT}[^\\s\\x00-\\x1f\\x7f]{_TEXT}$"
+"""A reason as OpenAPI publishes it: no control characters but tab and newlines, and at
+least one character that is not whitespace (what :func:`_reason` checks)."""
 _ACTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@/-]{0,255}$")
 
 
@@ -140,10 +144,12 @@ class ApprovalCreate(BaseModel):
     registry: RegistryType = "model"
     uid: str = Field(pattern=UID_PATTERN, description="The candidate card's uid.")
     alias: Annotated[str, AfterValidator(check_new_alias)] = Field(
-        description="The protected alias to move, e.g. 'champion'."
+        description="The protected alias to move, e.g. 'champion'.",
+        json_schema_extra={"pattern": NEW_ALIAS_PATTERN},
     )
     reason: Annotated[str, AfterValidator(_reason)] = Field(
-        description=f"Why (1-{MAX_REASON} characters; shown escaped)."
+        description=f"Why (1-{MAX_REASON} characters; shown escaped).",
+        json_schema_extra={"pattern": REASON_PATTERN, "maxLength": MAX_REASON},
     )
     from_any: bool = Field(
         default=False,

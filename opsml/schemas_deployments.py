@@ -76,8 +76,16 @@ def _check_optional_target(value: str | None) -> str | None:
     return None if value is None else check_target(value)
 
 
-Target = Annotated[str, AfterValidator(check_target)]
-Environment = Annotated[str | None, AfterValidator(_check_environment)]
+Target = Annotated[
+    str,
+    AfterValidator(check_target),
+    Field(json_schema_extra={"pattern": VISIBLE_PATTERN, "maxLength": MAX_TARGET}),
+]
+Environment = Annotated[
+    str | None,
+    AfterValidator(_check_environment),
+    Field(json_schema_extra={"pattern": VISIBLE_PATTERN, "maxLength": MAX_ENVIRONMENT}),
+]
 Digest = Annotated[
     str | None,
     Field(default=None, pattern=DIGEST_PATTERN, description="'sha256:' and 64 hex characters."),

@@ -33,7 +33,13 @@ from opsml_server.api.deps import (
     readable_repositories,
     visible_card,
 )
-from opsml_server.api.params import FilePath, NameQuery, OptionalNameQuery, RepositoriesQuery
+from opsml_server.api.params import (
+    FilePath,
+    NameQuery,
+    OptionalNameQuery,
+    RepositoriesQuery,
+    RepositoryQuery,
+)
 from opsml_server.api.routes.listing import QueryDep, readable
 from opsml_server.downloads import artifact_response
 from opsml_server.handlers import ERROR_RESPONSES, VERSION_TAKEN, ErrorBody, conflict
@@ -123,8 +129,8 @@ def next_version(
     registry: RegistryType,
     backend: BackendDep,
     user: CurrentUser,
-    name: str,
-    repository: str,
+    name: NameQuery,
+    repository: RepositoryQuery,
     version_type: VersionType = "minor",
 ) -> NextVersion:
     """The version a registration of ``repository/name`` with this bump would get now."""
