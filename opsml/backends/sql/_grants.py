@@ -49,6 +49,11 @@ def delete_grant(conn: Connection, key: dict[str, Any]) -> bool:
     return bool(conn.execute(delete(GRANTS).where(*_matching(key))).rowcount)
 
 
+def any_user(conn: Connection) -> bool:
+    """Whether the database holds at least one user (a server's auth is then on)."""
+    return conn.execute(select(USERS.c.id).limit(1)).first() is not None
+
+
 def first_admin_grant(user_id: int) -> dict[str, Any]:
     """The grant row that makes the user ``user_id`` a global administrator."""
     return {"user_id": user_id, "repository": GLOBAL, "role": Role.ADMIN.value}
@@ -67,7 +72,7 @@ def becomes_admin(conn: Connection, password: str | None, *, only_way_in: bool) 
             first user and it has no password: nobody could log in after it (nothing written).
 
     """
-    if conn.execute(select(func.count()).select_from(USERS)).scalar_one():
+    if any_user(conn):
         return False
     if password is not None:
         return True

@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from opsml.auth.models import (
@@ -120,7 +120,7 @@ class SqlIdentityStore:
     def has_users(self) -> bool:
         """True when the database holds at least one user (auth is then on)."""
         with self._connect() as conn:
-            return conn.execute(select(func.count()).select_from(USERS)).scalar_one() > 0
+            return _grants.any_user(conn)
 
     def add_user(
         self,
@@ -153,10 +153,12 @@ class SqlIdentityStore:
                 admin = admin_if_first and _grants.becomes_admin(
                     conn, password, only_way_in=first_needs_password
                 )
-                conn.execute(insert(USERS).values(**row))
+                added = conn.execute(insert(USERS).values(**row))
                 self._audit(conn, "user_add", actor, name)
-                if admin:
-                    _grants.insert_grant(conn, _grants.first_admin_grant(self._user_id(conn, name)))
+                if admin:  # a new user holds no grant yet: nothing to look up first
+                    assert added.inserted_primary_key is not None
+                    user_id = int(added.inserted_primary_key[0])
+                    conn.execute(insert(GRANTS).values(**_grants.first_admin_grant(user_id)))
                     self._audit(conn, "grant", actor, name, None, _grants.FIRST_USER_DETAIL)
         except IntegrityError as exc:
             raise IdentityConflictError(f"a user named {name!r} exists already") from exc
