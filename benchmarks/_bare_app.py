@@ -3,13 +3,17 @@
 ``GET /`` answers ``ok``; ``GET /bytes/{n}`` streams n bytes in 4 MiB chunks;
 ``PUT /sink`` reads and drops the body; ``PUT /sink-hashed`` also hashes it (SHA-256, in
 the event loop as it arrives) and answers the hex digest: the floor of an upload that the
-receiver verifies. Served with the same uvicorn settings as
+receiver verifies; ``PUT /sink-stored`` also writes it to a new file of ``BARE_STORE_DIR``
+(kept until the server's folder is removed, as a store keeps what it receives): the floor of
+an upload that the receiver verifies and stores. Served with the same uvicorn settings as
 the registry server (uvloop, httptools).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from typing import Any
 
 CHUNK = b"\0" * (4 * 1024 * 1024)
@@ -39,8 +43,13 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             total -= len(piece)
             await send({"type": "http.response.body", "body": piece, "more_body": total > 0})
         return
-    if path in ("/sink", "/sink-hashed"):
-        digest = hashlib.sha256() if path == "/sink-hashed" else None
+    if path in ("/sink", "/sink-hashed", "/sink-stored"):
+        digest = hashlib.sha256() if path != "/sink" else None
+        stored = (
+            tempfile.NamedTemporaryFile(dir=os.environ.get("BARE_STORE_DIR"), delete=False)  # noqa: SIM115
+            if path == "/sink-stored"
+            else None
+        )
         received = 0
         more = True
         while more:
@@ -49,7 +58,11 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             received += len(chunk)
             if digest is not None:
                 digest.update(chunk)
+            if stored is not None:
+                stored.write(chunk)
             more = message.get("more_body", False)
+        if stored is not None:
+            stored.close()
         body = (digest.hexdigest() if digest else str(received)).encode()
     else:
         body = b"ok"

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks._race import WriterResult, race
 from benchmarks._timing import p50_ms, timed
@@ -27,6 +27,9 @@ from opsml_testing.live_server import start_registry
 from opsml_testing.seeding import write_random_file
 
 REPO = Path(__file__).resolve().parents[1]
+if TYPE_CHECKING:
+    import httpx
+
 BLOCK = 4 * 1024 * 1024
 MB = 1e6
 
@@ -80,9 +83,9 @@ def start_bare_server(root: Path) -> proc.Server:
         "--log-level",
         "warning",
     ]
-    return proc.start(
-        argv, ready_path="/", log_path=root / "bare.log", env={"PYTHONPATH": str(REPO)}
-    )
+    (root / "store").mkdir(exist_ok=True)
+    env = {"PYTHONPATH": str(REPO), "BARE_STORE_DIR": str(root / "store")}
+    return proc.start(argv, ready_path="/", log_path=root / "bare.log", env=env)
 
 
 # -- machine limits --------------------------------------------------------------------
@@ -148,11 +151,14 @@ def repeated_body(size: int) -> Iterator[bytes]:
     return (block[: size - sent] for sent in range(0, size, BLOCK))
 
 
-def machine_http(url: str, n: int, size: int) -> dict[str, float]:
+def machine_http(url: str, n: int, size: int, blob: Path | None = None) -> dict[str, float]:
     """Keep-alive GET p50 to the bare app, and its download and upload MB/s of ``size`` bytes.
 
     ``http_up_verified_mb_s`` is the bare upload with both ends hashing the bytes (SHA-256,
-    each on its one thread): what any upload that both sides verify starts from.
+    each on its one thread): what any upload that both sides verify starts from. With a
+    ``blob`` file, ``http_up_stored_mb_s`` is the bare upload of that file read and hashed
+    by the client, hashed and written to a new file by the receiver: the same work as a
+    verified registration's transfer, with nothing else.
     """
     import httpx
 
@@ -186,12 +192,38 @@ def machine_http(url: str, n: int, size: int) -> dict[str, float]:
         verified = time.perf_counter() - t
         if response.text != sent.hexdigest():
             raise BenchmarkError("the bare verified upload arrived with other bytes")
-    return {
-        "http_p50_ms": p50,
-        "http_down_mb_s": size / down / MB,
-        "http_up_mb_s": size / up / MB,
-        "http_up_verified_mb_s": size / verified / MB,
-    }
+        out = {
+            "http_p50_ms": p50,
+            "http_down_mb_s": size / down / MB,
+            "http_up_mb_s": size / up / MB,
+            "http_up_verified_mb_s": size / verified / MB,
+        }
+        if blob is not None:
+            out["http_up_stored_mb_s"] = (
+                blob.stat().st_size / _stored_upload(client, url, blob) / MB
+            )
+    return out
+
+
+def _stored_upload(client: httpx.Client, url: str, blob: Path) -> float:
+    """Seconds to send ``blob`` (read and hashed here) to the bare app's ``/sink-stored``."""
+    sent = hashlib.sha256()
+
+    def read_hashed() -> Iterator[bytes]:
+        with open(blob, "rb") as handle:
+            while block := handle.read(BLOCK):
+                sent.update(block)
+                yield block
+
+    length = str(blob.stat().st_size)
+    t = time.perf_counter()
+    response = client.put(
+        url + "/sink-stored", content=read_hashed(), headers={"Content-Length": length}
+    )
+    elapsed: float = time.perf_counter() - t
+    if response.text != sent.hexdigest():
+        raise BenchmarkError("the bare stored upload arrived with other bytes")
+    return elapsed
 
 
 # -- imports ---------------------------------------------------------------------------

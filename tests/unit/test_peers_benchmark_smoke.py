@@ -4,6 +4,7 @@ processes against a live server, and the ratio table over made-up rounds (no pee
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 
@@ -35,7 +36,8 @@ def _round(scale: float) -> dict[str, object]:
                      "warm_p50_ms": 5 / scale},
         "listing": {"cold_ms": 10 / scale, "warm_p50_ms": 4 / scale},
     }  # fmt: skip
-    machine = {"http_up_mb_s": 200.0, "http_up_verified_mb_s": 125.0, "http_down_mb_s": 400.0,
+    machine = {"http_up_mb_s": 200.0, "http_up_verified_mb_s": 125.0,
+               "http_up_stored_mb_s": 150.0, "http_down_mb_s": 400.0,
                "sha256_mb_s": 1000.0,
                "python_ref_ms": 1.0}  # fmt: skip
     return {"ours": side, "opsml224": _halved(side), "machine_before": machine,
@@ -61,5 +63,20 @@ def test_ratios_are_ranges_over_rounds_and_budgets_are_judged() -> None:
     assert by_row["register small sklearn model p50, ms"]["vs_mlflow"] is None
     assert summary["upload_cold_of_bare"] == [0.5, 0.5]
     assert summary["upload_cold_of_verified_bare"] == [0.8, 0.8]
+    assert [round(x, 3) for x in summary["upload_cold_of_stored_bare"]] == [0.667, 0.667]
     text = peers.render(summary, rounds)
     assert ">= 1.2x OpsML 2.2.4" in text and "PASS" in text and "FAIL" in text
+
+
+def test_the_bare_references_include_a_verified_stored_upload(tmp_path: Path) -> None:
+    blob = tmp_path / "w.bin"
+    sha = write_random_file(blob, 5 * 1024 * 1024)
+    bare = workloads.start_bare_server(tmp_path / "bare")
+    try:
+        got = workloads.machine_http(bare.url, 3, 1024 * 1024, blob)
+    finally:
+        bare.stop()
+    assert got["http_up_stored_mb_s"] > 0 and got["http_up_verified_mb_s"] > 0
+    stored = list((tmp_path / "bare" / "store").iterdir())
+    assert len(stored) == 1
+    assert hashlib.sha256(stored[0].read_bytes()).hexdigest() == sha
