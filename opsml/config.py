@@ -293,8 +293,9 @@ class OpsmlSettings(RegistrySettings):
     actor: str | None = Field(
         default=None,
         description="Who you are where nothing authenticates you (embedded or direct-database "
-        "mode, a server without auth): recorded on approval requests and decisions. Default "
-        "the OS user. A server with auth ignores it and uses the logged-in user.",
+        "mode, a server without auth, which gets it as X-Opsml-Actor): the audit log names it "
+        "on every write, and approvals on their requests and decisions. Default the OS user. "
+        "A server with auth ignores it and uses the logged-in user.",
     )
     signing_key: SecretStr | None = Field(
         default=None,

@@ -38,14 +38,11 @@ DEFAULT_EXPIRY = 7 * 24 * 3600
 """Seconds a request stays decidable unless it says otherwise (7 days)."""
 MAX_EXPIRY = 90 * 24 * 3600
 """The longest a request may stay decidable (90 days)."""
-ACTOR_HEADER = "X-Opsml-Actor"
-"""Header naming the declared person on a server without authentication (see docs/security.md)."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TEXT = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*"
 REASON_PATTERN = f"^{_TEXT}[^\\s\\x00-\\x1f\\x7f]{_TEXT}$"
 """A reason as OpenAPI publishes it: no control characters but tab and newlines, and at
 least one character that is not whitespace (what :func:`_reason` checks)."""
-_ACTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@/-]{0,255}$")
 
 
 def protected_set(value: str | None) -> frozenset[str]:
@@ -88,25 +85,6 @@ def check_text(value: str | None, field: str, limit: int) -> str | None:
         raise ValueError(f"{field} is {len(value)} characters long: at most {limit}")
     if _CONTROL.search(value):
         raise ValueError(f"{field} must not contain control characters")
-    return value
-
-
-def check_actor(value: object) -> str:
-    """``value`` when it names a person (1-256 of letters, digits, ``._@/-``).
-
-    Raises:
-        ValueError: anything else.
-
-    Example:
-        >>> check_actor("alice@example.com")
-        'alice@example.com'
-
-    """
-    if not isinstance(value, str) or not _ACTOR.fullmatch(value):
-        raise ValueError(
-            f"{value!r} does not name a person: use 1-256 letters, digits or ._@/- "
-            "(OPSML_ACTOR, or log in to the registry server)"
-        )
     return value
 
 

@@ -12,8 +12,11 @@ from tests.contract._helpers import run_card
 
 
 def test_every_write_is_audited(sql_env: RegistryEnv) -> None:
-    reg = sql_env.registry("run")
-    card = reg.register_card(run_card(created_by="alice"))
+    from opsml import CardRegistry
+
+    # the declared actor (OPSML_ACTOR) names every write; a card's created_by field does not
+    reg = CardRegistry("run", settings=sql_env.settings.model_copy(update={"actor": "alice"}))
+    card = reg.register_card(run_card(created_by="someone-else"))
     card.tags = {"stage": "prod"}
     reg.update_card(card)
     reg.delete_card(card)
@@ -22,7 +25,7 @@ def test_every_write_is_audited(sql_env: RegistryEnv) -> None:
     entries = [e.model_dump() for e in backend.identity().list_audit(AuditQuery(limit=10)).items]
     assert [e["action"] for e in entries] == ["delete", "update", "register"]
     register = entries[-1]
-    assert register["actor"] == "alice"
+    assert [e["actor"] for e in entries] == ["alice"] * 3 and card.created_by == "alice"
     assert register["environment"] == "development"
     assert (register["name"], register["repository"], register["version"]) == (
         "train",

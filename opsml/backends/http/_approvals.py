@@ -3,8 +3,9 @@
 See :class:`~opsml.backends._approvals_api.ApprovalsBackend` for the contract;
 the server validates, checks roles (``writer`` to request, ``approver`` to
 decide), decides and audits. The declared actor (``OPSML_ACTOR``, default the OS
-user) travels as ``X-Opsml-Actor``: a server without authentication records it,
-one with authentication ignores it and records the logged-in user.
+user) travels as ``X-Opsml-Actor`` with every write (the :class:`Transport` adds
+it): a server without authentication records it, one with authentication ignores
+it and records the logged-in user.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import TYPE_CHECKING
 from opsml.errors import InvalidInputError
 from opsml.schemas import build
 from opsml.schemas_approvals import (
-    ACTOR_HEADER,
     ApprovalCreate,
     ApprovalDecision,
     ApprovalPage,
@@ -35,16 +35,6 @@ class HttpApprovalsMixin:
     """``request_alias`` / ``list_approvals`` / ``get_approval`` / ``approve`` / ``reject``."""
 
     transport: Transport
-    actor: str | None = None
-    """Declared actor sent to a server without authentication (``from_settings`` sets it)."""
-
-    def _declared(self) -> dict[str, str]:
-        if self.actor:
-            return {ACTOR_HEADER: self.actor}
-        from opsml.config import whoami
-
-        me = whoami()
-        return {ACTOR_HEADER: me} if me else {}
 
     def request_alias(self, request: ApprovalCreate, *, actor: str | None = None) -> ApprovalPublic:
         """See :meth:`ApprovalsBackend.request_alias` (the server knows the actor)."""
@@ -86,11 +76,8 @@ class HttpApprovalsMixin:
         return self._post(url, decision)
 
     def _post(self, url: httpx.URL, body: BaseModel) -> ApprovalPublic:
-        """POST ``body`` as JSON with the declared actor; the answer as a request."""
-        headers = {"Content-Type": "application/json", **self._declared()}
-        content = body.model_dump_json(exclude_none=True)
-        response = self.transport.send("POST", url, content=content, headers=headers)
-        return self.transport.parse(ApprovalPublic, response)
+        """POST ``body`` as JSON (the transport adds the declared actor); answer a request."""
+        return self.transport.parse(ApprovalPublic, self.transport.send_json("POST", url, body))
 
 
 def _checked(approval_id: object) -> int:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from pydantic import BaseModel, SecretStr
 
+from opsml.auth.actor import ACTOR_HEADER
 from opsml.errors import (
     AuthenticationError,
     BackendUnavailableError,
@@ -28,6 +29,8 @@ from opsml.errors import (
 
 PROD_TOKEN_HEADER = "X-Opsml-Prod-Token"
 RETRY_STATUSES = frozenset({502, 503, 504})
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods that write nothing: they carry no declared actor."""
 API_PREFIX = "/api/v1"
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -110,6 +113,8 @@ class Transport:
         auth: basic auth to send, if any.
         prod_token: the production write token, sent when not empty.
         token: a service token, sent as ``Authorization: Bearer`` when not empty.
+        actor: the declared actor, sent as ``X-Opsml-Actor`` with every write (see
+            :mod:`opsml.auth.actor`); ``None`` sends none.
         client: an injected client (not closed here), or ``None`` to build one.
         timeout: seconds to wait at each step.
         retries: extra attempts for GETs on connection errors and 502/503/504.
@@ -129,11 +134,13 @@ class Transport:
         auth: httpx.BasicAuth | None = None,
         prod_token: str = "",
         token: str = "",
+        actor: str | None = None,
         client: httpx.Client | None = None,
         timeout: float = 30.0,
         retries: int = 3,
     ) -> None:
         self.base_url = base_url
+        self.actor = actor
         self._base = httpx.URL(base_url)
         self.auth = auth
         self.timeout = timeout
@@ -183,10 +190,11 @@ class Transport:
         keep-alive race) gets the request once more on a new connection, whatever
         the method, when its body can be sent again (not a generator).
         """
+        sent = {**self.headers, **self.declared(method), **(headers or {})}
         for attempt in (0, 1):
             try:
                 return self.client.request(
-                    method, url, headers={**self.headers, **(headers or {})},
+                    method, url, headers=sent,
                     auth=self.auth or httpx.USE_CLIENT_DEFAULT, **kwargs,
                 )  # fmt: skip
             except httpx.RemoteProtocolError as exc:
@@ -196,6 +204,16 @@ class Transport:
             except httpx.TransportError as exc:
                 raise self.unavailable(exc) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def declared(self, method: str) -> dict[str, str]:
+        """The ``X-Opsml-Actor`` header of a ``method`` request: on every write, none on reads.
+
+        A server without authentication audits the write as this actor; a server
+        with authentication ignores the header and audits the logged-in user.
+        """
+        if self.actor and method.upper() not in READS:
+            return {ACTOR_HEADER: self.actor}
+        return {}
 
     def send(
         self,

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import httpx
 from pydantic import SecretStr
 
+from opsml.auth.actor import declared_actor
 from opsml.backends.base import ArtifactReader, FileSource, ProgressCallback, RegistryBackend
 from opsml.backends.http import _streamed, _transfers
 from opsml.backends.http._aliases import HttpAliasesMixin
@@ -102,6 +103,9 @@ class HttpBackend(
         password: basic-auth password.
         token: service token, sent as ``Authorization: Bearer`` (instead of basic auth).
         prod_token: production write token, sent as ``X-Opsml-Prod-Token``.
+        actor: who this client declares it is, sent as ``X-Opsml-Actor`` with every
+            write; default the OS user (``OPSML_ACTOR``'s default). Only a server
+            without authentication records it (docs/security.md).
         client: an ``httpx.Client`` to use (FastAPI's ``TestClient`` is one); the
             backend then does not close it.
         timeout: seconds to wait for the server at each step (connect, each read).
@@ -123,6 +127,7 @@ class HttpBackend(
         password: str | SecretStr | None = None,
         token: str | SecretStr | None = None,
         prod_token: str | SecretStr | None = None,
+        actor: str | None = None,
         client: httpx.Client | None = None,
         timeout: float = 30.0,
         retries: int = 3,
@@ -144,11 +149,20 @@ class HttpBackend(
         )
         self.transport = Transport(
             url, auth=auth, prod_token=self._prod_token.get_secret_value(), client=client,
-            token=self._token.get_secret_value(),
+            token=self._token.get_secret_value(), actor=declared_actor(actor),
             timeout=timeout, retries=retries,
         )  # fmt: skip
         self._client = self.transport.client  # kept for callers that count requests
         self.presigned = PresignedTransfers(self.transport)
+
+    @property
+    def actor(self) -> str | None:
+        """The declared actor sent with every write: the one given, else the OS user (or none)."""
+        return self.transport.actor
+
+    @actor.setter
+    def actor(self, value: str | None) -> None:
+        self.transport.actor = declared_actor(value)
 
     @property
     def _presign_ok(self) -> bool | None:  # None: not asked yet
@@ -164,9 +178,9 @@ class HttpBackend(
             password=settings.password,
             token=settings.token,
             prod_token=settings.prod_token,
+            actor=settings.actor,
             timeout=settings.request_timeout,
         )
-        backend.actor = settings.actor
         return backend
 
     def __repr__(self) -> str:

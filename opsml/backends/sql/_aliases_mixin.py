@@ -10,6 +10,7 @@ import abc
 from typing import TYPE_CHECKING
 
 from opsml.backends.sql import _aliases
+from opsml.backends.sql._actor import ActorMixin
 from opsml.backends.sql._queries import check_registry
 from opsml.schemas import (
     AliasPublic,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from opsml.listeners import CommitListeners
 
 
-class AliasesMixin(abc.ABC):
+class AliasesMixin(ActorMixin, abc.ABC):
     """``set_alias`` / ``delete_alias`` / ``list_aliases`` over SQL."""
 
     environment: str
@@ -51,7 +52,7 @@ class AliasesMixin(abc.ABC):
         self.refuse_protected(alias)
         connect = lambda: self._connect(write=True)  # noqa: E731
         moved, card = _aliases.move_retrying(
-            connect, self.environment, registry, check_uid(uid), alias, actor
+            connect, self.environment, registry, check_uid(uid), alias, self._acting(actor)
         )
         self.listeners.after_alias_set(card, moved)
         return moved
@@ -70,6 +71,7 @@ class AliasesMixin(abc.ABC):
         alias = check_alias_target(alias, name=name, repository=repository)
         build(CardQuery, name=name, repository=repository)
         self.refuse_protected(alias, "delete")
+        actor = self._acting(actor)
         with self._connect(write=True) as conn:
             _aliases.remove(conn, self.environment, registry, name, repository, alias, actor)
 

@@ -1,9 +1,11 @@
 """The approval methods of :class:`~opsml.backends.sql.SqlBackend` and the protected-alias
 rule (see :class:`~opsml.backends._approvals_api.ApprovalsBackend` for the contract).
 
-Identity: the registry server passes the authenticated caller as ``actor``.
+Identity: the registry server passes the actor it resolved (its authenticated
+caller, or the declared ``X-Opsml-Actor`` of a server without auth) as ``actor``.
 Without a server nothing authenticates anyone, so the backend's declared
-``actor`` counts (``OPSML_ACTOR``, default the OS user; docs/security.md): the
+``actor`` counts (``OPSML_ACTOR``, default the OS user; docs/security.md), as for
+every other write (:class:`~opsml.backends.sql._actor.ActorMixin`): the
 four-eyes rule then guards against mistakes, not against someone who holds the
 database credentials.
 """
@@ -13,7 +15,9 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING
 
+from opsml.auth.actor import check_actor
 from opsml.backends.sql import _approvals
+from opsml.backends.sql._actor import ActorMixin
 from opsml.errors import InvalidInputError, PermissionDeniedError
 from opsml.schemas import build
 from opsml.schemas_approvals import (
@@ -22,7 +26,6 @@ from opsml.schemas_approvals import (
     ApprovalPage,
     ApprovalPublic,
     ApprovalQuery,
-    check_actor,
 )
 
 if TYPE_CHECKING:
@@ -33,15 +36,13 @@ if TYPE_CHECKING:
     from opsml.listeners import CommitListeners
 
 
-class ApprovalsMixin(abc.ABC):
+class ApprovalsMixin(ActorMixin, abc.ABC):
     """``request_alias`` / ``list_approvals`` / ``get_approval`` / ``approve`` / ``reject``."""
 
     environment: str
     listeners: CommitListeners
     protected_aliases: frozenset[str] = frozenset()
     """Aliases that move only through an approved request (``OPSML_PROTECTED_ALIASES``)."""
-    actor: str | None = None
-    """Who acts when the caller names nobody (``OPSML_ACTOR`` or the OS user; none on a server)."""
 
     @abc.abstractmethod
     def _connect(self, *, write: bool = False) -> AbstractContextManager[Connection]:
@@ -64,7 +65,7 @@ class ApprovalsMixin(abc.ABC):
             )
 
     def _who(self, actor: str | None) -> str:
-        who = actor or self.actor
+        who = self._acting(actor)
         if not who:
             raise InvalidInputError(
                 "approvals need to know who acts: log in to the registry server, or set "

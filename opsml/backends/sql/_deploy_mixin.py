@@ -8,6 +8,7 @@ import abc
 from typing import TYPE_CHECKING
 
 from opsml.backends.sql import _deployments
+from opsml.backends.sql._actor import ActorMixin
 from opsml.schemas import build
 from opsml.schemas_deployments import (
     DeploymentCreate,
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from opsml.listeners import CommitListeners
 
 
-class DeploymentsMixin(abc.ABC):
+class DeploymentsMixin(ActorMixin, abc.ABC):
     """``record_deployment`` / ``list_deployments`` / ``current_deployment`` over SQL."""
 
     environment: str
@@ -40,7 +41,7 @@ class DeploymentsMixin(abc.ABC):
         """See :meth:`DeploymentsBackend.record_deployment`."""
         record = build(DeploymentCreate, **record.model_dump())  # validated whoever built it
         held, appended, _card = _deployments.record_retrying(
-            lambda: self._connect(write=True), self.environment, record, actor
+            lambda: self._connect(write=True), self.environment, record, self._acting(actor)
         )
         for item in appended:
             self.listeners.after_deployment(item)

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from opsml import versioning
+from opsml.auth.actor import declared_actor
 from opsml.backends.base import ArtifactReader, FileSource, ProgressCallback, RegistryBackend
 from opsml.backends.sql import (
     _aliases,
@@ -44,7 +45,6 @@ from opsml.backends.sql._queries import check_registry
 from opsml.backends.sql._rows import check_sources, next_version, to_public
 from opsml.backends.sql._uploads import Place, UploadsMixin
 from opsml.backends.sql.engine import WRITE, create_registry_engine
-from opsml.config import whoami
 from opsml.errors import BackendUnavailableError, InvalidInputError, OpsmlError
 from opsml.listeners import CommitListeners
 from opsml.schemas import (
@@ -119,7 +119,7 @@ class SqlBackend(
             environment=settings.app_env,
             require_signature=settings.require_signature,
             protected_aliases=settings.protected_aliases,
-            actor=settings.actor or whoami(),
+            actor=declared_actor(settings.actor),
         )
 
     def __repr__(self) -> str:
@@ -272,6 +272,7 @@ class SqlBackend(
 
     def _register(self, card: CardCreate, actor: str | None, place: Place) -> CardPublic:
         """Reserve a version, ``place`` the files, activate the row; undo everything on failure."""
+        actor = self._acting(actor)  # before anything is written
         check_registry(card.registry)
         check_sources(card, None)
         self.check_signature(card)
@@ -335,6 +336,7 @@ class SqlBackend(
         """See :meth:`RegistryBackend.update_card`; the signature is fixed at registration."""
         if update.metadata and "signature" in update.metadata:
             raise InvalidInputError("a card's signature is fixed at registration: register anew")
+        actor = self._acting(actor)
         card = self.get_card(registry, uid=uid)
         with self._connect(write=True) as conn:
             _writes.update_card(conn, self.environment, card, update, actor)
@@ -342,6 +344,7 @@ class SqlBackend(
 
     def delete_card(self, registry: RegistryType, uid: str, *, actor: str | None = None) -> None:
         """See :meth:`RegistryBackend.delete_card`."""
+        actor = self._acting(actor)
         card = self.get_card(registry, uid=uid)
         with self._connect(write=True) as conn:
             _writes.mark_deleted(conn, self.environment, card, actor)  # locks the row first

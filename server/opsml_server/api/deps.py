@@ -1,7 +1,9 @@
 """``Annotated`` dependencies: the backend, the settings, the caller and write access.
 
 Routes read ``def read(backend: BackendDep, user: CurrentUser)`` and check the
-role they need with ``require(user, Role.READER, card.repository)``.
+role they need with ``require(user, Role.READER, card.repository)``; a write
+passes ``actor=actor`` (``actor: Actor``) to the backend, the one rule of who
+the audit log names (:func:`actor_of`).
 Authentication (:mod:`opsml_server.auth`) and the production-token check are
 wired here only. Every dependency is ``async``:
 none of them blocks, and FastAPI would otherwise run each sync one in the
@@ -15,6 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from opsml.auth.actor import ACTOR_HEADER, acting
 from opsml.auth.roles import Principal, Role, require
 from opsml.backends.base import RegistryBackend
 from opsml.errors import BackendUnavailableError, CardNotFoundError, PermissionDeniedError
@@ -125,6 +128,29 @@ async def fresh_write_access(request: Request, user: WriteAccess) -> Principal |
 
 
 FreshWriteAccess = Annotated[Principal | None, Depends(fresh_write_access)]
+
+
+def actor_of(request: Request, user: Principal | None) -> str | None:
+    """Who a write is audited as (:func:`opsml.auth.actor.acting`, docs/security.md).
+
+    The authenticated caller when auth is on (``X-Opsml-Actor`` is then ignored: a
+    header never lets anyone act as someone else); on a server without auth the
+    actor the client declares in ``X-Opsml-Actor``; else nobody.
+
+    Raises:
+        InvalidInputError: auth is off and the declared actor does not name a person
+            (400, before anything is written).
+
+    """
+    return acting(None if user is None else str(user), request.headers.get(ACTOR_HEADER))
+
+
+async def write_actor(request: Request, user: WriteAccess) -> str | None:
+    """The actor of this write request (see :func:`actor_of`)."""
+    return actor_of(request, user)
+
+
+Actor = Annotated[str | None, Depends(write_actor)]
 
 
 async def global_reader(user: CurrentUser) -> Principal | None:

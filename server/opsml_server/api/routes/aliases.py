@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 
 from opsml.auth.roles import Role, require
 from opsml.schemas import AliasPage, AliasPublic, AliasSet, CardPublic, RegistryType
-from opsml_server.api.deps import BackendDep, CurrentUser, WriteAccess, visible_card
+from opsml_server.api.deps import Actor, BackendDep, CurrentUser, WriteAccess, visible_card
 from opsml_server.api.params import AliasPath, NameQuery, NewAliasPath, RepositoryQuery
 from opsml_server.handlers import ERROR_RESPONSES
 
@@ -56,10 +56,11 @@ def set_alias(
     body: AliasSet,
     backend: BackendDep,
     user: WriteAccess,
+    actor: Actor,
 ) -> Response:
     """Point the alias of the card's name at the card ``body.uid`` (create or move it)."""
     visible_card(user, Role.WRITER, backend.get_card(registry, uid=body.uid))
-    return _json(backend.set_alias(registry, body.uid, alias, actor=user))
+    return _json(backend.set_alias(registry, body.uid, alias, actor=actor))
 
 
 @router.delete("/{registry}/{alias}", operation_id="delete_alias", status_code=204)
@@ -70,8 +71,9 @@ def delete_alias(
     repository: RepositoryQuery,
     backend: BackendDep,
     user: WriteAccess,
+    actor: Actor,
 ) -> Response:
     """Remove an alias of ``repository/name``."""
     require(user, Role.WRITER, repository)
-    backend.delete_alias(registry, name, repository, alias, actor=user)
+    backend.delete_alias(registry, name, repository, alias, actor=actor)
     return Response(status_code=204)

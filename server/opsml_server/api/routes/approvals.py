@@ -3,33 +3,30 @@
 Requesting needs ``writer`` on the card's repository; deciding needs
 ``approver`` there (``admin`` includes it), and the backend refuses the
 requester. Both are writes (``WriteAccess``: the production token in
-production); reading needs ``reader``. The actor is the authenticated caller;
-on a server without authentication it is the declared ``X-Opsml-Actor``
-(docs/security.md), since nobody is known otherwise.
+production); reading needs ``reader``. The actor is that of every write
+(:func:`~opsml_server.api.deps.actor_of`): the authenticated caller, or on a
+server without authentication the declared ``X-Opsml-Actor`` (docs/security.md).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
 from opsml.auth.roles import Principal, Role, require
-from opsml.errors import InvalidInputError
 from opsml.schemas import RegistryType
 from opsml.schemas_aliases import ALIAS_PATTERN
 from opsml.schemas_approvals import (
-    ACTOR_HEADER,
     ApprovalCreate,
     ApprovalDecision,
     ApprovalPage,
     ApprovalPublic,
     ApprovalQuery,
     ApprovalState,
-    check_actor,
 )
 from opsml.schemas_rules import UID_PATTERN
-from opsml_server.api.deps import BackendDep, CurrentUser, WriteAccess
+from opsml_server.api.deps import Actor, BackendDep, CurrentUser, WriteAccess
 from opsml_server.handlers import ERROR_RESPONSES, conflict
 
 if TYPE_CHECKING:
@@ -41,24 +38,6 @@ router = APIRouter(
 )
 
 ApprovalId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The request's id.")]
-
-
-def actor_of(request: Request, user: Principal | None) -> str | None:
-    """Who acts: the authenticated caller, else the declared ``X-Opsml-Actor`` (auth off).
-
-    Raises:
-        InvalidInputError: the declared actor does not name a person (400).
-
-    """
-    if user is not None:
-        return str(user)
-    declared = request.headers.get(ACTOR_HEADER)
-    if declared is None:
-        return None
-    try:
-        return check_actor(declared)
-    except ValueError as exc:
-        raise InvalidInputError(f"{ACTOR_HEADER}: {exc}") from None
 
 
 async def approval_query(
@@ -101,11 +80,11 @@ def _json(model: ApprovalPublic | ApprovalPage, status_code: int = 200) -> Respo
 
 @router.post("", operation_id="request_alias", status_code=201, response_model=ApprovalPublic)
 def request_alias(
-    body: ApprovalCreate, request: Request, backend: BackendDep, user: WriteAccess
+    body: ApprovalCreate, backend: BackendDep, user: WriteAccess, actor: Actor
 ) -> Response:
     """Ask for a protected alias to move to a card; another person approves or rejects it."""
     require(user, Role.WRITER, backend.get_card(body.registry, uid=body.uid).repository)
-    return _json(backend.request_alias(body, actor=actor_of(request, user)), 201)
+    return _json(backend.request_alias(body, actor=actor), 201)
 
 
 @router.get("", operation_id="list_approvals", response_model=ApprovalPage)
@@ -135,35 +114,35 @@ Decision = Annotated[ApprovalDecision | None, Body()]
 def _decide(
     verdict: Literal["approve", "reject"],
     approval_id: int,
-    request: Request,
     backend: RegistryBackend,
     user: Principal | None,
+    actor: str | None,
     body: ApprovalDecision | None,
 ) -> Response:
     require(user, Role.APPROVER, backend.get_approval(approval_id).repository)
     decide = backend.approve if verdict == "approve" else backend.reject
-    return _json(decide(approval_id, body or ApprovalDecision(), actor=actor_of(request, user)))
+    return _json(decide(approval_id, body or ApprovalDecision(), actor=actor))
 
 
 @router.post("/{approval_id}/approve", operation_id="approve", response_model=ApprovalPublic)
 def approve(
     approval_id: ApprovalId,
-    request: Request,
     backend: BackendDep,
     user: WriteAccess,
+    actor: Actor,
     body: Decision = None,
 ) -> Response:
     """Approve a pending request: the alias moves in the same transaction."""
-    return _decide("approve", approval_id, request, backend, user, body)
+    return _decide("approve", approval_id, backend, user, actor, body)
 
 
 @router.post("/{approval_id}/reject", operation_id="reject", response_model=ApprovalPublic)
 def reject(
     approval_id: ApprovalId,
-    request: Request,
     backend: BackendDep,
     user: WriteAccess,
+    actor: Actor,
     body: Decision = None,
 ) -> Response:
     """Reject a pending request; the alias stays where it is."""
-    return _decide("reject", approval_id, request, backend, user, body)
+    return _decide("reject", approval_id, backend, user, actor, body)

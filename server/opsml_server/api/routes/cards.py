@@ -24,6 +24,7 @@ from opsml.schemas import (
     check_relative_path,
 )
 from opsml_server.api.deps import (
+    Actor,
     BackendDep,
     CurrentUser,
     MetricsDep,
@@ -146,11 +147,16 @@ def get_card(registry: RegistryType, uid: Uid, backend: BackendDep, user: Curren
 
 @router.patch("/{registry}/{uid}", operation_id="update_card", response_model=CardPublic)
 def update_card(
-    registry: RegistryType, uid: Uid, update: CardUpdate, backend: BackendDep, user: WriteAccess
+    registry: RegistryType,
+    uid: Uid,
+    update: CardUpdate,
+    backend: BackendDep,
+    user: WriteAccess,
+    actor: Actor,
 ) -> Response:
     """Change tags, description or kind metadata; artifacts never change."""
     visible_card(user, Role.WRITER, backend.get_card(registry, uid=uid))
-    return json_response(backend.update_card(registry, uid, update, actor=user))
+    return json_response(backend.update_card(registry, uid, update, actor=actor))
 
 
 @router.delete(
@@ -160,11 +166,11 @@ def update_card(
     responses=conflict("An alias points to the card, or a target serves it."),
 )
 def delete_card(
-    registry: RegistryType, uid: Uid, backend: BackendDep, user: WriteAccess
+    registry: RegistryType, uid: Uid, backend: BackendDep, user: WriteAccess, actor: Actor
 ) -> Response:
     """Remove a card and its artifacts; its version is never given again."""
     visible_card(user, Role.ADMIN, backend.get_card(registry, uid=uid))
-    backend.delete_card(registry, uid, actor=user)
+    backend.delete_card(registry, uid, actor=actor)
     return Response(status_code=204)
 
 
@@ -184,6 +190,7 @@ async def register_card(
     metrics: MetricsDep,
     settings: SettingsDep,
     user: WriteAccess,
+    actor: Actor,
 ) -> Response:
     """Register a card and its (small) files in one multipart request.
 
@@ -205,7 +212,7 @@ async def register_card(
             )
         uploads.check_size(card)
         files = form.getlist("files")
-        public = await run_in_threadpool(_register_inline, backend, card, files, user)
+        public = await run_in_threadpool(_register_inline, backend, card, files, actor)
     finally:
         await form.close()
     metrics.registrations.labels(registry).inc()
@@ -223,7 +230,7 @@ def _register_inline(
     backend: RegistryBackend,
     card: CardCreate,
     files: list[Any],
-    user: str | None,
+    actor: str | None,
 ) -> CardPublic:
     """Check the form's files against the card, then stream each into the store.
 
@@ -232,7 +239,8 @@ def _register_inline(
     not match its record fails the registration and nothing is kept.
     """
     parts = _parts_by_path(card, files)
-    return backend.register_streams(card, lambda item: _read_all(parts[item.path].file), actor=user)
+    source = lambda item: _read_all(parts[item.path].file)  # noqa: E731
+    return backend.register_streams(card, source, actor=actor)
 
 
 def _parts_by_path(card: CardCreate, files: list[Any]) -> dict[str, UploadFile]:

@@ -28,7 +28,7 @@ from opsml.schemas_deployments import (
     DeploymentState,
 )
 from opsml.schemas_rules import UID_PATTERN
-from opsml_server.api.deps import BackendDep, CurrentUser, WriteAccess
+from opsml_server.api.deps import Actor, BackendDep, CurrentUser, WriteAccess
 from opsml_server.handlers import ERROR_RESPONSES, conflict
 
 CONFLICT = conflict("An illegal state change (a stale recorder).")
@@ -104,10 +104,12 @@ def _json(model: DeploymentPublic | DeploymentPage, status_code: int = 200) -> R
 
 
 @router.post("", operation_id="record_deployment", status_code=201, response_model=DeploymentPublic)
-def record_deployment(body: DeploymentCreate, backend: BackendDep, user: WriteAccess) -> Response:
+def record_deployment(
+    body: DeploymentCreate, backend: BackendDep, user: WriteAccess, actor: Actor
+) -> Response:
     """Append a record about one card version on one target (``deployed`` moves the current)."""
     require(user, Role.WRITER, backend.get_card(body.registry, uid=body.uid).repository)
-    return _json(backend.record_deployment(body, actor=user), 201)
+    return _json(backend.record_deployment(body, actor=actor), 201)
 
 
 @router.get("", operation_id="list_deployments", response_model=DeploymentPage)

@@ -49,6 +49,7 @@ from opsml.schemas import (
     check_relative_path,
 )
 from opsml_server.api.deps import (
+    Actor,
     BackendDep,
     CurrentUser,
     FreshWriteAccess,
@@ -110,6 +111,7 @@ def commit_presigned_upload(
     uploads: UploadsDep,
     metrics: MetricsDep,
     user: FreshWriteAccess,
+    actor: Actor,
 ) -> Response:
     """Verify the uploaded objects and register the card (see the module docstring)."""
     session = uploads.begin_commit(session_id, user, staged=False)  # once: a second finds nothing
@@ -117,7 +119,7 @@ def commit_presigned_upload(
         require(user, Role.WRITER, session.card.repository)  # grants as of now, not the create
         ticket = UploadTicket(id=session_id, presigned=True)  # a client wrote the objects
         with uploads.keep_alive(session_id):
-            public = backend.commit_upload(ticket, session.card, actor=user)
+            public = backend.commit_upload(ticket, session.card, actor=actor)
     except UploadIncompleteError:
         uploads.reopen(session)  # checked before any version: the client may upload and retry
         raise

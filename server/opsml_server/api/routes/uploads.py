@@ -27,6 +27,7 @@ from opsml.schemas import (
 )
 from opsml.schemas_uploads import UploadCreate, UploadDigests
 from opsml_server.api.deps import (
+    Actor,
     BackendDep,
     FreshWriteAccess,
     MetricsDep,
@@ -110,6 +111,7 @@ def commit_upload(
     uploads: UploadsDep,
     metrics: MetricsDep,
     user: FreshWriteAccess,
+    actor: Actor,
     digests: UploadDigests | None = None,
 ) -> Response:
     """Register the card once every announced file has arrived intact.
@@ -126,7 +128,7 @@ def commit_upload(
         require(user, Role.WRITER, session.card.repository)
         card = session.settle(*((digests.files, digests.signature) if digests else ({}, None)))
         with uploads.keep_alive(session.id):
-            public = backend.commit_upload(session.ticket, card, actor=user)
+            public = backend.commit_upload(session.ticket, card, actor=actor)
     finally:
         uploads.remove(session.id)
     metrics.registrations.labels(public.registry).inc()
