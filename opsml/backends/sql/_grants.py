@@ -6,6 +6,10 @@ administrator: the ``add_user`` that makes it also grants it the global ``admin`
 the same transaction, so that no state exists where users turn a server's auth on and
 nobody may manage them. A user without a password (tokens only) is a machine's and gets no
 role; through a server with nobody else to log in as, it is refused as the first user.
+The transaction that makes it inserts the one guard row (``opsml_first_admin``, key 1): a
+second transaction making a first administrator at the same instant on PostgreSQL or
+MariaDB (where both saw no user) waits on that key, fails its unique constraint once the
+first commits, and is refused with nothing written.
 
 The last user holding the global ``admin`` role can be neither removed nor lose that role
 (unless the caller knows of an administrator outside the database: a server's bootstrap
@@ -23,11 +27,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from opsml.auth.models import GrantPublic
 from opsml.auth.roles import GLOBAL, Role
-from opsml.backends.sql.tables import GRANTS, USERS
-from opsml.errors import InvalidInputError, LastAdministratorError
+from opsml.backends.sql.tables import FIRST_ADMIN, GRANTS, USERS
+from opsml.errors import IdentityConflictError, InvalidInputError, LastAdministratorError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -98,13 +103,32 @@ def first_admin_grant(user_id: int) -> dict[str, Any]:
     return {"user_id": user_id, "repository": GLOBAL, "role": Role.ADMIN.value}
 
 
+def make_first_admin(conn: Connection, user_id: int, name: str) -> None:
+    """Make the user ``user_id`` (``name``), just inserted in ``conn``'s transaction where
+    :func:`becomes_admin` said so, the first administrator: the guard row, then its grant.
+
+    Raises:
+        IdentityConflictError: another transaction made a first administrator meanwhile
+            (its guard row was committed first); ``conn``'s transaction must roll back.
+
+    """
+    try:
+        conn.execute(insert(FIRST_ADMIN).values(id=1, user_id=user_id))
+    except IntegrityError as exc:
+        raise IdentityConflictError(
+            f"{name!r} was not added: another user, added at the same instant, became this "
+            "registry's first administrator; nothing was written. Add the user again, "
+            "through a server as an administrator"
+        ) from exc
+    conn.execute(insert(GRANTS).values(**first_admin_grant(user_id)))
+
+
 def becomes_admin(conn: Connection, password: str | None, *, only_way_in: bool) -> bool:
     """Whether the user about to be added (in ``conn``'s transaction) is the first one and
     has a password, so that it is made the administrator.
 
     Two transactions adding the first user at the same instant on PostgreSQL or MariaDB may
-    both see no user and both make theirs an administrator: only on a registry where either
-    caller could already do anything (docs/security.md).
+    both see no user here: :func:`make_first_admin` lets only one of them through.
 
     Raises:
         InvalidInputError: ``only_way_in`` (a server with no other administrator), it is the

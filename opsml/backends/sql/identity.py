@@ -125,7 +125,8 @@ class SqlIdentityStore:
 
         Raises:
             InvalidInputError: the password is empty, or a first user needs one.
-            IdentityConflictError: a user of that name exists.
+            IdentityConflictError: a user of that name exists, or another one became the
+                first administrator at the same instant (nothing written).
 
         """
         _check_password(password)
@@ -145,8 +146,7 @@ class SqlIdentityStore:
                 self._audit(conn, "user_add", actor, name)
                 if admin:  # a new user holds no grant yet: nothing to look up first
                     assert added.inserted_primary_key is not None
-                    user_id = int(added.inserted_primary_key[0])
-                    conn.execute(insert(GRANTS).values(**_grants.first_admin_grant(user_id)))
+                    _grants.make_first_admin(conn, int(added.inserted_primary_key[0]), name)
                     self._audit(conn, "grant", actor, name, None, _grants.FIRST_USER_DETAIL)
         except IntegrityError as exc:
             raise IdentityConflictError(f"a user named {name!r} exists already") from exc

@@ -25,8 +25,9 @@ from opsml_server.api.deps import AdminAccess, CurrentUser
 from opsml_server.handlers import ERROR_RESPONSES, conflict
 
 CONFLICT = conflict(
-    "A user or token of that name exists already, or the change would remove the last "
-    "administrator (code last_administrator)."
+    "A user or token of that name exists already, another first user became the "
+    "administrator at the same instant, or the change would remove the last administrator "
+    "(code last_administrator)."
 )
 router = APIRouter(prefix="/api/v1", tags=["identity"], responses={**ERROR_RESPONSES, **CONFLICT})
 
