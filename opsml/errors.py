@@ -201,6 +201,20 @@ class IdentityConflictError(OpsmlError):
     status_code = 409
 
 
+class LastAdministratorError(IdentityConflictError):
+    """The change would leave the registry's database without a global administrator (409):
+    removing its last one, or revoking that one's global ``admin`` (docs/security.md).
+
+    Example:
+        >>> LastAdministratorError("alice is the last administrator").status_code
+        409
+
+    """
+
+    code = "last_administrator"
+    status_code = 409
+
+
 class StorageError(OpsmlError):
     """The artifact storage failed or cannot be reached."""
 
@@ -283,6 +297,7 @@ ERRORS_BY_CODE: dict[str, type[OpsmlError]] = {
         TooManyAttemptsError,
         IdentityNotFoundError,
         IdentityConflictError,
+        LastAdministratorError,
         StorageError,
         PresignUnsupportedError,
         BackendUnavailableError,

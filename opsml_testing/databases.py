@@ -84,6 +84,7 @@ def clear_tables(url: str) -> None:
                 "opsml_audit_log",
                 "opsml_cards",
                 "opsml_grants",
+                "opsml_first_admin",
                 "opsml_tokens",
                 "opsml_users",
             ):

@@ -46,7 +46,10 @@ class IdentityStore(Protocol):
         ...
 
     def remove_user(self, name: str, *, actor: str | None = None) -> None:
-        """Remove a user, its grants and tokens."""
+        """Remove a user, its grants and tokens. Not the last user holding the global
+        ``admin`` role (``LastAdministratorError``, 409), unless a server's bootstrap
+        administrator remains (docs/security.md, "The first user").
+        """
         ...
 
     def set_password(self, name: str, password: str | None, *, actor: str | None = None) -> None:
@@ -66,7 +69,9 @@ class IdentityStore(Protocol):
     def revoke(
         self, name: str, role: Role, repository: str | None = None, *, actor: str | None = None
     ) -> None:
-        """Take a role on a repository (``None``: the global one)."""
+        """Take a role on a repository (``None``: the global one); not the global ``admin``
+        of the last administrator (see :meth:`remove_user`).
+        """
         ...
 
     def create_token(
@@ -130,6 +135,24 @@ class CredentialStore(IdentityStore, Protocol):
         with a bootstrap administrator asks). ``first_needs_password``: a first user without
         a password is refused (an open server: nobody could log in after it).
         """
+        ...
+
+    def remove_user(self, name: str, *, actor: str | None = None, keep_admin: bool = True) -> None:
+        """Remove a user, its grants and tokens; ``keep_admin=False`` lets the last global
+        administrator go too (a server with a bootstrap administrator, which remains).
+        """
+        ...
+
+    def revoke(
+        self,
+        name: str,
+        role: Role,
+        repository: str | None = None,
+        *,
+        actor: str | None = None,
+        keep_admin: bool = True,
+    ) -> None:
+        """Take a role on a repository; ``keep_admin``: as in :meth:`remove_user`."""
         ...
 
     def has_users(self) -> bool:

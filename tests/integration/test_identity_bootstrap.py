@@ -1,6 +1,8 @@
 """The first user of a registry that has none: ``opsml users add`` makes it the registry's
 administrator (global ``admin``) in the same transaction, against the database (SQLite,
-PostgreSQL, MariaDB) and through an open registry server alike.
+PostgreSQL, MariaDB) and through an open registry server alike; and the last administrator
+stays: removing it, or revoking its global ``admin``, is refused (409 over a server) unless
+a server's bootstrap administrator remains.
 
 Before, over HTTP, adding the first user turned auth on and left it without any role: the
 ``opsml users grant … admin`` that had to follow only passed while the server still
@@ -164,3 +166,67 @@ def test_a_bootstrap_administrator_makes_no_administrator_by_accident(
         added = registry.cli("users", "add", "ci", "--no-password", login=ROOT)
         assert "admin" not in added, added
         assert registry.cli("users", "list", login=ROOT).splitlines() == ["ci\t-"]
+
+
+def _refused_as_last(registry: Registry, name: str, login: tuple[str, str]) -> None:
+    """``users remove NAME`` and ``users revoke NAME admin`` are both refused, naming why."""
+    for command in (("users", "remove", name), ("users", "revoke", name, "admin")):
+        refused = registry.cli(*command, login=login, code=1)
+        assert f"{name} is the last administrator" in refused, refused
+        assert "grant admin to another user first" in refused, refused
+
+
+def test_the_last_administrator_stays(registry: Registry) -> None:
+    """Before, ``users remove boss`` (or ``users revoke boss admin``) by the only
+    administrator succeeded and left a registry with auth on and nobody to manage it.
+    """
+    registry.cli("users", "add", BOSS[0], "--password", BOSS[1])
+    registry.cli("users", "add", BOB[0], "--password", BOB[1], login=BOSS)
+    # an admin of one repository is no administrator of the registry
+    registry.cli("users", "grant", "bob", "admin", "--repository", "vision", login=BOSS)
+    before = registry.rows()
+    _refused_as_last(registry, "boss", BOSS)
+    if registry.server is not None:  # 409 Conflict, with its own code
+        users = f"{registry.uri}/api/v1/users/boss"
+        for answer in (
+            httpx.delete(users, auth=BOSS),
+            httpx.delete(f"{users}/grants", params={"role": "admin"}, auth=BOSS),
+        ):
+            assert answer.status_code == 409, answer.text
+            assert answer.json()["error"]["code"] == "last_administrator", answer.text
+    assert registry.rows() == before  # users, grants and audit log as they were
+    # revoking a repository's admin is no business of the rule
+    registry.cli("users", "revoke", "bob", "admin", "--repository", "vision", login=BOSS)
+    # with a second administrator, either may go; then the other is the last one
+    registry.cli("users", "grant", "bob", "admin", login=BOSS)
+    registry.cli("users", "revoke", "boss", "admin", login=BOSS)
+    registry.cli("users", "remove", "boss", login=BOB)
+    before = registry.rows()
+    _refused_as_last(registry, "bob", BOB)
+    assert registry.rows() == before
+    assert registry.cli("users", "list", login=BOB).splitlines() == ["bob\tadmin@*"]
+
+
+def test_a_bootstrap_administrator_lets_the_last_database_administrator_go(
+    tmp_path: Path, clean_env: None
+) -> None:
+    """A server with ``OPSML_USERNAME`` always has that administrator: through it, the last
+    administrator of its database may be removed. Against the database directly (which
+    cannot know what servers run on it) the rule holds.
+    """
+    env = {"OPSML_USERNAME": ROOT[0], "OPSML_PASSWORD": ROOT[1]}
+    with running_server(tmp_path / "server", env=env) as server:
+        registry = Registry("http", server.url, server.db_url, str(tmp_path / "a"), server)
+        for name in ("boss", "alice"):
+            registry.cli("users", "add", name, "--password", BOSS[1], login=ROOT)
+            registry.cli("users", "grant", name, "admin", login=ROOT)
+        registry.cli("users", "remove", "alice", login=ROOT)
+        direct = Registry("sqlite", server.db_url, server.db_url, str(tmp_path / "a"))
+        before = direct.rows()
+        _refused_as_last(direct, "boss", ROOT)
+        assert direct.rows() == before
+        registry.cli("users", "revoke", "boss", "admin", login=ROOT)
+        registry.cli("users", "grant", "boss", "admin", login=ROOT)
+        registry.cli("users", "remove", "boss", login=ROOT)
+        assert registry.cli("users", "list", login=ROOT) == ""
+        registry.cli("users", "add", "carol", "--password", BOSS[1], login=ROOT)  # root still is

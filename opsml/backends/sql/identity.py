@@ -100,18 +100,6 @@ class SqlIdentityStore:
             )
         )  # fmt: skip
 
-    @staticmethod
-    def _grants(conn: Connection, user_ids: list[int]) -> dict[int, list[GrantPublic]]:
-        rows = conn.execute(
-            select(GRANTS.c.user_id, GRANTS.c.role, GRANTS.c.repository)
-            .where(GRANTS.c.user_id.in_(user_ids))
-            .order_by(GRANTS.c.repository, GRANTS.c.role)
-        )
-        found: dict[int, list[GrantPublic]] = {uid: [] for uid in user_ids}
-        for user_id, role, repository in rows:
-            found[user_id].append(GrantPublic(role=Role(role), repository=repository or None))
-        return found
-
     def list_audit(self, query: AuditQuery) -> AuditPage:
         """A page of the audit log (see :class:`opsml.auth.models.AuditQuery`)."""
         with self._connect() as conn:
@@ -137,7 +125,8 @@ class SqlIdentityStore:
 
         Raises:
             InvalidInputError: the password is empty, or a first user needs one.
-            IdentityConflictError: a user of that name exists.
+            IdentityConflictError: a user of that name exists, or another one became the
+                first administrator at the same instant (nothing written).
 
         """
         _check_password(password)
@@ -157,8 +146,7 @@ class SqlIdentityStore:
                 self._audit(conn, "user_add", actor, name)
                 if admin:  # a new user holds no grant yet: nothing to look up first
                     assert added.inserted_primary_key is not None
-                    user_id = int(added.inserted_primary_key[0])
-                    conn.execute(insert(GRANTS).values(**_grants.first_admin_grant(user_id)))
+                    _grants.make_first_admin(conn, int(added.inserted_primary_key[0]), name)
                     self._audit(conn, "grant", actor, name, None, _grants.FIRST_USER_DETAIL)
         except IntegrityError as exc:
             raise IdentityConflictError(f"a user named {name!r} exists already") from exc
@@ -166,15 +154,19 @@ class SqlIdentityStore:
         return UserPublic(name=name, has_password=password is not None, created_at=created,
                           created_by=actor, grants=grants)  # fmt: skip
 
-    def remove_user(self, name: str, *, actor: str | None = None) -> None:
-        """Remove a user with its grants and tokens.
+    def remove_user(self, name: str, *, actor: str | None = None, keep_admin: bool = True) -> None:
+        """Remove a user with its grants and tokens; not the last administrator
+        (``keep_admin=False``: it may go, as a server with a bootstrap administrator asks).
 
         Raises:
             IdentityNotFoundError: no such user.
+            LastAdministratorError: it is the last global administrator (nothing written).
 
         """
         with self._connect(write=True) as conn:
             user_id = self._user_id(conn, name)
+            if keep_admin:
+                _grants.keep_an_administrator(conn, user_id, name)
             conn.execute(delete(GRANTS).where(GRANTS.c.user_id == user_id))
             conn.execute(delete(TOKENS).where(TOKENS.c.user_id == user_id))
             conn.execute(delete(USERS).where(USERS.c.id == user_id))
@@ -202,7 +194,7 @@ class SqlIdentityStore:
         """Every user with its grants, by name."""
         with self._connect() as conn:
             rows = conn.execute(select(USERS).order_by(USERS.c.name)).all()
-            grants = self._grants(conn, [row.id for row in rows])
+            grants = _grants.held_by(conn, [row.id for row in rows])
         return [
             UserPublic(
                 name=row.name,
@@ -226,15 +218,24 @@ class SqlIdentityStore:
         self._change_grant("grant", name, role, repository, actor, _grants.insert_grant)
 
     def revoke(
-        self, name: str, role: Role, repository: str | None = None, *, actor: str | None = None
+        self,
+        name: str,
+        role: Role,
+        repository: str | None = None,
+        *,
+        actor: str | None = None,
+        keep_admin: bool = True,
     ) -> None:
-        """Take ``role`` on ``repository`` from ``name`` (nothing when not held).
+        """Take ``role`` on ``repository`` from ``name`` (nothing when not held); not the
+        global ``admin`` of the last administrator (``keep_admin``: see :meth:`remove_user`).
 
         Raises:
             IdentityNotFoundError: no such user.
+            LastAdministratorError: it is the last global administrator (nothing written).
 
         """
-        self._change_grant("revoke", name, role, repository, actor, _grants.delete_grant)
+        guard = keep_admin and role is Role.ADMIN and not repository
+        self._change_grant("revoke", name, role, repository, actor, _grants.delete_grant, guard)
 
     def _change_grant(
         self,
@@ -244,12 +245,16 @@ class SqlIdentityStore:
         repository: str | None,
         actor: str | None,
         change: Callable[[Connection, dict[str, Any]], bool],
+        keep_admin: bool = False,
     ) -> None:
         """``change`` the grant row of (``name``, ``role``, ``repository``); when it changed
-        something, the ``action`` audit entry, in the same transaction.
+        something, the ``action`` audit entry, in the same transaction (``keep_admin``: not
+        when ``name`` is the last administrator).
         """
         with self._connect(write=True) as conn:
             user_id = self._user_id(conn, name)
+            if keep_admin:
+                _grants.keep_an_administrator(conn, user_id, name)
             key = {"user_id": user_id, "repository": repository or GLOBAL, "role": role.value}
             if change(conn, key):
                 self._audit(conn, action, actor, name, repository, {"role": role.value})
@@ -338,7 +343,7 @@ class SqlIdentityStore:
 
     def _principal(self, conn: Connection, user_id: int, name: str) -> Principal:
         held: dict[str, set[Role]] = {}
-        for grant in self._grants(conn, [user_id])[user_id]:
+        for grant in _grants.held_by(conn, [user_id])[user_id]:
             held.setdefault(grant.repository or GLOBAL, set()).add(grant.role)
         return Principal(name, held)
 

@@ -174,6 +174,23 @@ class GrantRow(Base):
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
+class FirstAdminRow(Base):
+    """The guard of the first-user rule: at most one row (``id`` is always 1), naming the user
+    an ``add_user`` made the registry's first administrator.
+
+    It is inserted in that user's transaction: a second transaction making a first
+    administrator at the same instant (both saw no user) waits on the key, then fails the
+    unique constraint and is refused. It goes with its user (docs/security.md).
+    """
+
+    __tablename__ = "opsml_first_admin"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("opsml_users.id", ondelete="CASCADE"), index=True
+    )
+
+
 class AliasRow(Base):
     """An alias: one version per (registry, repository, name, alias); moved by update."""
 
@@ -286,6 +303,7 @@ AUDIT: Table = AuditRow.__table__  # type: ignore[assignment]
 USERS: Table = UserRow.__table__  # type: ignore[assignment]
 TOKENS: Table = TokenRow.__table__  # type: ignore[assignment]
 GRANTS: Table = GrantRow.__table__  # type: ignore[assignment]
+FIRST_ADMIN: Table = FirstAdminRow.__table__  # type: ignore[assignment]
 ALIASES: Table = AliasRow.__table__  # type: ignore[assignment]
 DEPLOYMENTS: Table = DeploymentRow.__table__  # type: ignore[assignment]
 TARGETS: Table = DeploymentTargetRow.__table__  # type: ignore[assignment]

@@ -24,7 +24,11 @@ from opsml.errors import BackendUnavailableError, IdentityNotFoundError, Invalid
 from opsml_server.api.deps import AdminAccess, CurrentUser
 from opsml_server.handlers import ERROR_RESPONSES, conflict
 
-CONFLICT = conflict("A user or token of that name exists already.")
+CONFLICT = conflict(
+    "A user or token of that name exists already, another first user became the "
+    "administrator at the same instant, or the change would remove the last administrator "
+    "(code last_administrator)."
+)
 router = APIRouter(prefix="/api/v1", tags=["identity"], responses={**ERROR_RESPONSES, **CONFLICT})
 
 Name = Annotated[str, Path(pattern=NAME_PATTERN)]
@@ -39,12 +43,23 @@ async def get_identity(request: Request) -> CredentialStore:
 
 
 IdentityDep = Annotated[IdentityStore, Depends(get_identity)]
+CredentialDep = Annotated[CredentialStore, Depends(get_identity)]
+
+
+async def keep_admin(request: Request) -> bool:
+    """Whether the last administrator of the database must stay: unless the server has a
+    bootstrap administrator (``OPSML_USERNAME``), which always remains.
+    """
+    return not request.app.state.auth.settings.auth_enabled
+
+
+KeepAdmin = Annotated[bool, Depends(keep_admin)]
 
 
 @router.post("/users", operation_id="add_user", status_code=201, response_model=UserPublic)
 def add_user(
     user: UserCreate,
-    store: Annotated[CredentialStore, Depends(get_identity)],
+    store: CredentialDep,
     caller: AdminAccess,
     request: Request,
 ) -> UserPublic:
@@ -72,9 +87,13 @@ def list_users(store: IdentityDep, caller: AdminAccess) -> list[UserPublic]:
 
 
 @router.delete("/users/{name}", operation_id="remove_user", status_code=204)
-def remove_user(name: Name, store: IdentityDep, caller: AdminAccess) -> Response:
-    """Remove a user, its grants and its tokens."""
-    store.remove_user(name, actor=caller)
+def remove_user(name: Name, store: CredentialDep, caller: AdminAccess, keep: KeepAdmin) -> Response:
+    """Remove a user, its grants and its tokens.
+
+    Not the last user holding the global ``admin`` role (409 ``last_administrator``, nothing
+    written), unless the server has a bootstrap administrator.
+    """
+    store.remove_user(name, actor=caller, keep_admin=keep)
     return Response(status_code=204)
 
 
@@ -98,13 +117,18 @@ def grant_role(name: Name, grant: GrantPublic, store: IdentityDep, caller: Admin
 @router.delete("/users/{name}/grants", operation_id="revoke_role", status_code=204)
 def revoke_role(
     name: Name,
-    store: IdentityDep,
+    store: CredentialDep,
     caller: AdminAccess,
+    keep: KeepAdmin,
     role: Role,
     repository: str | None = None,
 ) -> Response:
-    """Take a role on a repository (no repository: the global one) from a user."""
-    store.revoke(name, role, repository, actor=caller)
+    """Take a role on a repository (no repository: the global one) from a user.
+
+    Not the global ``admin`` of the last user holding it (409 ``last_administrator``,
+    nothing written), unless the server has a bootstrap administrator.
+    """
+    store.revoke(name, role, repository, actor=caller, keep_admin=keep)
     return Response(status_code=204)
 
 
