@@ -87,8 +87,8 @@ class ArtifactStore:
 
     def __new__(cls, root_uri: str, *args: Any, **kwargs: Any) -> ArtifactStore:
         """The store kind that ``root_uri`` names (see :func:`store_kind`)."""
-        if cls is ArtifactStore:  # the kind the URI names (registered by its module)
-            cls = ArtifactStore._kinds[store_kind(root_uri)]
+        if cls is ArtifactStore:  # the kind the URI names (its module registers it when
+            cls = ArtifactStore._kinds[store_kind(root_uri)]  # opsml.storage hands this out)
         return super().__new__(cls)
 
     def __init__(

@@ -51,6 +51,8 @@ MODULES = [
     "opsml.auth.models",
     "opsml.auth.store",
     "opsml.backends.http.identity",
+    "opsml.backends.http._identity_mixin",
+    "opsml.backends.http._lean_httpx",
     "opsml._cli.identity",
     "opsml._cli.deployments",
     "opsml.schemas_deployments",

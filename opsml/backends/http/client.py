@@ -33,10 +33,10 @@ from opsml.backends.http import _streamed, _transfers
 from opsml.backends.http._aliases import HttpAliasesMixin
 from opsml.backends.http._approvals import HttpApprovalsMixin
 from opsml.backends.http._deployments import HttpDeploymentsMixin
+from opsml.backends.http._identity_mixin import HttpIdentityMixin
 from opsml.backends.http._presigned import PresignedTransfers
 from opsml.backends.http._signed import SignedUploads
 from opsml.backends.http._transport import Transport, secret, strip_userinfo
-from opsml.backends.http.identity import HttpIdentityMixin
 from opsml.errors import CardNotFoundError, InvalidInputError, OpsmlError, PresignUnsupportedError
 from opsml.schemas import (
     PRESIGN_EXPIRES,

@@ -2,7 +2,8 @@
 its REST API (global administrator credentials; the audit log: a reader's). The
 ``actor`` arguments are ignored: the server records the authenticated caller.
 
-The backend hands it out, once (``HttpBackend.identity()``, :class:`HttpIdentityMixin`).
+The backend hands it out, once (``HttpBackend.identity()``,
+:class:`~opsml.backends.http._identity_mixin.HttpIdentityMixin`).
 
 Example:
     >>> from opsml.backends.http import HttpBackend
@@ -98,16 +99,3 @@ class HttpIdentityStore:
         """A page of the audit log."""
         params = query.model_dump(mode="json", exclude_none=True)
         return AuditPage.model_validate_json(self._send("GET", "audit", params=params))
-
-
-class HttpIdentityMixin:
-    """``identity()`` of :class:`~opsml.backends.http.HttpBackend`: the server's identity API."""
-
-    transport: Transport
-    _identity: HttpIdentityStore | None = None
-
-    def identity(self) -> HttpIdentityStore:
-        """See :meth:`RegistryBackend.identity` (over this backend's client and credentials)."""
-        if self._identity is None:
-            self._identity = HttpIdentityStore(self.transport)
-        return self._identity
