@@ -9,9 +9,12 @@ runs in a fresh process (``benchmarks/peers_worker.py``; MLflow's in
 ``mlflow_worker.py``), so the first call of each is the cold one and the rest warm.
 Each server has taken two uploads from another process before (:func:`warm_up`): the
 cold side is the client's, as for a flow run against a registry that has been up.
-Beside them, in the same run, the machine's references: bare loopback upload and
+Beside them, in the same run, the machine's references: bare loopback upload (plain,
+with both ends hashing, and with the client reading and hashing the file while the
+receiver hashes and stores it: the same work as a registration's transfer) and
 download, one core's SHA-256, the fixed Python reference line. Budgets are ratios
-(ours over the peer, or over the bare upload); absolute numbers are information.
+(ours over the peer, or over the bare upload that does the same work); absolute
+numbers are information.
 """
 
 from __future__ import annotations
