@@ -113,3 +113,25 @@ def test_open_server_records_the_declared_actor_or_nobody(
         ("alias_set", "dave@example.com"),
         ("alias_set", None),
     ]
+
+
+def test_open_server_audits_its_first_user_as_the_declared_actor(tmp_path: Path) -> None:
+    with running_server(tmp_path / "first") as live:
+        with httpx.Client(base_url=live.url, timeout=30) as raw:
+            answer = raw.post(
+                "/api/v1/users",
+                json={"name": "boss", "password": PASSWORD},
+                headers={HEADER: "carol"},
+            )
+        assert answer.status_code == 201, answer.text
+        engine = create_engine(live.db_url)
+        try:
+            with engine.connect() as conn:
+                query = (
+                    "SELECT action, actor FROM opsml_audit_log "
+                    "WHERE registry = 'identity' ORDER BY id"
+                )
+                entries = [(row.action, row.actor) for row in conn.execute(text(query))]
+        finally:
+            engine.dispose()
+    assert entries == [("user_add", "carol"), ("grant", "carol")]

@@ -21,7 +21,7 @@ from opsml.auth.models import (
 from opsml.auth.roles import Role, require
 from opsml.auth.store import CredentialStore, IdentityStore
 from opsml.errors import BackendUnavailableError, IdentityNotFoundError, InvalidInputError
-from opsml_server.api.deps import AdminAccess, CurrentUser
+from opsml_server.api.deps import AdminAccess, CurrentUser, actor_of
 from opsml_server.handlers import ERROR_RESPONSES, conflict
 
 CONFLICT = conflict(
@@ -56,11 +56,20 @@ async def keep_admin(request: Request) -> bool:
 KeepAdmin = Annotated[bool, Depends(keep_admin)]
 
 
+async def admin_actor(request: Request, caller: AdminAccess) -> str | None:
+    """Who an identity change is audited as: the one rule of every write (``actor_of``)."""
+    return actor_of(request, caller)
+
+
+AdminActor = Annotated[str | None, Depends(admin_actor)]
+
+
 @router.post("/users", operation_id="add_user", status_code=201, response_model=UserPublic)
 def add_user(
     user: UserCreate,
     store: CredentialDep,
     caller: AdminAccess,
+    actor: AdminActor,
     request: Request,
 ) -> UserPublic:
     """Add a user (its password is stored as an argon2 hash).
@@ -73,7 +82,7 @@ def add_user(
     """
     password = user.password.get_secret_value() if user.password else None
     open_server = caller is None
-    added = store.add_user(user.name, password, actor=caller, admin_if_first=open_server,
+    added = store.add_user(user.name, password, actor=actor, admin_if_first=open_server,
                            first_needs_password=open_server)  # fmt: skip
     if open_server:
         request.app.state.auth.users_changed()
@@ -87,30 +96,28 @@ def list_users(store: IdentityDep, caller: AdminAccess) -> list[UserPublic]:
 
 
 @router.delete("/users/{name}", operation_id="remove_user", status_code=204)
-def remove_user(name: Name, store: CredentialDep, caller: AdminAccess, keep: KeepAdmin) -> Response:
+def remove_user(name: Name, store: CredentialDep, actor: AdminActor, keep: KeepAdmin) -> Response:
     """Remove a user, its grants and its tokens.
 
     Not the last user holding the global ``admin`` role (409 ``last_administrator``, nothing
     written), unless the server has a bootstrap administrator.
     """
-    store.remove_user(name, actor=caller, keep_admin=keep)
+    store.remove_user(name, actor=actor, keep_admin=keep)
     return Response(status_code=204)
 
 
 @router.put("/users/{name}/password", operation_id="set_password", status_code=204)
-def set_password(
-    name: Name, body: PasswordSet, store: IdentityDep, caller: AdminAccess
-) -> Response:
+def set_password(name: Name, body: PasswordSet, store: IdentityDep, actor: AdminActor) -> Response:
     """Replace a user's password (argon2; none: the user can only use service tokens)."""
     store.set_password(name, body.password.get_secret_value() if body.password else None,
-                       actor=caller)  # fmt: skip
+                       actor=actor)  # fmt: skip
     return Response(status_code=204)
 
 
 @router.post("/users/{name}/grants", operation_id="grant_role", status_code=204)
-def grant_role(name: Name, grant: GrantPublic, store: IdentityDep, caller: AdminAccess) -> Response:
+def grant_role(name: Name, grant: GrantPublic, store: IdentityDep, actor: AdminActor) -> Response:
     """Give a user a role on a repository (no repository: on every repository)."""
-    store.grant(name, grant.role, grant.repository, actor=caller)
+    store.grant(name, grant.role, grant.repository, actor=actor)
     return Response(status_code=204)
 
 
@@ -118,7 +125,7 @@ def grant_role(name: Name, grant: GrantPublic, store: IdentityDep, caller: Admin
 def revoke_role(
     name: Name,
     store: CredentialDep,
-    caller: AdminAccess,
+    actor: AdminActor,
     keep: KeepAdmin,
     role: Role,
     repository: str | None = None,
@@ -128,16 +135,18 @@ def revoke_role(
     Not the global ``admin`` of the last user holding it (409 ``last_administrator``,
     nothing written), unless the server has a bootstrap administrator.
     """
-    store.revoke(name, role, repository, actor=caller, keep_admin=keep)
+    store.revoke(name, role, repository, actor=actor, keep_admin=keep)
     return Response(status_code=204)
 
 
 @router.post("/tokens", operation_id="create_token", status_code=201, response_model=TokenCreated)
-def create_token(token: TokenCreate, store: IdentityDep, caller: AdminAccess) -> TokenCreated:
+def create_token(
+    token: TokenCreate, store: IdentityDep, caller: AdminAccess, actor: AdminActor
+) -> TokenCreated:
     """A new service token; the answer is the only time the token is shown."""
     owner = token.user or (str(caller).split("/")[0] if caller is not None else None)
     try:
-        return store.create_token(token.name, owner, token.expires_at, actor=caller)
+        return store.create_token(token.name, owner, token.expires_at, actor=actor)
     except IdentityNotFoundError:
         if token.user is not None:
             raise
@@ -157,9 +166,9 @@ def list_tokens(
 
 
 @router.delete("/tokens/{name}", operation_id="revoke_token", status_code=204)
-def revoke_token(name: Name, store: IdentityDep, caller: AdminAccess) -> Response:
+def revoke_token(name: Name, store: IdentityDep, actor: AdminActor) -> Response:
     """Revoke a token: refused on every replica within the credential cache bound."""
-    store.revoke_token(name, actor=caller)
+    store.revoke_token(name, actor=actor)
     return Response(status_code=204)
 
 
