@@ -74,7 +74,8 @@ def test_deployment_views_after_a_rollback_every_mode(ui_env: Any, tmp_path: Pat
         assert len(prod) == 1
         assert re.fullmatch(
             f"{PROD} churn v1.0.0 ds churn-api:1.0.0 sha256:1a1a1a1a1a1a… "
-            f"{walk.rollback.recorded_at:%Y-%m-%d %H:%M} UTC (just now|1 min ago) — deploy-3 "
+            f"{walk.rollback.recorded_at:%Y-%m-%d %H:%M} UTC (just now|1 min ago) "
+            f"{re.escape(walk.rollback.actor or '—')} deploy-3 "  # the declared actor, as audited
             r"\(Prefect flow run that deployed k8s/ml-prod/churn-api\)",
             prod[0],
         ), prod
