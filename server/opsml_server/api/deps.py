@@ -205,3 +205,12 @@ async def admin_access(user: WriteAccess) -> Principal | None:
 
 
 AdminAccess = Annotated[Principal | None, Depends(admin_access)]
+
+
+async def admin_actor(request: Request, caller: AdminAccess) -> str | None:
+    """The actor of an identity change (users, grants, tokens): see :func:`actor_of`."""
+    return actor_of(request, caller)
+
+
+AdminActor = Annotated[str | None, Depends(admin_actor)]
+"""Like :data:`Actor`, behind administrator access."""

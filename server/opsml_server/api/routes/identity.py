@@ -21,7 +21,7 @@ from opsml.auth.models import (
 from opsml.auth.roles import Role, require
 from opsml.auth.store import CredentialStore, IdentityStore
 from opsml.errors import BackendUnavailableError, IdentityNotFoundError, InvalidInputError
-from opsml_server.api.deps import AdminAccess, CurrentUser, actor_of
+from opsml_server.api.deps import AdminAccess, AdminActor, CurrentUser
 from opsml_server.handlers import ERROR_RESPONSES, conflict
 
 CONFLICT = conflict(
@@ -54,14 +54,6 @@ async def keep_admin(request: Request) -> bool:
 
 
 KeepAdmin = Annotated[bool, Depends(keep_admin)]
-
-
-async def admin_actor(request: Request, caller: AdminAccess) -> str | None:
-    """Who an identity change is audited as: the one rule of every write (``actor_of``)."""
-    return actor_of(request, caller)
-
-
-AdminActor = Annotated[str | None, Depends(admin_actor)]
 
 
 @router.post("/users", operation_id="add_user", status_code=201, response_model=UserPublic)
